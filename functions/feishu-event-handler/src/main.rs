@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    aegis::runtime::run(feishu_event_handler::build)
+}

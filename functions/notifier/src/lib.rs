@@ -1,0 +1,26 @@
+//! notifier: the only writer to Feishu. Posts alert cards, acknowledgements and result cards, and asks for automatic analyses of severe alerts.
+
+use std::time::Duration;
+
+use aegis::runtime::{BuildError, Context, Function};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+
+/// The function's name, as in `/fn/notifier/` and the manifests.
+pub const NAME: &str = "notifier";
+
+/// Builds the function's router from the shared context.
+pub fn build(ctx: &Context) -> Result<Function, BuildError> {
+    let _ = ctx;
+    let router = Router::new().route("/", post(not_implemented));
+    Ok(Function {
+        name: NAME,
+        router,
+        timeout: Duration::from_secs(30),
+    })
+}
+
+async fn not_implemented() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_IMPLEMENTED, "not implemented yet")
+}

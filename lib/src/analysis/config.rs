@@ -1,0 +1,51 @@
+use std::time::Duration;
+
+use crate::config::{Env, Error};
+
+/// Budgets and defaults of an analysis.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Zone for naive times and chat time phrases.
+    pub timezone: chrono_tz::Tz,
+    /// Wall-clock budget of one analysis.
+    pub budget: Duration,
+    /// Most agent steps.
+    pub max_steps: usize,
+    /// Most prompt+completion tokens.
+    pub token_budget: u64,
+    /// Analyses one instance runs at once.
+    pub concurrency: usize,
+    /// Public base URL of the analyze function.
+    pub public_base_url: Option<url::Url>,
+}
+
+impl Config {
+    /// Reads `AEGIS_TIMEZONE` and the `AEGIS_ANALYSIS_*` budgets.
+    pub fn from_env(env: &Env) -> Result<Self, Error> {
+        let concurrency = env
+            .parse("AEGIS_ANALYZE_CONCURRENCY", "a positive integer")?
+            .unwrap_or(4);
+        if concurrency == 0 {
+            return Err(Error::new(
+                "AEGIS_ANALYZE_CONCURRENCY",
+                "expected a positive integer, got 0",
+            ));
+        }
+        Ok(Self {
+            timezone: env
+                .parse("AEGIS_TIMEZONE", "an IANA time zone such as Asia/Shanghai")?
+                .unwrap_or(chrono_tz::Asia::Shanghai),
+            budget: env
+                .duration("AEGIS_ANALYSIS_BUDGET")?
+                .unwrap_or(Duration::from_secs(240)),
+            max_steps: env
+                .parse("AEGIS_ANALYSIS_MAX_STEPS", "a positive integer")?
+                .unwrap_or(12),
+            token_budget: env
+                .parse("AEGIS_ANALYSIS_TOKEN_BUDGET", "a positive integer")?
+                .unwrap_or(60_000),
+            concurrency,
+            public_base_url: env.url("AEGIS_PUBLIC_BASE_URL")?,
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! Running a function: configuration, logging and traces, `/healthz`, `/metrics`,
+//! request ids, body limits, timeouts, graceful shutdown, and AWS Lambda.
+
+mod config;
+mod context;
+mod layers;
+mod metrics;
+mod serve;
+pub mod trace;
+
+pub use config::{Config, LogFormat};
+pub use context::{BuildError, Context, Function};
+pub use layers::with_common_layers;
+pub use metrics::Metrics;
+pub use serve::{context_from_config, mount, run, serve, serve_on, shutdown_signal};

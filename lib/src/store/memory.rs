@@ -1,0 +1,100 @@
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use super::{Claim, Error, ReportStore, ReportSummary};
+use crate::analysis::Report;
+
+/// An in-memory store, for unit tests of code that needs a store.
+#[derive(Debug, Default)]
+pub struct Memory {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    reports: BTreeMap<String, (DateTime<Utc>, Report)>,
+    cards: HashMap<String, String>,
+    markers: HashSet<String>,
+}
+
+impl Memory {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait::async_trait]
+impl ReportStore for Memory {
+    async fn put_report(&self, report: &Report) -> Result<(), Error> {
+        self.lock()
+            .reports
+            .insert(report.id.clone(), (Utc::now(), report.clone()));
+        Ok(())
+    }
+
+    async fn get_report(&self, id: &str) -> Result<Option<Report>, Error> {
+        Ok(self.lock().reports.get(id).map(|(_, r)| r.clone()))
+    }
+
+    async fn get_report_markdown(&self, id: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .lock()
+            .reports
+            .get(id)
+            .map(|(_, r)| format!("# {}\n\n{}\n", r.id, r.summary)))
+    }
+
+    async fn list_reports(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<ReportSummary>, Error> {
+        let inner = self.lock();
+        let mut all: Vec<_> = inner
+            .reports
+            .values()
+            .filter(|(at, _)| since.is_none_or(|s| *at >= s))
+            .map(|(at, r)| ReportSummary {
+                id: r.id.clone(),
+                created_at: *at,
+                summary: r.summary.clone(),
+                top_service: r.ranked_root_causes.first().map(|c| c.service.clone()),
+            })
+            .collect();
+        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    async fn put_card(&self, alert_event_id: &str, message_id: &str) -> Result<(), Error> {
+        self.lock()
+            .cards
+            .insert(alert_event_id.to_string(), message_id.to_string());
+        Ok(())
+    }
+
+    async fn get_card(&self, alert_event_id: &str) -> Result<Option<String>, Error> {
+        Ok(self.lock().cards.get(alert_event_id).cloned())
+    }
+
+    async fn claim(&self, key: &str) -> Result<Claim, Error> {
+        Ok(if self.lock().markers.insert(key.to_string()) {
+            Claim::Won
+        } else {
+            Claim::AlreadyTaken
+        })
+    }
+
+    async fn release(&self, key: &str) -> Result<(), Error> {
+        self.lock().markers.remove(key);
+        Ok(())
+    }
+
+    async fn report_link(&self, _id: &str) -> Result<Option<String>, Error> {
+        Ok(None)
+    }
+}

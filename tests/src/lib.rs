@@ -1,0 +1,1 @@
+//! Test support: spawning the real binaries, free ports, and the fakes of peers that cannot run here.
