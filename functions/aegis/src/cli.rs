@@ -27,6 +27,26 @@ enum Command {
         /// The function: webhook-receiver, notifier, analyze, analyze-stream, feishu-event-handler, feishu-bridge.
         function: String,
     },
+    /// Serve a recorded incident dataset behind the Prometheus, Loki and Jaeger query APIs.
+    Replay {
+        /// The dataset folder (see shared/eval/FORMAT.md).
+        dataset: PathBuf,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 9090)]
+        port: u16,
+    },
+    /// Run the statistical engine on every case of the datasets and score it.
+    Eval {
+        /// Dataset folders.
+        #[arg(required = true)]
+        datasets: Vec<PathBuf>,
+        /// Write the scores as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Run only the first N cases of each dataset.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -49,5 +69,32 @@ pub fn main() -> ExitCode {
         } => crate::host::config_check(),
         Command::Serve { function } => crate::host::serve_one(&function),
         Command::Dev { port, knative } => crate::host::dev(port, knative),
+        Command::Replay { dataset, port } => block_on(aegis::replay::serve_dataset(&dataset, port)),
+        Command::Eval {
+            datasets,
+            json,
+            limit,
+        } => block_on(aegis::rca::eval::run(&datasets, json.as_deref(), limit)),
+    }
+}
+
+/// Runs a command's future on a fresh runtime; an error is printed as one line.
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,0 +1,1 @@
+//! A real Alertmanager (Debian `prometheus-alertmanager`) on a free port.

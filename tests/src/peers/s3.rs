@@ -1,0 +1,1 @@
+//! A real S3-compatible server (moto) on a free port.

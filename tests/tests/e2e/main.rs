@@ -1,0 +1,12 @@
+//! End-to-end tests: the real host and functions over real HTTP, against real peers
+//! where one can run here. One test binary, one module per flow.
+
+mod alerts;
+mod analyze;
+mod chat;
+mod foundation;
+mod manifests;
+mod rca;
+mod replay;
+mod store;
+mod tools;
