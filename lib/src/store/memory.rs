@@ -45,7 +45,7 @@ impl ReportStore for Memory {
             .lock()
             .reports
             .get(id)
-            .map(|(_, r)| format!("# {}\n\n{}\n", r.id, r.summary)))
+            .map(|(_, r)| super::markdown::render(r)))
     }
 
     async fn list_reports(
@@ -58,14 +58,9 @@ impl ReportStore for Memory {
             .reports
             .values()
             .filter(|(at, _)| since.is_none_or(|s| *at >= s))
-            .map(|(at, r)| ReportSummary {
-                id: r.id.clone(),
-                created_at: *at,
-                summary: r.summary.clone(),
-                top_service: r.ranked_root_causes.first().map(|c| c.service.clone()),
-            })
+            .map(|(at, r)| ReportSummary::of(r, *at))
             .collect();
-        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         all.truncate(limit);
         Ok(all)
     }

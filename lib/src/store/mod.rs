@@ -2,10 +2,16 @@
 //! idempotency markers; S3 in a cluster, a local folder on a laptop.
 
 mod config;
+mod folder;
+pub mod key;
+pub mod markdown;
 mod memory;
+mod s3;
 
 pub use config::{Config, ReportLinks, S3Config};
+pub use folder::Folder;
 pub use memory::Memory;
+pub use s3::{Credentials, S3};
 
 use chrono::{DateTime, Utc};
 
@@ -51,6 +57,18 @@ pub struct ReportSummary {
     pub top_service: Option<String>,
 }
 
+impl ReportSummary {
+    /// The listing line of `report`, stored at `created_at`.
+    pub fn of(report: &Report, created_at: DateTime<Utc>) -> Self {
+        Self {
+            id: report.id.clone(),
+            created_at,
+            summary: report.summary.clone(),
+            top_service: report.ranked_root_causes.first().map(|c| c.service.clone()),
+        }
+    }
+}
+
 /// Where reports, card ids and markers last.
 #[async_trait::async_trait]
 pub trait ReportStore: Send + Sync {
@@ -78,9 +96,32 @@ pub trait ReportStore: Send + Sync {
     async fn report_link(&self, id: &str) -> Result<Option<String>, Error>;
 }
 
-/// Opens the store the configuration names: S3 when a bucket is set, else the folder.
+/// Opens the store the configuration names: S3 when a bucket is set, else the folder
+/// (created if needed, and pruned of entries older than the retention).
 pub async fn open(config: &Config) -> Result<std::sync::Arc<dyn ReportStore>, anyhow::Error> {
-    // The folder and S3 stores arrive with the store issue; until then, memory.
-    let _ = config;
-    Ok(std::sync::Arc::new(Memory::default()))
+    if let Some(s3) = &config.s3 {
+        let store = S3::connect(s3, config.links.clone(), config.link_expiry)
+            .await
+            .map_err(|e| anyhow::anyhow!("the report store cannot open: {e}"))?;
+        tracing::info!(bucket = %s3.bucket, prefix = %s3.prefix, "report store: S3");
+        return Ok(std::sync::Arc::new(store));
+    }
+    let folder = Folder::open(&config.data_dir, config.retention, config.links.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("the report store cannot open: {e}"))?;
+    tracing::info!(dir = %config.data_dir.display(), "report store: folder");
+    Ok(std::sync::Arc::new(folder))
+}
+
+/// `<public base>/api/ops/analyses/<id>` when links go through the analyze function.
+pub(crate) fn public_link(links: &ReportLinks, id: &str) -> Option<String> {
+    let ReportLinks::PublicBase(base) = links else {
+        return None;
+    };
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(["api", "ops", "analyses", id]);
+    Some(url.to_string())
 }
