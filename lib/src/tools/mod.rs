@@ -1,6 +1,17 @@
 //! Read-only observability tools: Prometheus, Loki and Jaeger clients behind a method
 //! and path allowlist, their bounds, compaction of results, and the tools the LLM calls.
 
+mod bounds;
+pub mod compact;
 mod config;
+mod error;
+pub mod http;
+pub mod jaeger;
+pub mod loki;
+pub mod prometheus;
+mod toolbox;
 
+pub use bounds::{Bounds, Capped, TARGET_POINTS, auto_step};
 pub use config::{Auth, Backend, Config};
+pub use error::{Api, Error};
+pub use toolbox::Tools;

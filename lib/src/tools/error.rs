@@ -1,0 +1,146 @@
+use std::fmt;
+use std::time::Duration;
+
+/// Which backend a call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// The Prometheus HTTP API.
+    Prometheus,
+    /// The Loki query API.
+    Loki,
+    /// The Jaeger query API.
+    Jaeger,
+}
+
+impl Api {
+    /// The variable that configures this backend's URL.
+    pub fn url_variable(self) -> &'static str {
+        match self {
+            Self::Prometheus => "PROMETHEUS_BASE_URL",
+            Self::Loki => "LOKI_BASE_URL",
+            Self::Jaeger => "JAEGER_BASE_URL",
+        }
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Prometheus => "Prometheus",
+            Self::Loki => "Loki",
+            Self::Jaeger => "Jaeger",
+        })
+    }
+}
+
+/// Why a tool call failed. `Display` is written for the model (and the person) reading
+/// it: what failed and how to narrow or retry. It never holds a credential.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The backend has no URL configured.
+    #[error("{api} is not configured ({variable} is unset): use the other sources", variable = .api.url_variable())]
+    NotConfigured {
+        /// The missing backend.
+        api: Api,
+    },
+    /// Refused locally: not one of the read-only query endpoints. Nothing was sent.
+    #[error("refused {method} {path} to {api}: not a read-only query endpoint, nothing was sent")]
+    Refused {
+        /// The backend it was meant for.
+        api: Api,
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The path that was refused.
+        path: String,
+    },
+    /// An argument is missing or malformed; the message says which and what is expected.
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+    /// The time range is longer than `AEGIS_TOOL_MAX_RANGE`.
+    #[error(
+        "time range of {requested}s is longer than the {max}s allowed: query a shorter range (start/end)"
+    )]
+    RangeTooLong {
+        /// Requested length in seconds.
+        requested: i64,
+        /// Allowed length in seconds.
+        max: u64,
+    },
+    /// No answer within the per-call timeout.
+    #[error(
+        "{api} did not answer within {}s: query a shorter range or a more selective selector, or retry later",
+        .after.as_secs_f64()
+    )]
+    Timeout {
+        /// The backend.
+        api: Api,
+        /// The timeout that passed.
+        after: Duration,
+    },
+    /// The backend could not be reached (connection refused, DNS, TLS).
+    #[error("{api} is unreachable ({detail}): retry later or use the other sources")]
+    Unreachable {
+        /// The backend.
+        api: Api,
+        /// What the connection reported, without the URL.
+        detail: String,
+    },
+    /// The backend answered with an error of its own API; `message` is its message.
+    #[error("{api} rejected the request (HTTP {status}): {message}")]
+    Backend {
+        /// The backend.
+        api: Api,
+        /// The HTTP status.
+        status: u16,
+        /// The backend's error message (Prometheus `error`, Loki's text, Jaeger `errors[].msg`).
+        message: String,
+    },
+    /// The answer was larger than `AEGIS_TOOL_MAX_BYTES`; reading stopped there.
+    #[error(
+        "{api} answered more than {limit} bytes: narrow the query (shorter range, more selective labels, topk, aggregation by fewer labels, or a lower limit)"
+    )]
+    TooLarge {
+        /// The backend.
+        api: Api,
+        /// The byte cap.
+        limit: u64,
+    },
+    /// The answer was not the JSON its API documents.
+    #[error("{api} answered something that is not its API's JSON ({detail}): retry later")]
+    Malformed {
+        /// The backend.
+        api: Api,
+        /// What did not parse.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// Whether the same call may succeed later (the backend was down or slow), as
+    /// opposed to a call that must change first.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::Timeout { .. } | Self::Unreachable { .. } | Self::Malformed { .. } => true,
+            Self::Backend { status, .. } => *status >= 500 || *status == 429,
+            Self::NotConfigured { .. }
+            | Self::Refused { .. }
+            | Self::Invalid(_)
+            | Self::RangeTooLong { .. }
+            | Self::TooLarge { .. } => false,
+        }
+    }
+
+    /// The backend involved, when there is one.
+    pub fn api(&self) -> Option<Api> {
+        match self {
+            Self::NotConfigured { api }
+            | Self::Refused { api, .. }
+            | Self::Timeout { api, .. }
+            | Self::Unreachable { api, .. }
+            | Self::Backend { api, .. }
+            | Self::TooLarge { api, .. }
+            | Self::Malformed { api, .. } => Some(*api),
+            Self::Invalid(_) | Self::RangeTooLong { .. } => None,
+        }
+    }
+}
