@@ -1,6 +1,19 @@
 //! Feishu (Lark): the open-platform client, cards, the long connection's frames, and the
 //! HTTP callback mode. Protocol facts: `shared/specs/feishu.md`.
 
+mod card;
+mod client;
 mod config;
+mod error;
+mod message;
+mod messenger;
+mod pacer;
+mod token;
 
+pub use card::{CARD_LIMIT, Card, Element, Template, escape_markdown};
+pub use client::{Client, RetryPolicy};
 pub use config::{ChatRoute, Config};
+pub use error::Error;
+pub use message::{BotInfo, Message, ReceiveIdType, Sent, TEXT_LIMIT};
+pub use messenger::{Console, Messenger, message_uuid, messenger};
+

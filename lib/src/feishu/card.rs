@@ -1,0 +1,243 @@
+use serde_json::{Value, json};
+
+/// Feishu's limit on a card's request body (30 KB), measured here on the `content`
+/// string as it travels: JSON-escaped inside the request body.
+pub const CARD_LIMIT: usize = 30 * 1024;
+
+/// Header colour of a card (Feishu's `template`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// blue
+    Blue,
+    /// wathet (light blue)
+    Wathet,
+    /// turquoise
+    Turquoise,
+    /// green: resolved alerts, successful analyses
+    Green,
+    /// yellow
+    Yellow,
+    /// orange: firing warnings
+    Orange,
+    /// red: firing critical alerts
+    Red,
+    /// carmine
+    Carmine,
+    /// violet
+    Violet,
+    /// purple
+    Purple,
+    /// indigo
+    Indigo,
+    /// grey: failures and notes
+    Grey,
+    /// default (no colour)
+    Default,
+}
+
+impl Template {
+    /// The `template` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blue => "blue",
+            Self::Wathet => "wathet",
+            Self::Turquoise => "turquoise",
+            Self::Green => "green",
+            Self::Yellow => "yellow",
+            Self::Orange => "orange",
+            Self::Red => "red",
+            Self::Carmine => "carmine",
+            Self::Violet => "violet",
+            Self::Purple => "purple",
+            Self::Indigo => "indigo",
+            Self::Grey => "grey",
+            Self::Default => "default",
+        }
+    }
+}
+
+/// One body element of a card.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Element {
+    /// Card markdown (bold, links, `<at id=all></at>`, ...).
+    Markdown(String),
+    /// Small grey markdown, for footers.
+    Note(String),
+    /// A horizontal rule.
+    Hr,
+}
+
+impl Element {
+    fn to_value(&self) -> Value {
+        match self {
+            Self::Markdown(content) => json!({"tag": "markdown", "content": content}),
+            Self::Note(content) => {
+                json!({"tag": "markdown", "content": content, "text_size": "notation"})
+            }
+            Self::Hr => json!({"tag": "hr"}),
+        }
+    }
+}
+
+/// An interactive card in Feishu card JSON 2.0: a coloured header and a body of
+/// elements. Built with the methods below; `unknown properties are errors in 2.0`, so
+/// the JSON is produced here and nowhere else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    /// Header title.
+    pub title: String,
+    /// Header subtitle.
+    pub subtitle: Option<String>,
+    /// Header colour.
+    pub template: Template,
+    /// Body elements in order.
+    pub elements: Vec<Element>,
+}
+
+impl Card {
+    /// A card with a title and colour and an empty body.
+    pub fn new(title: impl Into<String>, template: Template) -> Self {
+        Self {
+            title: title.into(),
+            subtitle: None,
+            template,
+            elements: Vec::new(),
+        }
+    }
+
+    /// Sets the subtitle.
+    pub fn subtitle(mut self, subtitle: impl Into<String>) -> Self {
+        self.subtitle = Some(subtitle.into());
+        self
+    }
+
+    /// Appends a markdown element.
+    pub fn markdown(mut self, content: impl Into<String>) -> Self {
+        self.elements.push(Element::Markdown(content.into()));
+        self
+    }
+
+    /// Appends a small grey footer line.
+    pub fn note(mut self, content: impl Into<String>) -> Self {
+        self.elements.push(Element::Note(content.into()));
+        self
+    }
+
+    /// Appends a horizontal rule.
+    pub fn hr(mut self) -> Self {
+        self.elements.push(Element::Hr);
+        self
+    }
+
+    /// The card JSON 2.0 object.
+    pub fn to_value(&self) -> Value {
+        let mut header = json!({
+            "title": {"tag": "plain_text", "content": self.title},
+            "template": self.template.as_str(),
+        });
+        if let Some(subtitle) = &self.subtitle {
+            header["subtitle"] = json!({"tag": "plain_text", "content": subtitle});
+        }
+        json!({
+            "schema": "2.0",
+            "config": {"update_multi": true, "summary": {"content": self.title}},
+            "header": header,
+            "body": {"elements": self.elements.iter().map(Element::to_value).collect::<Vec<_>>()},
+        })
+    }
+
+    /// The card serialised as a string: the `content` field of a send or reply.
+    pub fn to_content(&self) -> String {
+        self.to_value().to_string()
+    }
+
+    /// Size of the content as it travels in the request body (JSON-escaped).
+    pub fn encoded_len(&self) -> usize {
+        encoded_len(&self.to_content())
+    }
+
+    /// Text of every markdown element joined by newlines, for the console and tests.
+    pub fn text(&self) -> String {
+        self.elements
+            .iter()
+            .filter_map(|e| match e {
+                Element::Markdown(s) | Element::Note(s) => Some(s.as_str()),
+                Element::Hr => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Length of `s` once written as a JSON string literal, without allocating it.
+pub(crate) fn encoded_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// Escapes text from outside (label values, annotations, model output) so card
+/// markdown shows it literally: no accidental bold, links, mentions or tags.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '*' => out.push_str("&#42;"),
+            '~' => out.push_str("&#126;"),
+            '[' => out.push_str("&#91;"),
+            ']' => out.push_str("&#93;"),
+            '`' => out.push_str("&#96;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_is_json_2_0_with_coloured_header() {
+        let card = Card::new("HighLatency (2)", Template::Red)
+            .subtitle("firing")
+            .markdown("**a**")
+            .hr()
+            .note("footer");
+        let v: Value = serde_json::from_str(&card.to_content()).unwrap();
+        assert_eq!(v["schema"], "2.0");
+        assert_eq!(v["header"]["template"], "red");
+        assert_eq!(v["header"]["title"]["content"], "HighLatency (2)");
+        assert_eq!(v["header"]["subtitle"]["content"], "firing");
+        let elements = v["body"]["elements"].as_array().unwrap();
+        assert_eq!(elements.len(), 3);
+        assert_eq!(elements[1]["tag"], "hr");
+        assert_eq!(elements[2]["text_size"], "notation");
+    }
+
+    #[test]
+    fn encoded_len_matches_serde() {
+        let s = "a\"b\\c\nd\u{1}é收到";
+        assert_eq!(encoded_len(s), serde_json::to_string(s).unwrap().len());
+        let card = Card::new("t\"", Template::Green).markdown("x\ny");
+        assert_eq!(
+            card.encoded_len(),
+            serde_json::to_string(&card.to_content()).unwrap().len()
+        );
+    }
+
+    #[test]
+    fn markdown_is_escaped() {
+        assert_eq!(
+            escape_markdown("<at id=all></at> **x** [a](b)"),
+            "&lt;at id=all&gt;&lt;/at&gt; &#42;&#42;x&#42;&#42; &#91;a&#93;(b)"
+        );
+    }
+}
