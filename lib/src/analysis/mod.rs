@@ -1,10 +1,24 @@
 //! An analysis end to end: the request and report model, the LLM agent, and the
 //! fallback to the statistical engine.
 
+pub mod agent;
+mod analyzer;
+pub mod api;
 mod config;
+pub mod engine;
+mod progress;
+mod prompt;
+mod redact;
 mod report;
 mod request;
+mod toolset;
+pub mod validate;
 
+pub use analyzer::{Analyzer, UnknownModel};
 pub use config::Config;
+pub use engine::{Engine, NoEngine};
+pub use progress::{Progress, ProgressEvent};
+pub use redact::Redactor;
 pub use report::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
 pub use request::Request;
+pub use toolset::{NoTools, ToolSet};

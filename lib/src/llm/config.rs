@@ -117,6 +117,17 @@ impl Config {
         })
     }
 
+    /// Every alias, for error messages.
+    pub fn aliases(&self) -> Vec<&str> {
+        self.providers.iter().map(|p| p.alias.as_str()).collect()
+    }
+
+    /// A client of the provider behind `alias`, bounded by the configured timeout.
+    pub fn client(&self, alias: &str) -> Option<super::Client> {
+        self.provider(alias)
+            .map(|p| super::Client::new(p.clone(), self.timeout))
+    }
+
     /// The provider behind `alias` (case-insensitive).
     pub fn provider(&self, alias: &str) -> Option<&Provider> {
         self.providers

@@ -1,0 +1,84 @@
+//! What the model is told: its read-only role, the rules against invention, the
+//! answer schema, and the case (question, absolute range, alert group, the engine's
+//! ranking as a starting hypothesis).
+
+use super::validate::ANSWER_SCHEMA;
+use super::{Report, Request};
+
+/// The system prompt. `tools_section` is the text protocol's tool list for models
+/// without native tools (empty otherwise: the tools travel in the request).
+pub fn system(tools_section: &str) -> String {
+    format!(
+        "You are Aegis, a read-only operations assistant for Kubernetes. You investigate \
+incidents by reading metrics (Prometheus), logs (Loki) and traces (Jaeger) through the \
+tools you are given. You cannot and must not change anything: only read.\n\n\
+Rules:\n\
+- Every metric name, label value, log line, trace and number in your answer must come \
+from a tool result in this conversation. Never invent metrics, labels or log lines.\n\
+- When data is missing, a tool fails or returns nothing, say so in the summary instead \
+of guessing, and lower your probabilities.\n\
+- Query only inside the time range given. Call independent tools in the same turn. \
+Never repeat a call with the same arguments: its result is already above.\n\
+- Each tool result starts with [step N]; cite that N as the evidence's step.\n\
+- The statistical ranking below is a starting hypothesis, not a conclusion: confirm or \
+refute it with the tools.\n\n\
+When you are done, answer with one JSON object and no other text, of this shape:\n\
+{ANSWER_SCHEMA}\n\
+Probabilities are over mutually exclusive hypotheses: each in [0, 1], their sum at \
+most 1 (the rest means unknown). Ranks are 1, 2, 3... in order of decreasing \
+probability. Every root cause needs at least one evidence item citing the step of a \
+successful tool call. An empty ranked_root_causes is a valid answer when the data shows \
+nothing.\n{tools_section}"
+    )
+}
+
+/// The first user message: the case.
+pub fn case(request: &Request, tz: chrono_tz::Tz, hypothesis: &Report) -> String {
+    let range = request.time_range;
+    let mut out = format!(
+        "Question: {}\n\nTime range (absolute): {} to {} (UTC), i.e. {} to {} ({tz}). \
+Unix seconds: start={} end={}.\n",
+        request.description.trim(),
+        range.start.to_rfc3339(),
+        range.end.to_rfc3339(),
+        range.start.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"),
+        range.end.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"),
+        range.start.timestamp(),
+        range.end.timestamp(),
+    );
+    if let Some(alert) = &request.alert {
+        let alerts = serde_json::to_string(alert).unwrap_or_default();
+        let alerts: String = alerts.chars().take(4000).collect();
+        out.push_str(&format!(
+            "\nAlert group that triggered this analysis (JSON):\n{alerts}\n"
+        ));
+    }
+    out.push_str("\nStatistical engine's ranking (starting hypothesis):\n");
+    if hypothesis.ranked_root_causes.is_empty() {
+        out.push_str("- none");
+        if !hypothesis.degraded.is_empty() {
+            out.push_str(&format!(" ({})", hypothesis.degraded.join("; ")));
+        }
+        out.push('\n');
+    }
+    for c in hypothesis.ranked_root_causes.iter().take(5) {
+        out.push_str(&format!(
+            "{}. {} (p={:.2}): {}",
+            c.rank, c.service, c.probability, c.description
+        ));
+        if !c.key_indicators.is_empty() {
+            out.push_str(&format!(" [{}]", c.key_indicators.join("; ")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Asks for a corrected final answer.
+pub fn repair(problems: &[String]) -> String {
+    format!(
+        "Your final answer is invalid:\n- {}\nAnswer again with the corrected JSON object only. \
+Cite only steps that exist and succeeded; drop candidates you cannot support.",
+        problems.join("\n- ")
+    )
+}

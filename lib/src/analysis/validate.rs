@@ -1,0 +1,321 @@
+//! Checks the model's final answer before it becomes a report: the schema, the
+//! probabilities, the ranks, and that every piece of evidence points at a tool call
+//! that really happened and succeeded.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Evidence, RootCause, Step};
+
+/// The JSON schema of the final answer, as shown to the model.
+pub const ANSWER_SCHEMA: &str = r#"{
+  "summary": "one paragraph: what is wrong, how sure you are, and what data was missing",
+  "ranked_root_causes": [
+    {
+      "rank": 1,
+      "service": "the service blamed, exactly as named in the data",
+      "probability": 0.6,
+      "description": "what is wrong with it",
+      "key_indicators": ["the signals that stand out, with numbers from the tool results"],
+      "key_logs": ["log lines or templates copied from the tool results"],
+      "evidence": [
+        {"step": 2, "source": "prometheus|loki|jaeger", "query": "the exact query of that step", "summary": "what it shows"}
+      ]
+    }
+  ],
+  "next_actions": ["read-only checks the on-call engineer should do next"]
+}"#;
+
+/// A final answer that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The summary.
+    pub summary: String,
+    /// Candidates, sorted by rank.
+    pub ranked_root_causes: Vec<RootCause>,
+    /// Next actions.
+    pub next_actions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawAnswer {
+    summary: String,
+    ranked_root_causes: Vec<RawCause>,
+    #[serde(default)]
+    next_actions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCause {
+    rank: u32,
+    service: String,
+    probability: f64,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    key_indicators: Vec<String>,
+    #[serde(default)]
+    key_logs: Vec<String>,
+    #[serde(default)]
+    evidence: Vec<RawEvidence>,
+}
+
+#[derive(Deserialize)]
+struct RawEvidence {
+    #[serde(default)]
+    step: Option<u32>,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    summary: String,
+}
+
+/// The calls made so far, for evidence checks: each step and whether it succeeded.
+pub struct Calls<'a> {
+    /// The steps, in order (index = position + 1).
+    pub steps: &'a [Step],
+    /// Whether each step succeeded.
+    pub ok: &'a [bool],
+}
+
+/// Validates `value` (the answer object, `{"final_answer": ...}` already unwrapped);
+/// on failure, every problem found, in words the model can act on.
+pub fn validate(value: Value, calls: &Calls<'_>) -> Result<Answer, Vec<String>> {
+    let raw: RawAnswer = serde_json::from_value(value)
+        .map_err(|e| vec![format!("the answer does not match the schema: {e}")])?;
+    let mut problems = Vec::new();
+    if raw.summary.trim().is_empty() {
+        problems.push("summary is empty".to_string());
+    }
+    let mut causes = Vec::new();
+    let mut total = 0.0;
+    for c in raw.ranked_root_causes {
+        let who = format!("root cause rank {} ({})", c.rank, c.service);
+        if c.service.trim().is_empty() {
+            problems.push(format!("{who}: service is empty"));
+        }
+        if !(0.0..=1.0).contains(&c.probability) {
+            problems.push(format!(
+                "{who}: probability {} is outside [0, 1]",
+                c.probability
+            ));
+        } else {
+            total += c.probability;
+        }
+        if c.evidence.is_empty() {
+            problems.push(format!(
+                "{who}: no evidence; cite the step of a tool call that shows it, or drop the candidate"
+            ));
+        }
+        let mut evidence = Vec::new();
+        for e in c.evidence {
+            match evidence_step(&e, calls) {
+                Ok(step) => evidence.push(Evidence {
+                    source: if e.source.trim().is_empty() {
+                        source_of(&step.tool)
+                    } else {
+                        e.source
+                    },
+                    query: if e.query.trim().is_empty() {
+                        query_of(&step.tool_input)
+                    } else {
+                        e.query
+                    },
+                    summary: e.summary,
+                }),
+                Err(p) => problems.push(format!("{who}: {p}")),
+            }
+        }
+        causes.push(RootCause {
+            rank: c.rank,
+            service: c.service,
+            probability: c.probability,
+            description: c.description,
+            key_indicators: c.key_indicators,
+            key_logs: c.key_logs,
+            evidence,
+        });
+    }
+    if total > 1.0 + 1e-6 {
+        problems.push(format!(
+            "probabilities sum to {total:.3}; hypotheses are mutually exclusive, so the sum must be at most 1"
+        ));
+    }
+    causes.sort_by_key(|c| c.rank);
+    let ranks_ok = causes
+        .iter()
+        .enumerate()
+        .all(|(i, c)| c.rank as usize == i + 1);
+    if !ranks_ok {
+        problems.push("ranks must be 1, 2, 3, ... without gaps or repeats".to_string());
+    } else if causes
+        .windows(2)
+        .any(|w| w[1].probability > w[0].probability + 1e-9)
+    {
+        problems.push("a lower rank has a higher probability than a higher rank".to_string());
+    }
+    if problems.is_empty() {
+        Ok(Answer {
+            summary: raw.summary,
+            ranked_root_causes: causes,
+            next_actions: raw.next_actions,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// The step an evidence item points at: its `step` number, else the step whose
+/// arguments contain its query.
+fn evidence_step<'a>(e: &RawEvidence, calls: &Calls<'a>) -> Result<&'a Step, String> {
+    let found = match e.step {
+        Some(n) => calls
+            .steps
+            .get((n as usize).wrapping_sub(1))
+            .map(|s| (n as usize, s))
+            .ok_or_else(|| format!("evidence cites step {n}, but no tool call has that number"))?,
+        None => {
+            let q = e.query.trim();
+            if q.is_empty() {
+                return Err("evidence has neither a step nor a query".into());
+            }
+            calls
+                .steps
+                .iter()
+                .enumerate()
+                .find(|(_, s)| mentions(&s.tool_input, q))
+                .map(|(i, s)| (i + 1, s))
+                .ok_or_else(|| format!("evidence query {q:?} was never run by a tool call"))?
+        }
+    };
+    let (n, step) = found;
+    if !calls.ok.get(n - 1).copied().unwrap_or(false) {
+        return Err(format!("evidence cites step {n}, which failed"));
+    }
+    Ok(step)
+}
+
+/// Whether a string in the arguments is the query (whitespace aside).
+fn mentions(input: &Value, query: &str) -> bool {
+    let squash = |s: &str| s.split_whitespace().collect::<String>();
+    let want = squash(query);
+    match input {
+        Value::String(s) => squash(s) == want,
+        Value::Object(m) => m.values().any(|v| mentions(v, query)),
+        Value::Array(a) => a.iter().any(|v| mentions(v, query)),
+        _ => false,
+    }
+}
+
+fn source_of(tool: &str) -> String {
+    let t = tool.to_ascii_lowercase();
+    for s in ["prometheus", "loki", "jaeger"] {
+        if t.contains(s) {
+            return s.to_string();
+        }
+    }
+    if t.contains("metric") || t.contains("promql") {
+        "prometheus".into()
+    } else if t.contains("log") {
+        "loki".into()
+    } else if t.contains("trace") || t.contains("span") {
+        "jaeger".into()
+    } else {
+        tool.to_string()
+    }
+}
+
+fn query_of(input: &Value) -> String {
+    for key in ["query", "promql", "logql", "expr", "service"] {
+        if let Some(Value::String(q)) = input.get(key) {
+            return q.clone();
+        }
+    }
+    input.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn steps() -> (Vec<Step>, Vec<bool>) {
+        let s = |i, q: &str| Step {
+            index: i,
+            tool: "query_metrics".into(),
+            tool_input: json!({"query": q}),
+            observation: String::new(),
+            log: String::new(),
+        };
+        (
+            vec![s(1, "rate(errors[5m])"), s(2, "up")],
+            vec![true, false],
+        )
+    }
+
+    fn cause(rank: u32, p: f64, evidence: Value) -> Value {
+        json!({"rank": rank, "service": "cart", "probability": p, "description": "d", "evidence": evidence})
+    }
+
+    #[test]
+    fn valid_answer_fills_evidence_from_the_step() {
+        let (s, ok) = steps();
+        let a = validate(
+            json!({"summary": "s", "ranked_root_causes": [cause(1, 0.7, json!([{"step": 1, "summary": "up"}]))]}),
+            &Calls { steps: &s, ok: &ok },
+        )
+        .unwrap();
+        assert_eq!(
+            a.ranked_root_causes[0].evidence[0].query,
+            "rate(errors[5m])"
+        );
+        assert_eq!(a.ranked_root_causes[0].evidence[0].source, "prometheus");
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let (s, ok) = steps();
+        let errs = validate(
+            json!({"summary": "", "ranked_root_causes": [
+                cause(1, 0.7, json!([{"step": 9}])),
+                cause(3, 0.8, json!([{"step": 2}])),
+                cause(4, 1.5, json!([{"query": "made_up_metric"}])),
+                cause(5, 0.1, json!([])),
+            ]}),
+            &Calls { steps: &s, ok: &ok },
+        )
+        .unwrap_err()
+        .join("\n");
+        for want in [
+            "summary is empty",
+            "step 9",
+            "step 2, which failed",
+            "outside [0, 1]",
+            "never run",
+            "no evidence",
+            "sum to",
+            "ranks must be",
+        ] {
+            assert!(errs.contains(want), "missing {want:?} in {errs}");
+        }
+    }
+
+    #[test]
+    fn evidence_by_query_and_probability_order() {
+        let (s, ok) = steps();
+        let calls = Calls { steps: &s, ok: &ok };
+        let good = json!({"summary": "s", "ranked_root_causes": [
+            cause(1, 0.5, json!([{"query": "rate(errors[5m])"}])),
+            cause(2, 0.2, json!([{"step": 1}])),
+        ]});
+        assert!(validate(good, &calls).is_ok());
+        let inverted = json!({"summary": "s", "ranked_root_causes": [
+            cause(1, 0.2, json!([{"step": 1}])),
+            cause(2, 0.5, json!([{"step": 1}])),
+        ]});
+        assert!(validate(inverted, &calls).unwrap_err()[0].contains("higher probability"));
+        assert!(validate(json!({"summary": 3}), &calls).is_err());
+    }
+}
