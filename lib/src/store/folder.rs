@@ -333,23 +333,7 @@ fn prune_before(root: &Path, cutoff: SystemTime) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{TimeRange, Trace, Usage};
-
-    fn report(id: &str) -> Report {
-        Report {
-            id: id.into(),
-            summary: format!("summary of {id}"),
-            ranked_root_causes: vec![],
-            next_actions: vec![],
-            trace: Trace::default(),
-            model: "statistical".into(),
-            time_range: TimeRange::last(Utc::now(), 15),
-            duration_ms: 1,
-            usage: Usage::default(),
-            degraded: vec![],
-            archived: true,
-        }
-    }
+    use crate::store::test_support::report;
 
     fn age(path: &Path, by: Duration) {
         let file = File::options().write(true).open(path).expect("open");

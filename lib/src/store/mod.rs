@@ -1,14 +1,19 @@
 //! The report store: analysis reports (JSON and Markdown), alert-card message ids, and
 //! idempotency markers; S3 in a cluster, a local folder on a laptop.
 
+pub mod api;
 mod config;
+mod degrade;
 mod folder;
 pub mod key;
 pub mod markdown;
 mod memory;
 mod s3;
+#[cfg(test)]
+mod test_support;
 
 pub use config::{Config, ReportLinks, S3Config};
+pub use degrade::{Operation, archive, claim_or_proceed, failures, register_metrics};
 pub use folder::Folder;
 pub use memory::Memory;
 pub use s3::{Credentials, S3};
