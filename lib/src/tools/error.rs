@@ -105,6 +105,14 @@ pub enum Error {
         /// The byte cap.
         limit: u64,
     },
+    /// A tool added from another module (the root-cause engine) failed; its message.
+    #[error("{tool} failed: {message}")]
+    Tool {
+        /// The tool's name.
+        tool: String,
+        /// What went wrong, for the model.
+        message: String,
+    },
     /// The answer was not the JSON its API documents.
     #[error("{api} answered something that is not its API's JSON ({detail}): retry later")]
     Malformed {
@@ -120,7 +128,10 @@ impl Error {
     /// opposed to a call that must change first.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::Timeout { .. } | Self::Unreachable { .. } | Self::Malformed { .. } => true,
+            Self::Timeout { .. }
+            | Self::Unreachable { .. }
+            | Self::Malformed { .. }
+            | Self::Tool { .. } => true,
             Self::Backend { status, .. } => *status >= 500 || *status == 429,
             Self::NotConfigured { .. }
             | Self::Refused { .. }
@@ -140,7 +151,7 @@ impl Error {
             | Self::Backend { api, .. }
             | Self::TooLarge { api, .. }
             | Self::Malformed { api, .. } => Some(*api),
-            Self::Invalid(_) | Self::RangeTooLong { .. } => None,
+            Self::Invalid(_) | Self::RangeTooLong { .. } | Self::Tool { .. } => None,
         }
     }
 }

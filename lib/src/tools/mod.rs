@@ -2,6 +2,7 @@
 //! and path allowlist, their bounds, compaction of results, and the tools the LLM calls.
 
 mod bounds;
+pub mod catalog;
 pub mod compact;
 mod config;
 mod error;
@@ -12,6 +13,7 @@ pub mod prometheus;
 mod toolbox;
 
 pub use bounds::{Bounds, Capped, TARGET_POINTS, auto_step};
+pub use catalog::{Catalog, Tool, Window, catalog, catalog_for};
 pub use config::{Auth, Backend, Config};
 pub use error::{Api, Error};
 pub use toolbox::Tools;

@@ -2,6 +2,7 @@
 //! what it left out, within a token budget (see [`tokens`] for how tokens are counted).
 
 pub mod format;
+pub mod list;
 pub mod logs;
 pub mod series;
 pub mod tokens;
