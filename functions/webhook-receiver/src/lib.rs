@@ -1,28 +1,60 @@
-//! webhook-receiver: takes Alertmanager webhook notifications and publishes `io.aegis.alert.group.received.v1`, answering 200 only once the broker holds the event.
+//! webhook-receiver: takes Alertmanager webhook notifications and publishes
+//! `io.aegis.alert.group.received.v1`, answering 200 only once the broker holds the event.
 
+mod auth;
+mod error;
+mod extract;
+mod handler;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use aegis::config::Secret;
+use aegis::events::EventSink;
 use aegis::runtime::{BuildError, Context, Function};
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::post;
+
+pub use error::WebhookError;
+pub use extract::Webhook;
 
 /// The function's name, as in `/fn/webhook-receiver/` and the manifests.
 pub const NAME: &str = "webhook-receiver";
 
+/// What the handlers share.
+#[derive(Clone)]
+pub struct App {
+    /// Where `alert.group.received` goes.
+    pub sink: Arc<dyn EventSink>,
+    /// The bearer token callers must present, if one is configured.
+    pub token: Option<Secret>,
+}
+
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let _ = ctx;
-    let router = Router::new()
-        .route("/alertmanager/webhook", post(not_implemented))
-        .route("/", post(not_implemented));
+    let app = App {
+        sink: ctx.sink.clone(),
+        token: ctx.config.alert.webhook_token.clone(),
+    };
     Ok(Function {
         name: NAME,
-        router,
+        router: router(app),
         timeout: Duration::from_secs(30),
     })
 }
 
-async fn not_implemented() -> (StatusCode, &'static str) {
-    (StatusCode::NOT_IMPLEMENTED, "not implemented yet")
+/// `POST /alertmanager/webhook` and `POST /` (Knative), behind the optional bearer
+/// check.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/alertmanager/webhook", post(handler::receive))
+        .route("/", post(handler::receive))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.token.clone(),
+            auth::require_bearer,
+        ))
+        .with_state(app)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,42 @@
+use aegis::events::{self, EXT_SEVERITY, EXT_STATUS, EventType};
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::{App, NAME, Webhook, WebhookError};
+
+/// Parse, validate, publish, answer: 200 only once the broker holds the event, so a
+/// notification Alertmanager saw acknowledged is never lost. The body keeps the
+/// original service's `{"status":"ok"}` and adds the event id.
+pub async fn receive(
+    State(app): State<App>,
+    Webhook(notification): Webhook,
+) -> Result<Json<Value>, WebhookError> {
+    notification.validate()?;
+    let id = notification.event_id();
+    let severity = notification.highest_severity();
+    let status = notification.status.as_str();
+    let event = events::build(
+        EventType::AlertGroupReceived,
+        NAME,
+        id.clone(),
+        &notification,
+        &[(EXT_STATUS, status), (EXT_SEVERITY, severity.as_str())],
+    )
+    .map_err(WebhookError::Encode)?;
+    app.sink.send(event).await?;
+    tracing::info!(
+        event.id = %id,
+        group_key = %notification.group_key,
+        status,
+        severity = %severity,
+        alerts = notification.alerts.len(),
+        "alert group published"
+    );
+    Ok(Json(json!({
+        "status": "ok",
+        "message": "notification accepted",
+        "event_id": id,
+        "alerts": notification.alerts.len(),
+    })))
+}
