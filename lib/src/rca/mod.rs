@@ -1,5 +1,25 @@
 //! The statistical root-cause engine: ranks services by how far their signals, error
 //! logs and traces depart from their own baseline, preferring the deepest anomalous
 //! callee, with calibrated probabilities. No LLM needed.
+//!
+//! [`Engine::analyze`] fetches a range through the read-only [`crate::tools::Tools`]
+//! ([`collect`]), scores every service ([`rank()`]) and writes an
+//! [`crate::analysis::Report`]. [`report`] does the same on [`Observations`] already
+//! in memory.
 
+mod catalog;
+pub mod collect;
+mod engine;
 pub mod eval;
+mod features;
+mod observations;
+mod rank;
+mod stats;
+mod template;
+
+pub use catalog::{Catalog, Error as CatalogError, Kind, SERVICE_LABELS, Signal};
+pub use engine::{Engine, Input, report};
+pub use features::{LogChange, MetricShift, ServiceChange, TraceChange};
+pub use observations::{LogLine, Metric, Observations, Span};
+pub use rank::{Candidate, Ranking, rank};
+pub use stats::Shift;

@@ -1,0 +1,336 @@
+//! Per-service evidence: how each service's metrics, error logs and spans changed
+//! between the baseline part of the range and the incident part.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::catalog::{Kind, Signal};
+use super::observations::{Observations, Span};
+use super::stats::{self, Shift, ShiftOptions};
+use super::template::{self, Severity};
+
+/// The part of the range always taken as baseline: the fault starts at least this
+/// long after the range start (the incident datasets promise 5 minutes; an alert's
+/// default 15-minute range has it too).
+pub const BASELINE_SECONDS: f64 = 300.0;
+
+/// A signal that departed from its level.
+#[derive(Debug, Clone)]
+pub struct MetricShift {
+    /// The signal.
+    pub signal: Signal,
+    /// The departure.
+    pub shift: Shift,
+}
+
+impl MetricShift {
+    /// Its weight as evidence: z capped at 10, times the effect capped at a factor of
+    /// e², times the kind's weight. Changes in the harmless direction score 0.
+    pub fn score(&self) -> f64 {
+        if self.signal.kind.rise_only() && self.shift.effect <= 0.0 {
+            return 0.0;
+        }
+        self.signal.kind.weight()
+            * (self.shift.z.abs().min(10.0) / 10.0)
+            * self.shift.effect.abs().min(2.0)
+    }
+}
+
+/// What a service's error logs show.
+#[derive(Debug, Clone, Default)]
+pub struct LogChange {
+    /// Rise of error and warning templates, in per-minute rate units scaled by the
+    /// baseline's Poisson noise, summed over templates.
+    pub surge: f64,
+    /// Error or warning templates that the baseline part does not have.
+    pub new_templates: usize,
+    /// Error and warning lines in the incident part.
+    pub incident_errors: usize,
+    /// Error and warning lines in the baseline part.
+    pub baseline_errors: usize,
+    /// The templates that rose most: (template, count in the incident part, a line).
+    pub top: Vec<(String, usize, String)>,
+}
+
+impl LogChange {
+    /// Its weight as evidence.
+    pub fn score(&self) -> f64 {
+        (self.surge / 5.0).min(2.0) + 0.3 * (self.new_templates.min(3) as f64)
+    }
+}
+
+/// What a service's spans show.
+#[derive(Debug, Clone, Default)]
+pub struct TraceChange {
+    /// Log ratio of the median span duration, incident over baseline.
+    pub duration: f64,
+    /// Log ratio of the median self time (duration minus children), incident over
+    /// baseline.
+    pub self_time: f64,
+    /// Rise of the share of failed spans.
+    pub error_rise: f64,
+    /// Largest log ratio of calls to one callee per call received.
+    pub call_mix: f64,
+    /// Spans in the incident part.
+    pub incident_spans: usize,
+    /// Median duration in the baseline and incident parts, milliseconds.
+    pub median_ms: (f64, f64),
+}
+
+impl TraceChange {
+    /// Its weight as evidence: a duration change either way (a failing service often
+    /// answers faster), a self-time rise, failures, and calls it stopped or started
+    /// making.
+    pub fn score(&self) -> f64 {
+        self.duration.abs().min(2.0)
+            + self.self_time.clamp(0.0, 2.0)
+            + 3.0 * self.error_rise.clamp(0.0, 1.0)
+            + 0.5 * self.call_mix.min(2.0)
+    }
+}
+
+/// Everything found about one service.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceChange {
+    /// Metric departures, strongest first.
+    pub metrics: Vec<MetricShift>,
+    /// Error logs, when there are any.
+    pub logs: Option<LogChange>,
+    /// Spans, when there are enough.
+    pub traces: Option<TraceChange>,
+}
+
+impl ServiceChange {
+    /// Metric evidence: the strongest departure counts fully, each next one half as
+    /// much as the one before, so one signal cannot be outvoted by many echoes.
+    pub fn metric_score(&self) -> f64 {
+        let mut parts: Vec<f64> = self.metrics.iter().map(MetricShift::score).collect();
+        parts.sort_by(|a, b| b.total_cmp(a));
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p * 0.5f64.powi(i as i32))
+            .sum()
+    }
+
+    /// Earliest onset among the clear metric departures.
+    pub fn onset(&self) -> Option<f64> {
+        self.metrics
+            .iter()
+            .filter(|m| m.score() >= 0.3)
+            .map(|m| m.shift.onset)
+            .min_by(f64::total_cmp)
+    }
+}
+
+/// The metric departures of every service.
+pub fn metric_changes(obs: &Observations) -> BTreeMap<String, Vec<MetricShift>> {
+    let mut out: BTreeMap<String, Vec<MetricShift>> = BTreeMap::new();
+    let from = obs.start + BASELINE_SECONDS;
+    for metric in &obs.metrics {
+        let opts = ShiftOptions {
+            from,
+            rise_only: metric.signal.kind.rise_only(),
+            zero_floor: (metric.signal.kind == Kind::Errors || metric.signal.kind == Kind::Health)
+                .then_some(1e-3),
+        };
+        for (service, points) in &metric.series {
+            if let Some(shift) = stats::shift(points, opts) {
+                out.entry(service.clone()).or_default().push(MetricShift {
+                    signal: metric.signal.clone(),
+                    shift,
+                });
+            }
+        }
+    }
+    for shifts in out.values_mut() {
+        shifts.sort_by(|a, b| b.score().total_cmp(&a.score()));
+    }
+    out
+}
+
+/// Where the incident part begins: the median onset of the strongest metric
+/// departures, never inside the guaranteed baseline; without any, the last third.
+pub fn incident_start(obs: &Observations, metrics: &BTreeMap<String, Vec<MetricShift>>) -> f64 {
+    let earliest = obs.start + BASELINE_SECONDS;
+    let mut strong: Vec<(f64, f64)> = metrics
+        .values()
+        .flatten()
+        .map(|m| (m.score(), m.shift.onset))
+        .filter(|(s, _)| *s >= 0.3)
+        .collect();
+    strong.sort_by(|a, b| b.0.total_cmp(&a.0));
+    strong.truncate(10);
+    if strong.is_empty() {
+        return (obs.end - (obs.end - obs.start) / 3.0).max(earliest);
+    }
+    let mut onsets: Vec<f64> = strong.iter().map(|s| s.1).collect();
+    // A minute of slack: logs and spans often move a little before the metrics'
+    // one-minute samples show it.
+    (stats::median(&mut onsets) - 60.0).max(earliest)
+}
+
+/// Error-log changes per service, splitting the range at `split`.
+pub fn log_changes(obs: &Observations, split: f64) -> BTreeMap<String, LogChange> {
+    type Counts = HashMap<String, (usize, String)>;
+    let mut base: HashMap<&str, Counts> = HashMap::new();
+    let mut incident: HashMap<&str, Counts> = HashMap::new();
+    // Minutes that have any line at all: sources that only kept some minutes must not
+    // read as silence.
+    let mut base_minutes = std::collections::HashSet::new();
+    let mut incident_minutes = std::collections::HashSet::new();
+    for l in &obs.logs {
+        let minute = ((l.time - obs.start) / 60.0).floor() as i64;
+        let late = l.time >= split;
+        if late {
+            incident_minutes.insert(minute);
+        } else {
+            base_minutes.insert(minute);
+        }
+        if template::severity(&l.line) == Severity::Normal {
+            continue;
+        }
+        let side = if late { &mut incident } else { &mut base };
+        let entry = side
+            .entry(l.service.as_str())
+            .or_default()
+            .entry(template::template(&l.line))
+            .or_insert_with(|| (0, l.line.clone()));
+        entry.0 += 1;
+    }
+    let base_min = base_minutes.len().max(1) as f64;
+    let incident_min = incident_minutes.len().max(1) as f64;
+    let mut out = BTreeMap::new();
+    for (service, templates) in &incident {
+        let before = base.get(service);
+        let mut change = LogChange {
+            baseline_errors: before.map_or(0, |b| b.values().map(|v| v.0).sum()),
+            ..LogChange::default()
+        };
+        let mut rises = Vec::new();
+        for (tpl, (count, example)) in templates {
+            change.incident_errors += count;
+            let was = before.and_then(|b| b.get(tpl)).map_or(0, |v| v.0);
+            if was == 0 {
+                change.new_templates += 1;
+            }
+            let (r0, r1) = (was as f64 / base_min, *count as f64 / incident_min);
+            let rise = (r1 - r0) / (r0 + 1.0).sqrt();
+            if rise > 0.0 {
+                change.surge += rise;
+                rises.push((rise, tpl.clone(), *count, example.clone()));
+            }
+        }
+        rises.sort_by(|a, b| b.0.total_cmp(&a.0));
+        change.top = rises
+            .into_iter()
+            .take(3)
+            .map(|(_, t, c, e)| (t, c, e))
+            .collect();
+        out.insert(service.to_string(), change);
+    }
+    out
+}
+
+/// Span changes per service, and the caller -> callee edges the spans show.
+pub fn trace_changes(
+    obs: &Observations,
+    split: f64,
+) -> (BTreeMap<String, TraceChange>, Vec<(String, String)>) {
+    let by_id: HashMap<(&str, &str), &Span> = obs
+        .spans
+        .iter()
+        .map(|s| ((s.trace_id.as_str(), s.span_id.as_str()), s))
+        .collect();
+    let parent = |s: &Span| {
+        s.parent_span_id
+            .as_deref()
+            .and_then(|p| by_id.get(&(s.trace_id.as_str(), p)).copied())
+    };
+    let mut child_time: HashMap<(&str, &str), f64> = HashMap::new();
+    for s in &obs.spans {
+        if let Some(p) = parent(s) {
+            *child_time
+                .entry((p.trace_id.as_str(), p.span_id.as_str()))
+                .or_default() += s.duration_us;
+        }
+    }
+    #[derive(Default)]
+    struct Side {
+        durations: Vec<f64>,
+        self_times: Vec<f64>,
+        errors: usize,
+        known: usize,
+        received: usize,
+        calls: HashMap<String, usize>,
+    }
+    let mut sides: HashMap<&str, [Side; 2]> = HashMap::new();
+    let mut edges = std::collections::BTreeSet::new();
+    for s in &obs.spans {
+        let k = usize::from(s.start >= split);
+        let own_children = child_time
+            .get(&(s.trace_id.as_str(), s.span_id.as_str()))
+            .copied()
+            .unwrap_or(0.0);
+        let side = &mut sides.entry(s.service.as_str()).or_default()[k];
+        side.durations.push(s.duration_us);
+        side.self_times
+            .push((s.duration_us - own_children).max(0.0));
+        if let Some(e) = s.error {
+            side.known += 1;
+            side.errors += usize::from(e);
+        }
+        match parent(s) {
+            Some(p) if p.service != s.service => {
+                edges.insert((p.service.clone(), s.service.clone()));
+                side.received += 1;
+                let pk = usize::from(p.start >= split);
+                *sides.entry(p.service.as_str()).or_default()[pk]
+                    .calls
+                    .entry(s.service.clone())
+                    .or_default() += 1;
+            }
+            Some(_) => {}
+            None => sides.entry(s.service.as_str()).or_default()[k].received += 1,
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (service, [base, incident]) in &mut sides {
+        if incident.durations.len() < 5 || base.durations.len() < 5 {
+            continue;
+        }
+        let (d0, d1) = (
+            stats::median(&mut base.durations),
+            stats::median(&mut incident.durations),
+        );
+        let (s0, s1) = (
+            stats::median(&mut base.self_times),
+            stats::median(&mut incident.self_times),
+        );
+        // 100 µs keeps sub-millisecond jitter from looking like a change.
+        let ratio = |a: f64, b: f64| ((b + 100.0) / (a + 100.0)).ln();
+        let share = |e: usize, n: usize| if n == 0 { 0.0 } else { e as f64 / n as f64 };
+        let (n0, n1) = (base.received.max(1) as f64, incident.received.max(1) as f64);
+        let call_mix = base
+            .calls
+            .keys()
+            .chain(incident.calls.keys())
+            .map(|c| {
+                let r0 = base.calls.get(c).copied().unwrap_or(0) as f64 / n0;
+                let r1 = incident.calls.get(c).copied().unwrap_or(0) as f64 / n1;
+                ((r1 + 0.02) / (r0 + 0.02)).ln().abs()
+            })
+            .fold(0.0, f64::max);
+        out.insert(
+            service.to_string(),
+            TraceChange {
+                duration: ratio(d0, d1),
+                self_time: ratio(s0, s1),
+                error_rise: share(incident.errors, incident.known) - share(base.errors, base.known),
+                call_mix,
+                incident_spans: incident.durations.len(),
+                median_ms: (d0 / 1000.0, d1 / 1000.0),
+            },
+        );
+    }
+    (out, edges.into_iter().collect())
+}

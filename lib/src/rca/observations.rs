@@ -1,0 +1,84 @@
+//! What the method works on: the telemetry of one range, already fetched, in memory.
+//! [`super::collect`] fills it through the tools; tests build it by hand.
+
+use std::collections::BTreeMap;
+
+use super::catalog::Signal;
+
+/// The telemetry of one time range.
+#[derive(Debug, Clone, Default)]
+pub struct Observations {
+    /// Range start, unix seconds.
+    pub start: f64,
+    /// Range end, unix seconds.
+    pub end: f64,
+    /// One entry per catalog signal that returned data.
+    pub metrics: Vec<Metric>,
+    /// Log lines per service (all levels; the method picks errors itself).
+    pub logs: Vec<LogLine>,
+    /// The LogQL that fetched [`Observations::logs`], for evidence.
+    pub log_query: Option<String>,
+    /// Spans of the traces in the range.
+    pub spans: Vec<Span>,
+    /// The Jaeger search that fetched [`Observations::spans`], for evidence.
+    pub trace_query: Option<String>,
+    /// Known caller -> callee edges besides those the spans show.
+    pub graph: Vec<(String, String)>,
+    /// Sources that failed or are missing, and why.
+    pub degraded: Vec<String>,
+}
+
+/// One signal's series, by service.
+#[derive(Debug, Clone)]
+pub struct Metric {
+    /// The signal.
+    pub signal: Signal,
+    /// `(unix seconds, value)` in time order, per service.
+    pub series: BTreeMap<String, Vec<(f64, f64)>>,
+}
+
+/// One log line.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// The service that wrote it.
+    pub service: String,
+    /// Unix seconds.
+    pub time: f64,
+    /// The line as written.
+    pub line: String,
+}
+
+/// One span.
+#[derive(Debug, Clone)]
+pub struct Span {
+    /// Its trace.
+    pub trace_id: String,
+    /// Its id.
+    pub span_id: String,
+    /// Its parent's id; `None` for a root span.
+    pub parent_span_id: Option<String>,
+    /// The service that emitted it.
+    pub service: String,
+    /// Its operation.
+    pub operation: String,
+    /// Start, unix seconds.
+    pub start: f64,
+    /// Duration in microseconds.
+    pub duration_us: f64,
+    /// Whether it failed; `None` when the source did not say.
+    pub error: Option<bool>,
+}
+
+impl Observations {
+    /// Every service any source names.
+    pub fn services(&self) -> std::collections::BTreeSet<String> {
+        let mut all: std::collections::BTreeSet<String> = self
+            .metrics
+            .iter()
+            .flat_map(|m| m.series.keys().cloned())
+            .collect();
+        all.extend(self.logs.iter().map(|l| l.service.clone()));
+        all.extend(self.spans.iter().map(|s| s.service.clone()));
+        all
+    }
+}

@@ -1,0 +1,148 @@
+//! From per-service evidence to ranked candidates with probabilities: combine the
+//! sources, discount callers whose symptoms a callee explains, calibrate.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::features::{self, ServiceChange};
+use super::observations::Observations;
+
+/// One ranked service.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The service.
+    pub service: String,
+    /// Combined evidence after the call-graph discount.
+    pub score: f64,
+    /// Probability that it is the root cause.
+    pub probability: f64,
+    /// The evidence.
+    pub change: ServiceChange,
+    /// The anomalous callee that explains part of its symptoms, if any.
+    pub explained_by: Option<String>,
+}
+
+/// The ranking of one range.
+#[derive(Debug, Clone)]
+pub struct Ranking {
+    /// Candidates, most likely first (every service with any evidence).
+    pub candidates: Vec<Candidate>,
+    /// Probability left for "none of these" (nothing stands out, or something unseen).
+    pub unknown: f64,
+    /// Where the incident part of the range was taken to begin, unix seconds.
+    pub incident_start: f64,
+}
+
+/// How much of a callee's score is taken off its caller: a fault in a callee inflates
+/// its callers' latency and errors, so the deepest anomalous service should win.
+const CALLEE_DISCOUNT: f64 = 0.5;
+
+/// Score at which a service is as likely the cause as "unknown".
+const UNKNOWN_SCORE: f64 = 0.6;
+
+/// Softmax temperature: a score lead of this much is a factor e in odds.
+const TEMPERATURE: f64 = 0.35;
+
+/// Ranks every service in `obs`.
+pub fn rank(obs: &Observations) -> Ranking {
+    let metrics = features::metric_changes(obs);
+    let split = features::incident_start(obs, &metrics);
+    let logs = features::log_changes(obs, split);
+    let (traces, mut edges) = features::trace_changes(obs, split);
+    edges.extend(obs.graph.iter().cloned());
+
+    let mut changes: BTreeMap<String, ServiceChange> = BTreeMap::new();
+    for (service, m) in metrics {
+        changes.entry(service).or_default().metrics = m;
+    }
+    for (service, l) in logs {
+        changes.entry(service).or_default().logs = Some(l);
+    }
+    for (service, t) in traces {
+        changes.entry(service).or_default().traces = Some(t);
+    }
+    let raw: BTreeMap<&str, f64> = changes
+        .iter()
+        .map(|(s, c)| (s.as_str(), combined(c)))
+        .collect();
+
+    let mut callees: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (from, to) in &edges {
+        if from != to {
+            callees
+                .entry(from.as_str())
+                .or_default()
+                .insert(to.as_str());
+        }
+    }
+    let earliest = changes
+        .values()
+        .filter_map(ServiceChange::onset)
+        .min_by(f64::total_cmp);
+
+    let mut candidates: Vec<Candidate> = changes
+        .iter()
+        .map(|(service, change)| {
+            let own = raw[service.as_str()];
+            let worst_callee = callees
+                .get(service.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|c| raw.get(c).map(|s| (*c, *s)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let mut score = own;
+            let mut explained_by = None;
+            if let Some((callee, s)) = worst_callee {
+                score -= CALLEE_DISCOUNT * s.min(own);
+                if s >= 0.5 * own && s > 0.3 {
+                    explained_by = Some(callee.to_string());
+                }
+            }
+            // The earliest shift is a hint: a cause moves before its effects.
+            if let (Some(first), Some(mine)) = (earliest, change.onset())
+                && mine <= first + 60.0
+            {
+                score += 0.1;
+            }
+            Candidate {
+                service: service.clone(),
+                score,
+                probability: 0.0,
+                change: change.clone(),
+                explained_by,
+            }
+        })
+        .collect();
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.service.cmp(&b.service)));
+
+    let unknown = calibrate(&mut candidates);
+    Ranking {
+        candidates,
+        unknown,
+        incident_start: split,
+    }
+}
+
+/// The evidence of all sources in one number.
+fn combined(c: &ServiceChange) -> f64 {
+    c.metric_score()
+        + c.logs.as_ref().map_or(0.0, |l| l.score())
+        + c.traces.as_ref().map_or(0.0, |t| t.score())
+}
+
+/// Softmax over the candidates plus an "unknown" pseudo-candidate of fixed score, so
+/// that weak evidence leaves most of the mass on "unknown". Returns that mass.
+fn calibrate(candidates: &mut [Candidate]) -> f64 {
+    let top = candidates
+        .iter()
+        .map(|c| c.score)
+        .fold(UNKNOWN_SCORE, f64::max);
+    let weight = |s: f64| ((s - top) / TEMPERATURE).exp();
+    // "Unknown" stands for every service not seen as well as for "no fault": it
+    // counts as many times as there are candidates, at least 3.
+    let unknown_weight = weight(UNKNOWN_SCORE) * (candidates.len().max(3) as f64).sqrt();
+    let total: f64 = candidates.iter().map(|c| weight(c.score)).sum::<f64>() + unknown_weight;
+    for c in candidates.iter_mut() {
+        c.probability = weight(c.score) / total;
+    }
+    unknown_weight / total
+}

@@ -1,0 +1,195 @@
+//! Robust statistics: median, MAD, and the strongest sustained shift of a series.
+//! Hand-written: a few lines each, and the crates that have them pull in far more.
+
+/// The median of `values` (0 for none). Reorders `values`.
+pub fn median(values: &mut [f64]) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// Median absolute deviation from `center`.
+pub fn mad(values: &[f64], center: f64) -> f64 {
+    let mut dev: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();
+    median(&mut dev)
+}
+
+/// The strongest sustained departure of a series from its own robust level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shift {
+    /// Robust z-score of the departure (signed: positive is a rise).
+    pub z: f64,
+    /// Size of the departure as a natural-log ratio to the level (signed).
+    pub effect: f64,
+    /// When the departure began, unix seconds.
+    pub onset: f64,
+    /// The series' level (median over the range).
+    pub level: f64,
+    /// The most extreme value in the departure.
+    pub peak: f64,
+}
+
+impl Shift {
+    /// The departure as a factor (`x3.2`).
+    pub fn factor(&self) -> f64 {
+        self.effect.exp()
+    }
+}
+
+/// How a series is compared with its level.
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftOptions {
+    /// Only departures at or after this time count (the range's guaranteed baseline
+    /// comes before it).
+    pub from: f64,
+    /// Only rises count.
+    pub rise_only: bool,
+    /// The series is a ratio or rate that is often zero (errors): compare on a floor
+    /// of this absolute size instead of a share of the level.
+    pub zero_floor: Option<f64>,
+}
+
+/// Least log-scale noise assumed, so a flat series does not turn 5 % into z = 100.
+const MIN_NOISE: f64 = 0.05;
+
+/// Finds the strongest departure lasting at least two points (one at the very end),
+/// measured on a log scale against the median of the whole range, so a short earlier
+/// incident in the range does not move the level. `None` when the series is too
+/// short or never positive.
+pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    if pts.len() < 4 {
+        return None;
+    }
+    let values: Vec<f64> = pts.iter().map(|p| p.1.max(0.0)).collect();
+    let mut positive: Vec<f64> = values.iter().copied().filter(|v| *v > 0.0).collect();
+    let max = values.iter().copied().fold(0.0, f64::max);
+    let eps = match opts.zero_floor {
+        Some(floor) => (0.01 * max).max(floor),
+        None => {
+            if positive.is_empty() {
+                return None;
+            }
+            0.1 * median(&mut positive) + 1e-12
+        }
+    };
+    let level = median(&mut values.clone());
+    let y: Vec<f64> = values
+        .iter()
+        .map(|v| ((v + eps) / (level + eps)).ln())
+        .collect();
+    let noise = (1.4826 * mad(&y, 0.0)).max(MIN_NOISE);
+
+    let mut best: Option<(usize, f64)> = None;
+    for i in 0..y.len() {
+        if pts[i].0 < opts.from {
+            continue;
+        }
+        // Sustained: the smaller of two neighbours; the last point counts half.
+        let held = match y.get(i + 1) {
+            Some(next) if y[i] > 0.0 => y[i].min(*next).max(0.0),
+            Some(next) => y[i].max(*next).min(0.0),
+            None => y[i] * 0.5,
+        };
+        if opts.rise_only && held <= 0.0 {
+            continue;
+        }
+        if best.is_none_or(|(_, b)| held.abs() > b.abs()) {
+            best = Some((i, held));
+        }
+    }
+    let (i, held) = best?;
+    // The departure began where the series first moved half as far.
+    let mut onset = i;
+    while onset > 0
+        && pts[onset - 1].0 >= opts.from
+        && y[onset - 1] * held.signum() >= held.abs() * 0.5
+    {
+        onset -= 1;
+    }
+    let peak = if held >= 0.0 {
+        values[i].max(values.get(i + 1).copied().unwrap_or(values[i]))
+    } else {
+        values[i].min(values.get(i + 1).copied().unwrap_or(values[i]))
+    };
+    Some(Shift {
+        z: held / noise,
+        effect: held,
+        onset: pts[onset].0,
+        level,
+        peak,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(values: &[f64]) -> Vec<(f64, f64)> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64 * 60.0, *v))
+            .collect()
+    }
+
+    fn opts(from: f64) -> ShiftOptions {
+        ShiftOptions {
+            from,
+            rise_only: false,
+            zero_floor: None,
+        }
+    }
+
+    #[test]
+    fn median_of_even_and_odd() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&mut []), 0.0);
+    }
+
+    #[test]
+    fn sustained_rise_is_found_with_its_onset() {
+        let s = series(&[1.0, 1.1, 0.9, 1.0, 1.05, 1.0, 0.95, 5.0, 6.0, 5.5, 1.0]);
+        let found = shift(&s, opts(300.0)).unwrap();
+        assert!(found.z > 10.0, "{found:?}");
+        assert_eq!(found.onset, 420.0);
+        assert!(found.factor() > 4.0);
+    }
+
+    #[test]
+    fn single_spike_is_not_sustained() {
+        let s = series(&[1.0, 1.1, 0.9, 1.0, 1.05, 1.0, 0.95, 9.0, 1.0, 1.0, 1.0]);
+        let found = shift(&s, opts(300.0)).unwrap();
+        assert!(found.z < 3.0, "{found:?}");
+    }
+
+    #[test]
+    fn shifts_before_the_baseline_ends_are_ignored() {
+        let s = series(&[8.0, 9.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        let found = shift(&s, opts(300.0)).unwrap();
+        assert!(found.z.abs() < 1.0, "{found:?}");
+    }
+
+    #[test]
+    fn errors_from_zero_count() {
+        let s = series(&[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.4, 0.4]);
+        let o = ShiftOptions {
+            zero_floor: Some(1e-3),
+            rise_only: true,
+            ..opts(300.0)
+        };
+        assert!(shift(&s, o).unwrap().z > 10.0);
+    }
+}
