@@ -1,26 +1,208 @@
-//! analyze-stream: `POST /api/ops/analyze/stream`, the analysis as NDJSON progress events ending in the report.
+//! analyze-stream: `POST /api/ops/analyze/stream`, the analysis as NDJSON progress
+//! events ending in the report.
+//!
+//! The request is analyze's (see [`aegis::analysis::api`]); its errors are answered
+//! before the stream starts (422, 400, 429 with `Retry-After`). Then the response is
+//! `200 application/x-ndjson`: one JSON object per line, written as it happens:
+//!
+//! ```text
+//! {"event":"start","data":{"id":"…","description":"…","time_range":{…},"model":"qwen"}}
+//! {"event":"llm_start","data":{"turn":1,"model":"qwen"}}
+//! {"event":"llm_token","data":{"token":"…"}}
+//! {"event":"agent_thought","data":{"text":"…"}}          reasoning, shown live, never stored
+//! {"event":"llm_end","data":{"turn":1,"prompt_tokens":812,"completion_tokens":40}}
+//! {"event":"agent_action","data":{"step":1,"tool":"…","tool_input":{…}}}
+//! {"event":"tool_start","data":{"step":1,"tool":"…"}}
+//! {"event":"tool_end","data":{"step":1,"tool":"…","duration_ms":12,"ok":true}}
+//! {"event":"agent_observation","data":{"step":1,"observation":"…"}}
+//! {"event":"error","data":{"message":"…"}}               the analysis goes on or falls back
+//! {"event":"heartbeat","data":{}}                        after 15 s without an event
+//! {"event":"final","data":{"report":{…}}}               the report, as analyze answers it
+//! {"event":"end","data":{"id":"…"}}                      always the last line
+//! ```
+//!
+//! A client that disconnects cancels the analysis (its model calls and tool calls
+//! are dropped).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use aegis::analysis::{Analyzer, Progress, ProgressEvent, Slots, api};
 use aegis::runtime::{BuildError, Context, Function};
+use aegis::store::ReportStore;
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures::StreamExt;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::AbortHandle;
 
 /// The function's name, as in `/fn/analyze-stream/` and the manifests.
 pub const NAME: &str = "analyze-stream";
 
+/// Silence after which a `heartbeat` line is sent.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// What the handler shares.
+#[derive(Clone)]
+pub struct App {
+    /// Runs the analyses.
+    pub analyzer: Analyzer,
+    /// Where reports go.
+    pub store: Arc<dyn ReportStore>,
+    /// The concurrency limit.
+    pub slots: Slots,
+    /// Silence before a heartbeat.
+    pub heartbeat: Duration,
+}
+
+impl App {
+    /// The app of a function context.
+    pub fn from_context(ctx: &Context) -> Self {
+        Self {
+            analyzer: Analyzer::from_context(ctx),
+            store: ctx.store.clone(),
+            slots: Slots::new(ctx.config.analysis.concurrency),
+            heartbeat: HEARTBEAT,
+        }
+    }
+}
+
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let _ = ctx;
-    let router = Router::new().route("/api/ops/analyze/stream", post(not_implemented));
+    aegis::store::register_metrics(&ctx.metrics);
+    let app = App::from_context(ctx);
+    let timeout = app.analyzer.max_duration() + Duration::from_secs(15);
     Ok(Function {
         name: NAME,
-        router,
-        timeout: Duration::from_secs(30),
+        router: router(app),
+        timeout,
     })
 }
 
-async fn not_implemented() -> (StatusCode, &'static str) {
-    (StatusCode::NOT_IMPLEMENTED, "not implemented yet")
+/// The routes, for the function and for tests.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/api/ops/analyze/stream", post(stream))
+        .with_state(app)
+}
+
+/// Why the stream did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// 400/422: what is wrong with the request.
+    #[error(transparent)]
+    Request(#[from] api::RequestError),
+    /// 429: every slot is taken.
+    #[error(transparent)]
+    Busy(#[from] aegis::analysis::Busy),
+}
+
+impl IntoResponse for StreamError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Request(e) => e.into_response(),
+            Self::Busy(e) => e.into_response(),
+        }
+    }
+}
+
+/// `POST /api/ops/analyze/stream`: parse, validate, take a slot, then stream.
+async fn stream(State(app): State<App>, body: Bytes) -> Result<Response, StreamError> {
+    let request = api::parse(&body, &app.analyzer, chrono::Utc::now())?;
+    let slot = app.slots.try_acquire()?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (progress, events) = Progress::channel();
+    let task = {
+        let id = id.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            app.analyzer
+                .run_archived(&id, &request, &progress, app.store.as_ref())
+                .await;
+        })
+    };
+    let lines = Lines {
+        events,
+        heartbeat: app.heartbeat,
+        id,
+        saw_final: false,
+        ended: false,
+        _cancel: CancelOnDrop(task.abort_handle()),
+    };
+    let stream = futures::stream::unfold(lines, |mut lines| async move {
+        let line = lines.next().await?;
+        Some((Ok::<_, std::convert::Infallible>(line), lines))
+    })
+    .boxed();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (header::CACHE_CONTROL, "no-cache"),
+            // Tells nginx-style proxies not to buffer the stream.
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Aborts the analysis when the response body is dropped (the client went away).
+struct CancelOnDrop(AbortHandle);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if !self.0.is_finished() {
+            tracing::info!("client disconnected; analysis cancelled");
+        }
+        self.0.abort();
+    }
+}
+
+/// The NDJSON lines of one analysis.
+struct Lines {
+    events: UnboundedReceiver<ProgressEvent>,
+    heartbeat: Duration,
+    id: String,
+    saw_final: bool,
+    ended: bool,
+    _cancel: CancelOnDrop,
+}
+
+impl Lines {
+    /// The next line: an event, a heartbeat after silence, a last `error` if the
+    /// analysis died without a report, then `end`; `None` after `end`.
+    async fn next(&mut self) -> Option<Bytes> {
+        if self.ended {
+            return None;
+        }
+        let event = match tokio::time::timeout(self.heartbeat, self.events.recv()).await {
+            Err(_) => ProgressEvent::Heartbeat {},
+            Ok(Some(event)) => {
+                self.saw_final |= matches!(event, ProgressEvent::Final { .. });
+                event
+            }
+            Ok(None) if !self.saw_final => {
+                self.saw_final = true;
+                ProgressEvent::Error {
+                    message: "the analysis ended without a report".into(),
+                }
+            }
+            Ok(None) => {
+                self.ended = true;
+                ProgressEvent::End {
+                    id: self.id.clone(),
+                }
+            }
+        };
+        let mut line = serde_json::to_vec(&event).unwrap_or_else(|e| {
+            tracing::error!(error = %e, event = event.name(), "event not serialisable");
+            br#"{"event":"error","data":{"message":"an event could not be encoded"}}"#.to_vec()
+        });
+        line.push(b'\n');
+        Some(Bytes::from(line))
+    }
 }

@@ -1,30 +1,72 @@
-//! analyze: runs analyses for HTTP callers and for `io.aegis.analysis.requested.v1` events, replying `io.aegis.analysis.completed.v1`; serves stored reports.
+//! analyze: runs analyses for HTTP callers and for `io.aegis.analysis.requested.v1`
+//! events, replying `io.aegis.analysis.completed.v1`; serves stored reports.
+//!
+//! - `POST /api/ops/analyze`: the original service's request (see
+//!   [`aegis::analysis::api`]: `description`, optional `time_range` whose naive times
+//!   are in `AEGIS_TIMEZONE`, default Asia/Shanghai, `session_id`, `model`); answers the
+//!   report (`summary`, `ranked_root_causes`, `next_actions`, `trace`, `model`, plus
+//!   `id`, `time_range`, `duration_ms`, `usage`, `degraded`, `archived`) and echoes
+//!   `session_id`. 422 names a bad field, 400 for an empty range or an unknown model,
+//!   429 with `Retry-After` past `AEGIS_ANALYZE_CONCURRENCY`.
+//! - `POST /`: the Trigger subscriber.
+//! - `GET /api/ops/analyses[/{id}]`: the report store's listing and reports.
 
+mod handler;
+mod subscriber;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use aegis::analysis::{Analyzer, Slots};
 use aegis::runtime::{BuildError, Context, Function};
+use aegis::store::ReportStore;
 use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::post;
 
 /// The function's name, as in `/fn/analyze/` and the manifests.
 pub const NAME: &str = "analyze";
 
+/// What the handlers share.
+#[derive(Clone)]
+pub struct App {
+    /// Runs the analyses.
+    pub analyzer: Analyzer,
+    /// Where reports go.
+    pub store: Arc<dyn ReportStore>,
+    /// The concurrency limit.
+    pub slots: Slots,
+}
+
+impl App {
+    /// The app of a function context.
+    pub fn from_context(ctx: &Context) -> Self {
+        Self {
+            analyzer: Analyzer::from_context(ctx),
+            store: ctx.store.clone(),
+            slots: Slots::new(ctx.config.analysis.concurrency),
+        }
+    }
+}
+
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let _ = ctx;
-    let router = Router::new()
-        .route("/api/ops/analyze", post(not_implemented))
-        .route("/api/ops/analyses", get(not_implemented))
-        .route("/api/ops/analyses/{id}", get(not_implemented))
-        .route("/", post(not_implemented));
+    aegis::store::register_metrics(&ctx.metrics);
+    let app = App::from_context(ctx);
+    // Longer than any analysis, so the runtime's timeout never cuts one short.
+    let timeout = app.analyzer.max_duration() + Duration::from_secs(15);
     Ok(Function {
         name: NAME,
-        router,
-        timeout: Duration::from_secs(30),
+        router: router(app),
+        timeout,
     })
 }
 
-async fn not_implemented() -> (StatusCode, &'static str) {
-    (StatusCode::NOT_IMPLEMENTED, "not implemented yet")
+/// The routes, for the function and for tests.
+pub fn router(app: App) -> Router {
+    let store = app.store.clone();
+    Router::new()
+        .route("/api/ops/analyze", post(handler::analyze))
+        .route("/", post(subscriber::receive))
+        .with_state(app)
+        .merge(aegis::store::api::routes(store))
 }

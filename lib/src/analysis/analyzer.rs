@@ -17,11 +17,20 @@ use crate::runtime::Context;
 #[derive(Clone)]
 pub struct Analyzer {
     config: Arc<crate::Config>,
-    tools: Arc<dyn ToolSet>,
+    tools: Tools,
     engine: Arc<dyn Engine>,
     redactor: Arc<Redactor>,
     retry: Option<llm::Retry>,
     limits: Limits,
+}
+
+/// Where the agent's tools come from.
+#[derive(Clone)]
+enum Tools {
+    /// A fixed set (tests, benchmarks).
+    Fixed(Arc<dyn ToolSet>),
+    /// The configured backends; each analysis gets their catalog over its own range.
+    Backends(Box<crate::tools::Tools>),
 }
 
 /// A model alias that is not configured.
@@ -37,12 +46,16 @@ pub struct UnknownModel {
 impl Analyzer {
     /// The analyzer of a function: the tools and engine built from the configuration.
     pub fn from_context(ctx: &Context) -> Self {
-        // The tools registry and the statistical engine plug in here as they land.
-        let tools: Arc<dyn ToolSet> = Arc::new(NoTools);
+        // The statistical engine plugs in here once it lands.
         let engine: Arc<dyn Engine> = Arc::new(NoEngine {
             reason: "the statistical engine is not available in this build".into(),
         });
-        Self::new(ctx.config.clone(), tools, engine)
+        let mut analyzer = Self::new(ctx.config.clone(), Arc::new(NoTools), engine);
+        match crate::tools::Tools::new(&ctx.config.tools) {
+            Ok(tools) => analyzer.tools = Tools::Backends(Box::new(tools)),
+            Err(e) => tracing::error!(error = %e, "observability tools unavailable; the agent runs without tools"),
+        }
+        analyzer
     }
 
     /// An analyzer with the given tools and engine (tests, benchmarks, the demo).
@@ -55,7 +68,7 @@ impl Analyzer {
         let limits = Limits::from_config(&config.analysis);
         Self {
             config,
-            tools,
+            tools: Tools::Fixed(tools),
             engine,
             redactor,
             retry: None,
@@ -123,6 +136,31 @@ impl Analyzer {
     /// gives the engine's report marked `degraded` with the reason. Emits `start`,
     /// the agent's events and `final` (the caller adds `end`).
     pub async fn run(&self, id: &str, request: &Request, progress: &Progress) -> Report {
+        let report = self.analyze(id, request, progress).await;
+        progress.emit(ProgressEvent::Final {
+            report: Box::new(report.clone()),
+        });
+        report
+    }
+
+    /// Like [`Analyzer::run`], and stores the report before `final` is emitted
+    /// (archive or degrade: `archived` says whether the store took it).
+    pub async fn run_archived(
+        &self,
+        id: &str,
+        request: &Request,
+        progress: &Progress,
+        store: &dyn crate::store::ReportStore,
+    ) -> Report {
+        let mut report = self.analyze(id, request, progress).await;
+        crate::store::archive(store, &mut report).await;
+        progress.emit(ProgressEvent::Final {
+            report: Box::new(report.clone()),
+        });
+        report
+    }
+
+    async fn analyze(&self, id: &str, request: &Request, progress: &Progress) -> Report {
         let started = Instant::now();
         let provider = self.provider_for(request);
         let model = match &provider {
@@ -163,9 +201,6 @@ impl Analyzer {
         report.id = id.to_string();
         report.time_range = request.time_range;
         report.duration_ms = started.elapsed().as_millis() as u64;
-        progress.emit(ProgressEvent::Final {
-            report: Box::new(report.clone()),
-        });
         report
     }
 
@@ -182,9 +217,16 @@ impl Analyzer {
         if let Some(retry) = self.retry {
             client = client.with_retry(retry);
         }
+        let tools: Arc<dyn ToolSet> = match &self.tools {
+            Tools::Fixed(t) => t.clone(),
+            Tools::Backends(t) => Arc::new(crate::tools::catalog_for(
+                t,
+                crate::tools::catalog::window(request.time_range.start, request.time_range.end),
+            )),
+        };
         let agent = Agent {
             client: &client,
-            tools: self.tools.as_ref(),
+            tools: tools.as_ref(),
             redactor: &self.redactor,
             limits: self.limits,
             progress,

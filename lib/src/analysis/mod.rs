@@ -11,6 +11,7 @@ mod prompt;
 mod redact;
 mod report;
 mod request;
+mod slots;
 mod toolset;
 pub mod validate;
 
@@ -21,4 +22,5 @@ pub use progress::{Progress, ProgressEvent};
 pub use redact::Redactor;
 pub use report::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
 pub use request::Request;
+pub use slots::{Busy, Slots};
 pub use toolset::{NoTools, ToolSet};

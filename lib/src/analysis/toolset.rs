@@ -27,3 +27,23 @@ impl ToolSet for NoTools {
         Err(format!("no tool {name} is configured"))
     }
 }
+
+/// The registry of Prometheus, Loki and Jaeger tools is a tool set as is.
+#[async_trait::async_trait]
+impl ToolSet for crate::tools::Catalog {
+    fn specs(&self) -> Vec<ToolSpec> {
+        self.iter()
+            .map(|t| ToolSpec {
+                name: t.name().to_string(),
+                description: t.description().to_string(),
+                parameters: t.parameters(),
+            })
+            .collect()
+    }
+
+    async fn call(&self, name: &str, args: serde_json::Value) -> Result<String, String> {
+        crate::tools::Catalog::call(self, name, args)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,134 @@
+use aegis::analysis::{Progress, Report, api};
+use aegis::events::{
+    self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, EXT_OUTCOME,
+    EventType, Failure, Outcome, Received,
+};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::App;
+use super::NAME;
+
+/// `POST /`: an `analysis.requested` event. Replies `analysis.completed` (id derived
+/// from the request id). A request already completed replies its stored report
+/// without running again. An invalid request replies a `failed` completion, so the
+/// asker hears why; a malformed event is 400 (never retried); no free slot is 429
+/// (the broker retries).
+pub async fn receive(State(app): State<App>, Received(event): Received) -> Response {
+    if event.ty() != EventType::AnalysisRequested.as_str() {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "analyze accepts only {} events",
+                EventType::AnalysisRequested
+            ),
+        )
+            .into_response();
+    }
+    let requested: AnalysisRequested = match events::data_as(&event) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(event.id = %event.id(), error = %e, "malformed analysis request dropped");
+            return (StatusCode::BAD_REQUEST, e).into_response();
+        }
+    };
+    if let Err(problem) = check(&requested) {
+        return completed(
+            &requested,
+            Err(Failure {
+                kind: "invalid".into(),
+                message: problem,
+            }),
+            None,
+        );
+    }
+    match app.store.get_report(&requested.request_id).await {
+        Ok(Some(report)) => {
+            tracing::info!(request = %requested.request_id, "already analysed; replying the stored report");
+            let link = app.store.report_link(&report.id).await.ok().flatten();
+            return completed(&requested, Ok(report), link);
+        }
+        Ok(None) => {}
+        // At least once beats lost: analyse again.
+        Err(e) => {
+            tracing::warn!(request = %requested.request_id, error = %e, "store unreadable; analysing")
+        }
+    }
+    let _slot = match app.slots.try_acquire() {
+        Ok(slot) => slot,
+        Err(busy) => return busy.into_response(),
+    };
+    let report = app
+        .analyzer
+        .run_archived(
+            &requested.request_id,
+            &requested.request,
+            &Progress::none(),
+            app.store.as_ref(),
+        )
+        .await;
+    let link = if report.archived {
+        app.store.report_link(&report.id).await.ok().flatten()
+    } else {
+        None
+    };
+    completed(&requested, Ok(report), link)
+}
+
+/// What `api::parse` checks for HTTP callers, for requests arriving as events.
+fn check(requested: &AnalysisRequested) -> Result<(), String> {
+    let r = &requested.request;
+    let chars = r.description.trim().chars().count();
+    if chars == 0 || chars > api::MAX_DESCRIPTION {
+        return Err(format!(
+            "description must be 1..{} characters, got {chars}",
+            api::MAX_DESCRIPTION
+        ));
+    }
+    if r.time_range.end <= r.time_range.start {
+        return Err("time_range: end must be after start".into());
+    }
+    Ok(())
+}
+
+fn completed(
+    requested: &AnalysisRequested,
+    result: Result<Report, Failure>,
+    report_url: Option<String>,
+) -> Response {
+    let (outcome, report, failure) = match result {
+        Ok(r) => (Outcome::Ok, Some(r), None),
+        Err(f) => (Outcome::Failed, None, Some(f)),
+    };
+    let data = AnalysisCompleted {
+        request_id: requested.request_id.clone(),
+        origin: requested.origin,
+        reply_to: requested.reply_to.clone(),
+        outcome,
+        report,
+        failure,
+        report_url,
+    };
+    let id = events::derive_id(&[EventType::AnalysisCompleted.as_str(), &requested.request_id]);
+    match events::build(
+        EventType::AnalysisCompleted,
+        NAME,
+        id,
+        &data,
+        &[
+            (EXT_ORIGIN, requested.origin.as_str()),
+            (EXT_OUTCOME, outcome.as_str()),
+        ],
+    ) {
+        Ok(event) => events::reply(event),
+        Err(e) => {
+            tracing::error!(error = %e, "completion could not be encoded");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "completion could not be encoded",
+            )
+                .into_response()
+        }
+    }
+}
