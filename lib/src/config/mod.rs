@@ -109,7 +109,11 @@ mod tests {
         }
         let read = read.into_inner().unwrap();
         for var in VARIABLES {
-            assert!(read.iter().any(|r| r == var.name), "{} is declared but never read", var.name);
+            assert!(
+                read.iter().any(|r| r == var.name),
+                "{} is declared but never read",
+                var.name
+            );
         }
     }
 }
