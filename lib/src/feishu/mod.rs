@@ -3,7 +3,11 @@
 
 mod card;
 mod client;
+pub mod callback;
 mod config;
+pub mod endpoint;
+pub mod event;
+pub mod frame;
 mod error;
 mod message;
 mod messenger;
