@@ -1,8 +1,22 @@
 //! Recorded telemetry (an incident dataset) served behind the real Prometheus, Loki and
 //! Jaeger query APIs, for the demo, the tests and the evaluation.
+//!
+//! [`Dataset::load`] reads a dataset folder into compact stores; [`router`] answers
+//! the three query APIs from it; [`Server::start`] serves that router on a listener.
 
-/// `aegis replay <dataset> --port N`: serves the dataset until Ctrl-C.
-pub async fn serve_dataset(dataset: &std::path::Path, port: u16) -> anyhow::Result<()> {
-    let _ = (dataset, port);
-    anyhow::bail!("the replay is not implemented yet")
-}
+mod dataset;
+mod jaeger;
+mod json;
+pub mod labels;
+mod logql;
+pub mod logs;
+mod loki;
+pub mod metrics;
+mod params;
+mod prometheus;
+pub mod promql;
+mod server;
+pub mod traces;
+
+pub use dataset::{Case, Dataset, Edge, LoadError, Meta, Truth, read_truth};
+pub use server::{Server, router, serve_dataset};
