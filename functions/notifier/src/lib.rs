@@ -1,26 +1,97 @@
-//! notifier: the only writer to Feishu. Posts alert cards, acknowledgements and result cards, and asks for automatic analyses of severe alerts.
+//! notifier: the only writer to Feishu. Posts alert cards, acknowledgements and result
+//! cards, and asks for automatic analyses of severe alerts.
 
+mod alert_card;
+mod error;
+mod handler;
+mod request;
+mod result_card;
+mod route;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use aegis::alert::Notification;
+use aegis::feishu::{self, Messenger};
 use aegis::runtime::{BuildError, Context, Function};
+use aegis::store::ReportStore;
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::post;
+
+pub use alert_card::{Style, render as render_alert_card};
+pub use error::NotifyError;
+pub use result_card::{ACK, apology, render as render_result};
 
 /// The function's name, as in `/fn/notifier/` and the manifests.
 pub const NAME: &str = "notifier";
 
-/// Builds the function's router from the shared context.
-pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let _ = ctx;
-    let router = Router::new().route("/", post(not_implemented));
-    Ok(Function {
-        name: NAME,
-        router,
-        timeout: Duration::from_secs(30),
-    })
+/// What the handler shares.
+#[derive(Clone)]
+pub struct App {
+    /// Feishu, or the console.
+    pub messenger: Arc<dyn Messenger>,
+    /// Alert-card message ids.
+    pub store: Arc<dyn ReportStore>,
+    /// Chats and routes.
+    pub feishu: Arc<feishu::Config>,
+    /// How alert cards look.
+    pub style: Style,
+    /// Severities analysed automatically (lower-case).
+    pub auto_analyze: Vec<String>,
+    /// No Feishu app configured: cards without a chat go to the console.
+    pub local: bool,
 }
 
-async fn not_implemented() -> (StatusCode, &'static str) {
-    (StatusCode::NOT_IMPLEMENTED, "not implemented yet")
+impl App {
+    /// The app for `ctx`, sending through `messenger`.
+    pub fn new(ctx: &Context, messenger: Arc<dyn Messenger>) -> Self {
+        let config = &ctx.config;
+        Self {
+            messenger,
+            store: ctx.store.clone(),
+            feishu: Arc::new(config.feishu.clone()),
+            style: Style {
+                timezone: config.analysis.timezone,
+                mention_all: config.feishu.mention_all,
+            },
+            auto_analyze: config.alert.auto_analyze_severities.clone(),
+            local: config.feishu.credentials.is_none(),
+        }
+    }
+
+    /// Whether the policy analyses `n` automatically: its highest severity, or any
+    /// alert's own `severity` label, is in `AEGIS_AUTO_ANALYZE_SEVERITIES`.
+    pub fn auto_analyzes(&self, n: &Notification) -> bool {
+        let wanted = |s: &str| self.auto_analyze.iter().any(|w| w.eq_ignore_ascii_case(s));
+        wanted(n.highest_severity().as_str())
+            || n.alerts
+                .iter()
+                .filter_map(|a| a.labels.get("severity"))
+                .any(|s| wanted(s))
+    }
 }
+
+/// Builds the function's router from the shared context: the Feishu client when an
+/// app is configured, else the console.
+pub fn build(ctx: &Context) -> Result<Function, BuildError> {
+    Ok(build_with(ctx, feishu::messenger(&ctx.config.feishu)))
+}
+
+/// The function with a given messenger (tests pass a client with short waits).
+pub fn build_with(ctx: &Context, messenger: Arc<dyn Messenger>) -> Function {
+    Function {
+        name: NAME,
+        router: router(App::new(ctx, messenger)),
+        timeout: Duration::from_secs(30),
+    }
+}
+
+/// `POST /`: the Trigger subscriber.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", post(handler::receive))
+        .with_state(app)
+}
+
+#[cfg(test)]
+mod tests;

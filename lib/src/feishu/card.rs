@@ -68,6 +68,12 @@ pub enum Element {
 }
 
 impl Element {
+    /// Bytes this element adds to [`Card::encoded_len`] (with its separating comma),
+    /// so a renderer can fill a card up to [`CARD_LIMIT`] without re-encoding it.
+    pub fn encoded_len(&self) -> usize {
+        encoded_len(&self.to_value().to_string()) - 2 + 1
+    }
+
     fn to_value(&self) -> Value {
         match self {
             Self::Markdown(content) => json!({"tag": "markdown", "content": content}),
@@ -230,6 +236,18 @@ mod tests {
         assert_eq!(
             card.encoded_len(),
             serde_json::to_string(&card.to_content()).unwrap().len()
+        );
+    }
+
+    #[test]
+    fn element_len_adds_up() {
+        let base = Card::new("t", Template::Red).markdown("first");
+        let extra = Element::Markdown("second \"quoted\"\nline".into());
+        let mut grown = base.clone();
+        grown.elements.push(extra.clone());
+        assert_eq!(
+            grown.encoded_len(),
+            base.encoded_len() + extra.encoded_len()
         );
     }
 

@@ -1,0 +1,265 @@
+//! The alert card: one card per notification, coloured by status and severity, every
+//! alert with its place, text, start and links, cut to Feishu's 30 KB limit.
+
+use aegis::alert::{Alert, Notification, Severity, Status};
+use aegis::feishu::{CARD_LIMIT, Card, Element, Template, escape_markdown as esc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// Room kept below the limit for the "and N more" line and the request envelope.
+const RESERVE: usize = 1024;
+
+/// How cards show times and whether firing cards mention everyone.
+#[derive(Debug, Clone)]
+pub struct Style {
+    /// Zone for start times.
+    pub timezone: Tz,
+    /// `<at id=all></at>` on firing cards.
+    pub mention_all: bool,
+}
+
+/// Renders the card for `n` as of `now`.
+pub fn render(n: &Notification, style: &Style, now: DateTime<Utc>) -> Card {
+    let severity = n.highest_severity();
+    let firing = n.status == Status::Firing;
+    let (label, template) = match (firing, severity) {
+        (false, _) => ("RESOLVED", Template::Green),
+        (true, Severity::Critical | Severity::Error) => ("FIRING", Template::Red),
+        (true, _) => ("FIRING", Template::Orange),
+    };
+    let title = format!("[{label}] {} ({})", n.alertname(), n.alerts.len());
+    let mut card = Card::new(title, template)
+        .subtitle(format!("severity {severity} · receiver {}", n.receiver));
+    if firing && style.mention_all {
+        card = card.markdown("<at id=all></at>");
+    }
+    let footer = footer(n);
+    let mut size = card.encoded_len() + footer.encoded_len();
+
+    let mut alerts: Vec<&Alert> = n.alerts.iter().collect();
+    // Firing first, then the worst, then the oldest.
+    alerts.sort_by(|a, b| {
+        (b.status == Status::Firing)
+            .cmp(&(a.status == Status::Firing))
+            .then(b.severity().cmp(&a.severity()))
+            .then(a.starts_at.cmp(&b.starts_at))
+    });
+    let mut shown = 0;
+    for alert in &alerts {
+        let element = Element::Markdown(alert_text(alert, style, now));
+        let cost = element.encoded_len() + Element::Hr.encoded_len();
+        if size + cost > CARD_LIMIT - RESERVE {
+            break;
+        }
+        size += cost;
+        if shown > 0 {
+            card.elements.push(Element::Hr);
+        }
+        card.elements.push(element);
+        shown += 1;
+    }
+    let more = (alerts.len() - shown) as u64 + n.truncated_alerts;
+    if more > 0 {
+        card = card.markdown(format!("… and {more} more"));
+    }
+    card.elements.push(footer);
+    card
+}
+
+fn alert_text(alert: &Alert, style: &Style, now: DateTime<Utc>) -> String {
+    let name = alert
+        .labels
+        .get("alertname")
+        .map(String::as_str)
+        .unwrap_or("alert");
+    let mut lines = vec![format!(
+        "**{}** · {} · {}",
+        esc(name),
+        alert.severity(),
+        alert.status.as_str()
+    )];
+    let place: Vec<String> = ["namespace", "pod", "instance", "service", "job"]
+        .iter()
+        .filter_map(|k| alert.labels.get(*k).map(|v| format!("{k}: {}", esc(v))))
+        .collect();
+    if !place.is_empty() {
+        lines.push(place.join(" · "));
+    }
+    for key in ["summary", "description"] {
+        if let Some(text) = alert.annotations.get(key).filter(|t| !t.trim().is_empty()) {
+            lines.push(esc(&clip(text, 600)));
+        }
+    }
+    let started = alert.starts_at.with_timezone(&style.timezone);
+    let when = match alert.resolved_at() {
+        Some(ended) => format!(
+            "started {} · resolved after {}",
+            started.format("%Y-%m-%d %H:%M:%S %Z"),
+            human(ended - alert.starts_at)
+        ),
+        None => format!(
+            "started {} · firing for {}",
+            started.format("%Y-%m-%d %H:%M:%S %Z"),
+            human(now - alert.starts_at)
+        ),
+    };
+    lines.push(when);
+    if is_link(&alert.generator_url) {
+        lines.push(format!("[Prometheus]({})", alert.generator_url));
+    }
+    lines.join("\n")
+}
+
+fn footer(n: &Notification) -> Element {
+    let mut parts = Vec::new();
+    if is_link(&n.external_url) {
+        parts.push(format!("[Alertmanager]({})", n.external_url));
+    }
+    parts.push(format!("group {}", esc(&clip(&n.group_key, 120))));
+    Element::Note(parts.join(" · "))
+}
+
+/// Only http(s) links become links; anything else could be a markdown trick.
+fn is_link(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://"))
+        && !url.contains([' ', ')', '(', '\n'])
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// `45s`, `12m`, `3h 5m`, `2d 4h`.
+pub fn human(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn group(n: usize, status: &str) -> Notification {
+        let alerts: Vec<_> = (0..n)
+            .map(|i| {
+                serde_json::json!({
+                    "status": status,
+                    "labels": {"alertname": "PodCrashLooping", "severity": if i == 0 {"critical"} else {"warning"},
+                               "namespace": "shop", "pod": format!("cart-{i}"), "instance": "10.0.0.1:8080"},
+                    "annotations": {"summary": format!("cart-{i} restarts"), "description": "The container keeps restarting after OOM."},
+                    "startsAt": "2026-11-25T10:00:00Z",
+                    "endsAt": if status == "resolved" {"2026-11-25T10:30:00Z"} else {"0001-01-01T00:00:00Z"},
+                    "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
+                    "fingerprint": format!("fp{i}")
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "version": "4", "groupKey": "{}:{alertname=\"PodCrashLooping\"}", "truncatedAlerts": 0,
+            "status": status, "receiver": "aegis", "groupLabels": {}, "commonLabels": {"alertname": "PodCrashLooping"},
+            "commonAnnotations": {}, "externalURL": "http://alertmanager:9093", "alerts": alerts
+        }))
+        .unwrap()
+    }
+
+    fn style() -> Style {
+        Style {
+            timezone: chrono_tz::Asia::Shanghai,
+            mention_all: true,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-25T10:12:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn firing_card_is_red_mentions_all_and_shows_everything() {
+        let card = render(&group(2, "firing"), &style(), now());
+        assert_eq!(card.template, Template::Red);
+        assert_eq!(card.title, "[FIRING] PodCrashLooping (2)");
+        let text = card.text();
+        assert!(text.starts_with("<at id=all></at>"));
+        for needle in [
+            "namespace: shop",
+            "pod: cart-0",
+            "instance: 10.0.0.1:8080",
+            "cart-0 restarts",
+            "keeps restarting",
+            "2026-11-25 18:00:00 CST",
+            "firing for 12m",
+            "[Prometheus](http://prometheus:9090/graph?g0.expr=up)",
+            "[Alertmanager](http://alertmanager:9093)",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn warning_card_is_orange_and_resolved_green_without_mention() {
+        let mut warn = group(1, "firing");
+        warn.alerts[0]
+            .labels
+            .insert("severity".into(), "warning".into());
+        assert_eq!(render(&warn, &style(), now()).template, Template::Orange);
+        let resolved = render(&group(2, "resolved"), &style(), now());
+        assert_eq!(resolved.template, Template::Green);
+        assert!(!resolved.text().contains("<at"));
+        assert!(resolved.text().contains("resolved after 30m"));
+    }
+
+    #[test]
+    fn mention_can_be_turned_off() {
+        let mut s = style();
+        s.mention_all = false;
+        assert!(
+            !render(&group(1, "firing"), &s, now())
+                .text()
+                .contains("<at")
+        );
+    }
+
+    #[test]
+    fn large_group_fits_the_limit_and_says_how_many_more() {
+        let card = render(&group(400, "firing"), &style(), now());
+        assert!(card.encoded_len() <= CARD_LIMIT, "{}", card.encoded_len());
+        let text = card.text();
+        let shown = text.matches("restarts\n").count();
+        assert!(shown > 10 && shown < 400, "{shown}");
+        assert!(
+            text.contains(&format!("… and {} more", 400 - shown)),
+            "{text}"
+        );
+        assert!(aegis::feishu::Message::Card(card).content().is_ok());
+    }
+
+    #[test]
+    fn label_values_cannot_inject_markdown() {
+        let mut n = group(1, "firing");
+        n.alerts[0]
+            .labels
+            .insert("pod".into(), "<at id=all></at>".into());
+        let mut s = style();
+        s.mention_all = false;
+        assert!(!render(&n, &s, now()).text().contains("<at"));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human(chrono::Duration::seconds(45)), "45s");
+        assert_eq!(human(chrono::Duration::seconds(3 * 3600 + 300)), "3h 5m");
+        assert_eq!(
+            human(chrono::Duration::seconds(2 * 86400 + 4 * 3600)),
+            "2d 4h"
+        );
+    }
+}

@@ -1,0 +1,56 @@
+use aegis::feishu;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Why an event was not handled. [`NotifyError::status`] tells the broker what to do:
+/// 400 drops input that can never succeed, 429/503 make Knative redeliver.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// 400: the event's data is not what its type promises.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// 400: an event type this function does not handle.
+    #[error("unexpected event type {0}")]
+    UnexpectedType(String),
+    /// 429 (throttled) or 503 (unavailable, credentials refused): retry later.
+    #[error("Feishu not available for now: {0}")]
+    Feishu(#[source] feishu::Error),
+    /// 503: the report store could not say where to reply.
+    #[error("report store unavailable")]
+    Store(#[source] aegis::store::Error),
+    /// 500: the reply event could not be built.
+    #[error("internal error")]
+    Encode(#[source] serde_json::Error),
+}
+
+impl NotifyError {
+    /// The one place that maps failures to status codes.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Malformed(_) | Self::UnexpectedType(_) => StatusCode::BAD_REQUEST,
+            Self::Feishu(feishu::Error::Throttled { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Feishu(_) | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for NotifyError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
+            tracing::warn!(error = %self, "event dropped");
+        } else {
+            tracing::warn!(error = ?self, %status, "event not handled; the broker will redeliver");
+        }
+        let retry_after = match &self {
+            Self::Feishu(e) => e.retry_after().map(|d| d.as_secs().max(1).to_string()),
+            _ => None,
+        };
+        let mut res = (status, self.to_string()).into_response();
+        if let Some(secs) = retry_after.and_then(|s| s.parse().ok()) {
+            res.headers_mut().insert(header::RETRY_AFTER, secs);
+        }
+        res
+    }
+}

@@ -1,0 +1,175 @@
+use aegis::alert::{Notification, Status};
+use aegis::events::{
+    self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, Event, EventType,
+    Origin, Outcome, Received, data_as,
+};
+use aegis::feishu::{self, Message, ReceiveIdType, Sent, message_uuid};
+use axum::extract::State;
+use axum::response::Response;
+
+use crate::{App, NAME, NotifyError, alert_card, request, result_card, route};
+
+/// Where cards go in local use (the console messenger) when no chat is configured.
+const LOCAL_CHAT: &str = "console";
+
+/// One event in, at most one Feishu message out (plus, for severe firing alerts, the
+/// reply event asking for an analysis). Every send carries a uuid derived from the
+/// event id and its purpose, so a redelivery never posts twice.
+pub async fn receive(
+    State(app): State<App>,
+    Received(event): Received,
+) -> Result<Response, NotifyError> {
+    match EventType::parse(event.ty()) {
+        Some(EventType::AlertGroupReceived) => alert_group(&app, &event).await,
+        Some(EventType::AnalysisRequested) => analysis_requested(&app, &event).await,
+        Some(EventType::AnalysisCompleted) => analysis_completed(&app, &event).await,
+        _ => Err(NotifyError::UnexpectedType(event.ty().to_string())),
+    }
+}
+
+/// The alert card, then (policy permitting) the automatic analysis request.
+async fn alert_group(app: &App, event: &Event) -> Result<Response, NotifyError> {
+    let n: Notification = data_as(event).map_err(NotifyError::Malformed)?;
+    n.validate()
+        .map_err(|e| NotifyError::Malformed(e.to_string()))?;
+    let id = event.id();
+    let chat = route::chat_for(&n, &app.feishu).or(app.local.then_some(LOCAL_CHAT));
+    let posted = match app.store.get_card(id).await {
+        Ok(Some(message_id)) => {
+            tracing::info!(event.id = %id, %message_id, "alert card already posted; not posting again");
+            Some(message_id)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            // The send's uuid still keeps a redelivery from posting twice.
+            tracing::warn!(event.id = %id, error = %e, "card lookup failed; sending anyway");
+            None
+        }
+    };
+    let card_id = match posted {
+        Some(message_id) => Some(message_id),
+        None => {
+            let Some(chat) = chat else {
+                tracing::error!(event.id = %id, "no chat for this alert group: set FEISHU_DEFAULT_CHAT_ID or a matching AEGIS_CHAT_ROUTES entry; card dropped");
+                return Ok(events::accepted());
+            };
+            let card = alert_card::render(&n, &app.style, chrono::Utc::now());
+            let sent = app
+                .messenger
+                .send(
+                    ReceiveIdType::ChatId,
+                    chat,
+                    &Message::Card(card),
+                    &message_uuid(id, "card"),
+                )
+                .await;
+            let sent = delivered(sent, id, "alert card")?;
+            if let Some(sent) = &sent {
+                tracing::info!(event.id = %id, chat, message_id = %sent.message_id, status = n.status.as_str(), "alert card posted");
+                if let Err(e) = app.store.put_card(id, &sent.message_id).await {
+                    tracing::warn!(event.id = %id, error = %e, "card id not stored; analyses will post without a parent");
+                }
+            }
+            sent.map(|s| s.message_id)
+        }
+    };
+    let Some(card_id) = card_id else {
+        return Ok(events::accepted());
+    };
+    if n.status == Status::Firing && app.auto_analyzes(&n) {
+        let data = request::for_alert(&n, id, chat, &card_id, chrono::Utc::now());
+        let reply = events::build(
+            EventType::AnalysisRequested,
+            NAME,
+            data.request_id.clone(),
+            &data,
+            &[(EXT_ORIGIN, Origin::Alert.as_str())],
+        )
+        .map_err(NotifyError::Encode)?;
+        tracing::info!(event.id = %id, request_id = %data.request_id, "automatic analysis requested");
+        return Ok(events::reply(reply));
+    }
+    Ok(events::accepted())
+}
+
+/// A chat question: acknowledge it under the user's message.
+async fn analysis_requested(app: &App, event: &Event) -> Result<Response, NotifyError> {
+    let req: AnalysisRequested = data_as(event).map_err(NotifyError::Malformed)?;
+    if req.origin != Origin::Feishu {
+        return Ok(events::accepted());
+    }
+    let message = Message::Text(result_card::ACK.to_string());
+    let uuid = message_uuid(event.id(), "ack");
+    let sent = match (&req.reply_to.message_id, &req.reply_to.chat_id) {
+        (Some(parent), _) => app.messenger.reply(parent, &message, &uuid, false).await,
+        (None, Some(chat)) => {
+            app.messenger
+                .send(ReceiveIdType::ChatId, chat, &message, &uuid)
+                .await
+        }
+        (None, None) => {
+            return Err(NotifyError::Malformed(
+                "a chat request needs reply_to.message_id or reply_to.chat_id".into(),
+            ));
+        }
+    };
+    delivered(sent, event.id(), "acknowledgement")?;
+    Ok(events::accepted())
+}
+
+/// A finished analysis: the result card (or the apology) under the alert card or the
+/// question.
+async fn analysis_completed(app: &App, event: &Event) -> Result<Response, NotifyError> {
+    let done: AnalysisCompleted = data_as(event).map_err(NotifyError::Malformed)?;
+    let message = match (done.outcome, &done.report) {
+        (Outcome::Ok, Some(report)) => result_card::render(report, done.report_url.as_deref()),
+        (Outcome::Ok, None) => {
+            return Err(NotifyError::Malformed("outcome ok without a report".into()));
+        }
+        (Outcome::Failed, _) => result_card::apology(done.failure.as_ref()),
+    };
+    let parent = match (&done.reply_to.message_id, &done.reply_to.alert_event_id) {
+        (Some(message_id), _) => Some(message_id.clone()),
+        (None, Some(alert_event_id)) => app
+            .store
+            .get_card(alert_event_id)
+            .await
+            .map_err(NotifyError::Store)?,
+        (None, None) => None,
+    };
+    let uuid = message_uuid(event.id(), "result");
+    let sent = match (parent, &done.reply_to.chat_id) {
+        (Some(parent), _) => app.messenger.reply(&parent, &message, &uuid, false).await,
+        (None, Some(chat)) => {
+            app.messenger
+                .send(ReceiveIdType::ChatId, chat, &message, &uuid)
+                .await
+        }
+        (None, None) => {
+            if done.origin != Origin::Api {
+                tracing::warn!(event.id = %event.id(), request_id = %done.request_id, "analysis finished with nowhere to post it");
+            }
+            return Ok(events::accepted());
+        }
+    };
+    delivered(sent, event.id(), "analysis result")?;
+    Ok(events::accepted())
+}
+
+/// A send's outcome as the broker should see it: retryable failures become errors
+/// (429/503, redelivered); permanent ones are logged with Feishu's code and message
+/// and dropped, so a rejected card is not retried forever.
+fn delivered(
+    result: Result<Sent, feishu::Error>,
+    event_id: &str,
+    what: &str,
+) -> Result<Option<Sent>, NotifyError> {
+    match result {
+        Ok(sent) => Ok(Some(sent)),
+        Err(e) if e.is_retryable() => Err(NotifyError::Feishu(e)),
+        Err(e) => {
+            tracing::error!(event.id = %event_id, error = %e, what, "Feishu refused the message for good; dropped");
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! What an analysis sends back to the chat: the result card, or a short apology.
+
+use aegis::analysis::Report;
+use aegis::events::Failure;
+use aegis::feishu::{Card, Message, Template, escape_markdown as esc};
+
+use crate::alert_card::clip;
+
+/// The acknowledgement of a chat question.
+pub const ACK: &str = "收到，正在分析…";
+
+/// The result card: summary; the top three candidates with probability, service and
+/// key evidence; next steps; model and duration; a link to the full report.
+pub fn render(report: &Report, report_url: Option<&str>) -> Message {
+    let card = build(report, report_url, true);
+    // Evidence is the bulk; a card that is still too big loses it, never the verdict.
+    if aegis::feishu::Message::Card(card.clone()).content().is_ok() {
+        return Message::Card(card);
+    }
+    Message::Card(build(report, report_url, false))
+}
+
+fn build(report: &Report, report_url: Option<&str>, evidence: bool) -> Card {
+    let top = report
+        .ranked_root_causes
+        .first()
+        .map(|c| format!(": {} ({:.0}%)", c.service, c.probability * 100.0))
+        .unwrap_or_default();
+    let template = if report.ranked_root_causes.is_empty() {
+        Template::Grey
+    } else {
+        Template::Blue
+    };
+    let mut card = Card::new(format!("Root-cause analysis{top}"), template).markdown(format!(
+        "**Summary**\n{}",
+        esc(&clip(&report.summary, 2000))
+    ));
+    if !report.ranked_root_causes.is_empty() {
+        card = card.hr();
+        for cause in report.ranked_root_causes.iter().take(3) {
+            let mut lines = vec![format!(
+                "**{}. {}** · probability {:.0}%",
+                cause.rank,
+                esc(&cause.service),
+                cause.probability * 100.0
+            )];
+            if !cause.description.is_empty() {
+                lines.push(esc(&clip(&cause.description, 500)));
+            }
+            if evidence {
+                for indicator in cause.key_indicators.iter().take(3) {
+                    lines.push(format!("- {}", esc(&clip(indicator, 200))));
+                }
+                for e in cause.evidence.iter().take(3) {
+                    lines.push(format!(
+                        "- {}: {} (query: {})",
+                        esc(&e.source),
+                        esc(&clip(&e.summary, 200)),
+                        esc(&clip(&e.query, 200))
+                    ));
+                }
+                for log in cause.key_logs.iter().take(2) {
+                    lines.push(format!("- log: {}", esc(&clip(log, 200))));
+                }
+            }
+            card = card.markdown(lines.join("\n"));
+        }
+    }
+    if !report.next_actions.is_empty() {
+        let steps: Vec<String> = report
+            .next_actions
+            .iter()
+            .take(5)
+            .enumerate()
+            .map(|(i, a)| format!("{}. {}", i + 1, esc(&clip(a, 300))))
+            .collect();
+        card = card
+            .hr()
+            .markdown(format!("**Next steps**\n{}", steps.join("\n")));
+    }
+    let mut footer = vec![
+        format!("model {}", esc(&report.model)),
+        format!("{:.1}s", report.duration_ms as f64 / 1000.0),
+    ];
+    if !report.degraded.is_empty() {
+        footer.push(format!(
+            "degraded: {}",
+            esc(&clip(&report.degraded.join("; "), 300))
+        ));
+    }
+    if let Some(url) = report_url.filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+    {
+        footer.push(format!("[Full report]({url})"));
+    }
+    footer.push(format!("id {}", report.id));
+    card.note(footer.join(" · "))
+}
+
+/// The apology for a failed analysis, naming the kind of failure.
+pub fn apology(failure: Option<&Failure>) -> Message {
+    let (kind, message) = failure
+        .map(|f| (f.kind.as_str(), f.message.as_str()))
+        .unwrap_or(("internal", "no details"));
+    let reason = match kind {
+        "timeout" => "分析超时 (timeout)",
+        "backend" => "数据源不可用 (backend)",
+        "model" => "模型调用失败 (model)",
+        _ => "内部错误 (internal)",
+    };
+    Message::Text(format!(
+        "抱歉，这次分析没有完成：{reason}。{}",
+        clip(message, 300)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aegis::analysis::{Evidence, RootCause, TimeRange, Trace, Usage};
+
+    fn report(causes: usize) -> Report {
+        Report {
+            id: "r1".into(),
+            summary: "cart is out of memory".into(),
+            ranked_root_causes: (0..causes)
+                .map(|i| RootCause {
+                    rank: i as u32 + 1,
+                    service: format!("svc-{i}"),
+                    probability: 0.5 / (i as f64 + 1.0),
+                    description: "OOM kills".into(),
+                    key_indicators: vec!["memory x3".into()],
+                    key_logs: vec![],
+                    evidence: vec![Evidence {
+                        source: "prometheus".into(),
+                        query: "container_memory_working_set_bytes".into(),
+                        summary: "memory climbs".into(),
+                    }],
+                })
+                .collect(),
+            next_actions: vec!["check limits".into()],
+            trace: Trace::default(),
+            model: "statistical".into(),
+            time_range: TimeRange::last(chrono::Utc::now(), 15),
+            duration_ms: 4200,
+            usage: Usage::default(),
+            degraded: vec![],
+            archived: true,
+        }
+    }
+
+    #[test]
+    fn card_has_top_three_next_steps_model_duration_and_link() {
+        let Message::Card(card) = render(&report(5), Some("https://reports/r1")) else {
+            panic!("a card")
+        };
+        let text = card.text();
+        assert!(card.title.contains("svc-0 (50%)"), "{}", card.title);
+        assert!(text.contains("svc-2") && !text.contains("svc-3"), "{text}");
+        for needle in [
+            "cart is out of memory",
+            "probability 25%",
+            "memory climbs",
+            "check limits",
+            "model statistical",
+            "4.2s",
+            "[Full report](https://reports/r1)",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn apology_names_the_kind() {
+        let Message::Text(text) = apology(Some(&Failure {
+            kind: "timeout".into(),
+            message: "budget of 240s spent".into(),
+        })) else {
+            panic!("text")
+        };
+        assert!(text.contains("timeout") && text.contains("抱歉"), "{text}");
+    }
+}

@@ -1,0 +1,288 @@
+use std::sync::{Arc, Mutex};
+
+use aegis::events::{self, AttributesReader, EventType};
+use aegis::feishu::{Error, Message, ReceiveIdType, Sent};
+use aegis::runtime::Context;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt;
+
+use super::*;
+
+/// One recorded Feishu call.
+#[derive(Debug, Clone)]
+struct Call {
+    to: String,
+    reply: bool,
+    message: Message,
+    uuid: String,
+}
+
+/// Records calls; answers with `fail` while it holds something.
+#[derive(Default)]
+struct Recording {
+    calls: Mutex<Vec<Call>>,
+    fail: Mutex<Option<fn() -> Error>>,
+}
+
+impl Recording {
+    fn answer(&self, call: Call) -> Result<Sent, Error> {
+        if let Some(fail) = *self.fail.lock().unwrap() {
+            return Err(fail());
+        }
+        let mut calls = self.calls.lock().unwrap();
+        calls.push(call);
+        Ok(Sent {
+            message_id: format!("om_{}", calls.len()),
+        })
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Messenger for Recording {
+    async fn send(
+        &self,
+        _t: ReceiveIdType,
+        id: &str,
+        message: &Message,
+        uuid: &str,
+    ) -> Result<Sent, Error> {
+        self.answer(Call {
+            to: id.into(),
+            reply: false,
+            message: message.clone(),
+            uuid: uuid.into(),
+        })
+    }
+
+    async fn reply(
+        &self,
+        id: &str,
+        message: &Message,
+        uuid: &str,
+        _thread: bool,
+    ) -> Result<Sent, Error> {
+        self.answer(Call {
+            to: id.into(),
+            reply: true,
+            message: message.clone(),
+            uuid: uuid.into(),
+        })
+    }
+}
+
+fn setup() -> (Arc<Recording>, App) {
+    let mut ctx = Context::for_test();
+    let mut config = (*ctx.config).clone();
+    config.feishu.default_chat_id = Some("oc_oncall".into());
+    config.feishu.credentials = Some(("cli_x".into(), aegis::config::Secret::new("s")));
+    ctx.config = Arc::new(config);
+    let messenger = Arc::new(Recording::default());
+    let app = App::new(&ctx, messenger.clone());
+    (messenger, app)
+}
+
+fn alert_event(status: &str, severity: &str) -> events::Event {
+    let mut n = crate::alert_card::tests::group(1, status);
+    n.alerts[0]
+        .labels
+        .insert("severity".into(), severity.into());
+    events::build(
+        EventType::AlertGroupReceived,
+        "webhook-receiver",
+        n.event_id(),
+        &n,
+        &[],
+    )
+    .unwrap()
+}
+
+async fn deliver(app: &App, event: events::Event) -> axum::response::Response {
+    let (parts, body) = cloudevents::binding::http::builder::adapter::to_response(event)
+        .unwrap()
+        .into_parts();
+    let mut req = Request::post("/");
+    for (k, v) in &parts.headers {
+        req = req.header(k, v);
+    }
+    let body = http_body_util::BodyExt::collect(body)
+        .await
+        .unwrap()
+        .to_bytes();
+    router(app.clone())
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn reply_event(res: axum::response::Response) -> events::Event {
+    let headers = res.headers().clone();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    cloudevents::binding::http::to_event(&headers, body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn critical_firing_posts_card_and_asks_for_analysis_under_it() {
+    let (feishu, app) = setup();
+    let event = alert_event("firing", "critical");
+    let res = deliver(&app, event.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let calls = feishu.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].to, "oc_oncall");
+    assert!(!calls[0].reply);
+    assert_eq!(
+        calls[0].uuid,
+        aegis::feishu::message_uuid(event.id(), "card")
+    );
+    let Message::Card(card) = &calls[0].message else {
+        panic!("card")
+    };
+    assert!(card.text().contains("<at id=all></at>"));
+    assert_eq!(
+        app.store.get_card(event.id()).await.unwrap().as_deref(),
+        Some("om_1")
+    );
+    let reply = reply_event(res).await;
+    assert_eq!(reply.ty(), "io.aegis.analysis.requested.v1");
+    assert_eq!(reply.extension("aegisorigin").unwrap().to_string(), "alert");
+    let data: events::AnalysisRequested = events::data_as(&reply).unwrap();
+    assert_eq!(data.reply_to.message_id.as_deref(), Some("om_1"));
+    assert_eq!(data.reply_to.alert_event_id.as_deref(), Some(event.id()));
+}
+
+#[tokio::test]
+async fn warning_and_resolved_groups_are_not_analysed() {
+    let (feishu, app) = setup();
+    let res = deliver(&app, alert_event("firing", "warning")).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = deliver(&app, alert_event("resolved", "critical")).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let calls = feishu.calls();
+    assert_eq!(calls.len(), 2);
+    let Message::Card(resolved) = &calls[1].message else {
+        panic!("card")
+    };
+    assert_eq!(resolved.template, aegis::feishu::Template::Green);
+    assert!(!resolved.text().contains("<at"));
+}
+
+#[tokio::test]
+async fn the_same_event_three_times_posts_once() {
+    let (feishu, app) = setup();
+    let event = alert_event("firing", "warning");
+    for _ in 0..3 {
+        let res = deliver(&app, event.clone()).await;
+        assert!(res.status().is_success());
+    }
+    assert_eq!(feishu.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn feishu_failures_map_to_redelivery_or_drop() {
+    let (feishu, app) = setup();
+    let cases: [(fn() -> Error, StatusCode); 3] = [
+        (
+            || Error::Throttled {
+                code: 99991400,
+                retry_after: Some(std::time::Duration::from_secs(30)),
+            },
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        (
+            || Error::Unavailable("HTTP 502".into()),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (
+            || Error::Rejected {
+                code: 230002,
+                msg: "bot not in chat".into(),
+            },
+            StatusCode::ACCEPTED,
+        ),
+    ];
+    for (fail, status) in cases {
+        *feishu.fail.lock().unwrap() = Some(fail);
+        let res = deliver(&app, alert_event("firing", "warning")).await;
+        assert_eq!(res.status(), status);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(res.headers()["retry-after"], "30");
+        }
+    }
+}
+
+#[tokio::test]
+async fn chat_request_is_acknowledged_under_the_question() {
+    let (feishu, app) = setup();
+    let data = events::AnalysisRequested {
+        request_id: "req1".into(),
+        request: aegis::analysis::Request {
+            description: "why is cart slow".into(),
+            time_range: aegis::analysis::TimeRange::last(chrono::Utc::now(), 15),
+            model: None,
+            session_id: None,
+            alert: None,
+        },
+        origin: events::Origin::Feishu,
+        reply_to: events::ReplyTarget {
+            chat_id: Some("oc_team".into()),
+            message_id: Some("om_question".into()),
+            ..Default::default()
+        },
+    };
+    let event = events::build(
+        EventType::AnalysisRequested,
+        "feishu-event-handler",
+        "req1",
+        &data,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(deliver(&app, event).await.status(), StatusCode::ACCEPTED);
+    let calls = feishu.calls();
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].reply);
+    assert_eq!(calls[0].to, "om_question");
+    assert!(matches!(&calls[0].message, Message::Text(t) if t == ACK));
+}
+
+#[tokio::test]
+async fn completion_replies_under_the_stored_alert_card() {
+    let (feishu, app) = setup();
+    app.store.put_card("alert-ev", "om_card").await.unwrap();
+    let data = serde_json::json!({
+        "request_id": "req1", "origin": "alert",
+        "reply_to": {"chat_id": "oc_oncall", "alert_event_id": "alert-ev"},
+        "outcome": "failed", "failure": {"kind": "timeout", "message": "budget spent"}
+    });
+    let event =
+        events::build(EventType::AnalysisCompleted, "analyze", "done1", &data, &[]).unwrap();
+    assert_eq!(deliver(&app, event).await.status(), StatusCode::ACCEPTED);
+    let calls = feishu.calls();
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].reply);
+    assert_eq!(calls[0].to, "om_card");
+    assert!(matches!(&calls[0].message, Message::Text(t) if t.contains("timeout")));
+}
+
+#[tokio::test]
+async fn malformed_data_is_400() {
+    let (feishu, app) = setup();
+    let event = events::build(
+        EventType::AlertGroupReceived,
+        "webhook-receiver",
+        "x",
+        &serde_json::json!({"version": "4"}),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(deliver(&app, event).await.status(), StatusCode::BAD_REQUEST);
+    assert!(feishu.calls().is_empty());
+}
