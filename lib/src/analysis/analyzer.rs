@@ -46,15 +46,34 @@ pub struct UnknownModel {
 impl Analyzer {
     /// The analyzer of a function: the tools and engine built from the configuration.
     pub fn from_context(ctx: &Context) -> Self {
-        // The statistical engine plugs in here once it lands.
-        let engine: Arc<dyn Engine> = Arc::new(NoEngine {
-            reason: "the statistical engine is not available in this build".into(),
-        });
-        let mut analyzer = Self::new(ctx.config.clone(), Arc::new(NoTools), engine);
-        match crate::tools::Tools::new(&ctx.config.tools) {
-            Ok(tools) => analyzer.tools = Tools::Backends(Box::new(tools)),
-            Err(e) => tracing::error!(error = %e, "observability tools unavailable; the agent runs without tools"),
-        }
+        let config = &ctx.config;
+        let (tools, engine): (Tools, Arc<dyn Engine>) =
+            match crate::tools::Tools::new(&config.tools) {
+                Err(e) => {
+                    tracing::error!(error = %e, "observability tools unavailable");
+                    let reason = format!("observability tools unavailable: {e}");
+                    (
+                        Tools::Fixed(Arc::new(NoTools)),
+                        Arc::new(NoEngine { reason }),
+                    )
+                }
+                Ok(tools) => {
+                    let engine: Arc<dyn Engine> =
+                        match crate::rca::Catalog::from_config(&config.tools) {
+                            Ok(catalog) => Arc::new(super::engine::Statistical {
+                                engine: crate::rca::Engine::default(),
+                                tools: tools.clone(),
+                                catalog,
+                            }),
+                            Err(e) => Arc::new(NoEngine {
+                                reason: format!("the signal catalog could not be read: {e}"),
+                            }),
+                        };
+                    (Tools::Backends(Box::new(tools)), engine)
+                }
+            };
+        let mut analyzer = Self::new(config.clone(), Arc::new(NoTools), engine);
+        analyzer.tools = tools;
         analyzer
     }
 

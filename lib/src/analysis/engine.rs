@@ -44,3 +44,41 @@ pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
 
 /// The `model` of reports made without a model.
 pub const STATISTICAL: &str = "statistical";
+
+/// The statistical engine (`rca`) reading the configured backends.
+#[derive(Debug, Clone)]
+pub struct Statistical {
+    /// The engine and its limits.
+    pub engine: crate::rca::Engine,
+    /// The backends' clients.
+    pub tools: crate::tools::Tools,
+    /// The signals to read.
+    pub catalog: crate::rca::Catalog,
+}
+
+#[async_trait::async_trait]
+impl Engine for Statistical {
+    async fn analyze(&self, id: &str, request: &Request) -> Report {
+        let mut input = crate::rca::Input::new(request.time_range, self.catalog.clone());
+        input.symptom = Some(request.description.clone());
+        input.alert = request.alert.clone();
+        let this = self.clone();
+        // The engine's future cannot be proven `Send` (rustc's higher-ranked lifetime
+        // limits on closures in its collection), which `async_trait` and `spawn` need:
+        // drive it on a blocking thread with the runtime's handle instead.
+        let handle = tokio::runtime::Handle::current();
+        let run = tokio::task::spawn_blocking(move || {
+            handle.block_on(async move { this.engine.analyze(&input, &this.tools).await })
+        });
+        match run.await {
+            Ok(mut report) => {
+                report.id = id.to_string();
+                report
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "statistical engine failed");
+                empty_report(id, request, "the statistical engine failed")
+            }
+        }
+    }
+}

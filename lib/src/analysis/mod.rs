@@ -17,7 +17,7 @@ pub mod validate;
 
 pub use analyzer::{Analyzer, UnknownModel};
 pub use config::Config;
-pub use engine::{Engine, NoEngine};
+pub use engine::{Engine, NoEngine, Statistical};
 pub use progress::{Progress, ProgressEvent};
 pub use redact::Redactor;
 pub use report::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
