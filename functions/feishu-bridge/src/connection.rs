@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aegis::config::Secret;
-use aegis::events::{EXT_CHAT_TYPE, EventSink, EventType};
+use aegis::events::AttributesReader;
+use aegis::events::EventSink;
 use aegis::feishu::endpoint::{
     AUTH_EXCEED_CONN_LIMIT, ClientConfig, HANDSHAKE_AUTH_ERRCODE, HANDSHAKE_MSG, HANDSHAKE_STATUS,
     redact_url, url_param,
 };
-use aegis::feishu::event::Envelope;
+use aegis::feishu::event::received_event;
 use aegis::feishu::frame::{Frame, HEADER_MESSAGE_ID, HEADER_TRACE_ID, Kind};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -297,29 +298,14 @@ async fn publish(sink: &dyn EventSink, frame: &Frame, payload: &[u8], first_seen
             return 400;
         }
     };
-    let envelope: Envelope = serde_json::from_value(raw.clone()).unwrap_or_default();
-    let id = match envelope.event_id() {
-        Some(id) => id.to_string(),
-        None => aegis::events::derive_id(&["feishu-frame", message_id]),
-    };
-    let chat_type = envelope.chat_type();
-    let mut extensions = Vec::new();
-    if let Some(chat_type) = chat_type.as_deref() {
-        extensions.push((EXT_CHAT_TYPE, chat_type));
-    }
-    let event = match aegis::events::build(
-        EventType::FeishuMessageReceived,
-        crate::NAME,
-        id.clone(),
-        &raw,
-        &extensions,
-    ) {
+    let event = match received_event(&raw, crate::NAME, message_id) {
         Ok(e) => e,
         Err(e) => {
-            tracing::error!(event.id = %id, error = %e, "event could not be built");
+            tracing::error!(message_id, error = %e, "event could not be built");
             return 400;
         }
     };
+    let id = event.id().to_string();
     let budget = ACK_BUDGET.saturating_sub(first_seen.elapsed());
     match tokio::time::timeout(budget, sink.send(event)).await {
         Ok(Ok(())) => {

@@ -185,6 +185,34 @@ impl Envelope {
     }
 }
 
+/// The `io.aegis.feishu.message.received.v1` event for an envelope as received (its
+/// raw JSON): the id is `header.event_id` (v1: `uuid`), else derived from `fallback`
+/// (the frame's message id); `aegischattype` is set for message events. Used by the
+/// bridge and the HTTP callback mode alike.
+pub fn received_event(
+    raw: &serde_json::Value,
+    function: &str,
+    fallback: &str,
+) -> Result<crate::events::Event, serde_json::Error> {
+    let envelope: Envelope = serde_json::from_value(raw.clone()).unwrap_or_default();
+    let id = match envelope.event_id() {
+        Some(id) => id.to_string(),
+        None => crate::events::derive_id(&["feishu-event", fallback]),
+    };
+    let chat_type = envelope.chat_type();
+    let mut extensions = Vec::new();
+    if let Some(chat_type) = chat_type.as_deref() {
+        extensions.push((crate::events::EXT_CHAT_TYPE, chat_type));
+    }
+    crate::events::build(
+        crate::events::EventType::FeishuMessageReceived,
+        function,
+        id,
+        raw,
+        &extensions,
+    )
+}
+
 impl Message {
     /// The message's plain text with mention placeholders left in place: `text`
     /// messages' `text`, and the title and text runs of `post` (rich text) messages,
@@ -268,6 +296,25 @@ mod tests {
             ..Message::default()
         };
         assert_eq!(image.text(), None);
+    }
+
+    #[test]
+    fn received_event_takes_the_feishu_event_id_and_chat_type() {
+        use crate::events::AttributesReader;
+        let raw = serde_json::json!({"schema":"2.0","header":{"event_id":"ev9","event_type":"im.message.receive_v1"},"event":{"message":{"chat_type":"p2p"}}});
+        let e = received_event(&raw, "feishu-bridge", "m").unwrap();
+        assert_eq!(e.id(), "ev9");
+        assert_eq!(e.ty(), "io.aegis.feishu.message.received.v1");
+        assert_eq!(
+            e.extension(crate::events::EXT_CHAT_TYPE)
+                .map(|v| v.to_string()),
+            Some("p2p".into())
+        );
+        let anonymous = received_event(&serde_json::json!({}), "feishu-bridge", "m").unwrap();
+        assert_eq!(
+            anonymous.id(),
+            crate::events::derive_id(&["feishu-event", "m"])
+        );
     }
 
     #[test]

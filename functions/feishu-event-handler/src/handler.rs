@@ -1,0 +1,275 @@
+//! The subscriber: a `feishu.message.received` event in, an `analysis.requested`
+//! reply out (or a notice, or nothing).
+//!
+//! Notices (the usage, a refusal, "too many in flight") travel as
+//! `io.aegis.analysis.completed.v1` with outcome `failed` and a [`Failure`] whose kind
+//! says which (`usage`, `forbidden`, `busy`, `invalid`): only the notifier writes to
+//! Feishu, it already replies to completed analyses under the question, and the event
+//! catalog stays at four types.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aegis::analysis::Request;
+use aegis::events::{
+    self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, EXT_OUTCOME,
+    EventType, Failure, Origin, Outcome, Received, ReplyTarget,
+};
+use aegis::feishu::event::{Envelope, MessageReceived};
+use aegis::store::{Claim, ReportStore};
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+
+use crate::bot::BotIdentity;
+use crate::error::HandlerError;
+use crate::question;
+use crate::time_phrase;
+
+/// Messages older than this are not answered (a redelivery long after the fact).
+pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
+/// Longest question passed on (the analysis request's limit).
+pub const MAX_QUESTION_CHARS: usize = 4000;
+
+/// Who may ask, and how much.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Chats allowed to ask (empty: all).
+    pub allowed_chats: Vec<String>,
+    /// Users allowed to ask, by open_id, user_id or union_id (empty: all).
+    pub allowed_users: Vec<String>,
+    /// Analyses one chat may start per window (see [`in_flight_slot`]).
+    pub chat_max_in_flight: usize,
+    /// The analysis budget: the window of the in-flight limit.
+    pub analysis_budget: Duration,
+    /// Extra model aliases.
+    pub model_aliases: Vec<String>,
+    /// Zone of the time phrases.
+    pub timezone: chrono_tz::Tz,
+}
+
+/// The subscriber's state.
+#[derive(Clone)]
+pub struct App {
+    /// The bot's identity.
+    pub bot: Arc<dyn BotIdentity>,
+    /// Dedupe and in-flight markers.
+    pub store: Arc<dyn ReportStore>,
+    /// Who may ask.
+    pub policy: Arc<Policy>,
+}
+
+/// What the handler decided.
+enum Decision {
+    /// Nothing to do (not for us, a duplicate, too old): 202.
+    Ignore(&'static str),
+    /// Ask for an analysis.
+    Analyze(AnalysisRequested),
+    /// Tell the asker something instead.
+    Notice(AnalysisCompleted),
+}
+
+/// `POST /`: one `feishu.message.received` event.
+pub async fn receive(
+    State(app): State<App>,
+    Received(event): Received,
+) -> Result<Response, HandlerError> {
+    if EventType::parse(event.ty()) != Some(EventType::FeishuMessageReceived) {
+        return Err(HandlerError::WrongType(event.ty().to_string()));
+    }
+    let envelope: Envelope = events::data_as(&event).map_err(HandlerError::Malformed)?;
+    let event_id = envelope
+        .event_id()
+        .unwrap_or_else(|| event.id())
+        .to_string();
+    let decision = decide(&app, &envelope, &event_id, Utc::now()).await?;
+    match decision {
+        Decision::Ignore(why) => {
+            tracing::debug!(event.id = %event_id, why, "chat event ignored");
+            Ok(events::accepted())
+        }
+        Decision::Analyze(req) => {
+            tracing::info!(event.id = %event_id, request_id = %req.request_id, model = ?req.request.model, "analysis requested from chat");
+            let id = req.request_id.clone();
+            let reply = events::build(
+                EventType::AnalysisRequested,
+                crate::NAME,
+                id,
+                &req,
+                &[(EXT_ORIGIN, Origin::Feishu.as_str())],
+            )?;
+            Ok(events::reply(reply))
+        }
+        Decision::Notice(done) => {
+            let kind = done.failure.as_ref().map(|f| f.kind.clone());
+            tracing::info!(event.id = %event_id, kind = ?kind, "chat notice");
+            let id = done.request_id.clone();
+            let reply = events::build(
+                EventType::AnalysisCompleted,
+                crate::NAME,
+                id,
+                &done,
+                &[
+                    (EXT_ORIGIN, Origin::Feishu.as_str()),
+                    (EXT_OUTCOME, Outcome::Failed.as_str()),
+                ],
+            )?;
+            Ok(events::reply(reply))
+        }
+    }
+}
+
+async fn decide(
+    app: &App,
+    envelope: &Envelope,
+    event_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Decision, HandlerError> {
+    let Some(MessageReceived { sender, message }) = envelope.message() else {
+        return Ok(Decision::Ignore("not im.message.receive_v1"));
+    };
+    if sender.sender_type != "user" {
+        return Ok(Decision::Ignore("sent by an app or the bot itself"));
+    }
+    if let Some(at) = message.created_at()
+        && now.signed_duration_since(at).to_std().unwrap_or_default() > MAX_AGE
+    {
+        return Ok(Decision::Ignore("older than 5 minutes"));
+    }
+    let Some(text) = message.text() else {
+        return Ok(Decision::Ignore("neither text nor post"));
+    };
+    let bot = app.bot.open_id().await.map_err(HandlerError::Bot)?;
+    let p2p = message.chat_type == "p2p";
+    if !p2p && !question::mentions_bot(&message.mentions, bot.as_deref()) {
+        return Ok(Decision::Ignore("a group message not addressed to the bot"));
+    }
+    if !claim(app, &format!("feishu-event/{event_id}")).await
+        || (!message.message_id.is_empty()
+            && !claim(app, &format!("feishu-message/{}", message.message_id)).await)
+    {
+        return Ok(Decision::Ignore("duplicate delivery"));
+    }
+
+    let reply_to = ReplyTarget {
+        chat_id: Some(message.chat_id.clone()).filter(|c| !c.is_empty()),
+        message_id: Some(message.message_id.clone()).filter(|m| !m.is_empty()),
+        alert_event_id: None,
+        user_open_id: sender.sender_id.open_id.clone(),
+    };
+    let notice = |kind: &str, text: String| {
+        Decision::Notice(AnalysisCompleted {
+            request_id: events::derive_id(&["feishu-notice", event_id]),
+            origin: Origin::Feishu,
+            reply_to: reply_to.clone(),
+            outcome: Outcome::Failed,
+            report: None,
+            failure: Some(Failure {
+                kind: kind.into(),
+                message: text,
+            }),
+            report_url: None,
+        })
+    };
+    let policy = &app.policy;
+    if !allowed(&policy.allowed_chats, [Some(&message.chat_id)]) {
+        return Ok(notice(
+            "forbidden",
+            "抱歉，这个群还没有开通 Aegis 问答。Sorry, this chat is not allowed to ask Aegis; ask an admin to add it to AEGIS_ALLOWED_CHATS.".into(),
+        ));
+    }
+    let ids = &sender.sender_id;
+    if !allowed(
+        &policy.allowed_users,
+        [
+            ids.open_id.as_ref(),
+            ids.user_id.as_ref(),
+            ids.union_id.as_ref(),
+        ],
+    ) {
+        return Ok(notice(
+            "forbidden",
+            "抱歉，你还没有使用 Aegis 的权限。Sorry, you are not allowed to ask Aegis; ask an admin to add you to AEGIS_ALLOWED_USERS.".into(),
+        ));
+    }
+
+    let text = question::resolve_mentions(&text, &message.mentions, bot.as_deref());
+    if question::is_help(&text) {
+        return Ok(notice("usage", question::usage(&policy.model_aliases)));
+    }
+    let (model, rest) = question::split_model(&text, &policy.model_aliases);
+    let extracted = match time_phrase::extract(rest, now, policy.timezone) {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok(notice(
+                "invalid",
+                format!("{e}. {}", question::usage(&policy.model_aliases)),
+            ));
+        }
+    };
+    if question::is_help(&extracted.rest) {
+        return Ok(notice("usage", question::usage(&policy.model_aliases)));
+    }
+    if extracted.rest.chars().count() > MAX_QUESTION_CHARS {
+        return Ok(notice(
+            "invalid",
+            format!(
+                "问题太长了（最多 {MAX_QUESTION_CHARS} 字）。The question is longer than {MAX_QUESTION_CHARS} characters."
+            ),
+        ));
+    }
+    if !in_flight_slot(app, &message.chat_id, now).await {
+        return Ok(notice(
+            "busy",
+            format!(
+                "这个群已有 {} 个分析在进行，请稍后再问。This chat already has {} analyses running; please ask again in a few minutes.",
+                policy.chat_max_in_flight, policy.chat_max_in_flight
+            ),
+        ));
+    }
+    Ok(Decision::Analyze(AnalysisRequested {
+        request_id: events::derive_id(&["feishu", event_id]),
+        request: Request {
+            description: extracted.rest,
+            time_range: extracted.range,
+            model,
+            session_id: None,
+            alert: None,
+        },
+        origin: Origin::Feishu,
+        reply_to,
+    }))
+}
+
+fn allowed<'a>(list: &[String], ids: impl IntoIterator<Item = Option<&'a String>>) -> bool {
+    list.is_empty() || ids.into_iter().flatten().any(|id| list.contains(id))
+}
+
+/// Claims a marker; a store that cannot answer means "go ahead" (at least once
+/// beats lost, and the ids downstream are deterministic).
+async fn claim(app: &App, key: &str) -> bool {
+    match app.store.claim(key).await {
+        Ok(Claim::Won) => true,
+        Ok(Claim::AlreadyTaken) => false,
+        Err(e) => {
+            tracing::warn!(key, error = %e, "marker store unavailable; handling anyway");
+            true
+        }
+    }
+}
+
+/// The per-chat limit. Functions keep no state between requests and nothing tells
+/// this handler when an analysis ends, so the limit is approximated with store
+/// markers: at most `chat_max_in_flight` analyses may *start* per chat in each window
+/// of one analysis budget. Since an analysis cannot outlive its budget, at most twice
+/// the limit can be running at any moment, and usually no more than the limit.
+async fn in_flight_slot(app: &App, chat_id: &str, now: DateTime<Utc>) -> bool {
+    let window = app.policy.analysis_budget.as_secs().max(1);
+    let bucket = now.timestamp().max(0) as u64 / window;
+    for slot in 0..app.policy.chat_max_in_flight {
+        if claim(app, &format!("feishu-inflight/{chat_id}/{bucket}/{slot}")).await {
+            return true;
+        }
+    }
+    false
+}
