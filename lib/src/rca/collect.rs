@@ -32,7 +32,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             concurrency: 16,
-            traces_per_service: 100,
+            traces_per_service: 20,
         }
     }
 }

@@ -9,7 +9,7 @@ use super::collect::{self, Limits};
 use super::observations::Observations;
 use super::rank::{self, Candidate, Ranking};
 use crate::alert::Notification;
-use crate::analysis::{Evidence, Report, RootCause, TimeRange, Trace, Usage};
+use crate::analysis::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
 use crate::tools::Tools;
 
 /// What to analyse.
@@ -55,6 +55,21 @@ impl Engine {
     /// Never fails: a source that is down is listed in `degraded`.
     pub async fn analyze(&self, input: &Input, tools: &Tools) -> Report {
         let started = Instant::now();
+        let (obs, steps) = self.observe(input, tools).await;
+        let mut report = report(input, &obs);
+        report.trace = Trace { steps };
+        report.usage = Usage {
+            tool_calls: report.trace.steps.len() as u64,
+            ..Usage::default()
+        };
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        report
+    }
+}
+
+impl Engine {
+    /// Fetches what [`Engine::analyze`] ranks, with one step per source.
+    pub async fn observe(&self, input: &Input, tools: &Tools) -> (Observations, Vec<Step>) {
         let collected = collect::collect(
             tools,
             &input.catalog,
@@ -65,16 +80,7 @@ impl Engine {
         .await;
         let mut obs = collected.observations;
         obs.graph.extend(input.graph.iter().cloned());
-        let mut report = report(input, &obs);
-        report.trace = Trace {
-            steps: collected.steps,
-        };
-        report.usage = Usage {
-            tool_calls: report.trace.steps.len() as u64,
-            ..Usage::default()
-        };
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        report
+        (obs, collected.steps)
     }
 }
 
@@ -148,6 +154,21 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
             summary: format!(
                 "{} error/warning lines in the incident part, {} in the baseline; {} templates not seen before",
                 l.incident_errors, l.baseline_errors, l.new_templates
+            ),
+        });
+    }
+    if let Some(m) = c.change.mentions.as_ref().filter(|m| m.score() >= 0.1) {
+        let by: Vec<&str> = m.by.iter().map(String::as_str).collect();
+        indicators.push(format!("named in the rising errors of {}", by.join(", ")));
+        key_logs.push(m.example.chars().take(300).collect());
+        let template = obs.log_query.as_deref().unwrap_or("");
+        evidence.push(Evidence {
+            source: "loki".into(),
+            query: template.replace("\"<service>\"", &format!("~\"{}\"", by.join("|"))),
+            summary: format!(
+                "error lines of {} that name {} rose in the incident part",
+                by.join(", "),
+                c.service
             ),
         });
     }

@@ -49,6 +49,8 @@ pub struct LogChange {
     pub baseline_errors: usize,
     /// The templates that rose most: (template, count in the incident part, a line).
     pub top: Vec<(String, usize, String)>,
+    /// Every template that rose: (its rise, a line).
+    pub rising: Vec<(f64, String)>,
 }
 
 impl LogChange {
@@ -97,6 +99,8 @@ pub struct ServiceChange {
     pub logs: Option<LogChange>,
     /// Spans, when there are enough.
     pub traces: Option<TraceChange>,
+    /// Other services' rising errors that name it.
+    pub mentions: Option<Mentions>,
 }
 
 impl ServiceChange {
@@ -169,6 +173,71 @@ pub fn incident_start(obs: &Observations, metrics: &BTreeMap<String, Vec<MetricS
     (stats::median(&mut onsets) - 60.0).max(earliest)
 }
 
+/// Services that other services' rising error lines name ("No instances available
+/// for ts-route-service", "connection refused: cartservice:7070"): a caller's error
+/// often says which callee failed.
+#[derive(Debug, Clone, Default)]
+pub struct Mentions {
+    /// Sum of the rises of the templates that name the service.
+    pub surge: f64,
+    /// The services whose lines name it.
+    pub by: std::collections::BTreeSet<String>,
+    /// One such line.
+    pub example: String,
+}
+
+impl Mentions {
+    /// Its weight as evidence.
+    pub fn score(&self) -> f64 {
+        (self.surge / 5.0).min(2.0)
+    }
+}
+
+/// Which known services `line` names, as whole words (a name followed by a letter,
+/// digit or `-` is another, longer name).
+fn named_services<'a>(line: &str, services: &'a [String]) -> Vec<&'a str> {
+    services
+        .iter()
+        .filter(|s| s.len() >= 4)
+        .filter(|s| {
+            line.match_indices(s.as_str()).any(|(i, _)| {
+                let before = line[..i].chars().next_back();
+                let after = line[i + s.len()..].chars().next();
+                let word = |c: Option<char>| {
+                    c.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_')
+                };
+                !word(before) && !word(after)
+            })
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+/// Credits every service named by another service's rising error templates.
+pub fn mentions(
+    obs: &Observations,
+    logs: &BTreeMap<String, LogChange>,
+) -> BTreeMap<String, Mentions> {
+    let services: Vec<String> = obs.services().into_iter().collect();
+    let mut out: BTreeMap<String, Mentions> = BTreeMap::new();
+    for (writer, change) in logs {
+        for (rise, example) in &change.rising {
+            for named in named_services(example, &services) {
+                if named == writer {
+                    continue;
+                }
+                let m = out.entry(named.to_string()).or_default();
+                m.surge += rise;
+                m.by.insert(writer.clone());
+                if m.example.is_empty() {
+                    m.example = example.clone();
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Error-log changes per service, splitting the range at `split`.
 pub fn log_changes(obs: &Observations, split: f64) -> BTreeMap<String, LogChange> {
     type Counts = HashMap<String, (usize, String)>;
@@ -221,6 +290,7 @@ pub fn log_changes(obs: &Observations, split: f64) -> BTreeMap<String, LogChange
             }
         }
         rises.sort_by(|a, b| b.0.total_cmp(&a.0));
+        change.rising = rises.iter().map(|r| (r.0, r.3.clone())).collect();
         change.top = rises
             .into_iter()
             .take(3)

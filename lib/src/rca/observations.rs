@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::catalog::Signal;
 
 /// The telemetry of one time range.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Observations {
     /// Range start, unix seconds.
     pub start: f64,
@@ -29,7 +29,7 @@ pub struct Observations {
 }
 
 /// One signal's series, by service.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Metric {
     /// The signal.
     pub signal: Signal,
@@ -38,7 +38,7 @@ pub struct Metric {
 }
 
 /// One log line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {
     /// The service that wrote it.
     pub service: String,
@@ -49,7 +49,7 @@ pub struct LogLine {
 }
 
 /// One span.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Span {
     /// Its trace.
     pub trace_id: String,

@@ -48,6 +48,7 @@ pub fn rank(obs: &Observations) -> Ranking {
     let split = features::incident_start(obs, &metrics);
     let logs = features::log_changes(obs, split);
     let (traces, mut edges) = features::trace_changes(obs, split);
+    let mentions = features::mentions(obs, &logs);
     edges.extend(obs.graph.iter().cloned());
 
     let mut changes: BTreeMap<String, ServiceChange> = BTreeMap::new();
@@ -59,6 +60,9 @@ pub fn rank(obs: &Observations) -> Ranking {
     }
     for (service, t) in traces {
         changes.entry(service).or_default().traces = Some(t);
+    }
+    for (service, m) in mentions {
+        changes.entry(service).or_default().mentions = Some(m);
     }
     let raw: BTreeMap<&str, f64> = changes
         .iter()
@@ -127,6 +131,7 @@ fn combined(c: &ServiceChange) -> f64 {
     c.metric_score()
         + c.logs.as_ref().map_or(0.0, |l| l.score())
         + c.traces.as_ref().map_or(0.0, |t| t.score())
+        + c.mentions.as_ref().map_or(0.0, |m| m.score())
 }
 
 /// Softmax over the candidates plus an "unknown" pseudo-candidate of fixed score, so

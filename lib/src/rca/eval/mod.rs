@@ -27,7 +27,16 @@ pub async fn run(
     json: Option<&Path>,
     limit: Option<usize>,
 ) -> anyhow::Result<()> {
-    let scores = evaluate(datasets, limit, true).await?;
+    let options = Options {
+        limit,
+        progress: true,
+        observations: None,
+    };
+    // Ctrl-C drops the evaluation, and with it the Prometheus it started.
+    let scores = tokio::select! {
+        scores = evaluate(datasets, &options) => scores?,
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
+    };
     print!("{}", scores.table());
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&scores)?;
@@ -37,29 +46,37 @@ pub async fn run(
     Ok(())
 }
 
-/// Runs every case of `datasets` (the first `limit` of each) and scores them.
-pub async fn evaluate(
-    datasets: &[PathBuf],
-    limit: Option<usize>,
-    progress: bool,
-) -> anyhow::Result<Scores> {
+/// How [`evaluate`] runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep the first N cases of each dataset.
+    pub limit: Option<usize>,
+    /// Print progress to stderr.
+    pub progress: bool,
+    /// Write each case's fetched telemetry as JSON under this folder
+    /// (`<dataset>/<case>.json`), to tune the method offline.
+    pub observations: Option<PathBuf>,
+}
+
+/// Runs every case of `datasets` and scores them.
+pub async fn evaluate(datasets: &[PathBuf], options: &Options) -> anyhow::Result<Scores> {
     let use_prometheus = prometheus_available();
-    if progress && !use_prometheus {
+    if options.progress && !use_prometheus {
         eprintln!("prometheus/promtool not on PATH: metrics come from the replay");
     }
     let mut results = Vec::new();
     for dir in datasets {
-        results.extend(evaluate_one(dir, limit, use_prometheus, progress).await?);
+        results.extend(evaluate_one(dir, options, use_prometheus).await?);
     }
     Ok(Scores::new(results))
 }
 
 async fn evaluate_one(
     dir: &Path,
-    limit: Option<usize>,
+    options: &Options,
     use_prometheus: bool,
-    progress: bool,
 ) -> anyhow::Result<Vec<CaseResult>> {
+    let progress = options.progress;
     let started = Instant::now();
     let owned = dir.to_path_buf();
     let (dataset, loaded) = tokio::join!(
@@ -105,7 +122,7 @@ async fn evaluate_one(
     let cases: Vec<_> = dataset
         .cases()
         .iter()
-        .take(limit.unwrap_or(usize::MAX))
+        .take(options.limit.unwrap_or(usize::MAX))
         .cloned()
         .collect();
 
@@ -124,7 +141,19 @@ async fn evaluate_one(
             )
         };
         let t = Instant::now();
-        let report = engine.analyze(&input, &tools).await;
+        let report = if let Some(dump) = &options.observations {
+            // Same path as `analyze`, keeping what was fetched for offline tuning.
+            let (obs, _) = engine.observe(&input, &tools).await;
+            let dir = dump.join(&dataset.meta.id);
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(
+                dir.join(format!("{}.json", case.id)),
+                serde_json::to_vec(&obs)?,
+            )?;
+            super::report(&input, &obs)
+        } else {
+            engine.analyze(&input, &tools).await
+        };
         let ms = t.elapsed().as_millis() as u64;
         let services: Vec<String> = report
             .ranked_root_causes
@@ -196,29 +225,84 @@ fn tools_config(metrics: &str, replay: &str) -> anyhow::Result<tools::Config> {
 
 #[cfg(test)]
 mod tests {
-    /// Development aid, not run in CI: `AEGIS_EVAL_DATASETS=dir1:dir2 cargo test -p aegis
-    /// --lib rca::eval::tests::dev_datasets -- --ignored --nocapture`.
-    #[tokio::test(flavor = "multi_thread")]
-    #[ignore = "needs the dev datasets; run by hand"]
-    async fn dev_datasets() {
-        let dirs: Vec<std::path::PathBuf> = std::env::var("AEGIS_EVAL_DATASETS")
+    use std::path::PathBuf;
+
+    fn dirs() -> Vec<PathBuf> {
+        std::env::var("AEGIS_EVAL_DATASETS")
             .expect("AEGIS_EVAL_DATASETS names dataset folders, ':'-separated")
             .split(':')
             .map(Into::into)
-            .collect();
-        let limit = std::env::var("AEGIS_EVAL_LIMIT")
-            .ok()
-            .map(|v| v.parse().unwrap());
-        let scores = super::evaluate(&dirs, limit, true).await.unwrap();
+            .collect()
+    }
+
+    /// Development aid, not run in CI: `AEGIS_EVAL_DATASETS=dir1:dir2
+    /// [AEGIS_EVAL_DUMP=folder] cargo test -p aegis --lib rca::eval::tests::dev_datasets
+    /// -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "needs the dev datasets; run by hand"]
+    async fn dev_datasets() {
+        let options = super::Options {
+            limit: std::env::var("AEGIS_EVAL_LIMIT")
+                .ok()
+                .map(|v| v.parse().unwrap()),
+            progress: true,
+            observations: std::env::var("AEGIS_EVAL_DUMP").ok().map(Into::into),
+        };
+        let scores = super::evaluate(&dirs(), &options).await.unwrap();
         print!("{}", scores.table());
-        for c in &scores.cases {
-            println!(
-                "{} truth={} rank={:?} top={:?}",
-                c.id,
-                c.truth,
-                c.rank(),
-                &c.ranked[..c.ranked.len().min(3)]
-            );
+    }
+
+    /// Development aid: re-ranks the telemetry `dev_datasets` dumped, without any
+    /// backend, and scores it.
+    #[test]
+    #[ignore = "needs dumped observations; run by hand"]
+    fn rerank_dumps() {
+        let dump = PathBuf::from(std::env::var("AEGIS_EVAL_DUMP").unwrap());
+        let mut results = Vec::new();
+        for dir in dirs() {
+            let id = dir.file_name().unwrap().to_string_lossy().to_string();
+            for t in crate::replay::read_truth(&dir).unwrap() {
+                let path = dump.join(&id).join(format!("{}.json", t.id));
+                let Ok(text) = std::fs::read(&path) else {
+                    continue;
+                };
+                let obs: crate::rca::Observations = serde_json::from_slice(&text).unwrap();
+                let ranking = crate::rca::rank(&obs);
+                let ranked: Vec<String> = ranking
+                    .candidates
+                    .iter()
+                    .map(|c| c.service.clone())
+                    .collect();
+                let r = super::CaseResult {
+                    id: t.id.clone(),
+                    truth: t.service.clone(),
+                    ranked,
+                    ms: 0,
+                    dataset: id.clone(),
+                    fault: t.fault.clone(),
+                };
+                if std::env::var("AEGIS_EVAL_VERBOSE").is_ok() {
+                    println!("{} {} {} rank {:?}", t.id, t.fault, t.service, r.rank());
+                    for c in ranking
+                        .candidates
+                        .iter()
+                        .take(4)
+                        .chain(ranking.candidates.iter().filter(|c| c.service == t.service))
+                    {
+                        println!(
+                            "   {:<28} {:.2} m={:.2} l={:.2} t={:.2} by={:?}",
+                            c.service,
+                            c.score,
+                            c.change.metric_score(),
+                            c.change.logs.as_ref().map_or(0.0, |l| l.score()),
+                            c.change.traces.as_ref().map_or(0.0, |t| t.score()),
+                            c.explained_by
+                        );
+                    }
+                }
+                results.push(r);
+            }
         }
+        print!("{}", super::Scores::new(results).table());
     }
 }

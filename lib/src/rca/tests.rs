@@ -1,0 +1,285 @@
+//! The engine on synthetic incidents whose answer is known.
+
+use std::collections::BTreeMap;
+
+use super::catalog::{Catalog, Kind, Signal};
+use super::observations::{LogLine, Metric, Observations, Span};
+use super::{Engine, Input, rank, report};
+use crate::analysis::TimeRange;
+
+const START: f64 = 1_700_000_000.0;
+const MINUTES: usize = 15;
+
+/// Deterministic jitter in [-1, 1].
+fn jitter(seed: usize) -> f64 {
+    let x = (seed as f64 * 12.9898).sin() * 43_758.545_3;
+    2.0 * (x - x.floor()) - 1.0
+}
+
+/// One point a minute; from minute `from` on, the value is multiplied by `factor`.
+fn series(level: f64, seed: usize, from: usize, factor: f64) -> Vec<(f64, f64)> {
+    (0..=MINUTES)
+        .map(|m| {
+            let v = level * (1.0 + 0.05 * jitter(seed * 100 + m));
+            let v = if m >= from { v * factor } else { v };
+            (START + 60.0 * m as f64, v)
+        })
+        .collect()
+}
+
+fn signal(name: &str) -> Signal {
+    Signal {
+        name: name.into(),
+        query: format!("sum by (service) ({name})"),
+        kind: Kind::from_name(name),
+    }
+}
+
+fn metric(name: &str, per_service: Vec<(&str, Vec<(f64, f64)>)>) -> Metric {
+    Metric {
+        signal: signal(name),
+        series: per_service
+            .into_iter()
+            .map(|(s, p)| (s.to_string(), p))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+fn observations(metrics: Vec<Metric>) -> Observations {
+    Observations {
+        start: START,
+        end: START + 60.0 * MINUTES as f64,
+        metrics,
+        ..Observations::default()
+    }
+}
+
+const SERVICES: [&str; 5] = ["frontend", "cart", "checkout", "payment", "email"];
+
+#[test]
+fn a_cpu_shift_ranks_its_service_first() {
+    let cpu = metric(
+        "cpu_seconds_rate",
+        SERVICES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let factor = if *s == "checkout" { 6.0 } else { 1.0 };
+                (*s, series(0.2, i, 10, factor))
+            })
+            .collect(),
+    );
+    let ranking = rank(&observations(vec![cpu]));
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "checkout");
+    assert!(top.probability > 0.5, "{ranking:?}");
+    assert!(top.probability > ranking.unknown);
+    // The onset is found where the shift begins.
+    assert_eq!(top.change.onset(), Some(START + 600.0));
+}
+
+/// frontend -> checkout -> payment; payment starts failing at minute 10 and its callers'
+/// latency rises with it.
+fn leaf_failure() -> Observations {
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("frontend", series(0.2, 1, 10, 3.0)),
+            ("checkout", series(0.1, 2, 10, 4.0)),
+            ("payment", series(0.02, 3, 10, 1.3)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    let mut spans = Vec::new();
+    for i in 0..MINUTES * 4 {
+        let t = START + 15.0 * i as f64;
+        let failing = t >= START + 600.0;
+        let id = format!("t{i}");
+        let span = |n: &str, parent: Option<&str>, service: &str, duration_ms: f64, error| Span {
+            trace_id: id.clone(),
+            span_id: n.into(),
+            parent_span_id: parent.map(Into::into),
+            service: service.into(),
+            operation: "call".into(),
+            start: t,
+            duration_us: duration_ms * 1000.0 * (1.0 + 0.05 * jitter(i)),
+            error: Some(error),
+        };
+        let (f, c, p) = if failing {
+            (600.0, 400.0, 25.0)
+        } else {
+            (200.0, 100.0, 20.0)
+        };
+        spans.push(span("a", None, "frontend", f, false));
+        spans.push(span("b", Some("a"), "checkout", c, false));
+        spans.push(span("c", Some("b"), "payment", p, failing));
+        let line = if failing {
+            format!("ERROR charge {i} failed: card processor refused connection")
+        } else {
+            format!("INFO charge {i} ok")
+        };
+        obs.logs.push(LogLine {
+            service: "payment".into(),
+            time: t,
+            line,
+        });
+    }
+    obs.spans = spans;
+    obs
+}
+
+#[test]
+fn a_failing_leaf_ranks_above_its_slow_callers() {
+    let ranking = rank(&leaf_failure());
+    let names: Vec<&str> = ranking
+        .candidates
+        .iter()
+        .map(|c| c.service.as_str())
+        .collect();
+    assert_eq!(names[0], "payment", "{names:?}");
+    let checkout = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "checkout")
+        .unwrap();
+    assert_eq!(checkout.explained_by.as_deref(), Some("payment"));
+}
+
+#[test]
+fn the_report_shows_evidence_with_queries() {
+    let input = Input::new(
+        TimeRange {
+            start: chrono::DateTime::from_timestamp(START as i64, 0).unwrap(),
+            end: chrono::DateTime::from_timestamp(START as i64 + 900, 0).unwrap(),
+        },
+        Catalog { signals: vec![] },
+    );
+    let mut obs = leaf_failure();
+    obs.log_query = Some("{app=\"<service>\"} |~ \"error\"".into());
+    let r = report(&input, &obs);
+    let top = &r.ranked_root_causes[0];
+    assert_eq!(top.service, "payment");
+    assert_eq!(top.rank, 1);
+    assert!(top.key_logs.iter().any(|l| l.contains("card processor")));
+    assert!(
+        top.evidence
+            .iter()
+            .any(|e| e.source == "loki" && e.query.contains("app=\"payment\""))
+    );
+    let total: f64 = r.ranked_root_causes.iter().map(|c| c.probability).sum();
+    assert!(total <= 1.0 + 1e-9);
+    assert_eq!(r.model, "statistical");
+}
+
+#[test]
+fn nothing_wrong_leaves_the_mass_on_unknown() {
+    let cpu = metric(
+        "cpu_seconds_rate",
+        SERVICES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (*s, series(0.2, i, 99, 1.0)))
+            .collect(),
+    );
+    let latency = metric(
+        "latency_p90_seconds",
+        SERVICES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (*s, series(0.05, i + 10, 99, 1.0)))
+            .collect(),
+    );
+    let ranking = rank(&observations(vec![cpu, latency]));
+    assert!(ranking.unknown > 0.5, "{ranking:?}");
+    for c in &ranking.candidates {
+        assert!(c.probability < 0.2, "{} at {}", c.service, c.probability);
+    }
+}
+
+/// A tiny dataset on disk: CPU counters of three services, `b` five times busier from
+/// minute 10; no logs, no traces.
+fn write_dataset(dir: &std::path::Path) {
+    use std::io::Write;
+    let mut om = String::from("# TYPE container_cpu_usage_seconds counter\n");
+    for (i, service) in ["a", "b", "c"].iter().enumerate() {
+        let mut total = 0.0;
+        for m in 0..=20 {
+            let rate = 0.1 * (1.0 + 0.05 * jitter(i * 100 + m));
+            let rate = if *service == "b" && m >= 15 {
+                rate * 5.0
+            } else {
+                rate
+            };
+            total += rate * 60.0;
+            om.push_str(&format!(
+                "container_cpu_usage_seconds_total{{service=\"{service}\"}} {total} {}\n",
+                START as i64 + 60 * m as i64
+            ));
+        }
+    }
+    om.push_str("# EOF\n");
+    let file = std::fs::File::create(dir.join("metrics.om.gz")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    gz.write_all(om.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    let start = chrono::DateTime::from_timestamp(START as i64, 0).unwrap();
+    let end = chrono::DateTime::from_timestamp(START as i64 + 1200, 0).unwrap();
+    std::fs::write(
+        dir.join("dataset.json"),
+        serde_json::json!({
+            "id": "synthetic", "system": "s", "namespace": "s",
+            "start": start, "end": end, "services": ["a", "b", "c"],
+            "signals": {"cpu_seconds_rate": "sum by (service) (rate(container_cpu_usage_seconds_total[2m]))"}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("cases.jsonl"), "").unwrap();
+}
+
+#[tokio::test]
+async fn a_source_down_still_ranks_and_is_listed_as_degraded() {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path());
+    let server = crate::replay::Server::load_and_start(dir.path())
+        .await
+        .unwrap();
+    // Loki at a port nothing listens on; Jaeger not configured at all.
+    let closed = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let down = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env = crate::config::Env::new(&|_| None);
+    let mut config = crate::tools::Config::from_env(&env).unwrap();
+    config.prometheus = Some(crate::tools::Backend {
+        url: server.base_url.parse().unwrap(),
+        auth: None,
+    });
+    config.loki = Some(crate::tools::Backend {
+        url: down.parse().unwrap(),
+        auth: None,
+    });
+    let tools = crate::tools::Tools::new(&config).unwrap();
+    let input = Input::new(
+        TimeRange {
+            start: chrono::DateTime::from_timestamp(START as i64 + 300, 0).unwrap(),
+            end: chrono::DateTime::from_timestamp(START as i64 + 1200, 0).unwrap(),
+        },
+        Catalog::from_map([(
+            "cpu_seconds_rate",
+            "sum by (service) (rate(container_cpu_usage_seconds_total[2m]))",
+        )]),
+    );
+    let report = Engine::default().analyze(&input, &tools).await;
+    assert_eq!(report.ranked_root_causes[0].service, "b", "{report:#?}");
+    assert!(
+        report.degraded.iter().any(|d| d.starts_with("loki")),
+        "{:?}",
+        report.degraded
+    );
+    assert!(
+        report.degraded.iter().any(|d| d.starts_with("jaeger")),
+        "{:?}",
+        report.degraded
+    );
+    assert!(report.summary.contains("Ranked without"));
+}
