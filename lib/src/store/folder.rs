@@ -116,7 +116,14 @@ impl Folder {
         let path = self.root.join(dir).join(&name);
         blocking(move || match fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            // Absent only if its folder is there: a missing folder (an unmounted volume,
+            // a deleted data dir) means the store is down, not that nothing was stored.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && path.parent().is_some_and(Path::is_dir) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e),
         })
         .await
