@@ -5,3 +5,57 @@
 
 pub mod api;
 pub mod ws;
+
+pub use api::{ApiState, Fault, Posted, Recorded};
+pub use ws::{APP_ID, APP_SECRET, WsState};
+
+/// A running fake on `127.0.0.1:<free port>`, serving the HTTP API and the long
+/// connection from one address; stops when dropped.
+pub struct FakeFeishu {
+    /// The HTTP API's state: script faults, read what it received.
+    pub api: ApiState,
+    /// The long connection's state.
+    pub ws: WsState,
+    base_url: url::Url,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeFeishu {
+    /// Starts the fake on a free port.
+    pub async fn start() -> anyhow::Result<Self> {
+        let api = ApiState::default();
+        let ws = WsState::default();
+        let app = api::router(api.clone()).merge(ws::router(ws.clone()));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            api,
+            ws,
+            base_url: url::Url::parse(&format!("http://{addr}"))?,
+            server,
+        })
+    }
+
+    /// The base URL to use as `FEISHU_BASE_URL`.
+    pub fn base_url(&self) -> url::Url {
+        self.base_url.clone()
+    }
+
+    /// A Feishu client for the fake app.
+    pub fn client(&self) -> aegis::feishu::Client {
+        aegis::feishu::Client::new(
+            self.base_url(),
+            APP_ID,
+            aegis::config::Secret::new(APP_SECRET),
+        )
+    }
+}
+
+impl Drop for FakeFeishu {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
