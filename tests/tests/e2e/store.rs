@@ -1,1 +1,357 @@
-//! store flow
+//! The report store flow: one suite, run against the folder store and against S3 on a
+//! real S3-compatible server (moto), through `aegis::store`'s public API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aegis::analysis::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
+use aegis::store::{self, Claim, Folder, Operation, ReportLinks, ReportStore, S3};
+use aegis_tests::peers::s3::S3Server;
+use chrono::Utc;
+
+const BUCKET: &str = "aegis-reports";
+
+/// What a test runs against, kept alive for the test's duration.
+enum Backend {
+    Folder(tempfile::TempDir),
+    S3(S3Server),
+}
+
+struct Fixture {
+    store: Arc<dyn ReportStore>,
+    backend: Backend,
+}
+
+impl Fixture {
+    async fn folder(links: ReportLinks) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Folder::open(dir.path().join("data"), Duration::from_secs(86_400), links)
+            .await
+            .expect("folder store opens");
+        Self {
+            store: Arc::new(store),
+            backend: Backend::Folder(dir),
+        }
+    }
+
+    async fn s3(links: ReportLinks) -> Self {
+        let server = S3Server::start().await.expect("moto's S3 server starts");
+        server.create_bucket(BUCKET).await.expect("bucket");
+        let store = S3::with_credentials(
+            &server.store_config(BUCKET),
+            links,
+            Duration::from_secs(600),
+            S3Server::credentials(),
+        )
+        .expect("S3 store builds");
+        Self {
+            store: Arc::new(store),
+            backend: Backend::S3(server),
+        }
+    }
+
+    /// Makes the backend unreachable: moto stopped, or the data folder gone.
+    async fn take_down(&mut self) {
+        match &mut self.backend {
+            Backend::S3(server) => server.stop().await.expect("moto stops"),
+            Backend::Folder(dir) => {
+                std::fs::remove_dir_all(dir.path().join("data")).expect("remove data folder")
+            }
+        }
+    }
+}
+
+/// Runs `$check` against both stores, as two tests in a module named after it.
+macro_rules! both_stores {
+    ($check:ident, $links:expr) => {
+        mod $check {
+            #[tokio::test]
+            async fn folder() {
+                super::$check(super::Fixture::folder($links).await).await;
+            }
+
+            #[tokio::test]
+            async fn s3() {
+                super::$check(super::Fixture::s3($links).await).await;
+            }
+        }
+    };
+}
+
+fn report(id: &str) -> Report {
+    let end = Utc::now();
+    Report {
+        id: id.to_string(),
+        summary: format!("{id}: checkout errors come from payments-db connection exhaustion"),
+        ranked_root_causes: vec![
+            RootCause {
+                rank: 1,
+                service: "payments-db".into(),
+                probability: 0.7,
+                description: "connection pool exhausted".into(),
+                key_indicators: vec!["pool usage x3.1".into()],
+                key_logs: vec!["FATAL: too many connections".into()],
+                evidence: vec![Evidence {
+                    source: "prometheus".into(),
+                    query: "sum(rate(pg_errors_total{db=\"payments\"}[5m]))".into(),
+                    summary: "errors rose at 08:43".into(),
+                }],
+            },
+            RootCause {
+                rank: 2,
+                service: "checkout".into(),
+                probability: 0.2,
+                description: "retry storm".into(),
+                key_indicators: vec![],
+                key_logs: vec![],
+                evidence: vec![],
+            },
+        ],
+        next_actions: vec!["Check the pool size of payments-db".into()],
+        trace: Trace {
+            steps: vec![Step {
+                index: 1,
+                tool: "query_metrics".into(),
+                tool_input: serde_json::json!({"query": "up"}),
+                observation: "all targets up".into(),
+                log: String::new(),
+            }],
+        },
+        model: "statistical".into(),
+        time_range: TimeRange::last(end, 15),
+        duration_ms: 1234,
+        usage: Usage::default(),
+        degraded: vec!["loki: connection refused".into()],
+        archived: true,
+    }
+}
+
+async fn put_get_markdown_and_cards(f: Fixture) {
+    let stored = report("rep-1");
+    f.store.put_report(&stored).await.expect("put");
+    let got = f.store.get_report("rep-1").await.expect("get");
+    assert_eq!(got.as_ref(), Some(&stored));
+    assert_eq!(f.store.get_report("absent").await.expect("get"), None);
+
+    let md = f
+        .store
+        .get_report_markdown("rep-1")
+        .await
+        .expect("markdown")
+        .expect("markdown stored");
+    assert!(md.starts_with("# Analysis rep-1"), "{md}");
+    assert!(
+        md.contains("| 1 | payments-db | 70% | connection pool exhausted |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("```promql\nsum(rate(pg_errors_total{db=\"payments\"}[5m]))\n```"),
+        "{md}"
+    );
+    assert!(md.contains("## Degraded sources"), "{md}");
+
+    assert_eq!(f.store.get_card("alert-1").await.expect("card"), None);
+    f.store.put_card("alert-1", "om_first").await.expect("card");
+    f.store
+        .put_card("alert-1", "om_second")
+        .await
+        .expect("card");
+    assert_eq!(
+        f.store.get_card("alert-1").await.expect("card").as_deref(),
+        Some("om_second")
+    );
+}
+both_stores!(put_get_markdown_and_cards, aegis::store::ReportLinks::None);
+
+async fn list_newest_first_with_since_and_limit(f: Fixture) {
+    assert!(
+        f.store
+            .list_reports(None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    f.store.put_report(&report("a")).await.expect("put");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let after_a = Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    for id in ["b", "c"] {
+        f.store.put_report(&report(id)).await.expect("put");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let ids = |list: Vec<store::ReportSummary>| list.into_iter().map(|s| s.id).collect::<Vec<_>>();
+
+    let all = f.store.list_reports(None, 10).await.expect("list");
+    assert_eq!(all[0].top_service.as_deref(), Some("payments-db"));
+    assert!(all[0].created_at >= all[1].created_at);
+    assert_eq!(ids(all), ["c", "b", "a"]);
+    assert_eq!(
+        ids(f.store.list_reports(None, 2).await.expect("list")),
+        ["c", "b"]
+    );
+    assert_eq!(
+        ids(f.store.list_reports(Some(after_a), 10).await.expect("list")),
+        ["c", "b"]
+    );
+    assert_eq!(
+        ids(f.store.list_reports(Some(after_a), 1).await.expect("list")),
+        ["c"]
+    );
+}
+both_stores!(
+    list_newest_first_with_since_and_limit,
+    aegis::store::ReportLinks::None
+);
+
+async fn concurrent_claims_exactly_one_wins(f: Fixture) {
+    for round in 0..10 {
+        let key = format!("event-{round}");
+        let (a, b) = tokio::join!(f.store.claim(&key), f.store.claim(&key));
+        let wins = [a.expect("claim"), b.expect("claim")]
+            .iter()
+            .filter(|c| **c == Claim::Won)
+            .count();
+        assert_eq!(wins, 1, "round {round}: exactly one of two claims wins");
+    }
+    assert_eq!(
+        f.store.claim("event-0").await.expect("claim"),
+        Claim::AlreadyTaken
+    );
+    f.store.release("event-0").await.expect("release");
+    assert_eq!(f.store.claim("event-0").await.expect("claim"), Claim::Won);
+    assert_eq!(
+        f.store.claim("event-0").await.expect("claim"),
+        Claim::AlreadyTaken
+    );
+    // Releasing a marker nobody holds is not an error.
+    f.store.release("never-claimed").await.expect("release");
+}
+both_stores!(
+    concurrent_claims_exactly_one_wins,
+    aegis::store::ReportLinks::None
+);
+
+async fn store_down_the_analysis_still_answers(mut f: Fixture) {
+    let mut ok = report("before-down");
+    assert!(store::archive(&*f.store, &mut ok).await);
+    assert!(ok.archived);
+
+    f.take_down().await;
+    let archive_failures = store::failures(Operation::Archive);
+    let claim_failures = store::failures(Operation::Claim);
+    let mut answer = report("while-down");
+    let archived = store::archive(&*f.store, &mut answer).await;
+    assert!(!archived);
+    assert!(
+        !answer.archived,
+        "the answer says the report was not archived"
+    );
+    assert!(store::failures(Operation::Archive) > archive_failures);
+    assert!(
+        store::claim_or_proceed(&*f.store, "while-down").await,
+        "an unavailable marker means process anyway"
+    );
+    assert!(store::failures(Operation::Claim) > claim_failures);
+    assert!(matches!(
+        f.store.get_report("before-down").await,
+        Err(store::Error::Unavailable(_))
+    ));
+}
+both_stores!(
+    store_down_the_analysis_still_answers,
+    aegis::store::ReportLinks::None
+);
+
+#[tokio::test]
+async fn presigned_link_serves_the_json_to_a_plain_http_client() {
+    let f = Fixture::s3(ReportLinks::Presigned).await;
+    let stored = report("linked");
+    f.store.put_report(&stored).await.expect("put");
+    let link = f
+        .store
+        .report_link("linked")
+        .await
+        .expect("presign")
+        .expect("presigned link");
+    assert!(link.contains("X-Amz-Signature="), "{link}");
+    let res = reqwest::get(&link).await.expect("GET presigned URL");
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let ctype = res
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(ctype.starts_with("application/json"), "{ctype}");
+    let fetched: Report = res.json().await.expect("JSON report");
+    assert_eq!(fetched, stored);
+}
+
+async fn public_base_links_point_at_the_read_api(f: Fixture) {
+    let link = f.store.report_link("abc").await.expect("link");
+    assert_eq!(
+        link.as_deref(),
+        Some("https://aegis.example.com/ops/api/ops/analyses/abc")
+    );
+}
+both_stores!(
+    public_base_links_point_at_the_read_api,
+    aegis::store::ReportLinks::PublicBase(
+        url::Url::parse("https://aegis.example.com/ops/").expect("url")
+    )
+);
+
+/// The read API served over real HTTP on top of the S3 store.
+#[tokio::test]
+async fn read_api_serves_reports_from_s3() {
+    let f = Fixture::s3(ReportLinks::None).await;
+    f.store.put_report(&report("api-1")).await.expect("put");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = store::api::routes(f.store.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let http = reqwest::Client::new();
+    let json: Report = http
+        .get(format!("{base}/api/ops/analyses/api-1"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(json.id, "api-1");
+    let md = http
+        .get(format!("{base}/api/ops/analyses/api-1"))
+        .header("accept", "text/markdown")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        md.headers()["content-type"].to_str().expect("ascii"),
+        "text/markdown; charset=utf-8"
+    );
+    assert!(
+        md.text()
+            .await
+            .expect("text")
+            .starts_with("# Analysis api-1")
+    );
+    let list: serde_json::Value = http
+        .get(format!("{base}/api/ops/analyses?limit=5"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["analyses"][0]["id"], "api-1");
+    let missing = http
+        .get(format!("{base}/api/ops/analyses/nope"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+}
