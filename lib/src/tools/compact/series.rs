@@ -139,7 +139,12 @@ pub fn range(
     budget: usize,
 ) -> String {
     let long = end - start > chrono::Duration::hours(24);
-    let common = format::common(series.iter().map(|s| &s.labels));
+    // One series keeps its labels on its own line; several share theirs in the header.
+    let common = if series.len() > 1 {
+        format::common(series.iter().map(|s| &s.labels))
+    } else {
+        Labels::new()
+    };
     let mut rows: Vec<(&Series, Option<Summary>)> =
         series.iter().map(|s| (s, summarize(&s.points))).collect();
     rows.sort_by(|a, b| rank(&b.1).total_cmp(&rank(&a.1)));
@@ -187,7 +192,11 @@ pub fn range(
 
 /// Compact text of an instant result: one line per sample, largest value first.
 pub fn instant(query: &str, samples: &Capped<Sample>, budget: usize) -> String {
-    let common = format::common(samples.iter().map(|s| &s.labels));
+    let common = if samples.len() > 1 {
+        format::common(samples.iter().map(|s| &s.labels))
+    } else {
+        Labels::new()
+    };
     let mut rows: Vec<&Sample> = samples.iter().collect();
     rows.sort_by(|a, b| b.value.total_cmp(&a.value));
     let mut out = Budget::new(budget);

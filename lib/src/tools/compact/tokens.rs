@@ -5,7 +5,8 @@
 //! four (a run of 1..=4 letters is one token), digits one per three (those
 //! tokenizers split numbers into groups of up to three digits), every other visible
 //! ASCII character one token, every non-ASCII character one token, whitespace
-//! nothing (it merges into the next word). On log lines, PromQL and numbers this
+//! nothing (it merges into the next word) except before a digit, where those
+//! tokenizers keep it as a token of its own. On log lines, PromQL and numbers this
 //! over-counts compared with `cl100k_base`, so a budget met here is met there; the
 //! plain `chars / 4` rule under-counts numeric text and is not used.
 
@@ -14,6 +15,7 @@ pub fn estimate(text: &str) -> usize {
     let mut tokens = 0;
     let mut letters = 0usize;
     let mut digits = 0usize;
+    let mut after_space = false;
     let flush = |letters: &mut usize, digits: &mut usize, tokens: &mut usize| {
         *tokens += letters.div_ceil(4) + digits.div_ceil(3);
         *letters = 0;
@@ -29,6 +31,9 @@ pub fn estimate(text: &str) -> usize {
             if letters > 0 {
                 flush(&mut letters, &mut digits, &mut tokens);
             }
+            if after_space {
+                tokens += 1;
+            }
             digits += 1;
         } else {
             flush(&mut letters, &mut digits, &mut tokens);
@@ -36,6 +41,7 @@ pub fn estimate(text: &str) -> usize {
                 tokens += 1;
             }
         }
+        after_space = c.is_whitespace();
     }
     flush(&mut letters, &mut digits, &mut tokens);
     tokens
@@ -109,6 +115,7 @@ mod tests {
         assert_eq!(estimate("1234567"), 3); // 3 + 3 + 1 digits
         assert_eq!(estimate("a=1"), 3);
         assert_eq!(estimate("  two words "), 3); // "two" 1, "words" 2
+        assert_eq!(estimate("n 12"), 3); // the space before a number is a token
         assert_eq!(estimate("é"), 1);
     }
 
