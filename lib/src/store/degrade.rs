@@ -47,8 +47,13 @@ struct Labels {
 
 static FAILURES: LazyLock<Family<Labels, Counter>> = LazyLock::new(Family::default);
 
-/// Registers `aegis_store_failures_total{operation}` in `metrics`.
+/// Registers `aegis_store_failures_total{operation}` in `metrics`. Idempotent: in the
+/// all-in-one host several functions share one registry and each may call this.
 pub fn register_metrics(metrics: &Metrics) {
+    // `Metrics` offers no lookup; its exposition says whether the family is there.
+    if metrics.encode().contains("# TYPE aegis_store_failures ") {
+        return;
+    }
     metrics.register(
         "store_failures",
         "Report store operations that failed and were degraded (report not archived, marker skipped)",
@@ -107,10 +112,13 @@ mod tests {
 
         let metrics = Metrics::default();
         register_metrics(&metrics);
-        assert!(
-            metrics
-                .encode()
-                .contains("aegis_store_failures_total{operation=\"archive\"}")
+        register_metrics(&metrics);
+        let text = metrics.encode();
+        assert!(text.contains("aegis_store_failures_total{operation=\"archive\"}"));
+        assert_eq!(
+            text.matches("# TYPE aegis_store_failures ").count(),
+            1,
+            "{text}"
         );
     }
 
