@@ -18,6 +18,7 @@ pub fn router(dataset: Arc<Dataset>) -> Router {
         .merge(loki::routes())
         .merge(jaeger::routes())
         .route("/-/ready", axum::routing::get(|| async { "ready" }))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(dataset)
 }
 

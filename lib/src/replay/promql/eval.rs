@@ -51,7 +51,7 @@ pub(super) enum Value<'a> {
     Vector(Vec<Sample>),
     /// Per series: labels and the samples inside the range.
     Matrix(Vec<(&'a Labels, &'a [i64], &'a [f64])>),
-    String,
+    String(String),
 }
 
 /// Evaluates `query` at `at_ms`.
@@ -64,7 +64,7 @@ pub fn instant(store: &MetricStore, query: &str, at_ms: i64) -> Result<Instant, 
             check_unique(&v)?;
             Ok(Instant::Vector(v))
         }
-        Value::Matrix(_) | Value::String => {
+        Value::Matrix(_) | Value::String(_) => {
             Err(unsupported("a query returning a range vector or a string"))
         }
     }
@@ -117,7 +117,9 @@ pub fn range(
                     out.entry(s.labels).or_default().push((t, s.value));
                 }
             }
-            Value::Matrix(_) | Value::String => return Err(unsupported("a range vector result")),
+            Value::Matrix(_) | Value::String(_) => {
+                return Err(unsupported("a range vector result"));
+            }
         }
         t += step_ms;
     }
@@ -298,7 +300,7 @@ impl<'a> Evaluator<'a> {
     pub(super) fn eval(&self, expr: &Expr, t: i64) -> Result<Value<'a>, Error> {
         match expr {
             Expr::NumberLiteral(n) => Ok(Value::Scalar(n.val)),
-            Expr::StringLiteral(_) => Ok(Value::String),
+            Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
             Expr::Paren(p) => self.eval(&p.expr, t),
             Expr::Unary(u) => match self.eval(&u.expr, t)? {
                 Value::Scalar(v) => Ok(Value::Scalar(-v)),

@@ -42,6 +42,8 @@ const OTHER: &[&str] = &[
     "timestamp",
     "sort",
     "sort_desc",
+    "label_replace",
+    "label_join",
 ];
 
 /// Whether the replay implements function `name`.
@@ -115,6 +117,8 @@ pub(super) fn call(
             Some(Value::Vector(_)) => Ok(Value::Scalar(f64::NAN)),
             _ => Err(Error::BadData("scalar() needs an instant vector".into())),
         },
+        "label_replace" => label_replace(args).map(Value::Vector),
+        "label_join" => label_join(args).map(Value::Vector),
         "histogram_quantile" => {
             let q = scalar_arg(&args, 0)?;
             let Some(Value::Vector(v)) = args.pop() else {
@@ -194,6 +198,120 @@ pub(super) fn call(
             ))
         }
     }
+}
+
+fn string_arg(args: &[Value], i: usize) -> Result<String, Error> {
+    match args.get(i) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(Error::BadData(format!(
+            "expected a string as argument {}",
+            i + 1
+        ))),
+    }
+}
+
+/// Whether `name` is a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
+fn valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Refuses two output elements with the same labels, as Prometheus does.
+fn unique(out: &[Sample], func: &str) -> Result<(), Error> {
+    let mut seen = std::collections::HashSet::with_capacity(out.len());
+    for s in out {
+        if !seen.insert(&s.labels) {
+            return Err(Error::Execution(format!(
+                "duplicated label set in output of {func}()"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `label_replace(v, dst, replacement, src, regex)`: the metric name is kept.
+fn label_replace(args: Vec<Value>) -> Result<Vec<Sample>, Error> {
+    let (dst, repl, src, re) = (
+        string_arg(&args, 1)?,
+        string_arg(&args, 2)?,
+        string_arg(&args, 3)?,
+        string_arg(&args, 4)?,
+    );
+    let regex = regex::Regex::new(&format!("^(?:{re})$")).map_err(|_| {
+        Error::BadData(format!(
+            "invalid regular expression in label_replace(): {re}"
+        ))
+    })?;
+    if !valid_label_name(&dst) {
+        return Err(Error::BadData(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
+    }
+    let Some(Value::Vector(v)) = args.into_iter().next() else {
+        return Err(Error::BadData(
+            "label_replace() needs an instant vector".into(),
+        ));
+    };
+    let dst: std::sync::Arc<str> = std::sync::Arc::from(dst.as_str());
+    let out: Vec<Sample> = v
+        .into_iter()
+        .map(|s| {
+            let Some(caps) = regex.captures(s.labels.value(&src)) else {
+                return s;
+            };
+            let mut res = String::new();
+            caps.expand(&repl, &mut res);
+            Sample {
+                labels: s
+                    .labels
+                    .with(dst.clone(), std::sync::Arc::from(res.as_str())),
+                value: s.value,
+            }
+        })
+        .collect();
+    unique(&out, "label_replace")?;
+    Ok(out)
+}
+
+/// `label_join(v, dst, separator, src...)`: the metric name is kept.
+fn label_join(args: Vec<Value>) -> Result<Vec<Sample>, Error> {
+    let dst = string_arg(&args, 1)?;
+    let sep = string_arg(&args, 2)?;
+    let srcs = (3..args.len())
+        .map(|i| string_arg(&args, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !valid_label_name(&dst) {
+        return Err(Error::BadData(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
+    }
+    let Some(Value::Vector(v)) = args.into_iter().next() else {
+        return Err(Error::BadData(
+            "label_join() needs an instant vector".into(),
+        ));
+    };
+    let dst: std::sync::Arc<str> = std::sync::Arc::from(dst.as_str());
+    let out: Vec<Sample> = v
+        .into_iter()
+        .map(|s| {
+            let joined = srcs
+                .iter()
+                .map(|n| s.labels.value(n))
+                .collect::<Vec<_>>()
+                .join(&sep);
+            Sample {
+                labels: s
+                    .labels
+                    .with(dst.clone(), std::sync::Arc::from(joined.as_str())),
+                value: s.value,
+            }
+        })
+        .collect();
+    unique(&out, "label_join")?;
+    Ok(out)
 }
 
 /// Go's `extrapolatedRate` (Prometheus 2.42) for `rate`, `increase` and `delta`.
