@@ -2,6 +2,8 @@
 //! frames): fragments, reconnects, ClientConfig, fatal handshakes, and acks that
 //! follow the sink.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on broken invariants
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,0 +1,305 @@
+//! The subscriber through its router: chat events in, analysis requests or notices
+//! (or 202) out.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on broken invariants
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aegis::events::AnalysisCompleted;
+use aegis::events::AnalysisRequested;
+use aegis::store::Memory;
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use feishu_event_handler::{App, Callback, FixedBot, Policy, router};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn policy() -> Policy {
+    Policy {
+        allowed_chats: vec![],
+        allowed_users: vec![],
+        chat_max_in_flight: 2,
+        analysis_budget: Duration::from_secs(240),
+        model_aliases: vec!["kimi".into()],
+        timezone: chrono_tz::Asia::Shanghai,
+    }
+}
+
+fn app_with(policy: Policy) -> Router {
+    let app = App {
+        bot: Arc::new(FixedBot(Some("ou_bot".into()))),
+        store: Arc::new(Memory::default()),
+        policy: Arc::new(policy),
+    };
+    let callback = Callback {
+        verification_token: None,
+        encrypt_key: None,
+        sink: Arc::new(aegis::events::Unconfigured),
+    };
+    router(app, callback)
+}
+
+fn now_ms() -> String {
+    chrono::Utc::now().timestamp_millis().to_string()
+}
+
+fn envelope(event_id: &str, chat_type: &str, text: &str, mention_bot: bool) -> Value {
+    let mentions = if mention_bot {
+        json!([{"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "AegisBot"},
+               {"key": "@_user_2", "id": {"open_id": "ou_bob"}, "name": "Bob"}])
+    } else {
+        json!([{"key": "@_user_2", "id": {"open_id": "ou_bob"}, "name": "Bob"}])
+    };
+    json!({
+        "schema": "2.0",
+        "header": {"event_id": event_id, "event_type": "im.message.receive_v1",
+                   "create_time": now_ms(), "token": "t", "app_id": "cli_x", "tenant_key": "tk"},
+        "event": {
+            "sender": {"sender_id": {"open_id": "ou_alice", "user_id": "alice"}, "sender_type": "user"},
+            "message": {
+                "message_id": format!("om_{event_id}"),
+                "create_time": now_ms(),
+                "chat_id": "oc_ops",
+                "chat_type": chat_type,
+                "message_type": "text",
+                "content": json!({"text": text}).to_string(),
+                "mentions": mentions
+            }
+        }
+    })
+}
+
+fn cloud_event(ty: &str, data: &Value) -> Request<Body> {
+    Request::post("/")
+        .header("ce-specversion", "1.0")
+        .header("ce-id", "x1")
+        .header("ce-type", ty)
+        .header("ce-source", "/aegis/feishu-bridge")
+        .header("content-type", "application/json")
+        .body(Body::from(data.to_string()))
+        .unwrap()
+}
+
+const RECEIVED: &str = "io.aegis.feishu.message.received.v1";
+
+/// Status, `ce-type`, and the JSON body.
+async fn send(app: &Router, data: &Value) -> (u16, Option<String>, Value) {
+    send_typed(app, RECEIVED, data).await
+}
+
+async fn send_typed(app: &Router, ty: &str, data: &Value) -> (u16, Option<String>, Value) {
+    let res = app.clone().oneshot(cloud_event(ty, data)).await.unwrap();
+    let status = res.status().as_u16();
+    let ce_type = res
+        .headers()
+        .get("ce-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    (status, ce_type, json)
+}
+
+#[tokio::test]
+async fn mention_in_a_group_becomes_an_analysis_request() {
+    let app = app_with(policy());
+    let before = chrono::Utc::now();
+    let (status, ty, body) = send(
+        &app,
+        &envelope(
+            "ev1",
+            "group",
+            "@_user_1 qwen 最近30分钟 checkout 为什么 5xx @_user_2",
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(ty.as_deref(), Some("io.aegis.analysis.requested.v1"));
+    let req: AnalysisRequested = serde_json::from_value(body).unwrap();
+    assert_eq!(req.request_id, aegis::events::derive_id(&["feishu", "ev1"]));
+    assert_eq!(req.request.model.as_deref(), Some("qwen"));
+    assert_eq!(req.request.description, "checkout 为什么 5xx @Bob");
+    assert_eq!(
+        req.request.time_range.duration(),
+        chrono::Duration::minutes(30)
+    );
+    assert!(req.request.time_range.end >= before);
+    assert_eq!(req.origin, aegis::events::Origin::Feishu);
+    assert_eq!(req.reply_to.chat_id.as_deref(), Some("oc_ops"));
+    assert_eq!(req.reply_to.message_id.as_deref(), Some("om_ev1"));
+    assert_eq!(req.reply_to.user_open_id.as_deref(), Some("ou_alice"));
+}
+
+#[tokio::test]
+async fn redelivered_event_is_answered_once() {
+    let app = app_with(policy());
+    let event = envelope("ev_dup", "group", "@_user_1 why 5xx", true);
+    assert_eq!(send(&app, &event).await.0, 200);
+    assert_eq!(send(&app, &event).await.0, 202);
+    // The same message under another event id (a second key) is a duplicate too.
+    let mut again = event.clone();
+    again["header"]["event_id"] = json!("ev_dup_2");
+    assert_eq!(send(&app, &again).await.0, 202);
+}
+
+#[tokio::test]
+async fn what_is_not_for_the_bot_is_202() {
+    let app = app_with(policy());
+    // A group message that does not mention the bot.
+    assert_eq!(
+        send(&app, &envelope("e1", "group", "@_user_2 lunch?", false))
+            .await
+            .0,
+        202
+    );
+    // The bot's own (or any app's) message.
+    let mut from_app = envelope("e2", "group", "@_user_1 hi", true);
+    from_app["event"]["sender"]["sender_type"] = json!("app");
+    assert_eq!(send(&app, &from_app).await.0, 202);
+    // Older than five minutes.
+    let mut old = envelope("e3", "group", "@_user_1 hi", true);
+    let ten_min_ago = chrono::Utc::now().timestamp_millis() - 10 * 60 * 1000;
+    old["event"]["message"]["create_time"] = json!(ten_min_ago.to_string());
+    assert_eq!(send(&app, &old).await.0, 202);
+    // Another Feishu event type.
+    let mut other = envelope("e4", "group", "@_user_1 hi", true);
+    other["header"]["event_type"] = json!("im.chat.member.bot.added_v1");
+    assert_eq!(send(&app, &other).await.0, 202);
+    // An image.
+    let mut image = envelope("e5", "p2p", "", false);
+    image["event"]["message"]["message_type"] = json!("image");
+    image["event"]["message"]["content"] = json!("{\"image_key\":\"img_1\"}");
+    assert_eq!(send(&app, &image).await.0, 202);
+}
+
+#[tokio::test]
+async fn p2p_needs_no_mention_and_post_messages_are_read() {
+    let app = app_with(policy());
+    let (status, _, body) = send(
+        &app,
+        &envelope("p1", "p2p", "Kimi last 2h payment errors", false),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let req: AnalysisRequested = serde_json::from_value(body).unwrap();
+    assert_eq!(req.request.model.as_deref(), Some("kimi"));
+    assert_eq!(req.request.description, "payment errors");
+    assert_eq!(
+        req.request.time_range.duration(),
+        chrono::Duration::hours(2)
+    );
+
+    let mut post = envelope("p2", "group", "", true);
+    post["event"]["message"]["message_type"] = json!("post");
+    post["event"]["message"]["content"] = json!(
+        json!({"title": "", "content": [[
+            {"tag": "at", "user_id": "@_user_1", "user_name": "AegisBot"},
+            {"tag": "text", "text": " checkout 5xx"}
+        ]]})
+        .to_string()
+    );
+    let (status, _, body) = send(&app, &post).await;
+    assert_eq!(status, 200);
+    let req: AnalysisRequested = serde_json::from_value(body).unwrap();
+    assert_eq!(req.request.description, "checkout 5xx");
+    assert_eq!(req.request.model, None);
+    assert_eq!(
+        req.request.time_range.duration(),
+        chrono::Duration::minutes(15)
+    );
+}
+
+async fn notice(app: &Router, event: &Value) -> AnalysisCompleted {
+    let (status, ty, body) = send(app, event).await;
+    assert_eq!(status, 200);
+    assert_eq!(ty.as_deref(), Some("io.aegis.analysis.completed.v1"));
+    serde_json::from_value(body).unwrap()
+}
+
+#[tokio::test]
+async fn help_gets_the_usage_as_a_reply() {
+    let app = app_with(policy());
+    for (id, text) in [
+        ("h1", "@_user_1 help"),
+        ("h2", "@_user_1 帮助"),
+        ("h3", "@_user_1"),
+    ] {
+        let done = notice(&app, &envelope(id, "group", text, true)).await;
+        let failure = done.failure.unwrap();
+        assert_eq!(failure.kind, "usage");
+        assert!(
+            failure.message.contains("最近30分钟"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(
+            done.reply_to.message_id.as_deref(),
+            Some(format!("om_{id}").as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn others_get_a_polite_refusal() {
+    let mut p = policy();
+    p.allowed_chats = vec!["oc_other".into()];
+    let done = notice(&app_with(p), &envelope("r1", "group", "@_user_1 why", true)).await;
+    assert_eq!(done.failure.unwrap().kind, "forbidden");
+
+    let mut p = policy();
+    p.allowed_users = vec!["ou_carol".into()];
+    let done = notice(&app_with(p), &envelope("r2", "group", "@_user_1 why", true)).await;
+    assert_eq!(done.failure.unwrap().kind, "forbidden");
+
+    let mut p = policy();
+    p.allowed_users = vec!["alice".into()]; // by user_id
+    let (status, ty, _) = send(&app_with(p), &envelope("r3", "group", "@_user_1 why", true)).await;
+    assert_eq!(
+        (status, ty.as_deref()),
+        (200, Some("io.aegis.analysis.requested.v1"))
+    );
+}
+
+#[tokio::test]
+async fn a_busy_chat_is_told_to_wait() {
+    let mut p = policy();
+    p.chat_max_in_flight = 1;
+    let app = app_with(p);
+    let (status, ty, _) = send(&app, &envelope("b1", "group", "@_user_1 why", true)).await;
+    assert_eq!(
+        (status, ty.as_deref()),
+        (200, Some("io.aegis.analysis.requested.v1"))
+    );
+    let done = notice(&app, &envelope("b2", "group", "@_user_1 why again", true)).await;
+    assert_eq!(done.failure.unwrap().kind, "busy");
+}
+
+#[tokio::test]
+async fn impossible_time_range_is_explained() {
+    let app = app_with(policy());
+    let done = notice(
+        &app,
+        &envelope("t1", "group", "@_user_1 last 0m checkout", true),
+    )
+    .await;
+    let failure = done.failure.unwrap();
+    assert_eq!(failure.kind, "invalid");
+    assert!(failure.message.contains("last 0m"), "{}", failure.message);
+}
+
+#[tokio::test]
+async fn wrong_event_type_or_data_is_400() {
+    let app = app_with(policy());
+    let (status, _, _) = send_typed(
+        &app,
+        "io.aegis.analysis.requested.v1",
+        &envelope("w1", "p2p", "x", false),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _, _) = send(&app, &json!({"header": "not an object"})).await;
+    assert_eq!(status, 400);
+}
