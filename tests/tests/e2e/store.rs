@@ -355,3 +355,96 @@ async fn read_api_serves_reports_from_s3() {
         .expect("GET");
     assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
 }
+
+/// The real analyze function on the S3 store: reports are archived while moto runs;
+/// once it is stopped, analyses still answer 200 with `archived: false`, the failure is
+/// on `/metrics`, and reading a report answers 503.
+#[tokio::test]
+async fn analyze_answers_when_s3_goes_down() {
+    let mut server = S3Server::start().await.expect("moto's S3 server starts");
+    server.create_bucket(BUCKET).await.expect("bucket");
+    let data = tempfile::tempdir().expect("tempdir");
+    let data_dir = data.path().to_string_lossy().into_owned();
+    // No model and no backends: the statistical engine answers with a degraded report.
+    let config = aegis::Config::from_lookup(|name| match name {
+        "AEGIS_DATA_DIR" => Some(data_dir.clone()),
+        "AEGIS_ANALYSIS_BUDGET" => Some("20s".into()),
+        _ => None,
+    })
+    .expect("test configuration is valid");
+    let mut ctx = aegis::runtime::context_from_config(config)
+        .await
+        .expect("context");
+    ctx.store = Arc::new(
+        S3::with_credentials(
+            &server.store_config(BUCKET),
+            ReportLinks::None,
+            Duration::from_secs(600),
+            S3Server::credentials(),
+        )
+        .expect("S3 store builds"),
+    );
+    let build = aegis_cli::host::FUNCTIONS
+        .iter()
+        .find(|(name, _)| *name == "analyze")
+        .map(|(_, build)| *build)
+        .expect("the host lists analyze");
+    let app = aegis::runtime::mount(build(&ctx).expect("analyze builds"), &ctx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(aegis::runtime::serve_on(
+        listener,
+        app,
+        Duration::from_secs(1),
+    ));
+
+    let http = reqwest::Client::new();
+    let analyze = || async {
+        let res = http
+            .post(format!("{base}/api/ops/analyze"))
+            .json(&serde_json::json!({"description": "checkout latency is up"}))
+            .send()
+            .await
+            .expect("POST /api/ops/analyze");
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        res.json::<serde_json::Value>().await.expect("JSON report")
+    };
+
+    let first = analyze().await;
+    assert_eq!(first["archived"], true, "{first}");
+    let id = first["id"].as_str().expect("id");
+    let stored = http
+        .get(format!("{base}/api/ops/analyses/{id}"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(stored.status(), reqwest::StatusCode::OK);
+
+    server.stop().await.expect("moto stops");
+    let second = analyze().await;
+    assert_eq!(second["archived"], false, "{second}");
+    assert!(second["summary"].as_str().is_some_and(|s| !s.is_empty()));
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("aegis_store_failures_total{operation=\"archive\"}")
+                && !l.ends_with(" 0")
+        ),
+        "{metrics}"
+    );
+    let down = http
+        .get(format!("{base}/api/ops/analyses/{id}"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(down.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+}
