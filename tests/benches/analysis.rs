@@ -132,6 +132,9 @@ async fn tokens(turns: usize, size: usize, compaction: bool) -> (u64, u64) {
     let fake = FakeLlm::start(script(turns)).await.expect("fake");
     let mut limits = Limits::from_config(&config(&fake).analysis);
     limits.compaction = compaction;
+    // The default budget's context (60 000 tokens / 5); the budget itself is lifted so
+    // the run without compaction can finish.
+    limits.context_tokens = 12_000;
     limits.max_steps = turns + 2;
     let a = analyzer(&fake, size).with_limits(limits);
     let r = a.run("bench", &request(), &Progress::none()).await;

@@ -125,7 +125,7 @@ async fn stream(State(app): State<App>, body: Bytes) -> Result<Response, StreamE
                 .await;
         })
     };
-    let lines = Lines {
+    let mut lines = Lines {
         events,
         heartbeat: app.heartbeat,
         id,
@@ -133,11 +133,14 @@ async fn stream(State(app): State<App>, body: Bytes) -> Result<Response, StreamE
         ended: false,
         _cancel: CancelOnDrop(task.abort_handle()),
     };
-    let stream = futures::stream::unfold(lines, |mut lines| async move {
+    // The first line (`start`, emitted at once) goes out with the headers: written
+    // separately, a small second write waits for the client's delayed ACK (~40 ms).
+    let first = lines.next().await;
+    let rest = futures::stream::unfold(lines, |mut lines| async move {
         let line = lines.next().await?;
         Some((Ok::<_, std::convert::Infallible>(line), lines))
-    })
-    .boxed();
+    });
+    let stream = futures::stream::iter(first.map(Ok)).chain(rest).boxed();
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-ndjson"),
