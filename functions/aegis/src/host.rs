@@ -4,21 +4,38 @@ use std::process::ExitCode;
 use aegis::Config;
 use aegis::runtime::{BuildError, Context, Function};
 
+/// What builds a function from the shared context.
+pub type Build = fn(&Context) -> Result<Function, BuildError>;
+
 /// Every function, by name, with its builder.
-pub const FUNCTIONS: &[(&str, fn(&Context) -> Result<Function, BuildError>)] = &[
+pub const FUNCTIONS: &[(&str, Build)] = &[
     (webhook_receiver::NAME, webhook_receiver::build),
     (notifier::NAME, notifier::build),
     (analyze::NAME, analyze::build),
     (analyze_stream::NAME, analyze_stream::build),
     (feishu_event_handler::NAME, feishu_event_handler::build),
     (feishu_bridge::NAME, feishu_bridge::build),
+    (crate::dead_letter::NAME, crate::dead_letter::build),
 ];
 
-/// `aegis config check`.
+/// The original service's public paths, and the function each belongs to. In
+/// `aegis dev` they work as they are; every function is also under `/fn/<name>/`.
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
+    ("/alertmanager/webhook", webhook_receiver::NAME),
+    ("/api/ops/analyze", analyze::NAME),
+    ("/api/ops/analyze/stream", analyze_stream::NAME),
+    ("/api/ops/analyses", analyze::NAME),
+    ("/api/ops/analyses/{id}", analyze::NAME),
+    ("/feishu/events", feishu_event_handler::NAME),
+];
+
+/// `aegis config check`: validates the environment (a bad variable: one line naming
+/// it, exit code 2) and prints one line per variable with its effective value, secrets
+/// masked.
 pub fn config_check() -> ExitCode {
     match Config::from_env() {
-        Ok(config) => {
-            println!("{config:#?}");
+        Ok(_) => {
+            print!("{}", effective_config(|name| std::env::var(name).ok()));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -26,6 +43,29 @@ pub fn config_check() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `NAME  value  (set|default)` for every variable of [`aegis::config::VARIABLES`];
+/// secrets that are set show as `***`, unset ones as `(unset)`.
+pub fn effective_config(var: impl Fn(&str) -> Option<String>) -> String {
+    use std::fmt::Write;
+    let width = aegis::config::VARIABLES
+        .iter()
+        .map(|v| v.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for v in aegis::config::VARIABLES {
+        let set = var(v.name).filter(|s| !s.trim().is_empty());
+        let (value, source) = match (set, v.secret) {
+            (Some(_), true) => (aegis::config::Secret::new("").to_string(), "set"),
+            (Some(value), false) => (value, "set"),
+            (None, _) if v.default.is_empty() => ("(unset)".to_string(), "default"),
+            (None, _) => (v.default.to_string(), "default"),
+        };
+        let _ = writeln!(out, "{:width$}  {value}  ({source})", v.name);
+    }
+    out
 }
 
 /// `aegis serve <function>`.
@@ -43,9 +83,71 @@ pub fn serve_one(name: &str) -> ExitCode {
     }
 }
 
-/// `aegis dev`.
+/// `aegis dev`: serves until SIGTERM or SIGINT, then shuts down gracefully.
 pub fn dev(port: u16, knative: Option<PathBuf>) -> ExitCode {
-    let _ = (port, knative);
-    eprintln!("aegis dev: not implemented yet");
-    ExitCode::FAILURE
+    let mut config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    config.runtime.port = port;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let _telemetry = aegis::runtime::trace::init(&config.runtime, "aegis");
+        let mut opts = crate::dev::DevOptions::new(config);
+        opts.knative = knative;
+        let handle = match crate::dev::start_dev(opts).await {
+            Ok(handle) => handle,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        eprintln!("aegis dev listening on {}", handle.url("/"));
+        aegis::runtime::shutdown_signal().await;
+        match handle.shutdown().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "server failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_config_masks_secrets_and_shows_defaults() {
+        let out = effective_config(|name| match name {
+            "FEISHU_APP_SECRET" => Some("hunter2".into()),
+            "PORT" => Some("9000".into()),
+            _ => None,
+        });
+        assert!(!out.contains("hunter2"), "{out}");
+        let line = |name: &str| {
+            out.lines()
+                .find(|l| l.split_whitespace().next() == Some(name))
+                .unwrap()
+                .to_string()
+        };
+        assert!(line("FEISHU_APP_SECRET").contains("***  (set)"));
+        assert!(line("PORT").contains("9000  (set)"));
+        assert!(line("AEGIS_BODY_LIMIT").contains("1MiB  (default)"));
+        assert!(line("K_SINK").contains("(unset)"));
+        assert_eq!(out.lines().count(), aegis::config::VARIABLES.len());
+    }
 }

@@ -18,4 +18,4 @@ pub use config::Config;
 pub use id::derive_id;
 pub use payload::{AnalysisCompleted, AnalysisRequested, Failure, Origin, Outcome, ReplyTarget};
 pub use receive::{Received, Rejection, accepted, reply};
-pub use sink::{EventSink, HttpSink, SendError, Unconfigured};
+pub use sink::{EventSink, HttpSink, SendError, Unconfigured, encode_binary};

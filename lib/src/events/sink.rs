@@ -96,7 +96,7 @@ impl HttpSink {
             .body(body.clone())
             .send()
             .await
-            .map_err(|e| Attempt::Retry(format!("{}", without_url(&e))))?;
+            .map_err(|e| Attempt::Retry(without_url(&e)))?;
         let status = res.status();
         if status.is_success() {
             return Ok(());
@@ -125,10 +125,8 @@ fn without_url(e: &reqwest::Error) -> String {
     kind.to_string()
 }
 
-/// Binary-mode headers and body of an event.
-pub(crate) async fn encode_binary(
-    event: Event,
-) -> Result<(http::HeaderMap, bytes::Bytes), SendError> {
+/// Binary-mode headers (`ce-*`, `content-type`) and body of an event, ready to POST.
+pub async fn encode_binary(event: Event) -> Result<(http::HeaderMap, bytes::Bytes), SendError> {
     use http_body_util::BodyExt;
     let response = cloudevents::binding::http::builder::adapter::to_response(event)
         .map_err(|e| SendError::Encode(e.to_string()))?;

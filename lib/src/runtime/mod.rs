@@ -12,4 +12,6 @@ pub use config::{Config, LogFormat};
 pub use context::{BuildError, Context, Function};
 pub use layers::with_common_layers;
 pub use metrics::Metrics;
-pub use serve::{context_from_config, mount, run, serve, serve_on, shutdown_signal};
+pub use serve::{
+    context_from_config, mount, run, serve, serve_on, serve_until, shutdown_signal, with_timeout,
+};

@@ -73,11 +73,16 @@ pub async fn context_from_config(config: Config) -> Result<Context, anyhow::Erro
 
 /// One function's router with its timeout and the common layers.
 pub fn mount(function: Function, ctx: &Context) -> Router {
-    let router = function.router.layer(TimeoutLayer::with_status_code(
+    super::with_common_layers(with_timeout(function), &ctx.config.runtime, &ctx.metrics)
+}
+
+/// One function's router with its own timeout (503 past it) and no common layers: the
+/// `aegis` host mounts several of these under one set of common layers.
+pub fn with_timeout(function: Function) -> Router {
+    function.router.layer(TimeoutLayer::with_status_code(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         function.timeout,
-    ));
-    super::with_common_layers(router, &ctx.config.runtime, &ctx.metrics)
+    ))
 }
 
 /// Serves `app` on the configured port until SIGTERM or SIGINT; then stops accepting,
@@ -97,17 +102,30 @@ pub async fn serve(app: Router, config: &super::Config) -> std::io::Result<()> {
     serve_on(listener, app, config.shutdown_grace).await
 }
 
-/// Serves on an already bound listener (tests bind port 0).
+/// Serves on an already bound listener (tests bind port 0) until SIGTERM or SIGINT.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     app: Router,
     grace: std::time::Duration,
 ) -> std::io::Result<()> {
+    serve_until(listener, app, grace, shutdown_signal()).await
+}
+
+/// Serves on an already bound listener until `stop` resolves; then stops accepting
+/// (the listener is closed, so new connections are refused), lets in-flight requests
+/// finish for up to `grace`, and returns. In-process hosts and tests pass their own
+/// `stop`; processes use [`serve_on`], which stops on a signal.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    grace: std::time::Duration,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = stopping_tx.send(true);
     });

@@ -1,40 +1,113 @@
-//! Logs and distributed traces: JSON logs through `tracing`, W3C trace context taken
-//! from HTTP headers and CloudEvents `traceparent`, and passed on to every hop.
+//! Logs and distributed traces: JSON logs through `tracing`, OpenTelemetry spans
+//! exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and W3C trace
+//! context taken from HTTP headers (`traceparent`, or a binary CloudEvent's
+//! `ce-traceparent`) and from the CloudEvents `traceparent` extension, and passed on to
+//! every hop, so one alert can be followed across every function.
+
+use std::collections::HashMap;
 
 use axum::http::Request;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{MakeSpan, TraceLayer};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use super::{Config, LogFormat};
 
-/// Keeps telemetry alive; dropping it flushes pending spans.
+/// Keeps telemetry alive; dropping it flushes pending spans to the OTLP endpoint.
 pub struct Guard {
-    _private: (),
+    provider: Option<SdkTracerProvider>,
 }
 
-/// Installs the global log subscriber (JSON or text, filtered by `RUST_LOG`).
-/// Safe to call twice: the second call changes nothing.
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("trace export could not be flushed: {e}");
+        }
+    }
+}
+
+/// Installs the global log subscriber (JSON or text, filtered by `RUST_LOG`) and the
+/// OpenTelemetry layer. Spans are always built so trace context is passed on; they are
+/// exported only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Safe to call twice: the
+/// second call changes nothing.
 pub fn init(config: &Config, function: &str) -> Guard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = function;
-    let result = match config.log_format {
-        LogFormat::Json => tracing_subscriber::fmt()
+    let service = config
+        .service_name
+        .clone()
+        .or_else(|| config.k_service.clone())
+        .unwrap_or_else(|| function.to_string());
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(service)
+            .build(),
+    );
+    let mut exporting = false;
+    if let Some(endpoint) = &config.otlp_endpoint {
+        match otlp_exporter(endpoint) {
+            Ok(exporter) => {
+                builder = builder.with_batch_exporter(exporter);
+                exporting = true;
+            }
+            Err(e) => eprintln!("traces will not be exported: {e}"),
+        }
+    }
+    let provider = builder.build();
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("aegis"));
+    let fmt = match config.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
-            .with_env_filter(filter)
             .with_current_span(true)
             .with_writer(std::io::stderr)
-            .try_init(),
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .try_init(),
+            .boxed(),
     };
-    drop(result);
-    Guard { _private: () }
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .is_ok();
+    if !installed {
+        // Someone installed a subscriber already (a test, a second call): keep theirs.
+        let _ = provider.shutdown();
+        return Guard { provider: None };
+    }
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    if exporting {
+        tracing::info!(endpoint = ?config.otlp_endpoint.as_ref().map(url::Url::as_str), "exporting traces over OTLP/HTTP");
+    }
+    Guard {
+        provider: Some(provider),
+    }
 }
 
-/// The span made for each HTTP request.
+/// The OTLP/HTTP (protobuf) span exporter for `endpoint` (the collector's base URL, as
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` gives it; `/v1/traces` is appended as the spec says).
+fn otlp_exporter(
+    endpoint: &url::Url,
+) -> Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError> {
+    use opentelemetry_otlp::WithExportConfig;
+    let traces = format!("{}/v1/traces", endpoint.as_str().trim_end_matches('/'));
+    opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(traces)
+        .build()
+}
+
+/// The span made for each HTTP request, a child of the caller's trace context.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestSpan;
 
@@ -45,8 +118,33 @@ impl<B> MakeSpan<B> for RequestSpan {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %request_id)
+        let span = tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %request_id);
+        if let Some(parent) = header_context(req.headers()) {
+            // Only fails when no OpenTelemetry layer is installed: nothing to link then.
+            let _ = span.set_parent(parent);
+        }
+        span
     }
+}
+
+/// The caller's trace context: the `traceparent` header, or else a binary-mode
+/// CloudEvent's `ce-traceparent`.
+fn header_context(headers: &http::HeaderMap) -> Option<opentelemetry::Context> {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (traceparent, tracestate) = match value("traceparent") {
+        Some(tp) => (tp, value("tracestate")),
+        None => (value("ce-traceparent")?, value("ce-tracestate")),
+    };
+    parse_context(traceparent, tracestate)
+}
+
+fn parse_context(traceparent: &str, tracestate: Option<&str>) -> Option<opentelemetry::Context> {
+    let mut carrier = HashMap::from([("traceparent".to_string(), traceparent.to_string())]);
+    if let Some(state) = tracestate {
+        carrier.insert("tracestate".to_string(), state.to_string());
+    }
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    cx.span().span_context().is_valid().then_some(cx)
 }
 
 /// The per-request tracing layer.
@@ -56,11 +154,109 @@ pub fn http_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, Requ
 
 /// The current span's W3C `traceparent`, if tracing is active.
 pub fn current_traceparent() -> Option<String> {
-    None
+    let cx = tracing::Span::current().context();
+    if !cx.span().span_context().is_valid() {
+        return None;
+    }
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    carrier.remove("traceparent")
 }
 
-/// Adds the current trace context to outgoing HTTP headers.
-pub fn inject_headers(_headers: &mut http::HeaderMap) {}
+/// Adds the current trace context (`traceparent`, `tracestate`) to outgoing HTTP headers.
+pub fn inject_headers(headers: &mut http::HeaderMap) {
+    let cx = tracing::Span::current().context();
+    if !cx.span().span_context().is_valid() {
+        return;
+    }
+    TraceContextPropagator::new()
+        .inject_context(&cx, &mut opentelemetry_http::HeaderInjector(headers));
+}
 
-/// Makes a received event's `traceparent` the parent of the current span.
-pub fn adopt_event_context(_event: &cloudevents::Event) {}
+/// Links a received event's `traceparent` to the current span when it belongs to
+/// another trace. (Binary-mode events and everything the brokers deliver carry the
+/// context in headers, which already parent the request span; a started span cannot be
+/// re-parented, so a structured event posted without headers is linked instead.)
+pub fn adopt_event_context(event: &cloudevents::Event) {
+    let Some(traceparent) = event
+        .extension(crate::events::EXT_TRACEPARENT)
+        .map(|v| v.to_string())
+    else {
+        return;
+    };
+    let tracestate = event.extension("tracestate").map(|v| v.to_string());
+    let Some(cx) = parse_context(&traceparent, tracestate.as_deref()) else {
+        return;
+    };
+    let span = tracing::Span::current();
+    let current = span.context();
+    let current = current.span().span_context().clone();
+    let remote = cx.span().span_context().clone();
+    if current.trace_id() == remote.trace_id() {
+        return;
+    }
+    if span.set_parent(cx).is_err() {
+        span.add_link(remote);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_round_trips_through_a_span() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+            let mut headers = http::HeaderMap::new();
+            headers.insert("traceparent", incoming.parse().unwrap());
+            let req = Request::builder().uri("/x").body(()).unwrap();
+            let (mut parts, body) = req.into_parts();
+            parts.headers = headers;
+            let req = Request::from_parts(parts, body);
+            let span = RequestSpan.make_span(&req);
+            let _entered = span.enter();
+            let out = current_traceparent().expect("a span is active");
+            assert!(
+                out.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "same trace: {out}"
+            );
+            assert!(!out.contains("00f067aa0ba902b7"), "a new span id: {out}");
+            let mut outgoing = http::HeaderMap::new();
+            inject_headers(&mut outgoing);
+            assert_eq!(outgoing["traceparent"], out.as_str());
+        });
+    }
+
+    #[test]
+    fn binary_event_traceparent_parents_the_request_span() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let req = Request::builder()
+                .uri("/")
+                .header(
+                    "ce-traceparent",
+                    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                )
+                .body(())
+                .unwrap();
+            let span = RequestSpan.make_span(&req);
+            let _entered = span.enter();
+            let out = current_traceparent().unwrap();
+            assert!(
+                out.starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
+                "{out}"
+            );
+        });
+    }
+
+    #[test]
+    fn without_tracing_there_is_no_traceparent() {
+        assert_eq!(current_traceparent(), None);
+    }
+}

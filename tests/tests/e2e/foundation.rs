@@ -1,1 +1,578 @@
-//! foundation flow
+//! Foundation flow: `aegis dev` (in-process and as the real binary), the local broker
+//! routing over real HTTP by Trigger manifests, delivery retries and dead letters, the
+//! hop limit, body limits, malformed events, configuration errors, graceful shutdown.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aegis::events::{AttributesReader, AttributesWriter, Event, Received};
+use aegis_cli::broker::{HopOutcome, Manifests};
+use aegis_tests::process::{self, Aegis};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What a test subscriber does with each event it receives.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    /// 202, no reply.
+    Accept,
+    /// 200 with a reply event of this type (id = `reply-of-<id>`).
+    Reply(&'static str),
+    /// Answers this status with the body `down`.
+    Fail(u16),
+}
+
+/// Every event a subscriber received, with its headers.
+type Seen = Arc<Mutex<Vec<(HeaderMap, Event)>>>;
+
+/// An HTTP subscriber on a free port that records every event (and its headers).
+#[derive(Clone)]
+struct Subscriber {
+    url: String,
+    seen: Seen,
+}
+
+impl Subscriber {
+    async fn start(behaviour: Behaviour) -> Self {
+        let seen: Seen = Arc::default();
+        let app = Router::new()
+            .route("/", post(receive))
+            .with_state((behaviour, seen.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, seen }
+    }
+
+    fn events(&self) -> Vec<Event> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    fn headers(&self) -> Vec<HeaderMap> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, _)| h.clone())
+            .collect()
+    }
+}
+
+async fn receive(
+    State((behaviour, seen)): State<(Behaviour, Seen)>,
+    headers: HeaderMap,
+    Received(event): Received,
+) -> Response {
+    seen.lock().unwrap().push((headers, event.clone()));
+    match behaviour {
+        Behaviour::Accept => StatusCode::ACCEPTED.into_response(),
+        Behaviour::Reply(ty) => {
+            let reply = aegis::events::build(
+                aegis::events::EventType::AnalysisRequested,
+                "test",
+                format!("reply-of-{}", event.id()),
+                &serde_json::json!({"cause": event.id()}),
+                &[],
+            )
+            .unwrap();
+            let mut reply = reply;
+            reply.set_type(ty);
+            aegis::events::reply(reply)
+        }
+        Behaviour::Fail(status) => (StatusCode::from_u16(status).unwrap(), "down").into_response(),
+    }
+}
+
+const BROKER: &str =
+    "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: aegis\n";
+
+/// A Trigger manifest routing `type` (exact, through the `filters` dialect when
+/// `modern`) to `uri`, with an optional delivery block.
+fn trigger(name: &str, ty: &str, uri: &str, modern: bool, delivery: &str) -> String {
+    let filter = if modern {
+        format!("  filters:\n    - exact:\n        type: {ty}\n")
+    } else {
+        format!("  filter:\n    attributes:\n      type: {ty}\n")
+    };
+    format!(
+        "---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: {name}\nspec:\n  broker: aegis\n{filter}  subscriber:\n    uri: {uri}\n{delivery}"
+    )
+}
+
+fn knative_dir(manifests: &[String]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = BROKER.to_string();
+    for m in manifests {
+        text.push_str(m);
+    }
+    std::fs::write(dir.path().join("test.yaml"), text).unwrap();
+    dir
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// A structured-mode event body.
+fn structured(id: &str, ty: &str, extra: &str) -> String {
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","type":"{ty}","source":"/test","datacontenttype":"application/json","data":{{"n":1}}{extra}}}"#
+    )
+}
+
+async fn post_structured(url: &str, body: String) -> reqwest::Response {
+    client()
+        .post(url)
+        .header("content-type", "application/cloudevents+json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn event_reaches_its_trigger_subscriber_and_the_reply_reaches_the_next() {
+    let first = Subscriber::start(Behaviour::Reply("test.second")).await;
+    let second = Subscriber::start(Behaviour::Accept).await;
+    let knative = knative_dir(&[
+        trigger("to-first", "test.first", &first.url, false, ""),
+        trigger("to-second", "test.second", &second.url, true, ""),
+    ]);
+    let (dev, _data) = process::dev(&[], Some(knative.path())).await.unwrap();
+
+    let res = post_structured(&dev.url("/broker"), structured("e1", "test.first", "")).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    dev.broker().wait_idle().await;
+
+    let got = first.events();
+    assert_eq!(got.len(), 1, "the first subscriber gets the event once");
+    assert_eq!(got[0].id(), "e1");
+    assert_eq!(got[0].ty(), "test.first");
+    let headers = &first.headers()[0];
+    assert_eq!(headers["prefer"], "reply", "the broker asks for a reply");
+    assert!(
+        got[0].extension("knativebrokerttl").is_none(),
+        "subscribers never see the hop count"
+    );
+
+    let next = second.events();
+    assert_eq!(next.len(), 1, "the reply reaches the second subscriber");
+    assert_eq!(next[0].id(), "reply-of-e1");
+    assert_eq!(next[0].ty(), "test.second");
+    assert!(
+        first.events().len() == 1,
+        "the reply is not routed back to the first"
+    );
+
+    let hops = dev.broker().hops();
+    assert!(hops.iter().any(|h| h.trigger == "to-first"
+        && h.outcome == HopOutcome::Delivered
+        && h.status == Some(200)
+        && h.reply.as_ref().map(|r| r.0.as_str()) == Some("reply-of-e1")));
+    assert!(
+        hops.iter().any(|h| h.trigger == "to-second"
+            && h.event_id == "reply-of-e1"
+            && h.status == Some(202))
+    );
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn delivery_retries_with_backoff_then_dead_letters() {
+    let failing = Subscriber::start(Behaviour::Fail(503)).await;
+    let refusing = Subscriber::start(Behaviour::Fail(400)).await;
+    let dead = Subscriber::start(Behaviour::Accept).await;
+    let delivery = format!(
+        "  delivery:\n    retry: 2\n    backoffPolicy: linear\n    backoffDelay: PT0.05S\n    timeout: PT5S\n    deadLetterSink:\n      uri: {}\n",
+        dead.url
+    );
+    let knative = knative_dir(&[
+        trigger("to-failing", "test.flaky", &failing.url, false, &delivery),
+        trigger("to-refusing", "test.bad", &refusing.url, false, &delivery),
+    ]);
+    let (dev, _data) = process::dev(&[], Some(knative.path())).await.unwrap();
+
+    // Binary mode this time.
+    let res = client()
+        .post(dev.url("/broker"))
+        .header("ce-specversion", "1.0")
+        .header("ce-id", "f1")
+        .header("ce-type", "test.flaky")
+        .header("ce-source", "/test")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = post_structured(&dev.url("/broker"), structured("b1", "test.bad", "")).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    dev.broker().wait_idle().await;
+
+    assert_eq!(
+        failing.events().len(),
+        3,
+        "503 is retried: 1 attempt + 2 retries"
+    );
+    assert_eq!(refusing.events().len(), 1, "400 is never retried");
+    let dead_letters = dead.events();
+    assert_eq!(dead_letters.len(), 2, "both end in the dead letter sink");
+    let flaky = dead_letters.iter().find(|e| e.id() == "f1").unwrap();
+    let ext = |e: &Event, n: &str| e.extension(n).map(|v| v.to_string());
+    assert_eq!(ext(flaky, "knativeerrordest"), Some(failing.url.clone()));
+    assert_eq!(ext(flaky, "knativeerrorcode"), Some("503".into()));
+    assert_eq!(
+        ext(flaky, "knativeerrordata"),
+        Some("ZG93bg==".into()),
+        "base64 of `down`"
+    );
+    let bad = dead_letters.iter().find(|e| e.id() == "b1").unwrap();
+    assert_eq!(ext(bad, "knativeerrorcode"), Some("400".into()));
+
+    let hops = dev.broker().hops();
+    let flaky_hops: Vec<_> = hops.iter().filter(|h| h.event_id == "f1").collect();
+    let outcomes: Vec<_> = flaky_hops.iter().map(|h| h.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            HopOutcome::Retrying,
+            HopOutcome::Retrying,
+            HopOutcome::Failed,
+            HopOutcome::DeadLettered
+        ]
+    );
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn reply_loop_is_stopped_by_the_hop_count() {
+    let looping = Subscriber::start(Behaviour::Reply("test.loop")).await;
+    let knative = knative_dir(&[trigger("loop", "test.loop", &looping.url, false, "")]);
+    let (dev, _data) = process::dev(&[], Some(knative.path())).await.unwrap();
+
+    let res = post_structured(
+        &dev.url("/broker"),
+        structured("l1", "test.loop", r#","knativebrokerttl":3"#),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    dev.broker().wait_idle().await;
+    assert_eq!(
+        looping.events().len(),
+        3,
+        "three hops, then the reply is dropped"
+    );
+    assert!(
+        dev.broker()
+            .hops()
+            .iter()
+            .any(|h| h.outcome == HopOutcome::Dropped)
+    );
+
+    let res = post_structured(
+        &dev.url("/broker"),
+        structured("l2", "test.loop", r#","knativebrokerttl":0"#),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("knativebrokerttl"));
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_cloudevent_is_400_with_the_reason() {
+    let (dev, _data) = process::dev(&[], None).await.unwrap();
+    let res = client()
+        .post(dev.url("/broker"))
+        .header("ce-specversion", "1.0")
+        .header("ce-type", "test.x")
+        .header("ce-source", "/test")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let reason = res.text().await.unwrap();
+    assert!(reason.contains("malformed CloudEvent"), "{reason}");
+    assert!(
+        reason.contains("id"),
+        "names the missing attribute: {reason}"
+    );
+
+    let res = post_structured(&dev.url("/broker"), "{not json".to_string()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn oversized_body_is_413_with_a_message() {
+    let (dev, _data) = process::dev(&[("AEGIS_BODY_LIMIT", "1KiB")], None)
+        .await
+        .unwrap();
+    let big = structured(
+        "big",
+        "test.big",
+        &format!(r#","pad":"{}""#, "x".repeat(4096)),
+    );
+    let res = post_structured(&dev.url("/broker"), big.clone()).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let message = res.text().await.unwrap();
+    assert!(
+        message.contains("1024") && message.contains("AEGIS_BODY_LIMIT"),
+        "{message}"
+    );
+
+    // Without a declared length the body is cut while it is read.
+    let chunks = futures::stream::iter(
+        big.into_bytes()
+            .chunks(512)
+            .map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>(),
+    );
+    let res = client()
+        .post(dev.url("/broker"))
+        .header("content-type", "application/cloudevents+json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.text().await.unwrap().contains("too large"));
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_function_is_mounted_and_public_paths_reach_their_function() {
+    let (dev, _data) = process::dev(&[], None).await.unwrap();
+    let c = client();
+    let res = c.get(dev.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-request-id"));
+    // An unknown function is 404, so "not 404" below means the route reached a function.
+    let res = c.post(dev.url("/fn/nope/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Each public path reaches its function, which answers the same under /fn/<name>.
+    for (path, function) in aegis_cli::host::PUBLIC_ROUTES {
+        if path.contains('{') {
+            continue; // a missing report is a genuine 404
+        }
+        let mounted = format!("/fn/{function}{path}");
+        let public = (
+            c.post(dev.url(path)).send().await.unwrap().status(),
+            c.get(dev.url(path)).send().await.unwrap().status(),
+        );
+        let under_fn = (
+            c.post(dev.url(&mounted)).send().await.unwrap().status(),
+            c.get(dev.url(&mounted)).send().await.unwrap().status(),
+        );
+        assert!(
+            public.0 != StatusCode::NOT_FOUND || public.1 != StatusCode::NOT_FOUND,
+            "{path} does not reach {function}"
+        );
+        assert_eq!(public, under_fn, "{path} and {mounted} differ");
+    }
+    // The dead letter sink is mounted and reads CloudEvents.
+    let res = c
+        .post(dev.url("/fn/dead-letter/"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let metrics = c
+        .get(dev.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("aegis_http_requests_total"), "{metrics}");
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn built_in_manifests_load_and_every_trigger_routes_to_a_mounted_function() {
+    let manifests = Manifests::embedded().unwrap();
+    assert_eq!(manifests.main_broker().name, "aegis");
+    let (dev, _data) = process::dev(&[], None).await.unwrap();
+    let functions: Vec<&str> = aegis_cli::host::FUNCTIONS.iter().map(|(n, _)| *n).collect();
+    assert!(!dev.broker().triggers().is_empty());
+    for trigger in dev.broker().triggers() {
+        let function = trigger
+            .subscriber
+            .function()
+            .unwrap_or_else(|| panic!("trigger {} must name a function by ref", trigger.name));
+        assert!(
+            functions.contains(&function),
+            "{} names unknown {function}",
+            trigger.name
+        );
+        if let Some(dls) = trigger
+            .delivery
+            .dead_letter_sink
+            .as_ref()
+            .and_then(|d| d.function())
+        {
+            assert!(
+                functions.contains(&dls),
+                "{}: dead letter sink {dls} unknown",
+                trigger.name
+            );
+        }
+        // The function's mount answers something other than 404.
+        let url = trigger
+            .subscriber
+            .url(&url::Url::parse(&dev.url("/")).unwrap())
+            .unwrap();
+        let status = client().post(url).send().await.unwrap().status();
+        assert_ne!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{} is not routable",
+            trigger.name
+        );
+    }
+    // The flows of ARCHITECTURE.md §2, by event: which functions each reaches.
+    let route = |ty: &str, origin: Option<&str>| {
+        let ty = aegis::events::EventType::parse(ty).unwrap();
+        let ext: Vec<(&str, &str)> = origin.map(|o| ("aegisorigin", o)).into_iter().collect();
+        let e = aegis::events::build(ty, "test", "x", &serde_json::json!({}), &ext).unwrap();
+        let mut to: Vec<String> = dev
+            .broker()
+            .routes(&e)
+            .filter_map(|t| t.subscriber.function().map(str::to_string))
+            .collect();
+        to.sort();
+        to
+    };
+    assert_eq!(
+        route("io.aegis.alert.group.received.v1", None),
+        ["notifier"]
+    );
+    assert_eq!(
+        route("io.aegis.analysis.requested.v1", Some("alert")),
+        ["analyze"]
+    );
+    assert_eq!(
+        route("io.aegis.analysis.requested.v1", Some("feishu")),
+        ["analyze", "notifier"]
+    );
+    assert_eq!(
+        route("io.aegis.analysis.completed.v1", Some("alert")),
+        ["notifier"]
+    );
+    assert_eq!(
+        route("io.aegis.feishu.message.received.v1", None),
+        ["feishu-event-handler"]
+    );
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_environment_variable_gives_one_line_naming_it() {
+    let out = process::run(&["dev"], &[("AEGIS_BODY_LIMIT", "lots")])
+        .await
+        .unwrap();
+    assert_ne!(out.code, Some(0));
+    let stderr = out.stderr.trim();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(stderr.contains("AEGIS_BODY_LIMIT"), "{stderr}");
+}
+
+#[tokio::test]
+async fn config_check_prints_every_variable_with_secrets_masked() {
+    let out = process::run(
+        &["config", "check"],
+        &[
+            ("FEISHU_APP_ID", "cli_test"),
+            ("FEISHU_APP_SECRET", "hunter2-secret"),
+            ("PORT", "9999"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        !out.stdout.contains("hunter2"),
+        "a secret leaked:\n{}",
+        out.stdout
+    );
+    let line = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{}", out.stdout))
+            .to_string()
+    };
+    assert!(line("FEISHU_APP_SECRET").contains("***"));
+    assert!(line("PORT").contains("9999"));
+    assert!(
+        line("AEGIS_BODY_LIMIT").contains("1MiB"),
+        "defaults are shown"
+    );
+    for var in aegis::config::VARIABLES {
+        line(var.name);
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_in_flight_request_finish_and_refuses_new_connections() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let mut aegis = Aegis::spawn(
+        &["dev"],
+        &[
+            ("AEGIS_DATA_DIR", &data_dir),
+            ("AEGIS_SHUTDOWN_GRACE", "10s"),
+        ],
+    )
+    .await
+    .unwrap();
+    // A slow request: the body arrives in two halves, SIGTERM in between.
+    let body = structured("slow", "test.nobody.listens", "");
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", aegis.port))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /broker HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/cloudevents+json\r\ncontent-length: {}\r\n\r\n{head}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    aegis.terminate().unwrap();
+
+    // New connections are refused once the signal is handled.
+    let mut refused = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if tokio::net::TcpStream::connect(("127.0.0.1", aegis.port))
+            .await
+            .is_err()
+        {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "new connections are still accepted after SIGTERM");
+
+    conn.write_all(tail.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    conn.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(
+        response.starts_with("HTTP/1.1 202"),
+        "the in-flight request completes: {response}"
+    );
+    assert_eq!(aegis.wait(Duration::from_secs(15)).await.unwrap(), Some(0));
+}

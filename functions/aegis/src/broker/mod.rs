@@ -1,0 +1,19 @@
+//! The local broker of `aegis dev`: Knative Broker and Trigger manifests, filters,
+//! delivery policy, and the in-process broker that routes by them over real HTTP.
+
+mod delivery;
+mod destination;
+mod filter;
+mod hop;
+mod local;
+mod manifest;
+
+pub use delivery::{BackoffPolicy, Delivery, parse_iso8601};
+pub use destination::Destination;
+pub use filter::{Filter, FilterError, attribute};
+pub use hop::{Hop, HopOutcome};
+pub use local::{
+    Broker, DEFAULT_TTL, EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, PublishError,
+    TTL_EXTENSION,
+};
+pub use manifest::{BrokerManifest, EMBEDDED, ManifestError, Manifests, Trigger};

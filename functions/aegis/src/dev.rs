@@ -1,0 +1,216 @@
+//! `aegis dev`: every function in one process on one port, with the local broker.
+//!
+//! Each function keeps its own timeout; the original service's public paths route to
+//! their function; every function is also under `/fn/<name>/`; `POST /broker` is the
+//! broker ingress; the common layers (`/healthz`, `/metrics`, request ids, the body
+//! limit) wrap the whole. Functions publish through the broker itself.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aegis::Config;
+use aegis::events::Received;
+use aegis::runtime::{Context, Metrics};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::broker::{Broker, Manifests, PublishError};
+use crate::host::{FUNCTIONS, PUBLIC_ROUTES};
+
+/// What `aegis dev` runs with.
+pub struct DevOptions {
+    /// The configuration (tests build it with `Config::from_lookup`).
+    pub config: Config,
+    /// Broker and Trigger manifests from this folder instead of the built-in ones.
+    pub knative: Option<PathBuf>,
+    /// Where to listen; `None` binds 127.0.0.1 on `config.runtime.port`.
+    pub listener: Option<TcpListener>,
+}
+
+impl DevOptions {
+    /// Options with `config`, the built-in manifests and the configured port.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            knative: None,
+            listener: None,
+        }
+    }
+
+    /// For tests: default configuration, listening on a free port of 127.0.0.1.
+    pub async fn for_test() -> std::io::Result<Self> {
+        Ok(Self::new(Config::for_test()).listener(TcpListener::bind("127.0.0.1:0").await?))
+    }
+
+    /// Reads manifests from `dir`.
+    pub fn knative(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.knative = Some(dir.into());
+        self
+    }
+
+    /// Serves on `listener` (bind port 0 in tests).
+    pub fn listener(mut self, listener: TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+}
+
+/// A running `aegis dev`. Dropping it leaves the server running until the process
+/// ends; call [`DevHandle::shutdown`] to stop it gracefully.
+pub struct DevHandle {
+    addr: SocketAddr,
+    broker: Broker,
+    context: Context,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl DevHandle {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The local broker: [`Broker::wait_idle`] waits for every delivery to finish,
+    /// [`Broker::hops`] tells where each event went.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// The context every function was built from (store, metrics, configuration).
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// Stops accepting, lets in-flight requests finish (within the shutdown grace),
+    /// and returns when the server has stopped.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.server.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Why `aegis dev` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// The port could not be bound.
+    #[error("cannot listen on port {port}: {source}")]
+    Listen {
+        /// The port.
+        port: u16,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The manifests cannot be used.
+    #[error(transparent)]
+    Manifests(#[from] crate::broker::ManifestError),
+    /// A function could not be built.
+    #[error(transparent)]
+    Build(#[from] aegis::runtime::BuildError),
+    /// The store (or another shared resource) could not be opened.
+    #[error("{0:#}")]
+    Context(anyhow::Error),
+}
+
+/// Starts `aegis dev` in this process: binds, loads the manifests, builds every
+/// function with the local broker as its sink, and serves in a background task.
+pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
+    let DevOptions {
+        config,
+        knative,
+        listener,
+    } = opts;
+    let listener = match listener {
+        Some(l) => l,
+        None => {
+            let port = config.runtime.port;
+            TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|source| DevError::Listen { port, source })?
+        }
+    };
+    let addr = listener.local_addr().map_err(|source| DevError::Listen {
+        port: config.runtime.port,
+        source,
+    })?;
+    let manifests = match &knative {
+        Some(dir) => Manifests::from_dir(dir)?,
+        None => Manifests::embedded()?,
+    };
+    let local = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let base = url::Url::parse(&format!("http://{local}/")).expect("an address makes a URL");
+    let broker = Broker::new(&manifests, base);
+    let store = aegis::store::open(&config.store)
+        .await
+        .map_err(DevError::Context)?;
+    let context = Context {
+        config: Arc::new(config),
+        sink: Arc::new(broker.clone()),
+        store,
+        metrics: Metrics::default(),
+    };
+    let app = app(&context, broker.clone())?;
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let grace = context.config.runtime.shutdown_grace;
+    let server = tokio::spawn(aegis::runtime::serve_until(listener, app, grace, async {
+        let _ = stop_rx.await;
+    }));
+    tracing::info!(%addr, broker = %broker.name(), "aegis dev ready");
+    Ok(DevHandle {
+        addr,
+        broker,
+        context,
+        stop: Some(stop_tx),
+        server,
+    })
+}
+
+/// The whole `aegis dev` router: every function, the public paths, the broker
+/// ingress, and the common layers.
+pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis::runtime::BuildError> {
+    let mut app = Router::new();
+    for (name, build) in FUNCTIONS {
+        let function = build(ctx)?;
+        let routes = aegis::runtime::with_timeout(function);
+        for (path, _) in PUBLIC_ROUTES.iter().filter(|(_, owner)| owner == name) {
+            // route_service refuses a Router itself; its service form is the same routes.
+            app = app.route_service(path, routes.clone().into_service::<axum::body::Body>());
+        }
+        app = app.nest_service(&format!("/fn/{name}"), routes);
+    }
+    let app = app.route("/broker", post(ingress).with_state(broker));
+    Ok(aegis::runtime::with_common_layers(
+        app,
+        &ctx.config.runtime,
+        &ctx.metrics,
+    ))
+}
+
+/// `POST /broker`: 202 once the broker holds the event; 400 with the reason for a
+/// malformed CloudEvent (from [`Received`]) or an event with no hops left.
+async fn ingress(State(broker): State<Broker>, Received(event): Received) -> Response {
+    match broker.publish(event) {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(e @ PublishError::TtlExhausted { .. }) => {
+            (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+        }
+    }
+}
