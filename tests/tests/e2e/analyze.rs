@@ -602,6 +602,9 @@ async fn analyze_answers_the_original_request_and_stores_the_report() {
         serde_json::from_value(body["time_range"]["start"].clone()).unwrap();
     assert!((Utc::now() - start).num_minutes().abs() <= 16, "{start}");
 
+    // The statistical engine's ranking reached the model as the starting hypothesis.
+    assert!(messages(&s.fake, 0).contains("Statistical engine's ranking"));
+
     let id = body["id"].as_str().unwrap();
     let stored = http
         .get(format!("{}/api/ops/analyses/{id}", s.url))
@@ -819,4 +822,75 @@ async fn stream_disconnect_cancels_the_analysis() {
         }
     }
     assert!(freed, "the slot was never freed: the analysis kept running");
+}
+
+/// Tools answering from memory what a log line could carry: secrets among them.
+struct Leaky;
+
+#[async_trait::async_trait]
+impl ToolSet for Leaky {
+    fn specs(&self) -> Vec<ToolSpec> {
+        vec![ToolSpec {
+            name: "loki_query".into(),
+            description: "LogQL".into(),
+            parameters: json!({"type": "object"}),
+        }]
+    }
+    async fn call(&self, _name: &str, args: Value) -> Result<String, String> {
+        Ok(format!(
+            "{args} db login failed password=hunter2-db user=app; retry with sk-test-key-never-leaks-0000; {}",
+            "padding ".repeat(700)
+        ))
+    }
+}
+
+fn leaky_analyzer(fake: &FakeLlm, extra: &[(&str, &str)]) -> Analyzer {
+    Analyzer::new(
+        Arc::new(config(fake, None, extra)),
+        Arc::new(Leaky),
+        Arc::new(NoEngine {
+            reason: "none".into(),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn secrets_in_tool_output_never_reach_the_model() {
+    let fake = FakeLlm::start(vec![
+        Reply::calls(&[("loki_query", json!({"query": "{app=\"db\"}"}))]),
+        Reply::json(answer(json!([]))),
+    ])
+    .await
+    .unwrap();
+    let report = leaky_analyzer(&fake, &[])
+        .run("s1", &request("q"), &Progress::none())
+        .await;
+    assert!(report.degraded.is_empty(), "{:?}", report.degraded);
+    let seen = messages(&fake, 1);
+    assert!(seen.contains("db login failed"), "{seen}");
+    for secret in ["hunter2-db", "sk-test-key-never-leaks-0000"] {
+        assert!(!seen.contains(secret), "{secret} reached the model");
+        assert!(!serde_json::to_string(&report).unwrap().contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn token_budget_ends_in_a_degraded_report() {
+    let fake = FakeLlm::start(
+        (0..6)
+            .map(|i| Reply::calls(&[("loki_query", json!({"query": format!("{{app=\"{i}\"}}")}))]))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let report = leaky_analyzer(&fake, &[("AEGIS_ANALYSIS_TOKEN_BUDGET", "6000")])
+        .run("t1", &request("q"), &Progress::none())
+        .await;
+    assert_eq!(report.model, "statistical");
+    assert!(
+        report.degraded[0].contains("token budget of 6000"),
+        "{:?}",
+        report.degraded
+    );
+    assert!(fake.remaining() > 0, "stopped before the script ran out");
 }
