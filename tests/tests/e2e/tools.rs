@@ -745,13 +745,9 @@ fn dev_dataset() -> std::path::PathBuf {
 
 #[tokio::test]
 async fn prometheus_tools_against_a_real_prometheus() {
-    assert!(
-        aegis::rca::eval::prometheus_available(),
-        "prometheus and promtool are needed: run scripts/install-peers (Debian packages prometheus)"
-    );
     let dataset = dev_dataset();
     assert!(dataset.is_dir(), "{} is missing", dataset.display());
-    let prometheus = aegis::rca::eval::LoadedPrometheus::start(&dataset)
+    let prometheus = aegis_tests::peers::prometheus::Prometheus::start_with_dataset(&dataset)
         .await
         .expect("a real Prometheus over the dev dataset");
     let tools = tools_from(&[("PROMETHEUS_BASE_URL", prometheus.base_url.clone())]);
@@ -824,8 +820,6 @@ async fn prometheus_tools_against_a_real_prometheus() {
         "the faulty service shifted most:\n{range}"
     );
 
-    call("prometheus_alerts", json!({})).await;
-    client.rules().await.unwrap();
     client.metadata(None, Some(5)).await.unwrap();
 
     // Prometheus's own error shape reaches the model.
@@ -936,4 +930,66 @@ async fn loki_and_jaeger_tools_against_the_replay() {
     assert!(one.contains(&first.trace_id), "{one}");
     let edges = call("jaeger_dependencies", json!({})).await;
     assert!(edges.contains("frontend -> "), "{edges}");
+}
+
+#[tokio::test]
+async fn alerts_and_rules_from_a_real_prometheus() {
+    let config =
+        "global:\n  scrape_interval: 1h\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n";
+    let rules = r#"groups:
+  - name: aegis-test
+    rules:
+      - alert: AegisAlwaysFiring
+        expr: vector(1)
+        labels: {severity: critical}
+        annotations: {summary: "always firing, for the test"}
+      - record: aegis:one
+        expr: vector(1)
+"#;
+    let prometheus =
+        aegis_tests::peers::prometheus::Prometheus::start(config, &[("rules.yml", rules)])
+            .await
+            .expect("a real Prometheus with rules");
+    let tools = tools_from(&[("PROMETHEUS_BASE_URL", prometheus.base_url.clone())]);
+    let client = tools.prometheus().unwrap();
+
+    let rules = client.rules().await.unwrap();
+    let alerting = rules
+        .iter()
+        .find(|r| r.name == "AegisAlwaysFiring")
+        .unwrap();
+    assert_eq!(
+        (alerting.group.as_str(), alerting.kind.as_str()),
+        ("aegis-test", "alerting")
+    );
+    assert_eq!(alerting.query, "vector(1)");
+    assert_eq!(alerting.labels["severity"], "critical");
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.name == "aegis:one" && r.kind == "recording")
+    );
+
+    // Rules are evaluated every second: the alert fires within a few.
+    let began = Instant::now();
+    let text = loop {
+        let text = aegis::tools::catalog(&tools)
+            .call("prometheus_alerts", json!({}))
+            .await
+            .unwrap();
+        if text.contains("[firing]") || began.elapsed() > Duration::from_secs(20) {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(
+        text.contains("[firing]") && text.contains("alertname=\"AegisAlwaysFiring\""),
+        "{text}"
+    );
+    assert!(text.contains("always firing, for the test"), "{text}");
+    let alerts = client.alerts().await.unwrap();
+    assert_eq!(
+        alerts[0].annotations["summary"],
+        "always firing, for the test"
+    );
 }
