@@ -149,7 +149,16 @@ async fn event_reaches_its_trigger_subscriber_and_the_reply_reaches_the_next() {
     ]);
     let (dev, _data) = process::dev(&[], Some(knative.path())).await.unwrap();
 
-    let res = post_structured(&dev.url("/broker"), structured("e1", "test.first", "")).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let res = post_structured(
+        &dev.url("/broker"),
+        structured(
+            "e1",
+            "test.first",
+            &format!(r#","traceparent":"{traceparent}""#),
+        ),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     dev.broker().wait_idle().await;
 
@@ -159,6 +168,11 @@ async fn event_reaches_its_trigger_subscriber_and_the_reply_reaches_the_next() {
     assert_eq!(got[0].ty(), "test.first");
     let headers = &first.headers()[0];
     assert_eq!(headers["prefer"], "reply", "the broker asks for a reply");
+    assert_eq!(
+        headers["traceparent"], traceparent,
+        "the event's trace context travels in the HTTP header too"
+    );
+    assert_eq!(headers["ce-traceparent"], traceparent);
     assert!(
         got[0].extension("knativebrokerttl").is_none(),
         "subscribers never see the hop count"
@@ -575,4 +589,58 @@ async fn sigterm_lets_the_in_flight_request_finish_and_refuses_new_connections()
         "the in-flight request completes: {response}"
     );
     assert_eq!(aegis.wait(Duration::from_secs(15)).await.unwrap(), Some(0));
+}
+
+#[tokio::test]
+async fn traces_are_exported_over_otlp_and_flushed_on_shutdown() {
+    // A stand-in for an OTLP/HTTP receiver (Jaeger or a collector): records each body.
+    let bodies: Arc<Mutex<Vec<bytes::Bytes>>> = Arc::default();
+    let seen = bodies.clone();
+    let app = Router::new().route(
+        "/v1/traces",
+        post(move |body: bytes::Bytes| async move {
+            seen.lock().unwrap().push(body);
+            StatusCode::OK
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let mut aegis = Aegis::spawn(
+        &["dev"],
+        &[
+            ("AEGIS_DATA_DIR", &data_dir),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ],
+    )
+    .await
+    .unwrap();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let res = client()
+        .get(aegis.url("/healthz"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    aegis.terminate().unwrap();
+    assert_eq!(aegis.wait(Duration::from_secs(15)).await.unwrap(), Some(0));
+
+    // The request's span is in the caller's trace: its id appears as raw bytes in the
+    // protobuf export, sent at the latest when the process flushed on shutdown.
+    let raw: Vec<u8> = (0..trace_id.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&trace_id[i..i + 2], 16).unwrap())
+        .collect();
+    let bodies = bodies.lock().unwrap();
+    assert!(!bodies.is_empty(), "nothing was exported");
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.windows(raw.len()).any(|w| w == raw)),
+        "no exported span carries the caller's trace id"
+    );
 }
