@@ -209,3 +209,78 @@ impl Lines {
         Some(Bytes::from(line))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use aegis::analysis::{Engine, NoTools, Report, Request};
+    use axum::http::StatusCode;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// An engine that takes a while, so the stream has silences to fill.
+    struct Slow;
+
+    #[async_trait::async_trait]
+    impl Engine for Slow {
+        async fn analyze(&self, id: &str, request: &Request) -> Report {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            aegis::analysis::engine::empty_report(id, request, "slow test engine")
+        }
+    }
+
+    #[tokio::test]
+    async fn silence_gets_heartbeats_and_the_stream_ends_with_end() {
+        let app = App {
+            analyzer: Analyzer::new(
+                Arc::new(aegis::Config::for_test()),
+                Arc::new(NoTools),
+                Arc::new(Slow),
+            ),
+            store: Arc::new(aegis::store::Memory::default()),
+            slots: Slots::new(1),
+            heartbeat: Duration::from_millis(50),
+        };
+        let req = axum::http::Request::post("/api/ops/analyze/stream")
+            .body(Body::from(r#"{"description": "x"}"#))
+            .unwrap();
+        let res = router(app).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let names: Vec<String> = body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                serde_json::from_slice::<serde_json::Value>(l).unwrap()["event"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names.first().map(String::as_str), Some("start"));
+        assert!(names.iter().any(|n| n == "heartbeat"), "{names:?}");
+        assert_eq!(&names[names.len() - 2..], ["final", "end"]);
+    }
+
+    #[tokio::test]
+    async fn bad_request_is_refused_before_streaming() {
+        let app = App {
+            analyzer: Analyzer::new(
+                Arc::new(aegis::Config::for_test()),
+                Arc::new(NoTools),
+                Arc::new(Slow),
+            ),
+            store: Arc::new(aegis::store::Memory::default()),
+            slots: Slots::new(1),
+            heartbeat: HEARTBEAT,
+        };
+        let req = axum::http::Request::post("/api/ops/analyze/stream")
+            .body(Body::from(r#"{"description": ""}"#))
+            .unwrap();
+        let res = router(app).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

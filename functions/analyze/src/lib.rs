@@ -70,3 +70,6 @@ pub fn router(app: App) -> Router {
         .with_state(app)
         .merge(aegis::store::api::routes(store))
 }
+
+#[cfg(test)]
+mod tests;
