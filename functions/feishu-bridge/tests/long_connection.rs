@@ -391,3 +391,36 @@ async fn bad_credentials_stop_the_bridge() {
     );
     assert_eq!(fake.ws.handshakes(), 0);
 }
+
+#[tokio::test]
+async fn busy_endpoint_discovery_is_retried() {
+    let fake = FakeFeishu::start().await.unwrap();
+    // The fast reconnect settings arrive with the first successful discovery (until
+    // then the SDK defaults of 120 s apply), so connect once, then fail discovery.
+    fake.ws.set_endpoint_config(quick(120));
+    let (router, _) = start_bridge(&fake, Arc::new(TestSink::default()));
+    assert!(fake.ws.wait_until(WAIT, |s| s.connected()).await);
+    // 1 (busy) and 1000040343 (internal) are server errors: try again.
+    fake.ws.set_endpoint_code(1);
+    fake.ws.drop_connection();
+    assert!(
+        fake.ws
+            .wait_until(WAIT, |s| s.endpoint_requests() >= 3)
+            .await
+    );
+    fake.ws.set_endpoint_code(1_000_040_343);
+    let seen = fake.ws.endpoint_requests();
+    assert!(
+        fake.ws
+            .wait_until(WAIT, |s| s.endpoint_requests() > seen)
+            .await
+    );
+    assert_eq!(status(&router).await.1["state"], "disconnected");
+    fake.ws.set_endpoint_code(0);
+    assert!(
+        fake.ws
+            .wait_until(WAIT, |s| s.connections() == 2 && s.connected())
+            .await
+    );
+    assert_eq!(status(&router).await.1["state"], "connected");
+}
