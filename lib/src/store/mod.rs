@@ -109,6 +109,14 @@ pub async fn open(config: &Config) -> Result<std::sync::Arc<dyn ReportStore>, an
             .await
             .map_err(|e| anyhow::anyhow!("the report store cannot open: {e}"))?;
         tracing::info!(bucket = %s3.bucket, prefix = %s3.prefix, "report store: S3");
+        // Checked in the background: a bucket that is down degrades analyses (reports
+        // not archived) but must not keep the function from starting.
+        let probe = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = probe.check().await {
+                tracing::warn!(error = %e, "the report bucket is not reachable; reports will not be archived until it is");
+            }
+        });
         return Ok(std::sync::Arc::new(store));
     }
     let folder = Folder::open(&config.data_dir, config.retention, config.links.clone())

@@ -117,6 +117,17 @@ impl S3 {
         })
     }
 
+    /// Whether the bucket is reachable with these credentials (`HeadBucket`).
+    pub async fn check(&self) -> Result<(), Error> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("HeadBucket", &self.bucket, &e))
+    }
+
     fn key(&self, dir: &str, name: &str) -> String {
         format!("{}{dir}/{name}", self.prefix)
     }

@@ -14,7 +14,7 @@ const BUCKET: &str = "aegis-reports";
 /// What a test runs against, kept alive for the test's duration.
 enum Backend {
     Folder(tempfile::TempDir),
-    S3(S3Server),
+    S3(Box<S3Server>),
 }
 
 struct Fixture {
@@ -46,7 +46,7 @@ impl Fixture {
         .expect("S3 store builds");
         Self {
             store: Arc::new(store),
-            backend: Backend::S3(server),
+            backend: Backend::S3(Box::new(server)),
         }
     }
 
@@ -375,15 +375,15 @@ async fn analyze_answers_when_s3_goes_down() {
     let mut ctx = aegis::runtime::context_from_config(config)
         .await
         .expect("context");
-    ctx.store = Arc::new(
-        S3::with_credentials(
-            &server.store_config(BUCKET),
-            ReportLinks::None,
-            Duration::from_secs(600),
-            S3Server::credentials(),
-        )
-        .expect("S3 store builds"),
-    );
+    let s3 = S3::with_credentials(
+        &server.store_config(BUCKET),
+        ReportLinks::None,
+        Duration::from_secs(600),
+        S3Server::credentials(),
+    )
+    .expect("S3 store builds");
+    s3.check().await.expect("the bucket is reachable");
+    ctx.store = Arc::new(s3.clone());
     let build = aegis_cli::host::FUNCTIONS
         .iter()
         .find(|(name, _)| *name == "analyze")
@@ -423,6 +423,10 @@ async fn analyze_answers_when_s3_goes_down() {
     assert_eq!(stored.status(), reqwest::StatusCode::OK);
 
     server.stop().await.expect("moto stops");
+    assert!(matches!(
+        s3.check().await,
+        Err(store::Error::Unavailable(_))
+    ));
     let second = analyze().await;
     assert_eq!(second["archived"], false, "{second}");
     assert!(second["summary"].as_str().is_some_and(|s| !s.is_empty()));
