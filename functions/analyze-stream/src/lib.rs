@@ -73,7 +73,8 @@ impl App {
 
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    aegis::store::register_metrics(&ctx.metrics);
+    // `aegis_store_failures_total` is registered by analyze: in `aegis dev` both share
+    // one registry, and a second registration would duplicate the family on /metrics.
     let app = App::from_context(ctx);
     let timeout = app.analyzer.max_duration() + Duration::from_secs(15);
     Ok(Function {

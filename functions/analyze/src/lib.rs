@@ -50,7 +50,11 @@ impl App {
 
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
+    // analyze registers the analysis and store metrics for both analysis functions:
+    // in `aegis dev` they share one registry, where a second registration would
+    // duplicate the families.
     aegis::store::register_metrics(&ctx.metrics);
+    aegis::analysis::register_metrics(&ctx.metrics);
     let app = App::from_context(ctx);
     // Longer than any analysis, so the runtime's timeout never cuts one short.
     let timeout = app.analyzer.max_duration() + Duration::from_secs(15);

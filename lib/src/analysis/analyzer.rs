@@ -220,6 +220,7 @@ impl Analyzer {
         report.id = id.to_string();
         report.time_range = request.time_range;
         report.duration_ms = started.elapsed().as_millis() as u64;
+        super::metrics::record(&report);
         report
     }
 

@@ -614,6 +614,23 @@ async fn analyze_answers_the_original_request_and_stores_the_report() {
     assert_eq!(stored.status(), 200);
     let stored: Report = stored.json().await.unwrap();
     assert_eq!(stored.id, id);
+
+    let metrics = http
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("aegis_analyses_total{model=\"custom\",outcome=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aegis_llm_tokens_total{kind=\"prompt\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
