@@ -106,12 +106,14 @@ impl Bridge {
         }
     }
 
-    /// Connects, and reconnects after every loss: the first attempt after a loss waits
-    /// a random time below the reconnect nonce, later ones the reconnect interval,
+    /// Connects, and reconnects after every loss (or a failed first connection): the
+    /// first attempt waits a random time below the reconnect nonce, later ones the
+    /// reconnect interval,
     /// at most the reconnect count of attempts (negative: forever). Returns only when
     /// it stopped for good; the status says why.
     pub async fn run(mut self) {
         let mut failures: i64 = 0;
+        let mut ever_connected = false;
         loop {
             self.status.set(State::Connecting, None);
             let wait = match self.session().await {
@@ -119,6 +121,7 @@ impl Bridge {
                     tracing::warn!(reason = %lost, "feishu long connection lost; reconnecting");
                     self.status.lost(lost);
                     failures = 0;
+                    ever_connected = true;
                     random_below(self.timing.reconnect_nonce)
                 }
                 Err(ConnectError::Fatal(reason)) => {
@@ -137,7 +140,14 @@ impl Bridge {
                     }
                     tracing::warn!(%reason, attempt = failures, "feishu long connection attempt failed");
                     self.status.set(State::Disconnected, Some(reason));
-                    self.timing.reconnect_interval
+                    // Like the SDKs: a failed first connection starts the reconnect
+                    // cycle (random wait, then the interval); after a loss the random
+                    // wait came before the attempt that just failed.
+                    if failures == 1 && !ever_connected {
+                        random_below(self.timing.reconnect_nonce)
+                    } else {
+                        self.timing.reconnect_interval
+                    }
                 }
             };
             tokio::time::sleep(wait).await;
