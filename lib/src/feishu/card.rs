@@ -71,7 +71,15 @@ impl Element {
     /// Bytes this element adds to [`Card::encoded_len`] (with its separating comma),
     /// so a renderer can fill a card up to [`CARD_LIMIT`] without re-encoding it.
     pub fn encoded_len(&self) -> usize {
-        encoded_len(&self.to_value().to_string()) - 2 + 1
+        // The element's JSON sits inside the content string, which is itself a JSON
+        // string in the request body: measure the empty shell once and add the text
+        // twice escaped, without serialising the text.
+        let (shell, text) = match self {
+            Self::Markdown(text) => (Self::Markdown(String::new()), text),
+            Self::Note(text) => (Self::Note(String::new()), text),
+            Self::Hr => return encoded_len(&self.to_value().to_string()) - 1,
+        };
+        encoded_len(&shell.to_value().to_string()) - 1 + twice_escaped_len(text)
     }
 
     fn to_value(&self) -> Value {
@@ -187,6 +195,19 @@ pub(crate) fn encoded_len(s: &str) -> usize {
         .sum::<usize>()
 }
 
+/// Length of `s` escaped as a JSON string and the result escaped again (text inside
+/// the card JSON inside the request body), without the quotes.
+fn twice_escaped_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' => 4,
+            b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 3,
+            0..=0x1f => 7,
+            _ => 1,
+        })
+        .sum()
+}
+
 /// Escapes text from outside (label values, annotations, model output) so card
 /// markdown shows it literally: no accidental bold, links, mentions or tags.
 pub fn escape_markdown(text: &str) -> String {
@@ -242,7 +263,7 @@ mod tests {
     #[test]
     fn element_len_adds_up() {
         let base = Card::new("t", Template::Red).markdown("first");
-        let extra = Element::Markdown("second \"quoted\"\nline".into());
+        let extra = Element::Markdown("second \"quoted\"\nline \\ \u{1} é".into());
         let mut grown = base.clone();
         grown.elements.push(extra.clone());
         assert_eq!(
