@@ -88,8 +88,18 @@ fn backend(env: &Env, url_var: &str, auth_var: &str) -> Result<Option<Backend>, 
     let Some(url) = env.url(url_var)? else {
         return Ok(None);
     };
+    let mut url = url;
+    // Credentials written into the URL become basic auth, so the URL itself (printed
+    // in Debug and logs) never carries a password.
+    let from_url = (!url.username().is_empty()).then(|| Auth::Basic {
+        user: percent_decode(url.username()),
+        password: Secret::new(percent_decode(url.password().unwrap_or_default())),
+    });
+    // Cannot fail: http(s) URLs (checked by `env.url`) always take credentials.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
     let auth = match env.string(auth_var) {
-        None => None,
+        None => from_url,
         Some(v) => Some(parse_auth(&v).ok_or_else(|| {
             Error::new(
                 auth_var,
@@ -98,6 +108,14 @@ fn backend(env: &Env, url_var: &str, auth_var: &str) -> Result<Option<Backend>, 
         })?),
     };
     Ok(Some(Backend { url, auth }))
+}
+
+// `url` re-exports no percent decoder; form decoding is one, once `+` is escaped.
+fn percent_decode(v: &str) -> String {
+    url::form_urlencoded::parse(format!("v={}", v.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 fn parse_auth(v: &str) -> Option<Auth> {
@@ -109,4 +127,24 @@ fn parse_auth(v: &str) -> Option<Auth> {
         user: user.to_string(),
         password: Secret::new(password),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_url_become_basic_auth() {
+        let lookup = |k: &str| {
+            (k == "LOKI_BASE_URL").then(|| "https://reader:p%40ss@loki.example:3100/".to_string())
+        };
+        let config = Config::from_env(&Env::new(&lookup)).unwrap();
+        let loki = config.loki.clone().unwrap();
+        assert_eq!(loki.url.as_str(), "https://loki.example:3100/");
+        let Some(Auth::Basic { user, password }) = loki.auth else {
+            panic!("basic auth expected");
+        };
+        assert_eq!((user.as_str(), password.expose()), ("reader", "p@ss"));
+        assert!(!format!("{config:?}").contains("p@ss"));
+    }
 }

@@ -124,6 +124,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// An answer of `api` that did not parse as its documented JSON.
+    pub(crate) fn malformed(api: Api, e: &serde_json::Error) -> Self {
+        Self::Malformed {
+            api,
+            detail: super::http::shorten(&e.to_string(), 200),
+        }
+    }
+
     /// Whether the same call may succeed later (the backend was down or slow), as
     /// opposed to a call that must change first.
     pub fn retryable(&self) -> bool {
@@ -154,4 +162,13 @@ impl Error {
             Self::Invalid(_) | Self::RangeTooLong { .. } | Self::Tool { .. } => None,
         }
     }
+}
+
+/// `v` trimmed, or [`Error::Invalid`] saying that `what` is required.
+pub(crate) fn required<'a>(what: &str, v: &'a str) -> Result<&'a str, Error> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(Error::Invalid(format!("{what} is required")));
+    }
+    Ok(v)
 }

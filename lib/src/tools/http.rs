@@ -373,10 +373,7 @@ pub(crate) fn unwrap_envelope<T: serde::de::DeserializeOwned>(
         data: serde_json::Value,
         error: Option<String>,
     }
-    let malformed = |e: serde_json::Error| Error::Malformed {
-        api,
-        detail: shorten(&e.to_string(), 200),
-    };
+    let malformed = |e: serde_json::Error| Error::malformed(api, &e);
     let envelope: Envelope = serde_json::from_slice(body).map_err(malformed)?;
     if envelope.status != "success" {
         return Err(Error::Backend {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::bounds::Bounds;
-use super::error::{Api, Error};
+use super::error::{Api, Error, required};
 use super::http::{Http, Request};
 
 /// A trace search (`/api/traces`).
@@ -202,7 +202,8 @@ impl Client {
             msg: String,
         }
         let body = self.http.send(&Request::get(segments, params)).await?;
-        let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+        let envelope: Envelope =
+            serde_json::from_slice(&body).map_err(|e| Error::malformed(Api::Jaeger, &e))?;
         if let Some(errors) = envelope.errors.filter(|e| !e.is_empty())
             && envelope.data.is_null()
         {
@@ -216,7 +217,7 @@ impl Client {
                     .join("; "),
             });
         }
-        serde_json::from_value(envelope.data).map_err(|e| malformed(&e))
+        serde_json::from_value(envelope.data).map_err(|e| Error::malformed(Api::Jaeger, &e))
     }
 }
 
@@ -317,21 +318,6 @@ impl RawTrace {
             trace_id: self.trace_id,
             spans,
         }
-    }
-}
-
-fn required<'a>(what: &str, v: &'a str) -> Result<&'a str, Error> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Err(Error::Invalid(format!("{what} is required")));
-    }
-    Ok(v)
-}
-
-fn malformed(e: &serde_json::Error) -> Error {
-    Error::Malformed {
-        api: Api::Jaeger,
-        detail: super::http::shorten(&e.to_string(), 200),
     }
 }
 

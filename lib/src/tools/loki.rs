@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::bounds::Bounds;
-use super::error::{Api, Error};
+use super::error::{Api, Error, required};
 use super::http::{Http, Request};
 
 /// Labels of one stream.
@@ -86,13 +86,10 @@ impl Client {
         direction: Direction,
     ) -> Result<Vec<Stream>, Error> {
         self.bounds.check_range(start, end)?;
-        let logql = logql.trim();
-        if logql.is_empty() {
-            return Err(Error::Invalid(
-                "the LogQL query is empty; start with a stream selector such as {app=\"api\"}"
-                    .into(),
-            ));
-        }
+        let logql = required(
+            "a LogQL query (a stream selector such as {app=\"api\"})",
+            logql,
+        )?;
         let limit = limit.clamp(1, self.bounds.max_log_lines);
         let params = vec![
             ("query".to_string(), logql.to_string()),
@@ -123,7 +120,8 @@ impl Client {
                 data.result_type
             )));
         }
-        let raw: Vec<RawStream> = serde_json::from_value(data.result).map_err(|e| malformed(&e))?;
+        let raw: Vec<RawStream> =
+            serde_json::from_value(data.result).map_err(|e| Error::malformed(Api::Loki, &e))?;
         let mut left = limit;
         let mut streams = Vec::with_capacity(raw.len());
         for s in raw {
@@ -176,10 +174,7 @@ impl Client {
         start: Option<DateTime<Utc>>,
         end: Option<DateTime<Utc>>,
     ) -> Result<Vec<String>, Error> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(Error::Invalid("label name is empty".into()));
-        }
+        let name = required("label name", name)?;
         let params = self.range_params(start, end)?;
         let values: Option<Vec<String>> = self
             .call(&["loki", "api", "v1", "label", name, "values"], params)
@@ -239,13 +234,6 @@ impl Client {
     ) -> Result<T, Error> {
         let body = self.http.send(&Request::get(segments, params)).await?;
         super::http::unwrap_envelope(Api::Loki, &body)
-    }
-}
-
-fn malformed(e: &serde_json::Error) -> Error {
-    Error::Malformed {
-        api: Api::Loki,
-        detail: super::http::shorten(&e.to_string(), 200),
     }
 }
 

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::bounds::{Bounds, Capped, auto_step};
-use super::error::{Api, Error};
+use super::error::{Api, Error, required};
 use super::http::{Http, Request};
 
 /// Labels of one series.
@@ -110,7 +110,7 @@ impl Client {
         query: &str,
         time: Option<DateTime<Utc>>,
     ) -> Result<Capped<Sample>, Error> {
-        let mut params = vec![("query".to_string(), nonempty("query", query)?)];
+        let mut params = vec![("query".to_string(), required("query", query)?.to_string())];
         if let Some(t) = time {
             params.push(("time".into(), unix(t)));
         }
@@ -164,7 +164,7 @@ impl Client {
             .filter(|s| !s.is_zero())
             .unwrap_or_else(|| auto_step(start, end));
         let params = vec![
-            ("query".to_string(), nonempty("query", query)?),
+            ("query".to_string(), required("query", query)?.to_string()),
             ("start".into(), unix(start)),
             ("end".into(), unix(end)),
             ("step".into(), seconds(step)),
@@ -212,9 +212,9 @@ impl Client {
         start: Option<DateTime<Utc>>,
         end: Option<DateTime<Utc>>,
     ) -> Result<Vec<String>, Error> {
-        let name = nonempty("label name", name)?;
+        let name = required("label name", name)?;
         let params = self.discovery_params(matches, start, end)?;
-        self.call(&["api", "v1", "label", &name, "values"], params)
+        self.call(&["api", "v1", "label", name, "values"], params)
             .await
     }
 
@@ -414,14 +414,6 @@ fn seconds(d: Duration) -> String {
     } else {
         format!("{}ms", d.as_millis())
     }
-}
-
-fn nonempty(what: &str, v: &str) -> Result<String, Error> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Err(Error::Invalid(format!("{what} is empty")));
-    }
-    Ok(v.to_string())
 }
 
 #[cfg(test)]
