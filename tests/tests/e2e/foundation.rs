@@ -644,3 +644,86 @@ async fn traces_are_exported_over_otlp_and_flushed_on_shutdown() {
         "no exported span carries the caller's trace id"
     );
 }
+
+#[tokio::test]
+async fn function_runs_under_aws_lambda_when_the_runtime_api_is_set() {
+    // A stand-in for the Lambda Runtime API (the documented 2018-06-01 interface): hands
+    // out one API Gateway HTTP API event, then records the function's response.
+    let event = serde_json::json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/healthz", "rawQueryString": "",
+        "headers": {"host": "example.test"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "example.test",
+            "domainPrefix": "example", "requestId": "r1", "routeKey": "$default",
+            "stage": "$default", "time": "25/Nov/2026:19:00:00 +0000", "timeEpoch": 0,
+            "http": {"method": "GET", "path": "/healthz", "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.1", "userAgent": "test"}
+        },
+        "isBase64Encoded": false
+    });
+    let handed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, rx) = tokio::sync::oneshot::channel::<serde_json::Value>();
+    let tx = Arc::new(Mutex::new(Some(tx)));
+    let app = Router::new()
+        .route(
+            "/2018-06-01/runtime/invocation/next",
+            axum::routing::get(move || {
+                let event = event.clone();
+                let handed_out = handed_out.clone();
+                async move {
+                    if handed_out.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        std::future::pending::<()>().await; // one invocation only
+                    }
+                    (
+                        [
+                            ("lambda-runtime-aws-request-id", "inv-1"),
+                            ("lambda-runtime-deadline-ms", "9999999999999"),
+                            (
+                                "lambda-runtime-invoked-function-arn",
+                                "arn:aws:lambda:us-east-1:123456789012:function:notifier",
+                            ),
+                            (
+                                "lambda-runtime-trace-id",
+                                "Root=1-5759e988-bd862e3fe1be46a994272793",
+                            ),
+                        ],
+                        axum::Json(event),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/2018-06-01/runtime/invocation/inv-1/response",
+            // The runtime client sends no content type, so read the body as it is.
+            post(move |body: bytes::Bytes| async move {
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                if let Some(tx) = tx.lock().unwrap().take() {
+                    let _ = tx.send(body);
+                }
+                StatusCode::ACCEPTED
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let data = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(process::aegis_bin().unwrap())
+        .args(["serve", "notifier"])
+        .env("AWS_LAMBDA_RUNTIME_API", &api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "notifier")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AEGIS_DATA_DIR", data.path())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(30), rx)
+        .await
+        .expect("the function answered the invocation")
+        .unwrap();
+    child.kill().await.unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body = response["body"].as_str().unwrap_or_default();
+    assert!(body.contains("ok"), "{response}");
+}
