@@ -27,6 +27,16 @@ enum Command {
         /// The function: webhook-receiver, notifier, analyze, analyze-stream, feishu-event-handler, feishu-bridge.
         function: String,
     },
+    /// The whole product on this machine, nothing else needed: a recorded real incident
+    /// replayed as if live, its alert through the webhook, the cards in the terminal.
+    Demo {
+        /// Port to listen on.
+        #[arg(long, env = "PORT", default_value_t = 8080)]
+        port: u16,
+        /// Run the incident once and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Serve a recorded incident dataset behind the Prometheus, Loki and Jaeger query APIs.
     Replay {
         /// The dataset folder (see shared/eval/FORMAT.md).
@@ -68,6 +78,7 @@ pub fn main() -> ExitCode {
             command: ConfigCommand::Check,
         } => crate::host::config_check(),
         Command::Serve { function } => crate::host::serve_one(&function),
+        Command::Demo { port, once } => crate::demo::run(port, once),
         Command::Dev { port, knative } => crate::host::dev(port, knative),
         Command::Replay { dataset, port } => block_on(aegis::replay::serve_dataset(&dataset, port)),
         Command::Eval {

@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod cli;
 pub mod dead_letter;
+pub mod demo;
 pub mod dev;
 pub mod host;
 

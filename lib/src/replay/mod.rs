@@ -16,6 +16,7 @@ mod params;
 mod prometheus;
 pub mod promql;
 mod server;
+mod shift;
 pub mod traces;
 
 pub use dataset::{Case, Dataset, Edge, LoadError, Meta, Truth, read_truth};

@@ -4,6 +4,7 @@
 mod alerts;
 mod analyze;
 mod chat;
+mod demo;
 mod foundation;
 mod manifests;
 mod rca;
