@@ -73,7 +73,11 @@ async fn main() {
         );
         let case = ds.cases().first().cloned().expect("a case");
         let signals = ds.meta.signals.clone();
-        let service = ds.meta.services.first().cloned().unwrap_or_default();
+        // The service with the most traces: the heaviest Jaeger search.
+        let service = (0..ds.traces.services.len())
+            .max_by_key(|&i| ds.traces.traces_by_service[i].len())
+            .map(|i| ds.traces.services[i].to_string())
+            .unwrap_or_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");

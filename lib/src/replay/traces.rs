@@ -6,7 +6,7 @@ use std::io::BufRead;
 use serde::Deserialize;
 
 use super::LoadError;
-use super::json::Str;
+use super::json::{ScalarText, Str};
 use super::labels::{Interner, Labels};
 
 /// One span; names are indexes into the store's tables.
@@ -71,8 +71,8 @@ struct RawSpan<'a> {
     start_us: i64,
     duration_us: i64,
     error: Option<bool>,
-    #[serde(default)]
-    attributes: BTreeMap<String, serde_json::Value>,
+    #[serde(default, borrow)]
+    attributes: BTreeMap<Str<'a>, ScalarText<'a>>,
 }
 
 /// Names to indexes while loading.
@@ -127,13 +127,7 @@ impl TraceStore {
             let labels = Labels::new(
                 raw.attributes
                     .iter()
-                    .map(|(k, v)| {
-                        let v = match v {
-                            serde_json::Value::String(s) => interner.get(s),
-                            other => interner.get(&other.to_string()),
-                        };
-                        (interner.get(k), v)
-                    })
+                    .map(|(k, v)| (interner.get(k), interner.get(&v.0)))
                     .collect(),
             );
             let attrs = match attr_index.get(&labels) {
@@ -243,7 +237,7 @@ mod tests {
     #[test]
     fn indexes_traces_and_services() {
         let text = concat!(
-            r#"{"trace_id": "t1", "span_id": "b", "parent_span_id": "a", "service": "cart", "operation": "get", "start_us": 20, "duration_us": 5, "error": true, "attributes": {"pod": "cart-1"}}"#,
+            r#"{"trace_id": "t1", "span_id": "b", "parent_span_id": "a", "service": "cart", "operation": "get", "start_us": 20, "duration_us": 5, "error": true, "attributes": {"pod": "cart-1", "retries": 2, "cached": false}}"#,
             "\n",
             r#"{"trace_id": "t1", "span_id": "a", "parent_span_id": null, "service": "front", "operation": "/", "start_us": 10, "duration_us": 50, "error": null, "attributes": {"pod": "front-1"}}"#,
             "\n"
@@ -255,6 +249,8 @@ mod tests {
         assert_eq!(&*store.services[spans[0].service as usize], "front");
         assert_eq!(spans[1].parent, Some(spans[0].span_id));
         assert_eq!(spans[1].error, Some(true));
+        let attrs = &store.attributes[spans[1].attributes as usize];
+        assert_eq!((attrs.get("retries"), attrs.get("cached")), (Some("2"), Some("false")));
         assert_eq!(
             store.traces_by_service[store.service("cart").unwrap() as usize],
             vec![t]
