@@ -60,22 +60,24 @@ pub async fn collect(
     };
     let mut steps = Vec::new();
 
-    let (metrics, step) = metrics(tools, catalog, start, end, limits).await;
-    match metrics {
-        Ok(m) => obs.metrics = m,
-        Err(e) => obs.degraded.push(e),
-    }
-    steps.push(step);
-
     // Logs and spans are read in two parts, baseline and incident, so that a cap on
     // lines or traces cannot starve either side of the comparison.
-    let split = features::incident_start(&obs, &features::metric_changes(&obs));
+    let split = features::incident_start(&obs);
     let split = Utc
         .timestamp_millis_opt((split * 1000.0) as i64)
         .single()
         .unwrap_or(start);
     let parts = [(start, split), (split, end)];
-    let (logs, traces) = tokio::join!(logs(tools, &parts, limits), traces(tools, &parts, limits));
+    let ((metrics, step), logs, traces) = tokio::join!(
+        metrics(tools, catalog, start, end, limits),
+        logs(tools, &parts, limits),
+        traces(tools, &parts, limits)
+    );
+    match metrics {
+        Ok(m) => obs.metrics = m,
+        Err(e) => obs.degraded.push(e),
+    }
+    steps.push(step);
     match logs {
         (Ok((lines, query)), step) => {
             obs.logs = lines;
@@ -205,7 +207,9 @@ async fn logs(
         .flat_map(|s| parts.iter().map(move |p| (s, *p)));
     let results: Vec<_> = stream::iter(jobs)
         .map(|(service, (from, to))| {
-            let query = format!("{{{label}=\"{}\"}} {ERROR_FILTER}", escape(service));
+            // Every line, not only errors: a change in what a service logs shows a
+            // changed code path even when nothing is logged as an error.
+            let query = format!("{{{label}=\"{}\"}}", escape(service));
             async move {
                 client
                     .query_range(&query, from, to, max, loki::Direction::Backward)
@@ -239,7 +243,7 @@ async fn logs(
         }
     }
     let summary = format!(
-        "{} error-like lines from {} services; {failed} queries failed",
+        "{} lines from {} services; {failed} queries failed",
         lines.len(),
         services.len()
     );
@@ -257,7 +261,7 @@ fn log_step(observation: String, query: &str) -> Step {
         tool: "loki.query_range".into(),
         tool_input: serde_json::json!({ "query": query }),
         observation,
-        log: "error and warning lines per service, baseline and incident parts".into(),
+        log: "log lines per service, baseline and incident parts".into(),
     }
 }
 

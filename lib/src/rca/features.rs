@@ -13,6 +13,12 @@ use super::template::{self, Severity};
 /// default 15-minute range has it too).
 pub const BASELINE_SECONDS: f64 = 300.0;
 
+/// Weight of a change in the mix of a service's log templates.
+const LOG_MIX_WEIGHT: f64 = 1.0;
+
+/// Lines each part needs before its template mix is compared.
+const MIN_LINES_FOR_MIX: usize = 5;
+
 /// A signal that departed from its level.
 #[derive(Debug, Clone)]
 pub struct MetricShift {
@@ -51,12 +57,18 @@ pub struct LogChange {
     pub top: Vec<(String, usize, String)>,
     /// Every template that rose: (its rise, a line).
     pub rising: Vec<(f64, String)>,
+    /// How much the mix of all its templates (any level) changed: the symmetric
+    /// Kullback-Leibler divergence of the two parts' template frequencies. A service
+    /// whose code path changed logs different lines, errors or not.
+    pub mix_shift: f64,
 }
 
 impl LogChange {
     /// Its weight as evidence.
     pub fn score(&self) -> f64 {
-        (self.surge / 5.0).min(2.0) + 0.3 * (self.new_templates.min(3) as f64)
+        (self.surge / 5.0).min(2.0)
+            + 0.3 * (self.new_templates.min(3) as f64)
+            + LOG_MIX_WEIGHT * self.mix_shift.min(2.0)
     }
 }
 
@@ -152,25 +164,13 @@ pub fn metric_changes(obs: &Observations) -> BTreeMap<String, Vec<MetricShift>> 
     out
 }
 
-/// Where the incident part begins: the median onset of the strongest metric
-/// departures, never inside the guaranteed baseline; without any, the last third.
-pub fn incident_start(obs: &Observations, metrics: &BTreeMap<String, Vec<MetricShift>>) -> f64 {
-    let earliest = obs.start + BASELINE_SECONDS;
-    let mut strong: Vec<(f64, f64)> = metrics
-        .values()
-        .flatten()
-        .map(|m| (m.score(), m.shift.onset))
-        .filter(|(s, _)| *s >= 0.3)
-        .collect();
-    strong.sort_by(|a, b| b.0.total_cmp(&a.0));
-    strong.truncate(10);
-    if strong.is_empty() {
-        return (obs.end - (obs.end - obs.start) / 3.0).max(earliest);
-    }
-    let mut onsets: Vec<f64> = strong.iter().map(|s| s.1).collect();
-    // A minute of slack: logs and spans often move a little before the metrics'
-    // one-minute samples show it.
-    (stats::median(&mut onsets) - 60.0).max(earliest)
+/// Where the incident part begins: the last third of the range, never inside the
+/// guaranteed baseline. A question or an alert comes while the incident is on, so
+/// its range ends near the present and the change sits late in it. (Estimating the
+/// onset from the median onset of the strongest metric shifts was tried and did
+/// worse: the tail of an earlier incident in the same range dominates it.)
+pub fn incident_start(obs: &Observations) -> f64 {
+    (obs.end - (obs.end - obs.start) / 3.0).max(obs.start + BASELINE_SECONDS)
 }
 
 /// Services that other services' rising error lines name ("No instances available
@@ -238,55 +238,49 @@ pub fn mentions(
     out
 }
 
-/// Error-log changes per service, splitting the range at `split`.
+/// Log changes per service, splitting the range at `split`: error and warning
+/// templates that rose, and how much the mix of all templates changed.
 pub fn log_changes(obs: &Observations, split: f64) -> BTreeMap<String, LogChange> {
-    type Counts = HashMap<String, (usize, String)>;
-    let mut base: HashMap<&str, Counts> = HashMap::new();
-    let mut incident: HashMap<&str, Counts> = HashMap::new();
+    /// Per template: (count, severity, one line).
+    type Counts = HashMap<String, (usize, Severity, String)>;
+    let mut sides: HashMap<&str, [Counts; 2]> = HashMap::new();
     // Minutes that have any line at all: sources that only kept some minutes must not
     // read as silence.
-    let mut base_minutes = std::collections::HashSet::new();
-    let mut incident_minutes = std::collections::HashSet::new();
+    let mut minutes = [
+        std::collections::HashSet::new(),
+        std::collections::HashSet::new(),
+    ];
     for l in &obs.logs {
-        let minute = ((l.time - obs.start) / 60.0).floor() as i64;
-        let late = l.time >= split;
-        if late {
-            incident_minutes.insert(minute);
-        } else {
-            base_minutes.insert(minute);
-        }
-        if template::severity(&l.line) == Severity::Normal {
-            continue;
-        }
-        let side = if late { &mut incident } else { &mut base };
-        let entry = side
-            .entry(l.service.as_str())
-            .or_default()
+        let k = usize::from(l.time >= split);
+        minutes[k].insert(((l.time - obs.start) / 60.0).floor() as i64);
+        let entry = sides.entry(l.service.as_str()).or_default()[k]
             .entry(template::template(&l.line))
-            .or_insert_with(|| (0, l.line.clone()));
+            .or_insert_with(|| (0, template::severity(&l.line), l.line.clone()));
         entry.0 += 1;
     }
-    let base_min = base_minutes.len().max(1) as f64;
-    let incident_min = incident_minutes.len().max(1) as f64;
+    let base_min = minutes[0].len().max(1) as f64;
+    let incident_min = minutes[1].len().max(1) as f64;
     let mut out = BTreeMap::new();
-    for (service, templates) in &incident {
-        let before = base.get(service);
+    for (service, [before, after]) in &sides {
+        let is_error = |c: &(usize, Severity, String)| c.1 != Severity::Normal;
         let mut change = LogChange {
-            baseline_errors: before.map_or(0, |b| b.values().map(|v| v.0).sum()),
+            baseline_errors: before.values().filter(|c| is_error(c)).map(|c| c.0).sum(),
+            mix_shift: mix_shift(before, after),
             ..LogChange::default()
         };
         let mut rises = Vec::new();
-        for (tpl, (count, example)) in templates {
+        for (tpl, c) in after.iter().filter(|(_, c)| is_error(c)) {
+            let (count, example) = (c.0, &c.2);
             change.incident_errors += count;
-            let was = before.and_then(|b| b.get(tpl)).map_or(0, |v| v.0);
+            let was = before.get(tpl).map_or(0, |v| v.0);
             if was == 0 {
                 change.new_templates += 1;
             }
-            let (r0, r1) = (was as f64 / base_min, *count as f64 / incident_min);
+            let (r0, r1) = (was as f64 / base_min, count as f64 / incident_min);
             let rise = (r1 - r0) / (r0 + 1.0).sqrt();
             if rise > 0.0 {
                 change.surge += rise;
-                rises.push((rise, tpl.clone(), *count, example.clone()));
+                rises.push((rise, tpl.clone(), count, example.clone()));
             }
         }
         rises.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -296,9 +290,34 @@ pub fn log_changes(obs: &Observations, split: f64) -> BTreeMap<String, LogChange
             .take(3)
             .map(|(_, t, c, e)| (t, c, e))
             .collect();
-        out.insert(service.to_string(), change);
+        if change.incident_errors > 0 || change.mix_shift > 0.0 {
+            out.insert(service.to_string(), change);
+        }
     }
     out
+}
+
+/// Symmetric KL divergence of two template histograms, with add-½ smoothing so a
+/// template seen on one side only counts but cannot be infinite; 0 when either side
+/// has too few lines to say.
+fn mix_shift<V>(
+    before: &HashMap<String, (usize, Severity, V)>,
+    after: &HashMap<String, (usize, Severity, V)>,
+) -> f64 {
+    let n0: usize = before.values().map(|c| c.0).sum();
+    let n1: usize = after.values().map(|c| c.0).sum();
+    if n0 < MIN_LINES_FOR_MIX || n1 < MIN_LINES_FOR_MIX {
+        return 0.0;
+    }
+    let keys: std::collections::HashSet<&String> = before.keys().chain(after.keys()).collect();
+    let k = keys.len() as f64;
+    keys.iter()
+        .map(|t| {
+            let p = (before.get(*t).map_or(0, |c| c.0) as f64 + 0.5) / (n0 as f64 + 0.5 * k);
+            let q = (after.get(*t).map_or(0, |c| c.0) as f64 + 0.5) / (n1 as f64 + 0.5 * k);
+            (q - p) * (q / p).ln()
+        })
+        .sum()
 }
 
 /// Span changes per service, and the caller -> callee edges the spans show.

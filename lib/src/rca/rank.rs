@@ -45,7 +45,7 @@ const TEMPERATURE: f64 = 0.35;
 /// Ranks every service in `obs`.
 pub fn rank(obs: &Observations) -> Ranking {
     let metrics = features::metric_changes(obs);
-    let split = features::incident_start(obs, &metrics);
+    let split = features::incident_start(obs);
     let logs = features::log_changes(obs, split);
     let (traces, mut edges) = features::trace_changes(obs, split);
     let mentions = features::mentions(obs, &logs);

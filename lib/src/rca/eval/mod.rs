@@ -282,7 +282,14 @@ mod tests {
                     fault: t.fault.clone(),
                 };
                 if std::env::var("AEGIS_EVAL_VERBOSE").is_ok() {
-                    println!("{} {} {} rank {:?}", t.id, t.fault, t.service, r.rank());
+                    println!(
+                        "{} {} {} rank {:?} split {:+.1} min",
+                        t.id,
+                        t.fault,
+                        t.service,
+                        r.rank(),
+                        (ranking.incident_start - t.fault_start.timestamp() as f64) / 60.0
+                    );
                     for c in ranking
                         .candidates
                         .iter()
@@ -290,12 +297,14 @@ mod tests {
                         .chain(ranking.candidates.iter().filter(|c| c.service == t.service))
                     {
                         println!(
-                            "   {:<28} {:.2} m={:.2} l={:.2} t={:.2} by={:?}",
+                            "   {:<28} {:.2} m={:.2} l={:.2} mix={:.2} t={:.2} n={:.2} by={:?}",
                             c.service,
                             c.score,
                             c.change.metric_score(),
                             c.change.logs.as_ref().map_or(0.0, |l| l.score()),
+                            c.change.logs.as_ref().map_or(0.0, |l| l.mix_shift),
                             c.change.traces.as_ref().map_or(0.0, |t| t.score()),
+                            c.change.mentions.as_ref().map_or(0.0, |m| m.score()),
                             c.explained_by
                         );
                     }
