@@ -63,7 +63,7 @@ async fn alert_group(app: &App, event: &Event) -> Result<Response, NotifyError> 
                     &message_uuid(id, "card"),
                 )
                 .await;
-            let sent = delivered(sent, id, "alert card")?;
+            let sent = delivered(&app.sends, sent, id, "alert card")?;
             if let Some(sent) = &sent {
                 tracing::info!(event.id = %id, chat, message_id = %sent.message_id, status = n.status.as_str(), "alert card posted");
                 if let Err(e) = app.store.put_card(id, &sent.message_id).await {
@@ -113,7 +113,7 @@ async fn analysis_requested(app: &App, event: &Event) -> Result<Response, Notify
             ));
         }
     };
-    delivered(sent, event.id(), "acknowledgement")?;
+    delivered(&app.sends, sent, event.id(), "acknowledgement")?;
     Ok(events::accepted())
 }
 
@@ -152,7 +152,7 @@ async fn analysis_completed(app: &App, event: &Event) -> Result<Response, Notify
             return Ok(events::accepted());
         }
     };
-    delivered(sent, event.id(), "analysis result")?;
+    delivered(&app.sends, sent, event.id(), "analysis result")?;
     Ok(events::accepted())
 }
 
@@ -160,10 +160,12 @@ async fn analysis_completed(app: &App, event: &Event) -> Result<Response, Notify
 /// (429/503, redelivered); permanent ones are logged with Feishu's code and message
 /// and dropped, so a rejected card is not retried forever.
 fn delivered(
+    sends: &crate::Sends,
     result: Result<Sent, feishu::Error>,
     event_id: &str,
     what: &str,
 ) -> Result<Option<Sent>, NotifyError> {
+    sends.record(what, result.as_ref().map(|_| ()));
     match result {
         Ok(sent) => Ok(Some(sent)),
         Err(e) if e.is_retryable() => Err(NotifyError::Feishu(e)),

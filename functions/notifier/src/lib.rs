@@ -4,6 +4,7 @@
 mod alert_card;
 mod error;
 mod handler;
+mod metrics;
 mod request;
 mod result_card;
 mod route;
@@ -20,6 +21,7 @@ use axum::routing::post;
 
 pub use alert_card::{Style, render as render_alert_card};
 pub use error::NotifyError;
+pub use metrics::{SendLabels, Sends};
 pub use result_card::{ACK, apology, render as render_result};
 
 /// The function's name, as in `/fn/notifier/` and the manifests.
@@ -40,6 +42,8 @@ pub struct App {
     pub auto_analyze: Vec<String>,
     /// No Feishu app configured: cards without a chat go to the console.
     pub local: bool,
+    /// Send outcomes on `/metrics`.
+    pub sends: metrics::Sends,
 }
 
 impl App {
@@ -56,6 +60,7 @@ impl App {
             },
             auto_analyze: config.alert.auto_analyze_severities.clone(),
             local: config.feishu.credentials.is_none(),
+            sends: metrics::Sends::register(&ctx.metrics),
         }
     }
 

@@ -286,3 +286,31 @@ async fn malformed_data_is_400() {
     assert_eq!(deliver(&app, event).await.status(), StatusCode::BAD_REQUEST);
     assert!(feishu.calls().is_empty());
 }
+
+#[tokio::test]
+async fn send_outcomes_are_counted_on_metrics() {
+    let ctx = Context::for_test();
+    let mut config = (*ctx.config).clone();
+    config.feishu.default_chat_id = Some("oc_oncall".into());
+    let ctx = Context {
+        config: Arc::new(config),
+        ..ctx
+    };
+    let feishu = Arc::new(Recording::default());
+    let app = App::new(&ctx, feishu.clone());
+    deliver(&app, alert_event("firing", "warning")).await;
+    *feishu.fail.lock().unwrap() = Some(|| Error::Throttled {
+        code: 230020,
+        retry_after: None,
+    });
+    deliver(&app, alert_event("resolved", "warning")).await;
+    let text = ctx.metrics.encode();
+    assert!(
+        text.contains(r#"aegis_feishu_sends_total{what="alert card",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"aegis_feishu_sends_total{what="alert card",outcome="throttled"} 1"#),
+        "{text}"
+    );
+}
