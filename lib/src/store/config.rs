@@ -3,6 +3,9 @@ use std::time::Duration;
 
 use crate::config::{Env, Error};
 
+/// SigV4 presigned URLs are valid for at most a week; also the default expiry.
+pub(crate) const MAX_PRESIGNED_EXPIRY: Duration = Duration::from_secs(7 * 86_400);
+
 /// Where reports and markers are kept.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -86,13 +89,20 @@ impl Config {
                 .map(ReportLinks::PublicBase)
                 .unwrap_or(ReportLinks::None),
         };
+        let link_expiry = env
+            .duration("AEGIS_REPORT_LINK_EXPIRY")?
+            .unwrap_or(MAX_PRESIGNED_EXPIRY);
+        if links == ReportLinks::Presigned && link_expiry > MAX_PRESIGNED_EXPIRY {
+            return Err(Error::new(
+                "AEGIS_REPORT_LINK_EXPIRY",
+                "presigned links last at most 7d (the SigV4 limit)",
+            ));
+        }
         Ok(Self {
             data_dir,
             s3,
             links,
-            link_expiry: env
-                .duration("AEGIS_REPORT_LINK_EXPIRY")?
-                .unwrap_or(Duration::from_secs(7 * 86_400)),
+            link_expiry,
             retention: env
                 .duration("AEGIS_RETENTION")?
                 .unwrap_or(Duration::from_secs(30 * 86_400)),
@@ -107,5 +117,46 @@ fn default_data_dir() -> PathBuf {
     match std::env::var_os("HOME") {
         Some(home) => PathBuf::from(home).join(".local/share/aegis"),
         None => PathBuf::from(".aegis-data"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |name: &str| vars.get(name).cloned();
+        Config::from_env(&Env::new(&lookup))
+    }
+
+    #[test]
+    fn folder_by_default_s3_with_a_bucket() {
+        let c = config(&[("AEGIS_DATA_DIR", "/data")]).expect("valid");
+        assert!(c.s3.is_none());
+        assert_eq!(c.data_dir, PathBuf::from("/data"));
+        assert_eq!(c.links, ReportLinks::None);
+        let c = config(&[("AEGIS_S3_BUCKET", "b"), ("AEGIS_S3_PREFIX", "p")]).expect("valid");
+        assert_eq!(c.s3.expect("s3").prefix, "p/");
+    }
+
+    #[test]
+    fn links_are_validated() {
+        let err = config(&[("AEGIS_REPORT_LINKS", "presigned")]).expect_err("needs a bucket");
+        assert_eq!(err.name, "AEGIS_REPORT_LINKS");
+        let err = config(&[
+            ("AEGIS_S3_BUCKET", "b"),
+            ("AEGIS_REPORT_LINKS", "presigned"),
+            ("AEGIS_REPORT_LINK_EXPIRY", "8d"),
+        ])
+        .expect_err("too long");
+        assert_eq!(err.name, "AEGIS_REPORT_LINK_EXPIRY");
+        let c = config(&[("AEGIS_PUBLIC_BASE_URL", "https://aegis.example.com")]).expect("valid");
+        assert!(matches!(c.links, ReportLinks::PublicBase(_)));
     }
 }

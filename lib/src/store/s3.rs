@@ -30,9 +30,6 @@ const JSON: &str = "application/json; charset=utf-8";
 const MARKDOWN: &str = "text/markdown; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
-/// SigV4 presigned URLs are valid for at most a week.
-const MAX_LINK_EXPIRY: Duration = Duration::from_secs(7 * 86_400);
-
 /// Index entries fetched at once while listing.
 const LIST_FETCHES: usize = 16;
 
@@ -87,7 +84,7 @@ impl S3 {
         links: ReportLinks,
         link_expiry: Duration,
     ) -> Result<Self, Error> {
-        if links == ReportLinks::Presigned && link_expiry > MAX_LINK_EXPIRY {
+        if links == ReportLinks::Presigned && link_expiry > super::config::MAX_PRESIGNED_EXPIRY {
             return Err(Error::Unavailable(
                 "AEGIS_REPORT_LINK_EXPIRY: presigned links last at most 7d".into(),
             ));
