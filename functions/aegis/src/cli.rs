@@ -68,6 +68,8 @@ enum Command {
 enum ConfigCommand {
     /// Validate the environment and print the effective configuration, secrets masked.
     Check,
+    /// Print the Markdown reference of every variable (docs/configuration.md).
+    Reference,
 }
 
 /// Parses the command line and runs it.
@@ -77,6 +79,12 @@ pub fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check,
         } => crate::host::config_check(),
+        Command::Config {
+            command: ConfigCommand::Reference,
+        } => {
+            print!("{}", aegis::config::reference::markdown());
+            ExitCode::SUCCESS
+        }
         Command::Serve { function } => crate::host::serve_one(&function),
         Command::Demo { port, once } => crate::demo::run(port, once),
         Command::Dev { port, knative } => crate::host::dev(port, knative),

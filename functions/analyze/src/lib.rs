@@ -73,6 +73,7 @@ pub fn router(app: App) -> Router {
         .route("/", post(subscriber::receive))
         .with_state(app)
         .merge(aegis::store::api::routes(store))
+        .merge(aegis::analysis::openapi::routes())
 }
 
 #[cfg(test)]

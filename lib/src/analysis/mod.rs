@@ -7,6 +7,7 @@ pub mod api;
 mod config;
 pub mod engine;
 mod metrics;
+pub mod openapi;
 mod progress;
 mod prompt;
 mod redact;
