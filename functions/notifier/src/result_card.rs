@@ -101,6 +101,11 @@ pub fn apology(failure: Option<&Failure>) -> Message {
     let (kind, message) = failure
         .map(|f| (f.kind.as_str(), f.message.as_str()))
         .unwrap_or(("internal", "no details"));
+    // Notices from feishu-event-handler (help, refusals, limits, unreadable questions)
+    // travel as failed completions; their message is the reply, posted as it is.
+    if matches!(kind, "usage" | "forbidden" | "busy" | "invalid") {
+        return Message::Text(clip(message, 2000));
+    }
     let reason = match kind {
         "timeout" => "分析超时 (timeout)",
         "backend" => "数据源不可用 (backend)",
@@ -178,5 +183,16 @@ mod tests {
             panic!("text")
         };
         assert!(text.contains("timeout") && text.contains("抱歉"), "{text}");
+    }
+
+    #[test]
+    fn chat_notices_are_posted_as_they_are() {
+        let Message::Text(text) = apology(Some(&Failure {
+            kind: "usage".into(),
+            message: "用法：@AegisBot [模型] 问题".into(),
+        })) else {
+            panic!("text")
+        };
+        assert_eq!(text, "用法：@AegisBot [模型] 问题");
     }
 }
