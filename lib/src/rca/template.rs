@@ -24,7 +24,7 @@ static LEVEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static ERROR_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(exception|error|fatal|panic|traceback|failed|failure)\b")
+    Regex::new(r"(?i)(exception\b|\berror\b|\bfatal\b|\bpanic|\btraceback\b|\bfailed\b|\bfailure\b)")
         .expect("a valid constant regex")
 });
 
