@@ -15,10 +15,10 @@ use super::Dataset;
 use super::params::Params;
 use super::traces::{Span, TraceStore};
 
-/// Jaeger's default search limit.
-const DEFAULT_LIMIT: usize = 20;
-/// Jaeger's default lookback when `start` is absent, in µs (one hour)... from the
-/// recording's end here, since the recording is in the past.
+/// jaeger-query's default search limit (`defaultQueryLimit`).
+const DEFAULT_LIMIT: usize = 100;
+/// The lookback when `start` is absent, in µs (one hour, Jaeger UI's default), counted
+/// back from the recording's last span rather than from now: the recording is past.
 const DEFAULT_LOOKBACK_US: i64 = 3_600_000_000;
 
 /// The Jaeger routes.
@@ -288,6 +288,13 @@ async fn dependencies(
     let mut counts: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     for range in &t.trace_spans {
         let spans = &t.spans[range.clone()];
+        // Spans are sorted by start: skip traces wholly outside the window cheaply.
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            continue;
+        };
+        if first.start_us > hi || last.start_us < lo {
+            continue;
+        }
         let service_of: HashMap<u32, u32> = spans.iter().map(|s| (s.span_id, s.service)).collect();
         for s in spans {
             if s.start_us < lo || s.start_us > hi {

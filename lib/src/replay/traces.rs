@@ -250,7 +250,10 @@ mod tests {
         assert_eq!(spans[1].parent, Some(spans[0].span_id));
         assert_eq!(spans[1].error, Some(true));
         let attrs = &store.attributes[spans[1].attributes as usize];
-        assert_eq!((attrs.get("retries"), attrs.get("cached")), (Some("2"), Some("false")));
+        assert_eq!(
+            (attrs.get("retries"), attrs.get("cached")),
+            (Some("2"), Some("false"))
+        );
         assert_eq!(
             store.traces_by_service[store.service("cart").unwrap() as usize],
             vec![t]
