@@ -117,6 +117,15 @@ pub fn dev(port: u16, knative: Option<PathBuf>) -> ExitCode {
         };
         eprintln!("aegis dev listening on {}", handle.url("/"));
         aegis::runtime::shutdown_signal().await;
+        // Events already accepted are delivered first (within the grace), since the
+        // local broker keeps them only in memory.
+        let grace = handle.context().config.runtime.shutdown_grace;
+        if tokio::time::timeout(grace, handle.broker().wait_idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!("event deliveries still running after the shutdown grace");
+        }
         match handle.shutdown().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
