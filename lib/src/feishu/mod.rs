@@ -1,14 +1,14 @@
 //! Feishu (Lark): the open-platform client, cards, the long connection's frames, and the
 //! HTTP callback mode. Protocol facts: `shared/specs/feishu.md`.
 
+pub mod callback;
 mod card;
 mod client;
-pub mod callback;
 mod config;
 pub mod endpoint;
+mod error;
 pub mod event;
 pub mod frame;
-mod error;
 mod message;
 mod messenger;
 mod pacer;
@@ -20,4 +20,3 @@ pub use config::{ChatRoute, Config};
 pub use error::Error;
 pub use message::{BotInfo, Message, ReceiveIdType, Sent, TEXT_LIMIT};
 pub use messenger::{Console, Messenger, message_uuid, messenger};
-
