@@ -652,3 +652,99 @@ fn vector_binop(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Samples every 60 s from t=0: `req_total` per service and code, and `le` buckets.
+    fn store() -> MetricStore {
+        let mut text = String::new();
+        for i in 0..20 {
+            let t = i * 60;
+            text += &format!("req_total{{service=\"a\",code=\"2xx\"}} {} {t}\n", i * 60);
+            text += &format!("req_total{{service=\"a\",code=\"5xx\"}} {} {t}\n", i * 6);
+            text += &format!("req_total{{service=\"b\",code=\"2xx\"}} {} {t}\n", i * 120);
+            text += &format!("lat_bucket{{service=\"a\",le=\"0.1\"}} {} {t}\n", i * 10);
+            text += &format!("lat_bucket{{service=\"a\",le=\"1\"}} {} {t}\n", i * 20);
+            text += &format!("lat_bucket{{service=\"a\",le=\"+Inf\"}} {} {t}\n", i * 20);
+        }
+        text += "# EOF\n";
+        MetricStore::parse(text.as_bytes()).unwrap()
+    }
+
+    fn vector(q: &str, at_s: i64) -> Vec<(String, f64)> {
+        let Instant::Vector(v) = instant(&store(), q, at_s * 1000).unwrap() else {
+            panic!("{q} is not a vector")
+        };
+        let mut out: Vec<(String, f64)> = v
+            .into_iter()
+            .map(|s| (s.labels.to_json().to_string(), s.value))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn error_ratio_matches_on_service() {
+        let q = "sum by (service) (rate(req_total{code=\"5xx\"}[2m])) / sum by (service) (rate(req_total[2m]))";
+        let v = vector(q, 600);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!((v[0].1 - 0.1 / 1.1).abs() < 1e-12, "{v:?}");
+    }
+
+    #[test]
+    fn set_operators_filter_by_signature() {
+        let and = vector("req_total and on (service) req_total{code=\"5xx\"}", 600);
+        assert_eq!(and.len(), 2, "both series of a: {and:?}");
+        let unless = vector("req_total unless on (service) req_total{code=\"5xx\"}", 600);
+        assert_eq!(unless.len(), 1, "{unless:?}");
+        let or = vector("req_total{service=\"a\"} or req_total", 600);
+        assert_eq!(or.len(), 3, "{or:?}");
+    }
+
+    #[test]
+    fn one_to_one_matching_refuses_duplicates() {
+        let err = instant(
+            &store(),
+            "req_total / on (service) req_total{code=\"2xx\"}",
+            600_000,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Execution(_)), "{err}");
+        let ok = vector(
+            "req_total / on (service) group_left req_total{code=\"2xx\"}",
+            600,
+        );
+        assert_eq!(ok.len(), 3, "{ok:?}");
+    }
+
+    #[test]
+    fn histogram_quantile_over_rated_buckets() {
+        let v = vector(
+            "histogram_quantile(0.75, sum by (le, service) (rate(lat_bucket[5m])))",
+            600,
+        );
+        // Half the observations under 0.1, all under 1: the 0.75 quantile is halfway in (0.1, 1].
+        assert_eq!(v.len(), 1);
+        assert!((v[0].1 - 0.55).abs() < 1e-9, "{v:?}");
+    }
+
+    #[test]
+    fn lookback_ends_five_minutes_after_the_last_sample() {
+        // The last sample is at 1140 s.
+        assert_eq!(vector("req_total", 1140 + 300).len(), 3);
+        assert!(vector("req_total", 1140 + 301).is_empty());
+    }
+
+    #[test]
+    fn range_query_steps_inclusively_and_refuses_too_many_points() {
+        let r = range(&store(), "sum(req_total)", 0, 600_000, 60_000).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].points.len(), 11);
+        assert!(matches!(
+            range(&store(), "up", 0, 12_000_000, 1),
+            Err(Error::BadData(_))
+        ));
+    }
+}
