@@ -59,7 +59,7 @@ pub struct ShiftOptions {
 /// Least log-scale noise assumed, so a flat series does not turn 5 % into z = 100.
 const MIN_NOISE: f64 = 0.05;
 
-/// Finds the strongest departure lasting at least two points (one at the very end),
+/// Finds the strongest departure lasting at least two points,
 /// measured on a log scale against the median of the whole range, so a short earlier
 /// incident in the range does not move the level. `None` when the series is too
 /// short or never positive.
@@ -96,11 +96,12 @@ pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
         if pts[i].0 < opts.from {
             continue;
         }
-        // Sustained: the smaller of two neighbours; the last point counts half.
+        // Sustained: the smaller of two neighbours; a lone last point is not yet a
+        // shift (one-sample spikes of sparse latency series are common).
         let held = match y.get(i + 1) {
             Some(next) if y[i] > 0.0 => y[i].min(*next).max(0.0),
             Some(next) => y[i].max(*next).min(0.0),
-            None => y[i] * 0.5,
+            None => 0.0,
         };
         if opts.rise_only && held <= 0.0 {
             continue;
