@@ -239,12 +239,12 @@ pub fn trace_json(t: &TraceStore, trace: u32) -> Value {
         }
         let references: Vec<Value> = s
             .parent
-            .map(|p| json!({"refType": "CHILD_OF", "traceID": trace_id, "spanID": &*t.span_ids[p as usize]}))
+            .map(|p| json!({"refType": "CHILD_OF", "traceID": trace_id, "spanID": t.id(p)}))
             .into_iter()
             .collect();
         spans.push(json!({
             "traceID": trace_id,
-            "spanID": &*t.span_ids[s.span_id as usize],
+            "spanID": t.id(s.span_id),
             "flags": 1,
             "operationName": &*t.operations[s.operation as usize],
             "references": references,
@@ -295,12 +295,13 @@ async fn dependencies(
         if first.start_us > hi || last.start_us < lo {
             continue;
         }
-        let service_of: HashMap<u32, u32> = spans.iter().map(|s| (s.span_id, s.service)).collect();
+        let service_of: HashMap<&str, u32> =
+            spans.iter().map(|s| (t.id(s.span_id), s.service)).collect();
         for s in spans {
             if s.start_us < lo || s.start_us > hi {
                 continue;
             }
-            if let Some(parent) = s.parent.and_then(|p| service_of.get(&p))
+            if let Some(parent) = s.parent.and_then(|p| service_of.get(t.id(p)))
                 && *parent != s.service
             {
                 *counts.entry((*parent, s.service)).or_default() += 1;

@@ -14,10 +14,10 @@ use super::labels::{Interner, Labels};
 pub struct Span {
     /// Index of the trace id in [`TraceStore::trace_ids`].
     pub trace: u32,
-    /// Index of the span id in [`TraceStore::span_ids`].
-    pub span_id: u32,
-    /// Index of the parent span id, `None` for a root span.
-    pub parent: Option<u32>,
+    /// The span id, in [`TraceStore::id`].
+    pub span_id: IdRef,
+    /// The parent span id, `None` for a root span.
+    pub parent: Option<IdRef>,
     /// Index in [`TraceStore::services`].
     pub service: u32,
     /// Index in [`TraceStore::operations`].
@@ -32,6 +32,14 @@ pub struct Span {
     pub attributes: u32,
 }
 
+/// A span id: a slice of the store's id arena (span ids are unique per span, so
+/// interning them would cost a map of a million entries for nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRef {
+    start: u32,
+    len: u32,
+}
+
 /// Every span of a dataset, sorted by trace then start.
 #[derive(Debug, Default)]
 pub struct TraceStore {
@@ -39,8 +47,8 @@ pub struct TraceStore {
     pub spans: Vec<Span>,
     /// Trace ids as written in the dataset.
     pub trace_ids: Vec<Box<str>>,
-    /// Span ids as written in the dataset.
-    pub span_ids: Vec<Box<str>>,
+    /// Span ids as written in the dataset, end to end.
+    ids: String,
     /// Service names, sorted.
     pub services: Vec<Box<str>>,
     /// Operation names.
@@ -98,10 +106,11 @@ impl TraceStore {
     /// Reads JSON Lines spans (see FORMAT.md).
     pub fn parse(mut reader: impl BufRead) -> Result<Self, LoadError> {
         let mut traces = Table::default();
-        let mut span_ids = Table::default();
+        let mut ids = String::new();
         let mut services = Table::default();
         let mut operations = Table::default();
-        let mut attr_index: HashMap<Labels, u32> = HashMap::new();
+        let mut attr_index: HashMap<String, u32> = HashMap::new();
+        let mut attr_key = String::new();
         let mut attributes: Vec<Labels> = Vec::new();
         let mut interner = Interner::default();
         let mut spans = Vec::new();
@@ -124,25 +133,47 @@ impl TraceStore {
                 line: n,
                 source,
             })?;
-            let labels = Labels::new(
-                raw.attributes
-                    .iter()
-                    .map(|(k, v)| (interner.get(k), interner.get(&v.0)))
-                    .collect(),
-            );
-            let attrs = match attr_index.get(&labels) {
+            // Most spans repeat an attribute set: look it up by its text first.
+            attr_key.clear();
+            for (k, v) in &raw.attributes {
+                attr_key.push_str(k);
+                attr_key.push('\0');
+                attr_key.push_str(&v.0);
+                attr_key.push('\0');
+            }
+            let attrs = match attr_index.get(attr_key.as_str()) {
                 Some(&i) => i,
                 None => {
+                    let labels = Labels::new(
+                        raw.attributes
+                            .iter()
+                            .map(|(k, v)| (interner.get(k), interner.get(&v.0)))
+                            .collect(),
+                    );
                     let i = u32::try_from(attributes.len()).expect("fewer than 4 billion sets");
-                    attributes.push(labels.clone());
-                    attr_index.insert(labels, i);
+                    attributes.push(labels);
+                    attr_index.insert(attr_key.clone(), i);
                     i
                 }
             };
+            let mut push_id = |id: &str| {
+                let start = u32::try_from(ids.len()).map_err(|_| LoadError::Format {
+                    file: "traces.jsonl.gz",
+                    line: n,
+                    why: "more than 4 GiB of span ids".into(),
+                })?;
+                ids.push_str(id);
+                Ok::<_, LoadError>(IdRef {
+                    start,
+                    len: id.len() as u32,
+                })
+            };
+            let span_id = push_id(&raw.span_id)?;
+            let parent = raw.parent_span_id.map(|p| push_id(&p)).transpose()?;
             spans.push(Span {
                 trace: traces.id(&raw.trace_id),
-                span_id: span_ids.id(&raw.span_id),
-                parent: raw.parent_span_id.map(|p| span_ids.id(&p)),
+                span_id,
+                parent,
                 service: services.id(&raw.service),
                 operation: operations.id(&raw.operation),
                 start_us: raw.start_us,
@@ -197,7 +228,7 @@ impl TraceStore {
         Ok(Self {
             spans,
             trace_ids: traces.names,
-            span_ids: span_ids.names,
+            ids,
             services: service_names,
             operations: operations.names,
             attributes,
@@ -214,6 +245,11 @@ impl TraceStore {
             .get(id)
             .or_else(|| self.trace_index.get(id.to_ascii_lowercase().as_str()))
             .copied()
+    }
+
+    /// The text of a span id.
+    pub fn id(&self, id: IdRef) -> &str {
+        &self.ids[id.start as usize..(id.start + id.len) as usize]
     }
 
     /// The spans of trace `t`.
@@ -247,7 +283,11 @@ mod tests {
         let spans = store.spans_of(t);
         assert_eq!(spans.len(), 2);
         assert_eq!(&*store.services[spans[0].service as usize], "front");
-        assert_eq!(spans[1].parent, Some(spans[0].span_id));
+        assert_eq!(
+            store.id(spans[1].parent.unwrap()),
+            store.id(spans[0].span_id)
+        );
+        assert_eq!(store.id(spans[0].span_id), "a");
         assert_eq!(spans[1].error, Some(true));
         let attrs = &store.attributes[spans[1].attributes as usize];
         assert_eq!(
