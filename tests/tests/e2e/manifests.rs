@@ -898,3 +898,44 @@ fn aegis_dev_routes_by_these_triggers() {
         "aegis dev (built-in)"
     );
 }
+
+#[test]
+fn only_functions_with_public_routes_are_public_and_the_bridge_is_bound() {
+    let docs = documents();
+    for (name, service) in services(&docs) {
+        let public = aegis_cli::host::PUBLIC_ROUTES
+            .iter()
+            .any(|(_, function)| *function == name);
+        let visibility = service["metadata"]["labels"]["networking.knative.dev/visibility"]
+            .as_str()
+            .unwrap_or("");
+        // A function no outside caller needs stays inside the cluster (feishu-event-handler
+        // has a public callback route but is cluster-local with the long connection).
+        if !public {
+            assert_eq!(
+                visibility, "cluster-local",
+                "Service {name}: no public route in the code, so it must be cluster-local"
+            );
+        }
+    }
+    let binding = docs
+        .iter()
+        .find(|d| d.is("sources.knative.dev/v1", "SinkBinding"))
+        .expect("knative/sinkbinding.yaml");
+    let subject = &binding.value["spec"]["subject"];
+    assert!(
+        docs.iter().any(|d| d.is(
+            subject["apiVersion"].as_str().unwrap_or(""),
+            subject["kind"].as_str().unwrap_or("")
+        ) && d.name() == subject["name"].as_str().unwrap_or("")),
+        "the SinkBinding's subject {subject} is defined by no manifest"
+    );
+    let sink = &binding.value["spec"]["sink"]["ref"];
+    assert!(
+        docs.iter()
+            .any(|d| d.is("eventing.knative.dev/v1", "Broker")
+                && sink["kind"] == "Broker"
+                && d.name() == sink["name"].as_str().unwrap_or("")),
+        "the SinkBinding's sink {sink} is not the Broker"
+    );
+}
