@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 fn dev_dataset() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/eval/dev/nezha-ob-2022-08-22");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/dev/nezha-ob-2022-08-22");
     assert!(
         dir.join("dataset.json").is_file(),
         "the dev dataset is missing at {}: the evaluation datasets live in ../shared/eval/dev",
@@ -45,10 +45,7 @@ async fn eval_scores_every_case_of_a_subset() {
         assert!(c["truth"].as_str().is_some_and(|s| !s.is_empty()));
         assert!(c["ms"].as_u64().is_some());
         // The engine ranks something for every case: these incidents are not quiet.
-        assert!(
-            c["ranked"].as_array().is_some_and(|r| !r.is_empty()),
-            "{c}"
-        );
+        assert!(c["ranked"].as_array().is_some_and(|r| !r.is_empty()), "{c}");
     }
     eprintln!(
         "rca subset: AC@1 {} AC@3 {}",
