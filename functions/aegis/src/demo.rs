@@ -104,7 +104,6 @@ async fn demo(port: u16, once: bool) -> anyhow::Result<()> {
     let system = dataset.meta.system.clone();
     let namespace = dataset.meta.namespace.clone();
     let signals = dataset.meta.signals.clone();
-    let started = case.start + shift;
     let replay = Server::start(
         Arc::new(dataset),
         tokio::net::TcpListener::bind("127.0.0.1:0").await?,
@@ -129,13 +128,9 @@ async fn demo(port: u16, once: bool) -> anyhow::Result<()> {
     .as_str());
 
     step("Alertmanager fires: POST /alertmanager/webhook");
-    let notification = alert(
-        &namespace,
-        &system,
-        &case.question,
-        started + chrono::Duration::minutes(10),
-        now,
-    );
+    // The alert fires as the recording reaches "now"; the notifier then analyses the
+    // 15 minutes before it, which is the case's own range.
+    let notification = alert(&namespace, &system, &case.question, now, now);
     let notification_file = work.join("notification.json");
     std::fs::write(
         &notification_file,
