@@ -24,8 +24,10 @@ static LEVEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static ERROR_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(exception\b|\berror\b|\bfatal\b|\bpanic|\btraceback\b|\bfailed\b|\bfailure\b)")
-        .expect("a valid constant regex")
+    Regex::new(
+        r"(?i)(exception\b|\berror\b|\bfatal\b|\bpanic|\btraceback\b|\bfailed\b|\bfailure\b)",
+    )
+    .expect("a valid constant regex")
 });
 
 static TRACE_IDS: LazyLock<Regex> = LazyLock::new(|| {
