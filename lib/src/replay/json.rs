@@ -77,3 +77,41 @@ impl<'de: 'a, 'a> Deserialize<'de> for ScalarText<'a> {
         deserializer.deserialize_any(ScalarVisitor(std::marker::PhantomData))
     }
 }
+
+/// Calls `each` with every non-blank line of a JSON Lines stream and its 1-based number;
+/// `file` names the stream in errors. The line is borrowed, so `each` can parse it
+/// with [`parse_line`] into types that borrow from it.
+pub fn each_line(
+    mut reader: impl std::io::BufRead,
+    file: &'static str,
+    mut each: impl FnMut(&str, usize) -> Result<(), super::LoadError>,
+) -> Result<(), super::LoadError> {
+    let mut line = String::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| super::LoadError::Io(file.into(), e))?;
+        if read == 0 {
+            return Ok(());
+        }
+        n += 1;
+        if !line.trim().is_empty() {
+            each(&line, n)?;
+        }
+    }
+}
+
+/// Parses line `n` of `file`; the error names both.
+pub fn parse_line<'a, T: Deserialize<'a>>(
+    line: &'a str,
+    file: &'static str,
+    n: usize,
+) -> Result<T, super::LoadError> {
+    serde_json::from_str(line).map_err(|source| super::LoadError::Json {
+        file,
+        line: n,
+        source,
+    })
+}

@@ -1,7 +1,7 @@
 //! Label sets shared by the metric, log and trace stores: sorted name/value pairs whose
 //! strings are interned, so a series or a stream costs a few pointers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// One label set, sorted by name; names and values are interned [`Arc<str>`]s.
@@ -81,5 +81,67 @@ impl Interner {
         let new: Arc<str> = Arc::from(s);
         self.0.insert(new.clone());
         new
+    }
+}
+
+/// The distinct label sets met while a dataset loads, numbered in order of first
+/// appearance and found again by their text: millions of entries repeating a few sets
+/// cost one hash lookup each, and each set is interned once.
+#[derive(Debug, Default)]
+pub struct SetIndex {
+    index: HashMap<String, usize>,
+    key: String,
+}
+
+impl SetIndex {
+    /// The number of the set `pairs` (in the order its source gives them, which must be
+    /// the same each time the set recurs) and, when it is new, its interned [`Labels`]
+    /// for the caller to store at that number.
+    pub fn find_or_add<'p>(
+        &mut self,
+        pairs: impl Iterator<Item = (&'p str, &'p str)> + Clone,
+        interner: &mut Interner,
+    ) -> (usize, Option<Labels>) {
+        self.key.clear();
+        for (k, v) in pairs.clone() {
+            self.key.push_str(k);
+            self.key.push('\0');
+            self.key.push_str(v);
+            self.key.push('\0');
+        }
+        if let Some(&i) = self.index.get(self.key.as_str()) {
+            return (i, None);
+        }
+        let i = self.index.len();
+        self.index.insert(self.key.clone(), i);
+        let labels = Labels::new(
+            pairs
+                .map(|(k, v)| (interner.get(k), interner.get(v)))
+                .collect(),
+        );
+        (i, Some(labels))
+    }
+}
+
+#[cfg(test)]
+mod set_index_tests {
+    use super::*;
+
+    #[test]
+    fn sets_are_numbered_once_in_order_of_first_appearance() {
+        let mut sets = SetIndex::default();
+        let mut interner = Interner::default();
+        let a = [("app", "cart"), ("pod", "cart-1")];
+        let b = [("app", "front")];
+        let (ia, new_a) = sets.find_or_add(a.iter().copied(), &mut interner);
+        let (ib, new_b) = sets.find_or_add(b.iter().copied(), &mut interner);
+        let (again, none) = sets.find_or_add(a.iter().copied(), &mut interner);
+        assert_eq!((ia, ib, again), (0, 1, 0));
+        assert_eq!(new_a.unwrap().get("pod"), Some("cart-1"));
+        assert!(new_b.is_some() && none.is_none());
+        // "ab","c" and "a","bc" must not collide.
+        let (x, _) = sets.find_or_add([("ab", "c")].into_iter(), &mut interner);
+        let (y, _) = sets.find_or_add([("a", "bc")].into_iter(), &mut interner);
+        assert_ne!(x, y);
     }
 }

@@ -1,13 +1,13 @@
 //! The log entries of a dataset: per stream, timestamps and offsets into one text arena.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use serde::Deserialize;
 
 use super::LoadError;
-use super::json::Str;
-use super::labels::{Interner, Labels};
+use super::json::{Str, each_line, parse_line};
+use super::labels::{Interner, Labels, SetIndex};
 
 /// One log stream: its labels and its entries sorted by time.
 #[derive(Debug)]
@@ -41,57 +41,24 @@ struct RawEntry<'a> {
 
 impl LogStore {
     /// Reads JSON Lines entries (`ts_ns`, `labels`, `line`).
-    pub fn parse(mut reader: impl BufRead) -> Result<Self, LoadError> {
+    pub fn parse(reader: impl BufRead) -> Result<Self, LoadError> {
+        const FILE: &str = "logs.jsonl.gz";
         let mut interner = Interner::default();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut sets = SetIndex::default();
         let mut store = Self::default();
-        let mut key = String::new();
-        let mut line = String::new();
-        let mut n = 0;
-        loop {
-            line.clear();
-            let read = reader
-                .read_line(&mut line)
-                .map_err(|e| LoadError::Io("logs.jsonl.gz".into(), e))?;
-            if read == 0 {
-                break;
+        each_line(reader, FILE, |line, n| {
+            let raw: RawEntry = parse_line(line, FILE, n)?;
+            let pairs = raw.labels.iter().map(|(k, v)| (&*k.0, &*v.0));
+            let (at, new) = sets.find_or_add(pairs, &mut interner);
+            if let Some(labels) = new {
+                store.streams.push(Stream {
+                    labels,
+                    ts: Vec::new(),
+                    spans: Vec::new(),
+                });
             }
-            n += 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let raw: RawEntry = serde_json::from_str(&line).map_err(|source| LoadError::Json {
-                file: "logs.jsonl.gz",
-                line: n,
-                source,
-            })?;
-            key.clear();
-            for (k, v) in &raw.labels {
-                key.push_str(k);
-                key.push('\0');
-                key.push_str(v);
-                key.push('\0');
-            }
-            let at = match index.get(key.as_str()) {
-                Some(&i) => i,
-                None => {
-                    let labels = Labels::new(
-                        raw.labels
-                            .iter()
-                            .map(|(k, v)| (interner.get(k), interner.get(v)))
-                            .collect(),
-                    );
-                    store.streams.push(Stream {
-                        labels,
-                        ts: Vec::new(),
-                        spans: Vec::new(),
-                    });
-                    index.insert(key.clone(), store.streams.len() - 1);
-                    store.streams.len() - 1
-                }
-            };
             let start = u32::try_from(store.arena.len()).map_err(|_| LoadError::Format {
-                file: "logs.jsonl.gz",
+                file: FILE,
                 line: n,
                 why: "more than 4 GiB of log text".into(),
             })?;
@@ -104,7 +71,8 @@ impl LogStore {
                 Some((lo, hi)) => (lo.min(raw.ts_ns), hi.max(raw.ts_ns)),
                 None => (raw.ts_ns, raw.ts_ns),
             });
-        }
+            Ok(())
+        })?;
         for stream in &mut store.streams {
             if !stream.ts.windows(2).all(|w| w[0] <= w[1]) {
                 let mut order: Vec<usize> = (0..stream.ts.len()).collect();

@@ -6,8 +6,8 @@ use std::io::BufRead;
 use serde::Deserialize;
 
 use super::LoadError;
-use super::json::{ScalarText, Str};
-use super::labels::{Interner, Labels};
+use super::json::{ScalarText, Str, each_line, parse_line};
+use super::labels::{Interner, Labels, SetIndex};
 
 /// One span; names are indexes into the store's tables.
 #[derive(Debug, Clone)]
@@ -104,61 +104,28 @@ impl Table {
 
 impl TraceStore {
     /// Reads JSON Lines spans (see FORMAT.md).
-    pub fn parse(mut reader: impl BufRead) -> Result<Self, LoadError> {
+    pub fn parse(reader: impl BufRead) -> Result<Self, LoadError> {
+        const FILE: &str = "traces.jsonl.gz";
         let mut traces = Table::default();
         let mut ids = String::new();
         let mut services = Table::default();
         let mut operations = Table::default();
-        let mut attr_index: HashMap<String, u32> = HashMap::new();
-        let mut attr_key = String::new();
+        // Most spans repeat an attribute set: it is found again by its text.
+        let mut sets = SetIndex::default();
         let mut attributes: Vec<Labels> = Vec::new();
         let mut interner = Interner::default();
         let mut spans = Vec::new();
-        let mut line = String::new();
-        let mut n = 0;
-        loop {
-            line.clear();
-            let read = reader
-                .read_line(&mut line)
-                .map_err(|e| LoadError::Io("traces.jsonl.gz".into(), e))?;
-            if read == 0 {
-                break;
+        each_line(reader, FILE, |line, n| {
+            let raw: RawSpan = parse_line(line, FILE, n)?;
+            let pairs = raw.attributes.iter().map(|(k, v)| (&*k.0, &*v.0));
+            let (attrs, new) = sets.find_or_add(pairs, &mut interner);
+            if let Some(labels) = new {
+                attributes.push(labels);
             }
-            n += 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let raw: RawSpan = serde_json::from_str(&line).map_err(|source| LoadError::Json {
-                file: "traces.jsonl.gz",
-                line: n,
-                source,
-            })?;
-            // Most spans repeat an attribute set: look it up by its text first.
-            attr_key.clear();
-            for (k, v) in &raw.attributes {
-                attr_key.push_str(k);
-                attr_key.push('\0');
-                attr_key.push_str(&v.0);
-                attr_key.push('\0');
-            }
-            let attrs = match attr_index.get(attr_key.as_str()) {
-                Some(&i) => i,
-                None => {
-                    let labels = Labels::new(
-                        raw.attributes
-                            .iter()
-                            .map(|(k, v)| (interner.get(k), interner.get(&v.0)))
-                            .collect(),
-                    );
-                    let i = u32::try_from(attributes.len()).expect("fewer than 4 billion sets");
-                    attributes.push(labels);
-                    attr_index.insert(attr_key.clone(), i);
-                    i
-                }
-            };
+            let attrs = u32::try_from(attrs).expect("fewer than 4 billion sets");
             let mut push_id = |id: &str| {
                 let start = u32::try_from(ids.len()).map_err(|_| LoadError::Format {
-                    file: "traces.jsonl.gz",
+                    file: FILE,
                     line: n,
                     why: "more than 4 GiB of span ids".into(),
                 })?;
@@ -181,7 +148,8 @@ impl TraceStore {
                 error: raw.error,
                 attributes: attrs,
             });
-        }
+            Ok(())
+        })?;
         // Services sorted by name, so `/api/services` and indexes agree.
         let mut order: Vec<u32> = (0..services.names.len() as u32).collect();
         order.sort_by(|&a, &b| services.names[a as usize].cmp(&services.names[b as usize]));
