@@ -86,7 +86,7 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve { function } => crate::host::serve_one(&function),
-        Command::Demo { port, once } => crate::demo::run(port, once),
+        Command::Demo { port, once } => block_on(crate::demo::run(port, once)),
         Command::Dev { port, knative } => crate::host::dev(port, knative),
         Command::Replay { dataset, port } => block_on(aegis::replay::serve_dataset(&dataset, port)),
         Command::Eval {
@@ -99,21 +99,13 @@ pub fn main() -> ExitCode {
 
 /// Runs a command's future on a fresh runtime; an error is printed as one line.
 fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+    aegis::runtime::block_on(async move {
+        match fut.await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
         }
-    };
-    match runtime.block_on(fut) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

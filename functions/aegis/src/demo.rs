@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,27 +49,7 @@ const INCIDENT: &[(&str, &[u8])] = &[
 const PATIENCE: Duration = Duration::from_secs(300);
 
 /// `aegis demo [--port N] [--once]`.
-pub fn run(port: u16, once: bool) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(demo(port, once)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("aegis demo: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn demo(port: u16, once: bool) -> anyhow::Result<()> {
+pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
     // The port first: a port in use is the most likely mistake, and says so at once.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await

@@ -94,17 +94,7 @@ pub fn dev(port: u16, knative: Option<PathBuf>) -> ExitCode {
         }
     };
     config.runtime.port = port;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
+    aegis::runtime::block_on(async move {
         let _telemetry = aegis::runtime::trace::init(&config.runtime, "aegis");
         let mut opts = crate::dev::DevOptions::new(config);
         opts.knative = knative;

@@ -13,5 +13,6 @@ pub use context::{BuildError, Context, Function};
 pub use layers::with_common_layers;
 pub use metrics::Metrics;
 pub use serve::{
-    context_from_config, mount, run, serve, serve_on, serve_until, shutdown_signal, with_timeout,
+    block_on, context_from_config, mount, run, serve, serve_on, serve_until, shutdown_signal,
+    with_timeout,
 };

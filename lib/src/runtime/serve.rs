@@ -19,17 +19,7 @@ pub fn run(build: fn(&Context) -> Result<Function, BuildError>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
+    block_on(async move {
         let ctx = match context_from_config(config).await {
             Ok(ctx) => ctx,
             Err(e) => {
@@ -54,6 +44,21 @@ pub fn run(build: fn(&Context) -> Result<Function, BuildError>) -> ExitCode {
             }
         }
     })
+}
+
+/// Runs a process's main future on a fresh multi-threaded runtime; a runtime that
+/// cannot start is reported on stderr as a failure.
+pub fn block_on(main: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(main),
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The context of a standalone function process: the HTTP sink when `K_SINK` is set.
