@@ -44,12 +44,8 @@ pub async fn discover(
         .send()
         .await
         .map_err(|e| {
-            let kind = if e.is_timeout() {
-                "timed out"
-            } else {
-                "failed"
-            };
-            ConnectError::Retry(format!("endpoint discovery {kind}"))
+            let why = aegis::runtime::request_error::describe(&e);
+            ConnectError::Retry(format!("endpoint discovery failed: {why}"))
         })?;
     let status = res.status();
     if !status.is_success() {

@@ -96,7 +96,7 @@ impl HttpSink {
             .body(body.clone())
             .send()
             .await
-            .map_err(|e| Attempt::Retry(without_url(&e)))?;
+            .map_err(|e| Attempt::Retry(crate::runtime::request_error::describe(&e).into()))?;
         let status = res.status();
         if status.is_success() {
             return Ok(());
@@ -111,18 +111,6 @@ impl HttpSink {
 enum Attempt {
     Retry(String),
     Fatal(u16),
-}
-
-/// reqwest errors print the URL; the sink URL is not secret, but keep errors short.
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    kind.to_string()
 }
 
 /// Binary-mode headers (`ce-*`, `content-type`) and body of an event, ready to POST.

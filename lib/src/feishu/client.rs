@@ -8,6 +8,7 @@ use super::pacer::Pacer;
 use super::token::Token;
 use super::{BotInfo, Config, Error, Message, Messenger, ReceiveIdType, Sent};
 use crate::config::Secret;
+use crate::runtime::request_error::describe;
 
 /// How the client retries and paces. The defaults suit a subscriber with a 30 s
 /// timeout: it sits out short throttles itself and hands long ones back to the caller
@@ -167,7 +168,7 @@ impl Client {
             .json(&body)
             .send()
             .await
-            .map_err(|e| Error::Unavailable(describe(&e)))?;
+            .map_err(|e| Error::Unavailable(describe(&e).into()))?;
         let status = res.status();
         let answer: Answer = match res.json().await {
             Ok(a) => a,
@@ -372,7 +373,7 @@ impl Client {
         let res = req
             .send()
             .await
-            .map_err(|e| Failure::Unavailable(describe(&e)))?;
+            .map_err(|e| Failure::Unavailable(describe(&e).into()))?;
         let status = res.status();
         let reset = res
             .headers()
@@ -425,19 +426,6 @@ fn sent(answer: &Value) -> Result<Sent, Error> {
             message_id: id.to_string(),
         })
         .ok_or_else(|| Error::Unavailable("Feishu's answer has no data.message_id".into()))
-}
-
-/// A reqwest error in a few words, without the URL.
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
-        "connection failed".into()
-    } else if e.is_decode() {
-        "unreadable answer".into()
-    } else {
-        "request failed".into()
-    }
 }
 
 #[async_trait::async_trait]

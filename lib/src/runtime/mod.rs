@@ -5,6 +5,7 @@ mod config;
 mod context;
 mod layers;
 mod metrics;
+pub mod request_error;
 mod serve;
 pub mod trace;
 

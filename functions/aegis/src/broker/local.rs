@@ -268,13 +268,7 @@ impl Broker {
             let res = match sent {
                 Ok(res) => res,
                 Err(e) => {
-                    let reason = if e.is_timeout() {
-                        "timeout"
-                    } else if e.is_connect() {
-                        "connection failed"
-                    } else {
-                        "request failed"
-                    };
+                    let reason = aegis::runtime::request_error::describe(&e);
                     let outcome = if attempt < delivery.retry {
                         HopOutcome::Retrying
                     } else {
