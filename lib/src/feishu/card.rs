@@ -213,23 +213,57 @@ fn twice_escaped_len(s: &str) -> usize {
 pub fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '*' => out.push_str("&#42;"),
-            '~' => out.push_str("&#126;"),
-            '[' => out.push_str("&#91;"),
-            ']' => out.push_str("&#93;"),
-            '`' => out.push_str("&#96;"),
-            _ => out.push(c),
+        match ESCAPES.iter().find(|(plain, _)| *plain == c) {
+            Some((_, entity)) => out.push_str(entity),
+            None => out.push(c),
         }
     }
+    out
+}
+
+/// The characters card markdown would read as markup, and the entities that show them.
+const ESCAPES: [(char, &str); 7] = [
+    ('<', "&lt;"),
+    ('>', "&gt;"),
+    ('*', "&#42;"),
+    ('~', "&#126;"),
+    ('[', "&#91;"),
+    (']', "&#93;"),
+    ('`', "&#96;"),
+];
+
+/// The inverse of [`escape_markdown`], for showing card text where no markdown renders
+/// (the console sink).
+pub fn unescape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match ESCAPES.iter().find(|(_, entity)| rest.starts_with(entity)) {
+            Some((plain, entity)) => {
+                out.push(*plain);
+                rest = &rest[entity.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unescape_inverts_escape() {
+        let text = "a <b> *c* ~d~ [e](f) `g` & h &amp;";
+        assert_eq!(unescape_markdown(&escape_markdown(text)), text);
+    }
 
     #[test]
     fn card_is_json_2_0_with_coloured_header() {

@@ -55,7 +55,7 @@ impl Console {
                 "[{}] {}\n{}",
                 card.template.as_str(),
                 card.title,
-                card.text()
+                super::card::unescape_markdown(&card.text())
             ),
         };
         println!("── Feishu (console) {target}\n{body}\n──");

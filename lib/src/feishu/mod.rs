@@ -14,7 +14,7 @@ mod messenger;
 mod pacer;
 mod token;
 
-pub use card::{CARD_LIMIT, Card, Element, Template, escape_markdown};
+pub use card::{CARD_LIMIT, Card, Element, Template, escape_markdown, unescape_markdown};
 pub use client::{Client, RetryPolicy};
 pub use config::{ChatRoute, Config};
 pub use error::Error;
