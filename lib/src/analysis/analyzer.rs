@@ -29,8 +29,14 @@ pub struct Analyzer {
 enum Tools {
     /// A fixed set (tests, benchmarks).
     Fixed(Arc<dyn ToolSet>),
-    /// The configured backends; each analysis gets their catalog over its own range.
-    Backends(Box<crate::tools::Tools>),
+    /// The configured backends; each analysis gets their catalog over its own range,
+    /// plus `rank_root_causes` (the engine as a tool) when `rank` is set.
+    Backends {
+        /// The backends' clients.
+        tools: Box<crate::tools::Tools>,
+        /// Whether the statistical engine can read them (its signal catalog loaded).
+        rank: bool,
+    },
 }
 
 /// A model alias that is not configured.
@@ -58,18 +64,28 @@ impl Analyzer {
                     )
                 }
                 Ok(tools) => {
-                    let engine: Arc<dyn Engine> =
+                    let (engine, rank): (Arc<dyn Engine>, bool) =
                         match crate::rca::Catalog::from_config(&config.tools) {
-                            Ok(catalog) => Arc::new(super::engine::Statistical {
-                                engine: crate::rca::Engine::default(),
-                                tools: tools.clone(),
-                                catalog,
-                            }),
-                            Err(e) => Arc::new(NoEngine {
-                                reason: format!("the signal catalog could not be read: {e}"),
-                            }),
+                            Ok(catalog) => (
+                                Arc::new(super::engine::Statistical {
+                                    engine: crate::rca::Engine::default(),
+                                    tools: tools.clone(),
+                                    catalog,
+                                }),
+                                true,
+                            ),
+                            Err(e) => (
+                                Arc::new(NoEngine {
+                                    reason: format!("the signal catalog could not be read: {e}"),
+                                }),
+                                false,
+                            ),
                         };
-                    (Tools::Backends(Box::new(tools)), engine)
+                    let tools = Tools::Backends {
+                        tools: Box::new(tools),
+                        rank,
+                    };
+                    (tools, engine)
                 }
             };
         let mut analyzer = Self::new(config.clone(), Arc::new(NoTools), engine);
@@ -239,10 +255,17 @@ impl Analyzer {
         }
         let tools: Arc<dyn ToolSet> = match &self.tools {
             Tools::Fixed(t) => t.clone(),
-            Tools::Backends(t) => Arc::new(crate::tools::catalog_for(
-                t,
-                crate::tools::catalog::window(request.time_range.start, request.time_range.end),
-            )),
+            Tools::Backends { tools, rank } => {
+                let range = request.time_range;
+                let mut catalog = crate::tools::catalog_for(
+                    tools,
+                    crate::tools::catalog::window(range.start, range.end),
+                );
+                if *rank {
+                    catalog.add(super::rank_tool::tool(self.engine.clone(), request.clone()));
+                }
+                Arc::new(catalog)
+            }
         };
         let agent = Agent {
             client: &client,

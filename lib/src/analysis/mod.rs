@@ -10,6 +10,7 @@ mod metrics;
 pub mod openapi;
 mod progress;
 mod prompt;
+pub mod rank_tool;
 mod redact;
 mod report;
 mod request;

@@ -54,14 +54,23 @@ Unix seconds: start={} end={}.\n",
         ));
     }
     out.push_str("\nStatistical engine's ranking (starting hypothesis):\n");
-    if hypothesis.ranked_root_causes.is_empty() {
+    out.push_str(&ranking(hypothesis, false));
+    out
+}
+
+/// The engine's candidates, one line each (`1. svc (p=0.62): ... [indicators]`),
+/// `- none (why)` when there are none; with `evidence`, each candidate's queries and
+/// representative log lines follow on indented lines (the `rank_root_causes` tool).
+pub fn ranking(report: &Report, evidence: bool) -> String {
+    let mut out = String::new();
+    if report.ranked_root_causes.is_empty() {
         out.push_str("- none");
-        if !hypothesis.degraded.is_empty() {
-            out.push_str(&format!(" ({})", hypothesis.degraded.join("; ")));
+        if !report.degraded.is_empty() {
+            out.push_str(&format!(" ({})", report.degraded.join("; ")));
         }
         out.push('\n');
     }
-    for c in hypothesis.ranked_root_causes.iter().take(5) {
+    for c in report.ranked_root_causes.iter().take(5) {
         out.push_str(&format!(
             "{}. {} (p={:.2}): {}",
             c.rank, c.service, c.probability, c.description
@@ -70,6 +79,15 @@ Unix seconds: start={} end={}.\n",
             out.push_str(&format!(" [{}]", c.key_indicators.join("; ")));
         }
         out.push('\n');
+        if evidence {
+            for e in &c.evidence {
+                out.push_str(&format!("   {} `{}`: {}\n", e.source, e.query, e.summary));
+            }
+            for line in c.key_logs.iter().take(3) {
+                let line: String = line.chars().take(240).collect();
+                out.push_str(&format!("   log: {line}\n"));
+            }
+        }
     }
     out
 }
