@@ -75,7 +75,12 @@ pub fn ranking(report: &Report, evidence: bool) -> String {
             "{}. {} (p={:.2}): {}",
             c.rank, c.service, c.probability, c.description
         ));
-        if !c.key_indicators.is_empty() {
+        // The engine's descriptions already list the indicators; a model's may not.
+        let shown = c
+            .key_indicators
+            .iter()
+            .all(|k| c.description.contains(k.as_str()));
+        if !shown {
             out.push_str(&format!(" [{}]", c.key_indicators.join("; ")));
         }
         out.push('\n');

@@ -60,8 +60,8 @@ pub fn tool(engine: Arc<dyn Engine>, request: Request) -> Arc<dyn Tool> {
     )
 }
 
-/// The model's view of an engine report: range, summary, candidates with evidence,
-/// and what could not be read.
+/// The model's view of an engine report: range, summary (which says how much is
+/// unexplained), candidates with evidence, and what could not be read.
 fn render(report: &super::Report) -> String {
     let mut out = format!(
         "Statistical ranking of {} to {}.\n{}\n",
@@ -70,15 +70,6 @@ fn render(report: &super::Report) -> String {
         report.summary.trim()
     );
     out.push_str(&prompt::ranking(report, true));
-    let unknown = 1.0
-        - report
-            .ranked_root_causes
-            .iter()
-            .map(|c| c.probability)
-            .sum::<f64>();
-    if !report.ranked_root_causes.is_empty() {
-        out.push_str(&format!("Unexplained (something else): p={unknown:.2}\n"));
-    }
     if !report.degraded.is_empty() {
         out.push_str(&format!("Could not read: {}\n", report.degraded.join("; ")));
     }
@@ -161,10 +152,6 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("log: [12x] timeout calling bank"), "{text}");
-        assert!(
-            text.contains("Unexplained (something else): p=0.30"),
-            "{text}"
-        );
         assert!(
             text.contains("Could not read: jaeger: connection refused"),
             "{text}"

@@ -4,7 +4,9 @@
 
 mod agent;
 mod client;
+mod datasets;
 mod functions;
+mod rank_tool;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
