@@ -188,6 +188,7 @@ async fn analyse(
     catalog.add(aegis::analysis::rank_tool::tool(
         engine.clone(),
         request.clone(),
+        std::time::Duration::from_secs(60),
     ));
     // The engine's top two, else the system's first services.
     let mut ranked: Vec<String> = Vec::new();

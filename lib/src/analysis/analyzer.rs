@@ -262,7 +262,11 @@ impl Analyzer {
                     crate::tools::catalog::window(range.start, range.end),
                 );
                 if *rank {
-                    catalog.add(super::rank_tool::tool(self.engine.clone(), request.clone()));
+                    catalog.add(super::rank_tool::tool(
+                        self.engine.clone(),
+                        request.clone(),
+                        self.engine_budget(),
+                    ));
                 }
                 Arc::new(catalog)
             }

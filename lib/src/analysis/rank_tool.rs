@@ -4,12 +4,14 @@
 //! phase), through the same read-only tools the engine always uses.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::engine::Engine;
 use super::{Request, TimeRange, prompt};
+use crate::tools::Error;
 use crate::tools::catalog::{self, Tool};
 
 /// The tool's name, as the model calls it.
@@ -31,8 +33,8 @@ pub struct RankArgs {
 
 /// `rank_root_causes` for the analysis of `request`: runs `engine` over the range the
 /// model asks for (default: the request's) and answers the compact ranking with each
-/// candidate's evidence queries.
-pub fn tool(engine: Arc<dyn Engine>, request: Request) -> Arc<dyn Tool> {
+/// candidate's evidence queries; a run longer than `budget` fails the call.
+pub fn tool(engine: Arc<dyn Engine>, request: Request, budget: Duration) -> Arc<dyn Tool> {
     let window = catalog::window(request.time_range.start, request.time_range.end);
     let request = Arc::new(request);
     catalog::tool(
@@ -53,7 +55,15 @@ pub fn tool(engine: Arc<dyn Engine>, request: Request) -> Arc<dyn Tool> {
                 if let Some(symptom) = a.symptom.filter(|s| !s.trim().is_empty()) {
                     asked.description = symptom;
                 }
-                let report = engine.analyze(NAME, &asked).await;
+                let report = tokio::time::timeout(budget, engine.analyze(NAME, &asked))
+                    .await
+                    .map_err(|_| Error::Tool {
+                        tool: NAME.into(),
+                        message: format!(
+                            "the engine did not finish within {} s; rank a shorter range",
+                            budget.as_secs()
+                        ),
+                    })?;
                 Ok(render(&report))
             }
         },
@@ -128,7 +138,7 @@ mod tests {
 
     #[tokio::test]
     async fn ranks_the_range_and_symptom_asked_and_shows_evidence() {
-        let t = tool(Arc::new(Fixed(report())), request());
+        let t = tool(Arc::new(Fixed(report())), request(), Duration::from_secs(5));
         let text = t
             .call(serde_json::json!({
                 "start": "2023-11-14T22:00:00Z", "end": "2023-11-14T22:20:00Z",
@@ -160,7 +170,7 @@ mod tests {
 
     #[tokio::test]
     async fn defaults_to_the_analysed_range_and_question() {
-        let t = tool(Arc::new(Fixed(report())), request());
+        let t = tool(Arc::new(Fixed(report())), request(), Duration::from_secs(5));
         let text = t.call(serde_json::Value::Null).await.expect("tool runs");
         let r = request().time_range;
         assert!(
@@ -171,8 +181,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_engine_slower_than_the_budget_fails_the_call() {
+        struct Slow;
+        #[async_trait::async_trait]
+        impl Engine for Slow {
+            async fn analyze(&self, _id: &str, request: &Request) -> Report {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                super::super::engine::empty_report("x", request, "slow")
+            }
+        }
+        let t = tool(Arc::new(Slow), request(), Duration::from_millis(50));
+        let err = t.call(serde_json::json!({})).await.expect_err("times out");
+        assert!(
+            err.to_string()
+                .starts_with("rank_root_causes failed: the engine did not finish"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_range_ending_before_it_starts_is_refused() {
-        let t = tool(Arc::new(Fixed(report())), request());
+        let t = tool(Arc::new(Fixed(report())), request(), Duration::from_secs(5));
         let err = t
             .call(
                 serde_json::json!({"start": "2023-11-14T22:20:00Z", "end": "2023-11-14T22:00:00Z"}),
