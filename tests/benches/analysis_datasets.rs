@@ -152,6 +152,8 @@ struct Run {
     degraded: bool,
     /// Each step's tool and the characters of what the model read.
     observations: Vec<String>,
+    /// The largest prompt of one model call, in the fake's tokens.
+    largest_prompt: u64,
 }
 
 async fn analyse(
@@ -209,11 +211,19 @@ async fn analyse(
     limits.context_tokens = compaction.unwrap_or(limits.context_tokens);
     limits.token_budget = u64::MAX / 2;
     let analyzer = Analyzer::new(Arc::new(config), Arc::new(catalog), engine).with_limits(limits);
+    let before = fake.requests().len();
     let report = analyzer.run(&case.id, &request, &Progress::none()).await;
+    // Counted as the fake counts prompt tokens: the messages' JSON, characters / 4.
+    let largest_prompt = fake.requests()[before..]
+        .iter()
+        .map(|r| (r["messages"].to_string().len() as u64).div_ceil(4))
+        .max()
+        .unwrap_or(0);
     assert_eq!(fake.remaining(), 0, "the whole script ran for {}", case.id);
     Run {
         tokens: report.usage.prompt_tokens + report.usage.completion_tokens,
         degraded: !report.degraded.is_empty(),
+        largest_prompt,
         observations: report
             .trace
             .steps
@@ -293,6 +303,7 @@ fn main() {
                 ),
             ];
             let mut tokens = vec![Vec::new(); settings.len()];
+            let mut largest = vec![Vec::new(); settings.len()];
             let mut degraded = 0;
             let started = Instant::now();
             for case in &cases {
@@ -303,6 +314,7 @@ fn main() {
                     let run = analyse(&fake, &backends, case, &engine, *compaction).await;
                     degraded += usize::from(run.degraded);
                     tokens[i].push(run.tokens);
+                    largest[i].push(run.largest_prompt);
                     observations = run.observations;
                     line.push(format!("{}{}", run.tokens, if run.degraded { " (degraded)" } else { "" }));
                 }
@@ -319,8 +331,12 @@ fn main() {
                 cases.len(),
                 started.elapsed()
             );
-            for ((label, _), t) in settings.iter().zip(tokens) {
-                println!("  tokens per analysis {label}: {}", stats(t));
+            for (((label, _), t), l) in settings.iter().zip(tokens).zip(largest) {
+                println!(
+                    "  tokens per analysis {label}: {}; largest prompt: {}",
+                    stats(t),
+                    stats(l)
+                );
             }
         }
     });
