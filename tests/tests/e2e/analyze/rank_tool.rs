@@ -84,7 +84,10 @@ async fn model_calls_the_engine_as_a_tool_and_reads_its_ranking() {
         !seen.contains("(truncated:"),
         "the whole ranking fits one observation:\n{seen}"
     );
-    eprintln!("rank_root_causes observation ({} chars):\n{seen}", seen.len());
+    eprintln!(
+        "rank_root_causes observation ({} chars):\n{seen}",
+        seen.len()
+    );
     // The engine's ranking, candidate by candidate, with the top one's evidence query.
     for c in &direct.ranked_root_causes {
         let line = format!("{}. {} (p={:.2})", c.rank, c.service, c.probability);
