@@ -26,6 +26,13 @@ pub struct Limits {
     pub concurrency: usize,
     /// Traces asked for per service and part of the range (capped by the tools).
     pub traces_per_service: usize,
+    /// How far before the range the history reaches: metrics are read over it too, and
+    /// what each service normally logs is learnt from samples of it, so that a noisy
+    /// series or an earlier incident inside the range does not pass for a change or
+    /// for normal. Zero turns the history off.
+    pub history: Duration,
+    /// One-minute samples taken of the log history, evenly spaced.
+    pub log_history_samples: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +40,8 @@ impl Default for Limits {
         Self {
             concurrency: 16,
             traces_per_service: 20,
+            history: Duration::from_secs(3600),
+            log_history_samples: 12,
         }
     }
 }
@@ -68,9 +77,11 @@ pub async fn collect(
         .single()
         .unwrap_or(start);
     let parts = [(start, split), (split, end)];
+    let mut log_parts = history_samples(start, limits);
+    log_parts.extend(parts);
     let ((metrics, step), logs, traces) = tokio::join!(
-        metrics(tools, catalog, start, end, limits),
-        logs(tools, &parts, limits),
+        metrics(tools, catalog, history_start(start, limits), end, limits),
+        logs(tools, &log_parts, limits),
         traces(tools, &parts, limits)
     );
     match metrics {
@@ -110,6 +121,29 @@ pub async fn collect(
 }
 
 type Fetched<T> = (Result<T, String>, Step);
+
+/// Where the history before a range starting at `start` begins.
+fn history_start(start: DateTime<Utc>, limits: Limits) -> DateTime<Utc> {
+    chrono::Duration::from_std(limits.history).map_or(start, |h| start - h)
+}
+
+/// One-minute windows spread evenly over the log history before `start`.
+fn history_samples(start: DateTime<Utc>, limits: Limits) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let n = limits.log_history_samples;
+    let Ok(history) = chrono::Duration::from_std(limits.history) else {
+        return Vec::new();
+    };
+    if n == 0 || history < chrono::Duration::minutes(1) {
+        return Vec::new();
+    }
+    let every = history / n as i32;
+    (0..n as i32)
+        .map(|i| {
+            let from = start - history + every * i;
+            (from, from + chrono::Duration::minutes(1))
+        })
+        .collect()
+}
 
 async fn metrics(
     tools: &Tools,
@@ -261,7 +295,7 @@ fn log_step(observation: String, query: &str) -> Step {
         tool: "loki.query_range".into(),
         tool_input: serde_json::json!({ "query": query }),
         observation,
-        log: "log lines per service, baseline and incident parts".into(),
+        log: "log lines per service: samples of the history before the range, then its baseline and incident parts".into(),
     }
 }
 

@@ -172,9 +172,35 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
             ),
         });
     }
+    if let Some(d) = c.change.drift.as_ref().filter(|d| d.score() >= 0.3) {
+        let (template, usual, now, line) = &d.template;
+        let template: String = template.chars().take(160).collect();
+        indicators.push(format!(
+            "its log mix changed: \"{template}\" was {:.0}% of its lines, now {:.0}%",
+            100.0 * usual,
+            100.0 * now
+        ));
+        key_logs.push(line.chars().take(300).collect());
+        evidence.push(Evidence {
+            source: "loki".into(),
+            // Every line of the service: the stream selector without the error filter.
+            query: obs
+                .log_query
+                .as_deref()
+                .and_then(|q| q.split_once('}'))
+                .map_or_else(String::new, |(selector, _)| format!("{selector}}}"))
+                .replace("<service>", &c.service),
+            summary: format!(
+                "\"{template}\": usually {:.0}% of its lines (median of {} minutes before the incident), {:.0}% in the incident part",
+                100.0 * usual,
+                d.minutes,
+                100.0 * now
+            ),
+        });
+    }
     if let Some(t) = c.change.traces.as_ref().filter(|t| t.score() >= 0.2) {
         indicators.push(format!(
-            "median span {:.1} ms -> {:.1} ms, self time x{:.2}{}",
+            "median span {:.1} ms -> {:.1} ms, self time x{:.2}{}{}",
             t.median_ms.0,
             t.median_ms.1,
             t.self_time.exp(),
@@ -182,6 +208,14 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
                 ", its calls to other services changed"
             } else {
                 ""
+            },
+            if t.network >= 0.5 {
+                format!(
+                    ", calls to it spend x{:.1} as long outside its spans (network)",
+                    t.network.exp()
+                )
+            } else {
+                String::new()
             }
         ));
         evidence.push(Evidence {

@@ -84,6 +84,12 @@ pub struct TraceChange {
     pub error_rise: f64,
     /// Largest log ratio of calls to one callee per call received.
     pub call_mix: f64,
+    /// How much longer calls to it take outside its own spans (caller's span minus
+    /// its span: the network both ways), as a log ratio incident over baseline, less
+    /// what the same callers' other calls rose: a network delay on one service shows
+    /// there and nowhere in its own spans. A busy caller slows all its calls alike,
+    /// so that part is taken off.
+    pub network: f64,
     /// Spans in the incident part.
     pub incident_spans: usize,
     /// Median duration in the baseline and incident parts, milliseconds.
@@ -99,6 +105,7 @@ impl TraceChange {
             + self.self_time.clamp(0.0, 2.0)
             + 3.0 * self.error_rise.clamp(0.0, 1.0)
             + 0.5 * self.call_mix.min(2.0)
+            + self.network.clamp(0.0, 3.0)
     }
 }
 
@@ -113,6 +120,8 @@ pub struct ServiceChange {
     pub traces: Option<TraceChange>,
     /// Other services' rising errors that name it.
     pub mentions: Option<Mentions>,
+    /// How far what it logs drifted from what it normally logs.
+    pub drift: Option<LogDrift>,
 }
 
 impl ServiceChange {
@@ -250,7 +259,9 @@ pub fn log_changes(obs: &Observations, split: f64) -> BTreeMap<String, LogChange
         std::collections::HashSet::new(),
         std::collections::HashSet::new(),
     ];
-    for l in &obs.logs {
+    // The history before the range is for [`log_drift`]; here the range's own
+    // baseline part is compared with its incident part.
+    for l in obs.logs.iter().filter(|l| l.time >= obs.start) {
         let k = usize::from(l.time >= split);
         minutes[k].insert(((l.time - obs.start) / 60.0).floor() as i64);
         let entry = sides.entry(l.service.as_str()).or_default()[k]
@@ -320,6 +331,60 @@ fn mix_shift<V>(
         .sum()
 }
 
+/// Time, µs, that `parent` spends around `child` but outside it: from the parent's
+/// start to the child's start when no sibling call came first, and from the child's
+/// end to the next sibling call or the parent's end. For a client span that is the
+/// network both ways; between sequential sibling calls the time goes to the earlier
+/// one (its response on the way back), never to both.
+fn outside(child: &Span, parent: &Span, siblings: &[&Span]) -> f64 {
+    let us = |t: f64| t * 1e6;
+    let (start, end) = (us(child.start), us(child.start) + child.duration_us);
+    let mut first = true;
+    let mut to = us(parent.start) + parent.duration_us;
+    for s in siblings {
+        let (s_start, s_end) = (us(s.start), us(s.start) + s.duration_us);
+        if s_end <= start && s_start < start {
+            first = false;
+        }
+        if s_start >= end {
+            to = to.min(s_start);
+        }
+    }
+    let before = if first { start - us(parent.start) } else { 0.0 };
+    before.max(0.0) + (to - end).max(0.0)
+}
+
+/// Per callee, the rise of the time its callers' spans spend outside its spans (see
+/// [`TraceChange::network`]), from the gaps of every caller -> callee edge.
+fn network_delays(mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]>) -> HashMap<String, f64> {
+    let mut rises: Vec<(&str, &str, f64)> = Vec::new();
+    for ((caller, callee), [base, incident]) in &mut gaps {
+        if base.len() < 5 || incident.len() < 5 {
+            continue;
+        }
+        let (g0, g1) = (stats::median(base), stats::median(incident));
+        // 100 µs keeps sub-millisecond jitter from looking like a change.
+        rises.push((caller, callee, ((g1 + 100.0) / (g0 + 100.0)).ln()));
+    }
+    let mut per_callee: HashMap<String, Vec<f64>> = HashMap::new();
+    for (caller, callee, rise) in &rises {
+        let mut others: Vec<f64> = rises
+            .iter()
+            .filter(|(c, e, _)| c == caller && e != callee)
+            .map(|r| r.2)
+            .collect();
+        let common = stats::median(&mut others).max(0.0);
+        per_callee
+            .entry(callee.to_string())
+            .or_default()
+            .push(rise - common);
+    }
+    per_callee
+        .into_iter()
+        .map(|(callee, mut r)| (callee, stats::median(&mut r)))
+        .collect()
+}
+
 /// Span changes per service, and the caller -> callee edges the spans show.
 pub fn trace_changes(
     obs: &Observations,
@@ -336,11 +401,12 @@ pub fn trace_changes(
             .and_then(|p| by_id.get(&(s.trace_id.as_str(), p)).copied())
     };
     let mut child_time: HashMap<(&str, &str), f64> = HashMap::new();
+    let mut children: HashMap<(&str, &str), Vec<&Span>> = HashMap::new();
     for s in &obs.spans {
         if let Some(p) = parent(s) {
-            *child_time
-                .entry((p.trace_id.as_str(), p.span_id.as_str()))
-                .or_default() += s.duration_us;
+            let key = (p.trace_id.as_str(), p.span_id.as_str());
+            *child_time.entry(key).or_default() += s.duration_us;
+            children.entry(key).or_default().push(s);
         }
     }
     #[derive(Default)]
@@ -354,6 +420,8 @@ pub fn trace_changes(
     }
     let mut sides: HashMap<&str, [Side; 2]> = HashMap::new();
     let mut edges = std::collections::BTreeSet::new();
+    // Per (caller, callee): time outside the callee's span, µs, per part.
+    let mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]> = HashMap::new();
     for s in &obs.spans {
         let k = usize::from(s.start >= split);
         let own_children = child_time
@@ -371,6 +439,12 @@ pub fn trace_changes(
         match parent(s) {
             Some(p) if p.service != s.service => {
                 edges.insert((p.service.clone(), s.service.clone()));
+                let siblings = children
+                    .get(&(p.trace_id.as_str(), p.span_id.as_str()))
+                    .map_or(&[][..], Vec::as_slice);
+                gaps.entry((p.service.as_str(), s.service.as_str()))
+                    .or_default()[k]
+                    .push(outside(s, p, siblings));
                 side.received += 1;
                 let pk = usize::from(p.start >= split);
                 *sides.entry(p.service.as_str()).or_default()[pk]
@@ -382,6 +456,7 @@ pub fn trace_changes(
             None => sides.entry(s.service.as_str()).or_default()[k].received += 1,
         }
     }
+    let network = network_delays(gaps);
     let mut out = BTreeMap::new();
     for (service, [base, incident]) in &mut sides {
         if incident.durations.len() < 5 || base.durations.len() < 5 {
@@ -416,10 +491,113 @@ pub fn trace_changes(
                 self_time: ratio(s0, s1),
                 error_rise: share(incident.errors, incident.known) - share(base.errors, base.known),
                 call_mix,
+                network: network.get(*service).copied().unwrap_or(0.0),
                 incident_spans: incident.durations.len(),
                 median_ms: (d0 / 1000.0, d1 / 1000.0),
             },
         );
     }
     (out, edges.into_iter().collect())
+}
+
+/// How far the mix of what a service logs in the incident part drifted from what it
+/// normally logs, learnt minute by minute from every line before the incident part
+/// (the history samples and the range's baseline). A code fault changes which lines a
+/// service writes, error or not: a method that throws stops logging its success line,
+/// one that returns early skips the lines after it.
+#[derive(Debug, Clone, Default)]
+pub struct LogDrift {
+    /// Largest drift of one template's share of the service's lines: the log ratio of
+    /// its share in the incident part to its usual (median per minute) share, less how
+    /// much that share normally varies (its interquartile range on the same scale).
+    pub drift: f64,
+    /// The template that drifted most: (template, usual share, share in the incident
+    /// part, a line).
+    pub template: (String, f64, f64, String),
+    /// Minutes of history the usual shares were learnt from.
+    pub minutes: usize,
+}
+
+impl LogDrift {
+    /// Its weight as evidence.
+    pub fn score(&self) -> f64 {
+        self.drift.min(3.0)
+    }
+}
+
+/// Minutes of history a service needs before its usual log mix is trusted.
+const MIN_HISTORY_MINUTES: usize = 3;
+
+/// Smoothing of template shares, so a template at 0 % and one at 1 % are not
+/// infinitely apart.
+const SHARE_FLOOR: f64 = 0.02;
+
+/// Log drift per service: see [`LogDrift`].
+pub fn log_drift(obs: &Observations, split: f64) -> BTreeMap<String, LogDrift> {
+    /// Per minute (before the split, by index) and for the incident part (`None`):
+    /// template counts.
+    type Minutes = BTreeMap<Option<i64>, HashMap<String, usize>>;
+    let mut per: HashMap<&str, Minutes> = HashMap::new();
+    let mut examples: HashMap<(&str, String), &str> = HashMap::new();
+    for l in &obs.logs {
+        let minute = (l.time < split).then(|| ((l.time - split) / 60.0).floor() as i64);
+        let t = template::template(&l.line);
+        examples
+            .entry((l.service.as_str(), t.clone()))
+            .or_insert(&l.line);
+        *per.entry(l.service.as_str())
+            .or_default()
+            .entry(minute)
+            .or_default()
+            .entry(t)
+            .or_default() += 1;
+    }
+    let mut out = BTreeMap::new();
+    for (service, minutes) in &per {
+        let Some(incident) = minutes.get(&None) else {
+            continue;
+        };
+        let history: Vec<(usize, &HashMap<String, usize>)> = minutes
+            .iter()
+            .filter(|(m, _)| m.is_some())
+            .map(|(_, c)| (c.values().sum(), c))
+            .collect();
+        if history.len() < MIN_HISTORY_MINUTES {
+            continue;
+        }
+        let incident_total: usize = incident.values().sum();
+        let templates: std::collections::HashSet<&String> = history
+            .iter()
+            .flat_map(|(_, c)| c.keys())
+            .chain(incident.keys())
+            .collect();
+        let mut best: Option<LogDrift> = None;
+        for t in templates {
+            let mut shares: Vec<f64> = history
+                .iter()
+                .map(|(n, c)| c.get(t).copied().unwrap_or(0) as f64 / *n as f64)
+                .collect();
+            shares.sort_by(f64::total_cmp);
+            let q = |p: f64| shares[((shares.len() - 1) as f64 * p).round() as usize];
+            let usual = q(0.5);
+            let now = incident.get(t).copied().unwrap_or(0) as f64 / incident_total as f64;
+            let ratio = |a: f64, b: f64| ((b + SHARE_FLOOR) / (a + SHARE_FLOOR)).ln();
+            let drift = ratio(usual, now).abs() - ratio(q(0.25), q(0.75));
+            if drift > best.as_ref().map_or(0.0, |b| b.drift) {
+                let example = examples
+                    .get(&(*service, t.clone()))
+                    .copied()
+                    .unwrap_or_default();
+                best = Some(LogDrift {
+                    drift,
+                    template: (t.clone(), usual, now, example.to_string()),
+                    minutes: history.len(),
+                });
+            }
+        }
+        if let Some(b) = best {
+            out.insert(service.to_string(), b);
+        }
+    }
+    out
 }

@@ -283,3 +283,106 @@ async fn a_source_down_still_ranks_and_is_listed_as_degraded() {
     );
     assert!(report.summary.contains("Ranked without"));
 }
+
+/// frontend calls cart and ad every 15 s; from minute 10 the network to cart adds
+/// 200 ms each way. cart's own spans do not change, frontend's grow.
+fn network_delay_on_cart() -> Observations {
+    let mut obs = observations(Vec::new());
+    for i in 0..MINUTES * 4 {
+        let t = START + 15.0 * i as f64;
+        let delay = if t >= START + 600.0 { 0.2 } else { 0.001 };
+        let id = format!("t{i}");
+        let span = |n: &str, parent: Option<&str>, service: &str, start: f64, ms: f64| Span {
+            trace_id: id.clone(),
+            span_id: n.into(),
+            parent_span_id: parent.map(Into::into),
+            service: service.into(),
+            operation: "call".into(),
+            start,
+            duration_us: ms * 1000.0 * (1.0 + 0.05 * jitter(i + n.len())),
+            error: Some(false),
+        };
+        let cart_ms = 10.0;
+        let frontend_ms = 2.0 * delay * 1000.0 + cart_ms + 2.0 + 15.0;
+        // The caller's span is exactly as long as its calls and the wire need.
+        let mut caller = span("a", None, "frontend", t, frontend_ms);
+        caller.duration_us = frontend_ms * 1000.0;
+        obs.spans.push(caller);
+        obs.spans
+            .push(span("cart", Some("a"), "cart", t + delay, cart_ms));
+        let ad_start = t + 2.0 * delay + cart_ms / 1000.0 + 0.001;
+        obs.spans.push(span("ad", Some("a"), "ad", ad_start, 12.0));
+    }
+    obs
+}
+
+#[test]
+fn a_network_delay_is_pinned_on_the_service_behind_it() {
+    let ranking = rank(&network_delay_on_cart());
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "cart", "{ranking:#?}");
+    let network = top.change.traces.as_ref().map(|t| t.network).unwrap();
+    assert!(network > 1.0, "cart's network rise is {network}");
+    let ad = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "ad")
+        .unwrap();
+    let ad_network = ad.change.traces.as_ref().unwrap().network;
+    assert!(ad_network < 0.3, "ad's network rise is {ad_network}");
+}
+
+/// `orders` logs the same lines at the same rate before and during the range except
+/// that, from minute 10, its "saved" line gives way to a "skipped" line: no error,
+/// only a different code path. `noisy` logs two lines whose mix swings every minute,
+/// before and during the range alike.
+fn changed_code_path() -> Observations {
+    let mut obs = observations(Vec::new());
+    // An hour of history samples, then the range.
+    let minutes = (-60..0).step_by(5).chain(0..MINUTES as i64);
+    for m in minutes {
+        let t0 = START + 60.0 * m as f64;
+        for k in 0..20 {
+            let t = t0 + 3.0 * k as f64;
+            let line = if k % 2 == 0 {
+                format!("INFO order {k} received")
+            } else if t >= START + 600.0 {
+                format!("INFO order {k} skipped: price unchanged")
+            } else {
+                format!("INFO order {k} saved")
+            };
+            obs.logs.push(LogLine {
+                service: "orders".into(),
+                time: t,
+                line,
+            });
+            let swing = if m.rem_euclid(2) == 0 { 4 } else { 16 };
+            let noisy = if k < swing {
+                "INFO cache hit"
+            } else {
+                "INFO cache miss"
+            };
+            obs.logs.push(LogLine {
+                service: "noisy".into(),
+                time: t,
+                line: noisy.into(),
+            });
+        }
+    }
+    obs
+}
+
+#[test]
+fn a_changed_log_mix_against_the_history_ranks_its_service_first() {
+    let ranking = rank(&changed_code_path());
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "orders", "{ranking:#?}");
+    let drift = top.change.drift.as_ref().unwrap();
+    assert!(drift.drift > 1.0, "{drift:?}");
+    assert!(drift.minutes >= 12, "{drift:?}");
+    let noisy = ranking.candidates.iter().find(|c| c.service == "noisy");
+    let noisy_drift = noisy
+        .and_then(|c| c.change.drift.as_ref())
+        .map_or(0.0, |d| d.drift);
+    assert!(noisy_drift < 0.3, "noisy drifted {noisy_drift}");
+}

@@ -259,6 +259,7 @@ mod tests {
     fn rerank_dumps() {
         let dump = PathBuf::from(std::env::var("AEGIS_EVAL_DUMP").unwrap());
         let mut results = Vec::new();
+        let (mut loglik, mut top_p) = (Vec::new(), Vec::new());
         for dir in dirs() {
             let id = dir.file_name().unwrap().to_string_lossy().to_string();
             for t in crate::replay::read_truth(&dir).unwrap() {
@@ -297,7 +298,7 @@ mod tests {
                         .chain(ranking.candidates.iter().filter(|c| c.service == t.service))
                     {
                         println!(
-                            "   {:<28} {:.2} m={:.2} l={:.2} mix={:.2} t={:.2} n={:.2} by={:?}",
+                            "   {:<28} {:.2} m={:.2} l={:.2} mix={:.2} t={:.2} n={:.2} d={:.2} by={:?}",
                             c.service,
                             c.score,
                             c.change.metric_score(),
@@ -305,13 +306,27 @@ mod tests {
                             c.change.logs.as_ref().map_or(0.0, |l| l.mix_shift),
                             c.change.traces.as_ref().map_or(0.0, |t| t.score()),
                             c.change.mentions.as_ref().map_or(0.0, |m| m.score()),
+                            c.change.drift.as_ref().map_or(0.0, |d| d.score()),
                             c.explained_by
                         );
                     }
                 }
+                let p_truth = ranking
+                    .candidates
+                    .iter()
+                    .find(|c| c.service == t.service)
+                    .map_or(ranking.unknown / 10.0, |c| c.probability);
+                loglik.push(p_truth.max(1e-6).ln());
+                top_p.push(ranking.candidates.first().map_or(0.0, |c| c.probability));
                 results.push(r);
             }
         }
+        let n = loglik.len().max(1) as f64;
+        println!(
+            "mean ln p(truth) {:.3}; mean top probability {:.3}",
+            loglik.iter().sum::<f64>() / n,
+            top_p.iter().sum::<f64>() / n
+        );
         print!("{}", super::Scores::new(results).table());
     }
 }
