@@ -28,7 +28,15 @@ impl<S: Send + Sync> FromRequest<S> for Webhook {
 }
 
 /// Parses a notification, locating the first error.
+///
+/// A valid body is parsed once, without tracking paths; only a body that fails is
+/// parsed again with `serde_path_to_error` to name the field at fault. Tracking every
+/// path cost about a fifth of the receiver's instructions per notification
+/// (callgrind), and nearly every notification is valid.
 pub fn parse(body: &[u8]) -> Result<Notification, WebhookError> {
+    if let Ok(n) = serde_json::from_slice(body) {
+        return Ok(n);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let error = match serde_path_to_error::deserialize::<_, Notification>(&mut de) {
         Ok(n) => match de.end() {
