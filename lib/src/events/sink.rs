@@ -89,12 +89,14 @@ impl HttpSink {
     }
 
     async fn attempt(&self, headers: &http::HeaderMap, body: &bytes::Bytes) -> Result<(), Attempt> {
+        // The request is assembled directly: `RequestBuilder::headers` merges header by
+        // header, which showed up in the profile for the same result.
+        let mut request = reqwest::Request::new(http::Method::POST, self.url.clone());
+        *request.headers_mut() = headers.clone();
+        *request.body_mut() = Some(body.clone().into());
         let res = self
             .client
-            .post(self.url.clone())
-            .headers(headers.clone())
-            .body(body.clone())
-            .send()
+            .execute(request)
             .await
             .map_err(|e| Attempt::Retry(crate::runtime::request_error::describe(&e).into()))?;
         let status = res.status();
@@ -114,17 +116,18 @@ enum Attempt {
 }
 
 /// Binary-mode headers (`ce-*`, `content-type`) and body of an event, ready to POST.
+///
+/// Encoded by cloudevents-sdk's `http::Request` binding, which writes the headers and
+/// the body straight into a request; its response adapter (used before) went through a
+/// shared builder and a boxed body that had to be collected again, for the same bytes.
 pub async fn encode_binary(event: Event) -> Result<(http::HeaderMap, bytes::Bytes), SendError> {
-    use http_body_util::BodyExt;
-    let response = cloudevents::binding::http::builder::adapter::to_response(event)
+    let request = http::Request::<Option<Vec<u8>>>::try_from(event)
         .map_err(|e| SendError::Encode(e.to_string()))?;
-    let (parts, body) = response.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
-    Ok((parts.headers, body))
+    let (parts, body) = request.into_parts();
+    Ok((
+        parts.headers,
+        body.map(bytes::Bytes::from).unwrap_or_default(),
+    ))
 }
 
 #[async_trait::async_trait]
