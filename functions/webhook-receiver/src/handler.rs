@@ -16,7 +16,7 @@ pub async fn receive(
     let id = notification.event_id();
     let severity = notification.highest_severity();
     let status = notification.status.as_str();
-    let event = events::build(
+    let event = events::build_serialized(
         EventType::AlertGroupReceived,
         NAME,
         id.clone(),

@@ -69,8 +69,38 @@ pub fn build(
     extensions: &[(&str, &str)],
 ) -> Result<Event, serde_json::Error> {
     let data = serde_json::to_value(data)?;
+    Ok(assemble(ty, function, id.into(), data.into(), extensions))
+}
+
+/// Like [`build`], but the data is serialised straight to JSON text and carried as
+/// bytes with `datacontenttype: application/json`, never as a `serde_json::Value`.
+///
+/// In binary mode, which every sink and broker here speaks, the event is the same:
+/// the same headers and a body of the same JSON (fields in the type's order rather
+/// than sorted), and [`data_as`] reads it the same. Only a structured-mode encoding
+/// would differ (`data_base64`). It exists for the alert hot path: building, writing
+/// and dropping the `Value` tree was about a third of webhook-receiver's instructions
+/// per notification (callgrind).
+pub fn build_serialized(
+    ty: EventType,
+    function: &str,
+    id: impl Into<String>,
+    data: &impl Serialize,
+    extensions: &[(&str, &str)],
+) -> Result<Event, serde_json::Error> {
+    let data = serde_json::to_vec(data)?;
+    Ok(assemble(ty, function, id.into(), data.into(), extensions))
+}
+
+fn assemble(
+    ty: EventType,
+    function: &str,
+    id: String,
+    data: cloudevents::Data,
+    extensions: &[(&str, &str)],
+) -> Event {
     let mut builder = EventBuilderV10::new()
-        .id(id.into())
+        .id(id)
         .source(format!("/aegis/{function}"))
         .ty(ty.as_str())
         .time(chrono::Utc::now())
@@ -82,7 +112,7 @@ pub fn build(
         builder = builder.extension(EXT_TRACEPARENT, traceparent);
     }
     // Every required attribute is set above, so building cannot fail.
-    Ok(builder.build().expect("id, source and type are set"))
+    builder.build().expect("id, source and type are set")
 }
 
 /// The event's JSON data as `T`; the error says what does not match.
@@ -130,5 +160,29 @@ mod tests {
         );
         let v: serde_json::Value = data_as(&e).unwrap();
         assert_eq!(v["a"], 1);
+    }
+
+    #[tokio::test]
+    async fn serialized_data_is_the_same_event_in_binary_mode() {
+        let data = serde_json::json!({"b": [1, 2], "a": {"c": "d"}});
+        let ext = [(EXT_STATUS, "firing")];
+        let by_value = build(EventType::AlertGroupReceived, "w", "id", &data, &ext).unwrap();
+        let by_bytes =
+            build_serialized(EventType::AlertGroupReceived, "w", "id", &data, &ext).unwrap();
+        assert_eq!(
+            data_as::<serde_json::Value>(&by_bytes).unwrap(),
+            data_as::<serde_json::Value>(&by_value).unwrap()
+        );
+        let (h1, b1) = crate::events::encode_binary(by_value).await.unwrap();
+        let (h2, b2) = crate::events::encode_binary(by_bytes).await.unwrap();
+        for (name, value) in &h1 {
+            if name != "ce-time" {
+                assert_eq!(h2.get(name), Some(value), "{name}");
+            }
+        }
+        assert_eq!(h1.len(), h2.len());
+        assert_eq!(h2["content-type"], "application/json");
+        let parse = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap();
+        assert_eq!(parse(&b1), parse(&b2));
     }
 }

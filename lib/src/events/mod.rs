@@ -11,7 +11,7 @@ mod sink;
 
 pub use catalog::{
     EXT_CHAT_TYPE, EXT_ORIGIN, EXT_OUTCOME, EXT_SEVERITY, EXT_STATUS, EXT_TRACEPARENT, EventType,
-    build, data_as,
+    build, build_serialized, data_as,
 };
 pub use cloudevents::{AttributesReader, AttributesWriter, Event};
 pub use config::Config;
