@@ -37,12 +37,13 @@ pub fn render(n: &Notification, style: &Style, now: DateTime<Utc>) -> Card {
     let mut size = card.encoded_len() + footer.encoded_len();
 
     let mut alerts: Vec<&Alert> = n.alerts.iter().collect();
-    // Firing first, then the worst, then the oldest.
-    alerts.sort_by(|a, b| {
-        (b.status == Status::Firing)
-            .cmp(&(a.status == Status::Firing))
-            .then(b.severity().cmp(&a.severity()))
-            .then(a.starts_at.cmp(&b.starts_at))
+    // Firing first, then the worst, then the oldest (a stable sort, keys read once).
+    alerts.sort_by_cached_key(|a| {
+        (
+            std::cmp::Reverse(a.status == Status::Firing),
+            std::cmp::Reverse(a.severity()),
+            a.starts_at,
+        )
     });
     let mut shown = 0;
     for alert in &alerts {
@@ -66,48 +67,58 @@ pub fn render(n: &Notification, style: &Style, now: DateTime<Utc>) -> Card {
     card
 }
 
+/// One alert's markdown, written into one string (this runs for up to every alert of
+/// a group, so it avoids a string per line).
 fn alert_text(alert: &Alert, style: &Style, now: DateTime<Utc>) -> String {
+    use std::fmt::Write as _;
     let name = alert
         .labels
         .get("alertname")
         .map(String::as_str)
         .unwrap_or("alert");
-    let mut lines = vec![format!(
+    let mut out = String::with_capacity(256);
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
         "**{}** · {} · {}",
         esc(name),
         alert.severity(),
         alert.status.as_str()
-    )];
-    let place: Vec<String> = ["namespace", "pod", "instance", "service", "job"]
-        .iter()
-        .filter_map(|k| alert.labels.get(*k).map(|v| format!("{k}: {}", esc(v))))
-        .collect();
-    if !place.is_empty() {
-        lines.push(place.join(" · "));
+    );
+    let mut first = true;
+    for key in ["namespace", "pod", "instance", "service", "job"] {
+        if let Some(value) = alert.labels.get(key) {
+            out.push_str(if first { "\n" } else { " · " });
+            first = false;
+            let _ = write!(out, "{key}: {}", esc(value));
+        }
     }
     for key in ["summary", "description"] {
         if let Some(text) = alert.annotations.get(key).filter(|t| !t.trim().is_empty()) {
-            lines.push(esc(&clip(text, 600)));
+            out.push('\n');
+            out.push_str(&esc(&clip(text, 600)));
         }
     }
-    let started = alert.starts_at.with_timezone(&style.timezone);
-    let when = match alert.resolved_at() {
-        Some(ended) => format!(
-            "started {} · resolved after {}",
-            started.format("%Y-%m-%d %H:%M:%S %Z"),
+    let started = alert
+        .starts_at
+        .with_timezone(&style.timezone)
+        .format("%Y-%m-%d %H:%M:%S %Z");
+    let _ = match alert.resolved_at() {
+        Some(ended) => write!(
+            out,
+            "\nstarted {started} · resolved after {}",
             human(ended - alert.starts_at)
         ),
-        None => format!(
-            "started {} · firing for {}",
-            started.format("%Y-%m-%d %H:%M:%S %Z"),
+        None => write!(
+            out,
+            "\nstarted {started} · firing for {}",
             human(now - alert.starts_at)
         ),
     };
-    lines.push(when);
     if is_link(&alert.generator_url) {
-        lines.push(format!("[Prometheus]({})", alert.generator_url));
+        let _ = write!(out, "\n[Prometheus]({})", alert.generator_url);
     }
-    lines.join("\n")
+    out
 }
 
 fn footer(n: &Notification) -> Element {

@@ -1,4 +1,7 @@
-use serde_json::{Value, json};
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use serde_json::Value;
 
 /// Feishu's limit on a card's request body (30 KB), measured here on the `content`
 /// string as it travels: JSON-escaped inside the request body.
@@ -72,24 +75,47 @@ impl Element {
     /// so a renderer can fill a card up to [`CARD_LIMIT`] without re-encoding it.
     pub fn encoded_len(&self) -> usize {
         // The element's JSON sits inside the content string, which is itself a JSON
-        // string in the request body: measure the empty shell once and add the text
-        // twice escaped, without serialising the text.
-        let (shell, text) = match self {
-            Self::Markdown(text) => (Self::Markdown(String::new()), text),
-            Self::Note(text) => (Self::Note(String::new()), text),
-            Self::Hr => return encoded_len(&self.to_value().to_string()) - 1,
-        };
-        encoded_len(&shell.to_value().to_string()) - 1 + twice_escaped_len(text)
-    }
-
-    fn to_value(&self) -> Value {
+        // string in the request body: the empty shells are measured once, and the text
+        // is added twice escaped, without serialising it.
+        static SHELLS: LazyLock<[usize; 3]> = LazyLock::new(|| {
+            let shell = |e: Element| encoded_len(&json_string(&e)) - 1;
+            [
+                shell(Element::Markdown(String::new())),
+                shell(Element::Note(String::new())),
+                shell(Element::Hr),
+            ]
+        });
         match self {
-            Self::Markdown(content) => json!({"tag": "markdown", "content": content}),
-            Self::Note(content) => {
-                json!({"tag": "markdown", "content": content, "text_size": "notation"})
-            }
-            Self::Hr => json!({"tag": "hr"}),
+            Self::Markdown(text) => SHELLS[0] + twice_escaped_len(text),
+            Self::Note(text) => SHELLS[1] + twice_escaped_len(text),
+            Self::Hr => SHELLS[2],
         }
+    }
+}
+
+/// An element as card JSON: `{"tag":"markdown","content":...}`, with
+/// `"text_size":"notation"` for notes, or `{"tag":"hr"}`.
+impl Serialize for Element {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            content: Option<&'a str>,
+            tag: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            text_size: Option<&'static str>,
+        }
+        let (content, tag, text_size) = match self {
+            Self::Markdown(content) => (Some(content.as_str()), "markdown", None),
+            Self::Note(content) => (Some(content.as_str()), "markdown", Some("notation")),
+            Self::Hr => (None, "hr", None),
+        };
+        Json {
+            content,
+            tag,
+            text_size,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -145,24 +171,12 @@ impl Card {
 
     /// The card JSON 2.0 object.
     pub fn to_value(&self) -> Value {
-        let mut header = json!({
-            "title": {"tag": "plain_text", "content": self.title},
-            "template": self.template.as_str(),
-        });
-        if let Some(subtitle) = &self.subtitle {
-            header["subtitle"] = json!({"tag": "plain_text", "content": subtitle});
-        }
-        json!({
-            "schema": "2.0",
-            "config": {"update_multi": true, "summary": {"content": self.title}},
-            "header": header,
-            "body": {"elements": self.elements.iter().map(Element::to_value).collect::<Vec<_>>()},
-        })
+        serde_json::to_value(self).expect("a card holds only strings and booleans")
     }
 
     /// The card serialised as a string: the `content` field of a send or reply.
     pub fn to_content(&self) -> String {
-        self.to_value().to_string()
+        json_string(self)
     }
 
     /// Size of the content as it travels in the request body (JSON-escaped).
@@ -181,6 +195,73 @@ impl Card {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// The card JSON 2.0 object, written straight from the card's fields: building a
+/// `serde_json::Value` first copied every string of a 30 KB card once more. Fields are
+/// in the order a `Value` (sorted keys) wrote them, so the text is unchanged.
+impl Serialize for Card {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            body: Body<'a>,
+            config: CardConfig<'a>,
+            header: Header<'a>,
+            schema: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Body<'a> {
+            elements: &'a [Element],
+        }
+        #[derive(Serialize)]
+        struct CardConfig<'a> {
+            summary: Summary<'a>,
+            update_multi: bool,
+        }
+        #[derive(Serialize)]
+        struct Summary<'a> {
+            content: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Header<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            subtitle: Option<PlainText<'a>>,
+            template: &'static str,
+            title: PlainText<'a>,
+        }
+        #[derive(Serialize)]
+        struct PlainText<'a> {
+            content: &'a str,
+            tag: &'static str,
+        }
+        let plain = |content| PlainText {
+            content,
+            tag: "plain_text",
+        };
+        Json {
+            body: Body {
+                elements: &self.elements,
+            },
+            config: CardConfig {
+                summary: Summary {
+                    content: &self.title,
+                },
+                update_multi: true,
+            },
+            header: Header {
+                subtitle: self.subtitle.as_deref().map(plain),
+                template: self.template.as_str(),
+                title: plain(&self.title),
+            },
+            schema: "2.0",
+        }
+        .serialize(serializer)
+    }
+}
+
+/// `value` as JSON text; card parts hold only strings and booleans, so it cannot fail.
+fn json_string(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("a card holds only strings and booleans")
 }
 
 /// Length of `s` once written as a JSON string literal, without allocating it.
@@ -211,6 +292,9 @@ fn twice_escaped_len(s: &str) -> usize {
 /// Escapes text from outside (label values, annotations, model output) so card
 /// markdown shows it literally: no accidental bold, links, mentions or tags.
 pub fn escape_markdown(text: &str) -> String {
+    if !text.contains(|c| ESCAPES.iter().any(|(plain, _)| *plain == c)) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match ESCAPES.iter().find(|(plain, _)| *plain == c) {
@@ -281,6 +365,26 @@ mod tests {
         assert_eq!(elements.len(), 3);
         assert_eq!(elements[1]["tag"], "hr");
         assert_eq!(elements[2]["text_size"], "notation");
+    }
+
+    #[test]
+    fn content_is_the_card_json_with_sorted_keys() {
+        let card = Card::new("t", Template::Red)
+            .subtitle("s")
+            .markdown("a")
+            .hr()
+            .note("n");
+        let expected = concat!(
+            r#"{"body":{"elements":[{"content":"a","tag":"markdown"},{"tag":"hr"},"#,
+            r#"{"content":"n","tag":"markdown","text_size":"notation"}]},"#,
+            r#""config":{"summary":{"content":"t"},"update_multi":true},"#,
+            r#""header":{"subtitle":{"content":"s","tag":"plain_text"},"template":"red","#,
+            r#""title":{"content":"t","tag":"plain_text"}},"schema":"2.0"}"#
+        );
+        assert_eq!(card.to_content(), expected);
+        assert_eq!(card.to_value().to_string(), expected);
+        let bare = Card::new("t", Template::Green);
+        assert!(!bare.to_content().contains("subtitle"));
     }
 
     #[test]
