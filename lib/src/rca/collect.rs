@@ -31,8 +31,10 @@ pub struct Limits {
     /// series or an earlier incident inside the range does not pass for a change or
     /// for normal. Zero turns the history off.
     pub history: Duration,
-    /// One-minute samples taken of the log history, evenly spaced.
-    pub log_history_samples: usize,
+    /// Parts the log history is read in, each capped at the tools' line limit from
+    /// its end backwards: a quiet service's whole hour, a chatty one's last minutes
+    /// of each part.
+    pub log_history_parts: usize,
 }
 
 impl Default for Limits {
@@ -41,7 +43,7 @@ impl Default for Limits {
             concurrency: 16,
             traces_per_service: 20,
             history: Duration::from_secs(3600),
-            log_history_samples: 12,
+            log_history_parts: 4,
         }
     }
 }
@@ -54,17 +56,19 @@ pub struct Collected {
     pub steps: Vec<Step>,
 }
 
-/// Fetches the range `[start, end]`.
+/// Fetches the range `[start, end]`; `onset_hint` is when the incident is known to
+/// have begun showing, if it is (see [`Observations::onset_hint`]).
 pub async fn collect(
     tools: &Tools,
     catalog: &Catalog,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    onset_hint: Option<DateTime<Utc>>,
     limits: Limits,
 ) -> Collected {
     let mut obs = Observations {
         start: seconds(start),
         end: seconds(end),
+        onset_hint: onset_hint.map(seconds),
         ..Observations::default()
     };
     let mut steps = Vec::new();
@@ -77,7 +81,7 @@ pub async fn collect(
         .single()
         .unwrap_or(start);
     let parts = [(start, split), (split, end)];
-    let mut log_parts = history_samples(start, limits);
+    let mut log_parts = history_parts(start, limits);
     log_parts.extend(parts);
     let ((metrics, step), logs, traces) = tokio::join!(
         metrics(tools, catalog, history_start(start, limits), end, limits),
@@ -127,9 +131,9 @@ fn history_start(start: DateTime<Utc>, limits: Limits) -> DateTime<Utc> {
     chrono::Duration::from_std(limits.history).map_or(start, |h| start - h)
 }
 
-/// One-minute windows spread evenly over the log history before `start`.
-fn history_samples(start: DateTime<Utc>, limits: Limits) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let n = limits.log_history_samples;
+/// The log history before `start`, cut into [`Limits::log_history_parts`] parts.
+fn history_parts(start: DateTime<Utc>, limits: Limits) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let n = limits.log_history_parts;
     let Ok(history) = chrono::Duration::from_std(limits.history) else {
         return Vec::new();
     };
@@ -140,7 +144,7 @@ fn history_samples(start: DateTime<Utc>, limits: Limits) -> Vec<(DateTime<Utc>, 
     (0..n as i32)
         .map(|i| {
             let from = start - history + every * i;
-            (from, from + chrono::Duration::minutes(1))
+            (from, from + every)
         })
         .collect()
 }

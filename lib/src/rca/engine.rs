@@ -70,11 +70,14 @@ impl Engine {
 impl Engine {
     /// Fetches what [`Engine::analyze`] ranks, with one step per source.
     pub async fn observe(&self, input: &Input, tools: &Tools) -> (Observations, Vec<Step>) {
+        // A firing alert says when the incident began showing; a resolved one's
+        // start is as good (it fired then).
+        let onset_hint = input.alert.as_ref().and_then(|a| a.earliest_start());
         let collected = collect::collect(
             tools,
             &input.catalog,
-            input.time_range.start,
-            input.time_range.end,
+            (input.time_range.start, input.time_range.end),
+            onset_hint,
             self.limits,
         )
         .await;

@@ -173,13 +173,23 @@ pub fn metric_changes(obs: &Observations) -> BTreeMap<String, Vec<MetricShift>> 
     out
 }
 
-/// Where the incident part begins: the last third of the range, never inside the
-/// guaranteed baseline. A question or an alert comes while the incident is on, so
-/// its range ends near the present and the change sits late in it. (Estimating the
-/// onset from the median onset of the strongest metric shifts was tried and did
-/// worse: the tail of an earlier incident in the same range dominates it.)
+/// How long before an alert fires its fault is taken to have begun: alerting rules
+/// usually wait a minute or more (`for:`) before firing, after a scrape or two.
+pub const ALERT_LEAD_SECONDS: f64 = 120.0;
+
+/// Where the incident part begins. With an onset hint (the alert that asked for
+/// the analysis fired at a known time), [`ALERT_LEAD_SECONDS`] before it; else the
+/// last third of the range: a question or an alert comes while the incident is on,
+/// so its range ends near the present and the change sits late in it. Never inside
+/// the guaranteed baseline, never in the last minute. (Estimating the onset from the
+/// median onset of the strongest metric shifts was tried and did worse: the tail of
+/// an earlier incident in the same range dominates it.)
 pub fn incident_start(obs: &Observations) -> f64 {
-    (obs.end - (obs.end - obs.start) / 3.0).max(obs.start + BASELINE_SECONDS)
+    let guess = match obs.onset_hint {
+        Some(hint) => hint - ALERT_LEAD_SECONDS,
+        None => obs.end - (obs.end - obs.start) / 3.0,
+    };
+    guess.min(obs.end - 60.0).max(obs.start + BASELINE_SECONDS)
 }
 
 /// Services that other services' rising error lines name ("No instances available
@@ -502,7 +512,7 @@ pub fn trace_changes(
 
 /// How far the mix of what a service logs in the incident part drifted from what it
 /// normally logs, learnt minute by minute from every line before the incident part
-/// (the history samples and the range's baseline). A code fault changes which lines a
+/// (the history before the range and the range's baseline). A code fault changes which lines a
 /// service writes, error or not: a method that throws stops logging its success line,
 /// one that returns early skips the lines after it.
 #[derive(Debug, Clone, Default)]

@@ -24,6 +24,10 @@ pub struct Observations {
     pub trace_query: Option<String>,
     /// Known caller -> callee edges besides those the spans show.
     pub graph: Vec<(String, String)>,
+    /// When the incident is known to have begun showing, unix seconds: the start of
+    /// the alert that asked for the analysis.
+    #[serde(default)]
+    pub onset_hint: Option<f64>,
     /// Sources that failed or are missing, and why.
     pub degraded: Vec<String>,
 }

@@ -386,3 +386,24 @@ fn a_changed_log_mix_against_the_history_ranks_its_service_first() {
         .map_or(0.0, |d| d.drift);
     assert!(noisy_drift < 0.3, "noisy drifted {noisy_drift}");
 }
+
+#[test]
+fn an_alert_start_moves_the_incident_part_to_just_before_it() {
+    let mut obs = leaf_failure();
+    assert_eq!(
+        rank(&obs).incident_start,
+        START + 600.0,
+        "last third by default"
+    );
+    obs.onset_hint = Some(START + 540.0);
+    assert_eq!(
+        rank(&obs).incident_start,
+        START + 420.0,
+        "two minutes before it"
+    );
+    // Never inside the baseline, never in the last minute.
+    obs.onset_hint = Some(START + 60.0);
+    assert_eq!(rank(&obs).incident_start, START + 300.0);
+    obs.onset_hint = Some(START + 5000.0);
+    assert_eq!(rank(&obs).incident_start, START + 840.0);
+}
