@@ -59,6 +59,9 @@ pub struct ShiftOptions {
 /// Least log-scale noise assumed, so a flat series does not turn 5 % into z = 100.
 const MIN_NOISE: f64 = 0.05;
 
+/// Points before the scan needed to learn how far a series usually jumps.
+const MIN_POINTS_FOR_JUMPS: usize = 10;
+
 /// Finds the strongest departure lasting at least two points,
 /// measured on a log scale against the median of the whole range, so a short earlier
 /// incident in the range does not move the level. `None` when the series is too
@@ -89,20 +92,36 @@ pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
         .iter()
         .map(|v| ((v + eps) / (level + eps)).ln())
         .collect();
-    let noise = (1.4826 * mad(&y, 0.0)).max(MIN_NOISE);
-
-    let mut best: Option<(usize, f64)> = None;
-    for i in 0..y.len() {
-        if pts[i].0 < opts.from {
-            continue;
-        }
-        // Sustained: the smaller of two neighbours; a lone last point is not yet a
-        // shift (one-sample spikes of sparse latency series are common).
-        let held = match y.get(i + 1) {
+    // Sustained: the smaller of two neighbours; a lone last point is not yet a
+    // shift (one-sample spikes of sparse latency series are common).
+    let held: Vec<f64> = (0..y.len())
+        .map(|i| match y.get(i + 1) {
             Some(next) if y[i] > 0.0 => y[i].min(*next).max(0.0),
             Some(next) => y[i].max(*next).min(0.0),
             None => 0.0,
-        };
+        })
+        .collect();
+    // A series that often jumps for two samples has a MAD near 0 (its median
+    // samples are all alike) yet nothing unusual in one more jump: with enough
+    // points before the scan, the noise is at least half their 90th-percentile
+    // sustained departure.
+    let mut before: Vec<f64> = (0..y.len())
+        .filter(|i| pts[*i].0 < opts.from)
+        .map(|i| held[i].abs())
+        .collect();
+    let usual_jump = if before.len() >= MIN_POINTS_FOR_JUMPS {
+        before.sort_by(f64::total_cmp);
+        before[(before.len() - 1) * 9 / 10] / 2.0
+    } else {
+        0.0
+    };
+    let noise = (1.4826 * mad(&y, 0.0)).max(MIN_NOISE).max(usual_jump);
+
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &held) in held.iter().enumerate() {
+        if pts[i].0 < opts.from {
+            continue;
+        }
         if opts.rise_only && held <= 0.0 {
             continue;
         }
