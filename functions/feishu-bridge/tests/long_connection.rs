@@ -84,6 +84,21 @@ fn start_bridge(fake: &FakeFeishu, sink: Arc<TestSink>) -> (Router, Metrics) {
     (f.router, ctx.metrics)
 }
 
+/// Polls the bridge's status until its state is `want` (up to 5 s); returns the last
+/// status seen. The fake sees a connection before the bridge has read the handshake
+/// answer, so a state is always waited for, never read once.
+async fn wait_for_state(router: &Router, want: &str) -> serde_json::Value {
+    let mut state = serde_json::Value::Null;
+    for _ in 0..100 {
+        state = status(router).await.1;
+        if state["state"] == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    state
+}
+
 async fn status(router: &Router) -> (u16, serde_json::Value) {
     let res = router
         .clone()
@@ -297,15 +312,11 @@ async fn forbidden_handshake_stops_the_retries() {
     fake.ws.set_endpoint_config(quick(120));
     fake.ws.refuse_handshakes(403, "forbidden", None);
     let (router, _) = start_bridge(&fake, Arc::new(TestSink::default()));
-    let mut stopped = false;
-    for _ in 0..100 {
-        if status(&router).await.1["state"] == "stopped" {
-            stopped = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(stopped, "the bridge did not stop");
+    let state = wait_for_state(&router, "stopped").await;
+    assert_eq!(
+        state["state"], "stopped",
+        "the bridge did not stop: {state}"
+    );
     // With a 1 s reconnect interval, a retrying bridge would have tried again by now.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(fake.ws.handshakes(), 1);
@@ -376,14 +387,7 @@ async fn bad_credentials_stop_the_bridge() {
         metrics: Metrics::default(),
     };
     let router = feishu_bridge::build(&ctx).unwrap().router;
-    let mut state = serde_json::Value::Null;
-    for _ in 0..100 {
-        state = status(&router).await.1;
-        if state["state"] == "stopped" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let state = wait_for_state(&router, "stopped").await;
     assert_eq!(state["state"], "stopped", "{state}");
     assert!(
         !state.to_string().contains("wrong"),
@@ -415,12 +419,14 @@ async fn busy_endpoint_discovery_is_retried() {
             .wait_until(WAIT, |s| s.endpoint_requests() > seen)
             .await
     );
-    assert_eq!(status(&router).await.1["state"], "disconnected");
+    let state = wait_for_state(&router, "disconnected").await;
+    assert_eq!(state["state"], "disconnected", "{state}");
     fake.ws.set_endpoint_code(0);
     assert!(
         fake.ws
             .wait_until(WAIT, |s| s.connections() == 2 && s.connected())
             .await
     );
-    assert_eq!(status(&router).await.1["state"], "connected");
+    let state = wait_for_state(&router, "connected").await;
+    assert_eq!(state["state"], "connected", "{state}");
 }
