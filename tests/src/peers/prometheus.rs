@@ -2,14 +2,14 @@
 //! optionally loaded with a dataset's metrics through
 //! `promtool tsdb create-blocks-from openmetrics`.
 //!
-//! Blocks are created once per dataset per test process (a few seconds each) and
-//! hard-linked into every instance's own TSDB folder, so instances never share files
-//! Prometheus writes.
+//! Blocks are created once per dataset per machine (a few seconds each; kept in the
+//! temporary folder) and hard-linked into every instance's own TSDB folder, so
+//! instances never share files Prometheus writes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -170,35 +170,64 @@ async fn wait_ready(base_url: &str, child: &mut tokio::process::Child) -> anyhow
     anyhow::bail!("prometheus was not ready within 60 s")
 }
 
-/// Per dataset folder, the blocks created for it in this process.
-type BlockCache = tokio::sync::Mutex<HashMap<PathBuf, Arc<TempDir>>>;
+/// Per dataset folder, its blocks folder, once this process has found or made it.
+type BlockCache = tokio::sync::Mutex<HashMap<PathBuf, PathBuf>>;
 
 fn block_cache() -> &'static BlockCache {
     static CACHE: OnceLock<BlockCache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
-/// The TSDB blocks of `dataset_dir`'s metrics, created on first use in this process
-/// (the lock makes concurrent tests wait for one creation).
+/// The TSDB blocks of `dataset_dir`'s metrics. They are kept between runs under
+/// `<temp>/aegis-prometheus-blocks/<key>`, the key naming the dataset file and its
+/// size and modification time, so each dataset is converted once per machine rather
+/// than once per test process (a folder per process used to be left behind: a
+/// static's `TempDir` is never dropped). Made in a temporary folder beside it and
+/// renamed into place, so concurrent test processes never see half a folder; the
+/// lock makes concurrent tests of one process wait for one creation.
 async fn dataset_blocks(dataset_dir: &Path) -> anyhow::Result<PathBuf> {
     let key = dataset_dir.canonicalize()?;
     let mut cache = block_cache().lock().await;
-    if let Some(dir) = cache.get(&key) {
-        return Ok(dir.path().join("blocks"));
+    if let Some(blocks) = cache.get(&key) {
+        return Ok(blocks.clone());
     }
-    require("promtool")?;
-    let source = key.clone();
-    let dir = tokio::task::spawn_blocking(move || create_blocks(&source)).await??;
-    let blocks = dir.path().join("blocks");
-    cache.insert(key, Arc::new(dir));
+    let root = std::env::temp_dir().join("aegis-prometheus-blocks");
+    std::fs::create_dir_all(&root)?;
+    let kept = root.join(cache_key(&key)?);
+    if !kept.join("blocks").is_dir() {
+        require("promtool")?;
+        let (source, parent) = (key.clone(), root.clone());
+        let made = tokio::task::spawn_blocking(move || create_blocks(&source, &parent)).await??;
+        // Another process may have won the race: then its folder is as good.
+        if std::fs::rename(made.path(), &kept).is_err() && !kept.join("blocks").is_dir() {
+            anyhow::bail!("cannot keep the blocks at {}", kept.display());
+        }
+    }
+    let blocks = kept.join("blocks");
+    cache.insert(key, blocks.clone());
     Ok(blocks)
 }
 
-/// Gunzips `metrics.om.gz` to a temporary file and runs promtool on it.
-fn create_blocks(dataset_dir: &Path) -> anyhow::Result<TempDir> {
+/// A name for the blocks of the dataset at `dataset_dir`, new whenever its metrics
+/// file changes.
+fn cache_key(dataset_dir: &Path) -> anyhow::Result<String> {
+    use std::hash::{Hash, Hasher};
+    let file = dataset_dir.join("metrics.om.gz");
+    let meta = std::fs::metadata(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (dataset_dir, meta.len(), meta.modified()?).hash(&mut hasher);
+    let name = dataset_dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    Ok(format!("{name}-{:016x}", hasher.finish()))
+}
+
+/// Gunzips `metrics.om.gz` to a temporary file and runs promtool on it, in a
+/// temporary folder under `parent`.
+fn create_blocks(dataset_dir: &Path, parent: &Path) -> anyhow::Result<TempDir> {
     let dir = tempfile::Builder::new()
-        .prefix("aegis-prometheus-blocks-")
-        .tempdir()?;
+        .prefix("creating-")
+        .tempdir_in(parent)?;
     let om = dir.path().join("metrics.om");
     let gz = std::fs::File::open(dataset_dir.join("metrics.om.gz"))
         .map_err(|e| anyhow::anyhow!("{}: {e}", dataset_dir.join("metrics.om.gz").display()))?;
