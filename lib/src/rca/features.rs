@@ -552,15 +552,20 @@ pub fn log_drift(obs: &Observations, split: f64) -> BTreeMap<String, LogDrift> {
     for l in &obs.logs {
         let minute = (l.time < split).then(|| ((l.time - split) / 60.0).floor() as i64);
         let t = template::template(&l.line);
-        examples
-            .entry((l.service.as_str(), t.clone()))
-            .or_insert(&l.line);
-        *per.entry(l.service.as_str())
+        let counts = per
+            .entry(l.service.as_str())
             .or_default()
             .entry(minute)
-            .or_default()
-            .entry(t)
-            .or_default() += 1;
+            .or_default();
+        if let Some(n) = counts.get_mut(&t) {
+            *n += 1;
+        } else {
+            // Only a template new to this minute costs a copy of its text.
+            examples
+                .entry((l.service.as_str(), t.clone()))
+                .or_insert(&l.line);
+            counts.insert(t, 1);
+        }
     }
     let mut out = BTreeMap::new();
     for (service, minutes) in &per {
