@@ -61,6 +61,12 @@ pub struct LogChange {
     /// Kullback-Leibler divergence of the two parts' template frequencies. A service
     /// whose code path changed logs different lines, errors or not.
     pub mix_shift: f64,
+    /// Share of the rise of its error templates whose lines name another service
+    /// ("No instances available for ts-payment-service"): a service that reports a
+    /// callee's failure is its victim, not its cause. Set by [`mentions`].
+    pub blames: f64,
+    /// The service its rising errors name most.
+    pub blamed: Option<String>,
 }
 
 impl LogChange {
@@ -184,12 +190,42 @@ pub const ALERT_LEAD_SECONDS: f64 = 120.0;
 /// the guaranteed baseline, never in the last minute. (Estimating the onset from the
 /// median onset of the strongest metric shifts was tried and did worse: the tail of
 /// an earlier incident in the same range dominates it.)
+///
+/// When the logs and spans end before that part begins (a source that kept only
+/// some minutes, a collector that stopped), the same rule is applied to the part of
+/// the range they cover instead: an incident part with nothing in it cannot show
+/// anything.
 pub fn incident_start(obs: &Observations) -> f64 {
     let guess = match obs.onset_hint {
         Some(hint) => hint - ALERT_LEAD_SECONDS,
         None => obs.end - (obs.end - obs.start) / 3.0,
     };
-    guess.min(obs.end - 60.0).max(obs.start + BASELINE_SECONDS)
+    let split = guess.min(obs.end - 60.0).max(obs.start + BASELINE_SECONDS);
+    match covered(obs) {
+        Some((first, last)) if last <= split && last - first >= 120.0 => {
+            let guess = match obs.onset_hint {
+                Some(hint) => hint - ALERT_LEAD_SECONDS,
+                None => last - (last - first) / 3.0,
+            };
+            guess.min(last - 60.0).max(first + (last - first) / 3.0)
+        }
+        _ => split,
+    }
+}
+
+/// The first and last log line or span inside the range, if any. Metrics are left
+/// out: a range query repeats a series' last sample for minutes after it stopped.
+fn covered(obs: &Observations) -> Option<(f64, f64)> {
+    let times = obs
+        .logs
+        .iter()
+        .map(|l| l.time)
+        .chain(obs.spans.iter().map(|s| s.start))
+        .filter(|t| (obs.start..=obs.end).contains(t));
+    times.fold(None, |acc, t| match acc {
+        None => Some((t, t)),
+        Some((a, b)) => Some((f64::min(a, t), f64::max(b, t))),
+    })
 }
 
 /// Services that other services' rising error lines name ("No instances available
@@ -232,19 +268,28 @@ fn named_services<'a>(line: &str, services: &'a [String]) -> Vec<&'a str> {
         .collect()
 }
 
-/// Credits every service named by another service's rising error templates.
+/// Credits every service named by another service's rising error templates, and
+/// records on each writer how much of its rise blames others ([`LogChange::blames`]).
 pub fn mentions(
     obs: &Observations,
-    logs: &BTreeMap<String, LogChange>,
+    logs: &mut BTreeMap<String, LogChange>,
 ) -> BTreeMap<String, Mentions> {
     let services: Vec<String> = obs.services().into_iter().collect();
     let mut out: BTreeMap<String, Mentions> = BTreeMap::new();
-    for (writer, change) in logs {
+    for (writer, change) in logs.iter_mut() {
+        let (mut total, mut blaming) = (0.0, 0.0);
+        let mut named_rise: BTreeMap<&str, f64> = BTreeMap::new();
         for (rise, example) in &change.rising {
-            for named in named_services(example, &services) {
-                if named == writer {
-                    continue;
-                }
+            total += rise;
+            let named: Vec<&str> = named_services(example, &services)
+                .into_iter()
+                .filter(|n| n != writer)
+                .collect();
+            if !named.is_empty() {
+                blaming += rise;
+            }
+            for named in named {
+                *named_rise.entry(named).or_default() += rise;
                 let m = out.entry(named.to_string()).or_default();
                 m.surge += rise;
                 m.by.insert(writer.clone());
@@ -253,6 +298,13 @@ pub fn mentions(
                 }
             }
         }
+        if total > 0.0 {
+            change.blames = blaming / total;
+        }
+        change.blamed = named_rise
+            .into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(s, _)| s.to_string());
     }
     out
 }

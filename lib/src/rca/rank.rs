@@ -57,9 +57,9 @@ const DRIFT_WEIGHT: f64 = 2.0;
 pub fn rank(obs: &Observations) -> Ranking {
     let metrics = features::metric_changes(obs);
     let split = features::incident_start(obs);
-    let logs = features::log_changes(obs, split);
+    let mut logs = features::log_changes(obs, split);
     let (traces, mut edges) = features::trace_changes(obs, split);
-    let mentions = features::mentions(obs, &logs);
+    let mentions = features::mentions(obs, &mut logs);
     let drift = features::log_drift(obs, split);
     edges.extend(obs.graph.iter().cloned());
 
@@ -116,6 +116,13 @@ pub fn rank(obs: &Observations) -> Ranking {
                     explained_by = Some(callee.to_string());
                 }
             }
+            if explained_by.is_none() {
+                explained_by = change
+                    .logs
+                    .as_ref()
+                    .filter(|l| l.blames >= 0.5)
+                    .and_then(|l| l.blamed.clone());
+            }
             // The earliest shift is a hint: a cause moves before its effects.
             if let (Some(first), Some(mine)) = (earliest, change.onset())
                 && mine <= first + 60.0
@@ -142,12 +149,18 @@ pub fn rank(obs: &Observations) -> Ranking {
 }
 
 /// The evidence of all sources in one number.
+/// What a service logs counts less by the share of its new errors that name another
+/// service: it is reporting that one's failure ("No instances available for X"), and
+/// the lines it stopped writing are that failure's too. Its own metrics and spans
+/// still count fully.
 fn combined(c: &ServiceChange) -> f64 {
+    let blames = c.logs.as_ref().map_or(0.0, |l| l.blames);
+    let logged = LOG_WEIGHT * c.logs.as_ref().map_or(0.0, |l| l.score())
+        + DRIFT_WEIGHT * c.drift.as_ref().map_or(0.0, |d| d.score());
     METRIC_WEIGHT * c.metric_score()
-        + LOG_WEIGHT * c.logs.as_ref().map_or(0.0, |l| l.score())
+        + (1.0 - CALLEE_DISCOUNT * blames) * logged
         + TRACE_WEIGHT * c.traces.as_ref().map_or(0.0, |t| t.score())
         + MENTION_WEIGHT * c.mentions.as_ref().map_or(0.0, |m| m.score())
-        + DRIFT_WEIGHT * c.drift.as_ref().map_or(0.0, |d| d.score())
 }
 
 /// Probabilities from the scores: each candidate weighs `exp(score / T) - 1`, so no

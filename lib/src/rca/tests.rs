@@ -407,3 +407,68 @@ fn an_alert_start_moves_the_incident_part_to_just_before_it() {
     obs.onset_hint = Some(START + 5000.0);
     assert_eq!(rank(&obs).incident_start, START + 840.0);
 }
+
+#[test]
+fn telemetry_that_ends_early_moves_the_incident_part_into_it() {
+    let mut obs = leaf_failure();
+    // The logs and spans stop after minute 8 (a collector that went away); metrics
+    // would still repeat their last samples.
+    obs.spans.retain(|s| s.start < START + 480.0);
+    obs.logs.retain(|l| l.time < START + 480.0);
+    let last = START + 465.0;
+    assert_eq!(
+        rank(&obs).incident_start,
+        last - (last - START) / 3.0,
+        "the last third of the part that has telemetry"
+    );
+}
+
+/// [`changed_code_path`] plus `gateway`, whose "forwarded" lines give way from
+/// minute 10 to errors: `errors(i)` is the error line it writes. `payments`, known
+/// from its metrics, shows nothing.
+fn code_path_and_gateway_errors(errors: impl Fn(usize) -> String) -> Observations {
+    let mut obs = changed_code_path();
+    obs.metrics.push(metric(
+        "cpu_seconds_rate",
+        vec![("payments", series(0.2, 7, 10, 1.0))],
+    ));
+    for m in (-60..0).step_by(5).chain(0..MINUTES as i64) {
+        for k in 0..20 {
+            let t = START + 60.0 * m as f64 + 3.0 * k as f64;
+            let line = if t >= START + 600.0 && k % 2 == 1 {
+                errors(k)
+            } else {
+                format!("INFO request {k} forwarded")
+            };
+            obs.logs.push(LogLine {
+                service: "gateway".into(),
+                time: t,
+                line,
+            });
+        }
+    }
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    obs
+}
+
+#[test]
+fn a_service_reporting_another_as_unavailable_is_its_victim() {
+    // Unnamed errors: the gateway's own change is the louder one.
+    let anonymous = rank(&code_path_and_gateway_errors(|k| {
+        format!("ERROR request {k} failed: upstream unavailable")
+    }));
+    assert_eq!(anonymous.candidates[0].service, "gateway", "{anonymous:#?}");
+
+    // The same errors naming the service they could not reach.
+    let named = rank(&code_path_and_gateway_errors(|k| {
+        format!("ERROR request {k} failed: No instances available for payments")
+    }));
+    assert_eq!(named.candidates[0].service, "orders", "{named:#?}");
+    let gateway = named
+        .candidates
+        .iter()
+        .find(|c| c.service == "gateway")
+        .unwrap();
+    assert_eq!(gateway.explained_by.as_deref(), Some("payments"));
+    assert_eq!(gateway.change.logs.as_ref().unwrap().blames, 1.0);
+}
