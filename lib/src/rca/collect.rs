@@ -96,9 +96,10 @@ pub async fn collect(
     }
     steps.push(step);
     match logs {
-        (Ok((lines, query)), step) => {
+        (Ok((lines, [query, selector])), step) => {
             obs.logs = lines;
             obs.log_query = Some(query);
+            obs.log_selector = Some(selector);
             steps.push(step);
         }
         (Err(e), step) => {
@@ -229,7 +230,7 @@ async fn logs(
     tools: &Tools,
     parts: &[(DateTime<Utc>, DateTime<Utc>)],
     limits: Limits,
-) -> Fetched<(Vec<LogLine>, String)> {
+) -> Fetched<(Vec<LogLine>, [String; 2])> {
     let (start, end) = (parts[0].0, parts[parts.len() - 1].1);
     let client = match tools.loki() {
         Ok(c) => c,
@@ -240,7 +241,8 @@ async fn logs(
         Ok(s) => s,
         Err(e) => return (Err(format!("loki: {e}")), log_step(e.to_string(), "")),
     };
-    let template = format!("{{{label}=\"<service>\"}} {ERROR_FILTER}");
+    let selector = format!("{{{label}=\"<service>\"}}");
+    let template = format!("{selector} {ERROR_FILTER}");
     let max = client.bounds().max_log_lines;
     let jobs = services
         .iter()
@@ -292,7 +294,8 @@ async fn logs(
     {
         return (Err(format!("loki: {e}")), log_step(summary, &template));
     }
-    (Ok((lines, template.clone())), log_step(summary, &template))
+    let step = log_step(summary, &template);
+    (Ok((lines, [template, selector])), step)
 }
 
 fn log_step(observation: String, query: &str) -> Step {

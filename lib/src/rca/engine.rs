@@ -188,10 +188,9 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
             source: "loki".into(),
             // Every line of the service: the stream selector without the error filter.
             query: obs
-                .log_query
+                .log_selector
                 .as_deref()
-                .and_then(|q| q.split_once('}'))
-                .map_or_else(String::new, |(selector, _)| format!("{selector}}}"))
+                .unwrap_or("")
                 .replace("<service>", &c.service),
             summary: format!(
                 "\"{template}\": usually {:.0}% of its lines (median of {} minutes before the incident), {:.0}% in the incident part",
@@ -243,10 +242,13 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
     } else {
         format!("{}: {}", c.service, indicators.join("; "))
     };
-    if let Some(callee) = &c.explained_by {
-        description.push_str(&format!(
-            ". It calls {callee}, which is anomalous too and may be the origin"
-        ));
+    if let Some(other) = &c.explained_by {
+        let blamed = c.change.logs.as_ref().and_then(|l| l.blamed.as_ref());
+        description.push_str(&if blamed == Some(other) {
+            format!(". Its new errors name {other}, which may be the origin")
+        } else {
+            format!(". It calls {other}, which is anomalous too and may be the origin")
+        });
     }
     RootCause {
         rank,

@@ -309,9 +309,23 @@ pub fn mentions(
     out
 }
 
+/// Every log line's template, in the order of [`Observations::logs`]: computed once
+/// for [`log_changes`] and [`log_drift`].
+pub fn templates(obs: &Observations) -> Vec<String> {
+    obs.logs
+        .iter()
+        .map(|l| template::template(&l.line))
+        .collect()
+}
+
 /// Log changes per service, splitting the range at `split`: error and warning
-/// templates that rose, and how much the mix of all templates changed.
-pub fn log_changes(obs: &Observations, split: f64) -> BTreeMap<String, LogChange> {
+/// templates that rose, and how much the mix of all templates changed. `templates`
+/// are the lines' templates ([`templates`]).
+pub fn log_changes(
+    obs: &Observations,
+    templates: &[String],
+    split: f64,
+) -> BTreeMap<String, LogChange> {
     /// Per template: (count, severity, one line).
     type Counts = HashMap<String, (usize, Severity, String)>;
     let mut sides: HashMap<&str, [Counts; 2]> = HashMap::new();
@@ -323,11 +337,14 @@ pub fn log_changes(obs: &Observations, split: f64) -> BTreeMap<String, LogChange
     ];
     // The history before the range is for [`log_drift`]; here the range's own
     // baseline part is compared with its incident part.
-    for l in obs.logs.iter().filter(|l| l.time >= obs.start) {
+    for (l, t) in obs.logs.iter().zip(templates) {
+        if l.time < obs.start {
+            continue;
+        }
         let k = usize::from(l.time >= split);
         minutes[k].insert(((l.time - obs.start) / 60.0).floor() as i64);
         let entry = sides.entry(l.service.as_str()).or_default()[k]
-            .entry(template::template(&l.line))
+            .entry(t.clone())
             .or_insert_with(|| (0, template::severity(&l.line), l.line.clone()));
         entry.0 += 1;
     }
@@ -594,29 +611,33 @@ const MIN_HISTORY_MINUTES: usize = 3;
 /// infinitely apart.
 const SHARE_FLOOR: f64 = 0.02;
 
-/// Log drift per service: see [`LogDrift`].
-pub fn log_drift(obs: &Observations, split: f64) -> BTreeMap<String, LogDrift> {
+/// Log drift per service: see [`LogDrift`]. `templates` are the lines' templates
+/// ([`templates`]).
+pub fn log_drift(
+    obs: &Observations,
+    templates: &[String],
+    split: f64,
+) -> BTreeMap<String, LogDrift> {
     /// Per minute (before the split, by index) and for the incident part (`None`):
     /// template counts.
     type Minutes = BTreeMap<Option<i64>, HashMap<String, usize>>;
     let mut per: HashMap<&str, Minutes> = HashMap::new();
     let mut examples: HashMap<(&str, String), &str> = HashMap::new();
-    for l in &obs.logs {
+    for (l, t) in obs.logs.iter().zip(templates) {
         let minute = (l.time < split).then(|| ((l.time - split) / 60.0).floor() as i64);
-        let t = template::template(&l.line);
         let counts = per
             .entry(l.service.as_str())
             .or_default()
             .entry(minute)
             .or_default();
-        if let Some(n) = counts.get_mut(&t) {
+        if let Some(n) = counts.get_mut(t) {
             *n += 1;
         } else {
             // Only a template new to this minute costs a copy of its text.
             examples
                 .entry((l.service.as_str(), t.clone()))
                 .or_insert(&l.line);
-            counts.insert(t, 1);
+            counts.insert(t.clone(), 1);
         }
     }
     let mut out = BTreeMap::new();

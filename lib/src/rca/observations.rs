@@ -16,8 +16,13 @@ pub struct Observations {
     pub metrics: Vec<Metric>,
     /// Log lines per service (all levels; the method picks errors itself).
     pub logs: Vec<LogLine>,
-    /// The LogQL that fetched [`Observations::logs`], for evidence.
+    /// The LogQL that shows a service's error lines, for evidence; `<service>`
+    /// stands for the service.
     pub log_query: Option<String>,
+    /// The LogQL stream selector of all of a service's lines (what fetched
+    /// [`Observations::logs`]), for evidence; `<service>` stands for the service.
+    #[serde(default)]
+    pub log_selector: Option<String>,
     /// Spans of the traces in the range.
     pub spans: Vec<Span>,
     /// The Jaeger search that fetched [`Observations::spans`], for evidence.

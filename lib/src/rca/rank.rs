@@ -58,10 +58,11 @@ const DRIFT_WEIGHT: f64 = 2.0;
 pub fn rank(obs: &Observations) -> Ranking {
     let metrics = features::metric_changes(obs);
     let split = features::incident_start(obs);
-    let mut logs = features::log_changes(obs, split);
+    let templates = features::templates(obs);
+    let mut logs = features::log_changes(obs, &templates, split);
     let (traces, mut edges) = features::trace_changes(obs, split);
     let mentions = features::mentions(obs, &mut logs);
-    let drift = features::log_drift(obs, split);
+    let drift = features::log_drift(obs, &templates, split);
     edges.extend(obs.graph.iter().cloned());
 
     let mut changes: BTreeMap<String, ServiceChange> = BTreeMap::new();

@@ -472,3 +472,49 @@ fn a_service_reporting_another_as_unavailable_is_its_victim() {
     assert_eq!(gateway.explained_by.as_deref(), Some("payments"));
     assert_eq!(gateway.change.logs.as_ref().unwrap().blames, 1.0);
 }
+
+#[test]
+fn the_report_cites_a_changed_log_mix_and_a_victim_with_their_queries() {
+    let input = Input::new(
+        TimeRange {
+            start: chrono::DateTime::from_timestamp(START as i64, 0).unwrap(),
+            end: chrono::DateTime::from_timestamp(START as i64 + 900, 0).unwrap(),
+        },
+        Catalog { signals: vec![] },
+    );
+    let mut obs = code_path_and_gateway_errors(|k| {
+        format!("ERROR request {k} failed: No instances available for payments")
+    });
+    obs.log_query = Some("{app=\"<service>\"} |~ \"error\"".into());
+    obs.log_selector = Some("{app=\"<service>\"}".into());
+    let r = report(&input, &obs);
+    let orders = &r.ranked_root_causes[0];
+    assert_eq!(orders.service, "orders");
+    let drift = orders
+        .evidence
+        .iter()
+        .find(|e| e.summary.contains("usually"))
+        .expect("the log mix evidence");
+    assert_eq!(
+        drift.query, "{app=\"orders\"}",
+        "every line, not only errors"
+    );
+    // The line that gave way or the one that took its place.
+    assert!(
+        ["\"INFO order * saved\"", "\"INFO order * skipped"]
+            .iter()
+            .any(|t| drift.summary.contains(t)),
+        "{}",
+        drift.summary
+    );
+    let gateway = r
+        .ranked_root_causes
+        .iter()
+        .find(|c| c.service == "gateway")
+        .unwrap();
+    assert!(
+        gateway.description.contains("Its new errors name payments"),
+        "{}",
+        gateway.description
+    );
+}
