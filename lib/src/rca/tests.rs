@@ -518,3 +518,29 @@ fn the_report_cites_a_changed_log_mix_and_a_victim_with_their_queries() {
         gateway.description
     );
 }
+
+#[test]
+fn the_minute_before_the_incident_part_is_not_baseline_for_the_logs() {
+    // A service logs "ok" every 10 s; its errors begin 30 s before the incident part
+    // (minute 10) that the last third of the range gives.
+    let mut obs = observations(Vec::new());
+    for i in 0..MINUTES * 6 {
+        let t = START + 10.0 * i as f64;
+        let line = if t >= START + 570.0 {
+            format!("ERROR request {i} failed: store unreachable")
+        } else {
+            format!("INFO request {i} ok")
+        };
+        obs.logs.push(LogLine {
+            service: "orders".into(),
+            time: t,
+            line,
+        });
+    }
+    let ranking = rank(&obs);
+    assert_eq!(ranking.incident_start, START + 600.0);
+    let logs = ranking.candidates[0].change.logs.as_ref().unwrap();
+    assert_eq!(logs.baseline_errors, 0, "{logs:?}");
+    assert_eq!(logs.new_templates, 1, "{logs:?}");
+    assert_eq!(logs.incident_errors, 30, "{logs:?}");
+}
