@@ -145,15 +145,20 @@ fn a_failing_leaf_ranks_above_its_slow_callers() {
     assert_eq!(checkout.explained_by.as_deref(), Some("payment"));
 }
 
-#[test]
-fn the_report_shows_evidence_with_queries() {
-    let input = Input::new(
+/// The engine's input for the synthetic range, with an empty catalog.
+fn input() -> Input {
+    Input::new(
         TimeRange {
             start: chrono::DateTime::from_timestamp(START as i64, 0).unwrap(),
-            end: chrono::DateTime::from_timestamp(START as i64 + 900, 0).unwrap(),
+            end: chrono::DateTime::from_timestamp(START as i64 + 60 * MINUTES as i64, 0).unwrap(),
         },
         Catalog { signals: vec![] },
-    );
+    )
+}
+
+#[test]
+fn the_report_shows_evidence_with_queries() {
+    let input = input();
     let mut obs = leaf_failure();
     obs.log_query = Some("{app=\"<service>\"} |~ \"error\"".into());
     let r = report(&input, &obs);
@@ -475,13 +480,7 @@ fn a_service_reporting_another_as_unavailable_is_its_victim() {
 
 #[test]
 fn the_report_cites_a_changed_log_mix_and_a_victim_with_their_queries() {
-    let input = Input::new(
-        TimeRange {
-            start: chrono::DateTime::from_timestamp(START as i64, 0).unwrap(),
-            end: chrono::DateTime::from_timestamp(START as i64 + 900, 0).unwrap(),
-        },
-        Catalog { signals: vec![] },
-    );
+    let input = input();
     let mut obs = code_path_and_gateway_errors(|k| {
         format!("ERROR request {k} failed: No instances available for payments")
     });
