@@ -96,9 +96,8 @@ pub async fn collect(
     }
     steps.push(step);
     match logs {
-        (Ok((lines, [query, selector])), step) => {
+        (Ok((lines, selector)), step) => {
             obs.logs = lines;
-            obs.log_query = Some(query);
             obs.log_selector = Some(selector);
             steps.push(step);
         }
@@ -230,7 +229,7 @@ async fn logs(
     tools: &Tools,
     parts: &[(DateTime<Utc>, DateTime<Utc>)],
     limits: Limits,
-) -> Fetched<(Vec<LogLine>, [String; 2])> {
+) -> Fetched<(Vec<LogLine>, String)> {
     let (start, end) = (parts[0].0, parts[parts.len() - 1].1);
     let client = match tools.loki() {
         Ok(c) => c,
@@ -294,8 +293,7 @@ async fn logs(
     {
         return (Err(format!("loki: {e}")), log_step(summary, &template));
     }
-    let step = log_step(summary, &template);
-    (Ok((lines, [template, selector])), step)
+    (Ok((lines, selector)), log_step(summary, &template))
 }
 
 fn log_step(observation: String, query: &str) -> Step {

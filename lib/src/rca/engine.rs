@@ -149,11 +149,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
         }));
         evidence.push(Evidence {
             source: "loki".into(),
-            query: obs
-                .log_query
-                .as_deref()
-                .unwrap_or("")
-                .replace("<service>", &c.service),
+            query: obs.log_query(&format!("\"{}\"", c.service), true),
             summary: format!(
                 "{} error/warning lines in the incident part, {} in the baseline; {} templates not seen before",
                 l.incident_errors, l.baseline_errors, l.new_templates
@@ -164,10 +160,9 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
         let by: Vec<&str> = m.by.iter().map(String::as_str).collect();
         indicators.push(format!("named in the rising errors of {}", by.join(", ")));
         key_logs.push(m.example.chars().take(300).collect());
-        let template = obs.log_query.as_deref().unwrap_or("");
         evidence.push(Evidence {
             source: "loki".into(),
-            query: template.replace("\"<service>\"", &format!("~\"{}\"", by.join("|"))),
+            query: obs.log_query(&format!("~\"{}\"", by.join("|")), true),
             summary: format!(
                 "error lines of {} that name {} rose in the incident part",
                 by.join(", "),
@@ -186,12 +181,8 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
         key_logs.push(line.chars().take(300).collect());
         evidence.push(Evidence {
             source: "loki".into(),
-            // Every line of the service: the stream selector without the error filter.
-            query: obs
-                .log_selector
-                .as_deref()
-                .unwrap_or("")
-                .replace("<service>", &c.service),
+            // Every line of the service, not only errors.
+            query: obs.log_query(&format!("\"{}\"", c.service), false),
             summary: format!(
                 "\"{template}\": usually {:.0}% of its lines (median of {} minutes before the incident), {:.0}% in the incident part",
                 100.0 * usual,
@@ -243,8 +234,8 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
         format!("{}: {}", c.service, indicators.join("; "))
     };
     if let Some(other) = &c.explained_by {
-        let blamed = c.change.logs.as_ref().and_then(|l| l.blamed.as_ref());
-        description.push_str(&if blamed == Some(other) {
+        let blamed = c.change.logs.as_ref().and_then(|l| l.blame.as_ref());
+        description.push_str(&if blamed.is_some_and(|b| &b.service == other) {
             format!(". Its new errors name {other}, which may be the origin")
         } else {
             format!(". It calls {other}, which is anomalous too and may be the origin")

@@ -68,12 +68,19 @@ pub struct LogChange {
     /// Kullback-Leibler divergence of the two parts' template frequencies. A service
     /// whose code path changed logs different lines, errors or not.
     pub mix_shift: f64,
-    /// Share of the rise of its error templates whose lines name another service
-    /// ("No instances available for ts-payment-service"): a service that reports a
-    /// callee's failure is its victim, not its cause. Set by [`mentions`].
-    pub blames: f64,
-    /// The service its rising errors name most.
-    pub blamed: Option<String>,
+    /// Whether its rising errors name other services; set by [`mentions`].
+    pub blame: Option<Blame>,
+}
+
+/// A service's rising errors that name another service ("No instances available for
+/// ts-payment-service"): a service that reports a callee's failure is its victim,
+/// not its cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blame {
+    /// Share of the rise of its error templates whose lines name another service.
+    pub share: f64,
+    /// The service they name most.
+    pub service: String,
 }
 
 impl LogChange {
@@ -203,19 +210,17 @@ pub const ALERT_LEAD_SECONDS: f64 = 120.0;
 /// the range they cover instead: an incident part with nothing in it cannot show
 /// anything.
 pub fn incident_start(obs: &Observations) -> f64 {
-    let guess = match obs.onset_hint {
-        Some(hint) => hint - ALERT_LEAD_SECONDS,
-        None => obs.end - (obs.end - obs.start) / 3.0,
+    let guess = |from: f64, to: f64| {
+        obs.onset_hint
+            .map_or(to - (to - from) / 3.0, |hint| hint - ALERT_LEAD_SECONDS)
     };
-    let split = guess.min(obs.end - 60.0).max(obs.start + BASELINE_SECONDS);
+    let split = guess(obs.start, obs.end)
+        .min(obs.end - 60.0)
+        .max(obs.start + BASELINE_SECONDS);
     match covered(obs) {
-        Some((first, last)) if last <= split && last - first >= 120.0 => {
-            let guess = match obs.onset_hint {
-                Some(hint) => hint - ALERT_LEAD_SECONDS,
-                None => last - (last - first) / 3.0,
-            };
-            guess.min(last - 60.0).max(first + (last - first) / 3.0)
-        }
+        Some((first, last)) if last <= split && last - first >= 120.0 => guess(first, last)
+            .min(last - 60.0)
+            .max(first + (last - first) / 3.0),
         _ => split,
     }
 }
@@ -276,7 +281,7 @@ fn named_services<'a>(line: &str, services: &'a [String]) -> Vec<&'a str> {
 }
 
 /// Credits every service named by another service's rising error templates, and
-/// records on each writer how much of its rise blames others ([`LogChange::blames`]).
+/// records on each writer how much of its rise blames others ([`LogChange::blame`]).
 pub fn mentions(
     obs: &Observations,
     logs: &mut BTreeMap<String, LogChange>,
@@ -305,13 +310,13 @@ pub fn mentions(
                 }
             }
         }
-        if total > 0.0 {
-            change.blames = blaming / total;
-        }
-        change.blamed = named_rise
+        change.blame = named_rise
             .into_iter()
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(s, _)| s.to_string());
+            .map(|(service, _)| Blame {
+                share: blaming / total,
+                service: service.to_string(),
+            });
     }
     out
 }

@@ -19,7 +19,7 @@ mod template;
 
 pub use catalog::{Catalog, Error as CatalogError, Kind, SERVICE_LABELS, Signal};
 pub use engine::{Engine, Input, report};
-pub use features::{LogChange, LogDrift, Mentions, MetricShift, ServiceChange, TraceChange};
+pub use features::{Blame, LogChange, LogDrift, Mentions, MetricShift, ServiceChange, TraceChange};
 pub use observations::{LogLine, Metric, Observations, Span};
 pub use rank::{Candidate, Ranking, rank};
 pub use stats::Shift;

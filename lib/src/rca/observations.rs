@@ -16,11 +16,8 @@ pub struct Observations {
     pub metrics: Vec<Metric>,
     /// Log lines per service (all levels; the method picks errors itself).
     pub logs: Vec<LogLine>,
-    /// The LogQL that shows a service's error lines, for evidence; `<service>`
-    /// stands for the service.
-    pub log_query: Option<String>,
-    /// The LogQL stream selector of all of a service's lines (what fetched
-    /// [`Observations::logs`]), for evidence; `<service>` stands for the service.
+    /// The LogQL stream selector that fetched a service's [`Observations::logs`],
+    /// `<service>` standing for the service: the evidence's queries derive from it.
     #[serde(default)]
     pub log_selector: Option<String>,
     /// Spans of the traces in the range.
@@ -79,6 +76,20 @@ pub struct Span {
 }
 
 impl Observations {
+    /// The LogQL that shows every line of the services `matcher` selects (`"name"`,
+    /// or `~"a|b"`), or only their error and warning lines; empty without logs.
+    pub fn log_query(&self, matcher: &str, errors_only: bool) -> String {
+        let Some(selector) = &self.log_selector else {
+            return String::new();
+        };
+        let selector = selector.replace("\"<service>\"", matcher);
+        if errors_only {
+            format!("{selector} {}", super::collect::ERROR_FILTER)
+        } else {
+            selector
+        }
+    }
+
     /// Every service any source names.
     pub fn services(&self) -> std::collections::BTreeSet<String> {
         let mut all: std::collections::BTreeSet<String> = self

@@ -122,8 +122,9 @@ pub fn rank(obs: &Observations) -> Ranking {
                 explained_by = change
                     .logs
                     .as_ref()
-                    .filter(|l| l.blames >= 0.5)
-                    .and_then(|l| l.blamed.clone());
+                    .and_then(|l| l.blame.as_ref())
+                    .filter(|b| b.share >= 0.5)
+                    .map(|b| b.service.clone());
             }
             // The earliest shift is a hint: a cause moves before its effects.
             if let (Some(first), Some(mine)) = (earliest, change.onset())
@@ -151,12 +152,17 @@ pub fn rank(obs: &Observations) -> Ranking {
 }
 
 /// The evidence of all sources in one number.
+///
 /// What a service logs counts less by the share of its new errors that name another
 /// service: it is reporting that one's failure ("No instances available for X"), and
 /// the lines it stopped writing are that failure's too. Its own metrics and spans
 /// still count fully.
 fn combined(c: &ServiceChange) -> f64 {
-    let blames = c.logs.as_ref().map_or(0.0, |l| l.blames);
+    let blames = c
+        .logs
+        .as_ref()
+        .and_then(|l| l.blame.as_ref())
+        .map_or(0.0, |b| b.share);
     let logged = LOG_WEIGHT * c.logs.as_ref().map_or(0.0, |l| l.score())
         + DRIFT_WEIGHT * c.drift.as_ref().map_or(0.0, |d| d.score());
     METRIC_WEIGHT * c.metric_score()

@@ -160,16 +160,20 @@ fn input() -> Input {
 fn the_report_shows_evidence_with_queries() {
     let input = input();
     let mut obs = leaf_failure();
-    obs.log_query = Some("{app=\"<service>\"} |~ \"error\"".into());
+    obs.log_selector = Some("{app=\"<service>\"}".into());
     let r = report(&input, &obs);
     let top = &r.ranked_root_causes[0];
     assert_eq!(top.service, "payment");
     assert_eq!(top.rank, 1);
     assert!(top.key_logs.iter().any(|l| l.contains("card processor")));
+    // The error lines' query: the selector that fetched the logs, plus the filter.
+    let errors = format!("{{app=\"payment\"}} {}", super::collect::ERROR_FILTER);
     assert!(
         top.evidence
             .iter()
-            .any(|e| e.source == "loki" && e.query.contains("app=\"payment\""))
+            .any(|e| e.source == "loki" && e.query == errors),
+        "{:?}",
+        top.evidence
     );
     let total: f64 = r.ranked_root_causes.iter().map(|c| c.probability).sum();
     assert!(total <= 1.0 + 1e-9);
@@ -475,7 +479,8 @@ fn a_service_reporting_another_as_unavailable_is_its_victim() {
         .find(|c| c.service == "gateway")
         .unwrap();
     assert_eq!(gateway.explained_by.as_deref(), Some("payments"));
-    assert_eq!(gateway.change.logs.as_ref().unwrap().blames, 1.0);
+    let blame = gateway.change.logs.as_ref().unwrap().blame.clone();
+    assert_eq!(blame.map(|b| b.share), Some(1.0));
 }
 
 #[test]
@@ -484,7 +489,6 @@ fn the_report_cites_a_changed_log_mix_and_a_victim_with_their_queries() {
     let mut obs = code_path_and_gateway_errors(|k| {
         format!("ERROR request {k} failed: No instances available for payments")
     });
-    obs.log_query = Some("{app=\"<service>\"} |~ \"error\"".into());
     obs.log_selector = Some("{app=\"<service>\"}".into());
     let r = report(&input, &obs);
     let orders = &r.ranked_root_causes[0];
