@@ -339,7 +339,7 @@ pub fn log_changes(
     split: f64,
 ) -> BTreeMap<String, LogChange> {
     /// Per template: (count, severity, one line).
-    type Counts = HashMap<String, (usize, Severity, String)>;
+    type Counts<'a> = HashMap<&'a str, (usize, Severity, &'a str)>;
     let mut sides: HashMap<&str, [Counts; 2]> = HashMap::new();
     // Minutes that have any line at all: sources that only kept some minutes must not
     // read as silence.
@@ -357,15 +357,15 @@ pub fn log_changes(
         let k = usize::from(l.time >= split);
         minutes[k].insert(((l.time - obs.start) / 60.0).floor() as i64);
         let entry = sides.entry(l.service.as_str()).or_default()[k]
-            .entry(t.clone())
-            .or_insert_with(|| (0, template::severity(&l.line), l.line.clone()));
+            .entry(t.as_str())
+            .or_insert_with(|| (0, template::severity(&l.line), l.line.as_str()));
         entry.0 += 1;
     }
     let base_min = minutes[0].len().max(1) as f64;
     let incident_min = minutes[1].len().max(1) as f64;
     let mut out = BTreeMap::new();
     for (service, [before, after]) in &sides {
-        let is_error = |c: &(usize, Severity, String)| c.1 != Severity::Normal;
+        let is_error = |c: &(usize, Severity, &str)| c.1 != Severity::Normal;
         let mut change = LogChange {
             baseline_errors: before.values().filter(|c| is_error(c)).map(|c| c.0).sum(),
             mix_shift: mix_shift(before, after),
@@ -373,7 +373,7 @@ pub fn log_changes(
         };
         let mut rises = Vec::new();
         for (tpl, c) in after.iter().filter(|(_, c)| is_error(c)) {
-            let (count, example) = (c.0, &c.2);
+            let (count, example) = (c.0, c.2);
             change.incident_errors += count;
             let was = before.get(tpl).map_or(0, |v| v.0);
             if was == 0 {
@@ -383,7 +383,7 @@ pub fn log_changes(
             let rise = (r1 - r0) / (r0 + 1.0).sqrt();
             if rise > 0.0 {
                 change.surge += rise;
-                rises.push((rise, tpl.clone(), count, example.clone()));
+                rises.push((rise, tpl.to_string(), count, example.to_string()));
             }
         }
         rises.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -404,20 +404,21 @@ pub fn log_changes(
 /// template seen on one side only counts but cannot be infinite; 0 when either side
 /// has too few lines to say.
 fn mix_shift<V>(
-    before: &HashMap<String, (usize, Severity, V)>,
-    after: &HashMap<String, (usize, Severity, V)>,
+    before: &HashMap<&str, (usize, Severity, V)>,
+    after: &HashMap<&str, (usize, Severity, V)>,
 ) -> f64 {
     let n0: usize = before.values().map(|c| c.0).sum();
     let n1: usize = after.values().map(|c| c.0).sum();
     if n0 < MIN_LINES_FOR_MIX || n1 < MIN_LINES_FOR_MIX {
         return 0.0;
     }
-    let keys: std::collections::HashSet<&String> = before.keys().chain(after.keys()).collect();
+    let keys: std::collections::HashSet<&str> =
+        before.keys().chain(after.keys()).copied().collect();
     let k = keys.len() as f64;
     keys.iter()
         .map(|t| {
-            let p = (before.get(*t).map_or(0, |c| c.0) as f64 + 0.5) / (n0 as f64 + 0.5 * k);
-            let q = (after.get(*t).map_or(0, |c| c.0) as f64 + 0.5) / (n1 as f64 + 0.5 * k);
+            let p = (before.get(t).map_or(0, |c| c.0) as f64 + 0.5) / (n0 as f64 + 0.5 * k);
+            let q = (after.get(t).map_or(0, |c| c.0) as f64 + 0.5) / (n1 as f64 + 0.5 * k);
             (q - p) * (q / p).ln()
         })
         .sum()
@@ -633,9 +634,9 @@ pub fn log_drift(
 ) -> BTreeMap<String, LogDrift> {
     /// Per minute (before the split, by index) and for the incident part (`None`):
     /// template counts.
-    type Minutes = BTreeMap<Option<i64>, HashMap<String, usize>>;
+    type Minutes<'a> = BTreeMap<Option<i64>, HashMap<&'a str, usize>>;
     let mut per: HashMap<&str, Minutes> = HashMap::new();
-    let mut examples: HashMap<(&str, String), &str> = HashMap::new();
+    let mut examples: HashMap<(&str, &str), &str> = HashMap::new();
     for (l, t) in obs.logs.iter().zip(templates) {
         let minute = (l.time < split).then(|| ((l.time - split) / 60.0).floor() as i64);
         let counts = per
@@ -643,22 +644,15 @@ pub fn log_drift(
             .or_default()
             .entry(minute)
             .or_default();
-        if let Some(n) = counts.get_mut(t) {
-            *n += 1;
-        } else {
-            // Only a template new to this minute costs a copy of its text.
-            examples
-                .entry((l.service.as_str(), t.clone()))
-                .or_insert(&l.line);
-            counts.insert(t.clone(), 1);
-        }
+        *counts.entry(t).or_default() += 1;
+        examples.entry((&l.service, t)).or_insert(&l.line);
     }
     let mut out = BTreeMap::new();
     for (service, minutes) in &per {
         let Some(incident) = minutes.get(&None) else {
             continue;
         };
-        let history: Vec<(usize, &HashMap<String, usize>)> = minutes
+        let history: Vec<(usize, &HashMap<&str, usize>)> = minutes
             .iter()
             .filter(|(m, _)| m.is_some())
             .map(|(_, c)| (c.values().sum(), c))
@@ -667,10 +661,10 @@ pub fn log_drift(
             continue;
         }
         let incident_total: usize = incident.values().sum();
-        let templates: std::collections::HashSet<&String> = history
+        let templates: std::collections::HashSet<&str> = history
             .iter()
-            .flat_map(|(_, c)| c.keys())
-            .chain(incident.keys())
+            .flat_map(|(_, c)| c.keys().copied())
+            .chain(incident.keys().copied())
             .collect();
         let mut best: Option<LogDrift> = None;
         for t in templates {
@@ -685,13 +679,10 @@ pub fn log_drift(
             let ratio = |a: f64, b: f64| ((b + SHARE_FLOOR) / (a + SHARE_FLOOR)).ln();
             let drift = ratio(usual, now).abs() - ratio(q(0.25), q(0.75));
             if drift > best.as_ref().map_or(0.0, |b| b.drift) {
-                let example = examples
-                    .get(&(*service, t.clone()))
-                    .copied()
-                    .unwrap_or_default();
+                let example = examples.get(&(*service, t)).copied().unwrap_or_default();
                 best = Some(LogDrift {
                     drift,
-                    template: (t.clone(), usual, now, example.to_string()),
+                    template: (t.to_string(), usual, now, example.to_string()),
                     minutes: history.len(),
                 });
             }
