@@ -349,9 +349,20 @@ pub fn log_changes(
     ];
     // The history before the range is for [`log_drift`]; here the range's own
     // baseline part, less the guard before the split, is compared with its incident
-    // part.
+    // part. When the baseline has nothing but the guard (a source that kept only
+    // some minutes), the guard stays in: an empty baseline would make every line new.
+    let guard_from = split - GUARD_SECONDS;
+    let guard_from = if obs
+        .logs
+        .iter()
+        .any(|l| (obs.start..guard_from).contains(&l.time))
+    {
+        guard_from
+    } else {
+        split
+    };
     for (l, t) in obs.logs.iter().zip(templates) {
-        if l.time < obs.start || (l.time < split && l.time >= split - GUARD_SECONDS) {
+        if l.time < obs.start || (guard_from..split).contains(&l.time) {
             continue;
         }
         let k = usize::from(l.time >= split);

@@ -547,3 +547,30 @@ fn the_minute_before_the_incident_part_is_not_baseline_for_the_logs() {
     assert_eq!(logs.new_templates, 1, "{logs:?}");
     assert_eq!(logs.incident_errors, 30, "{logs:?}");
 }
+
+#[test]
+fn a_baseline_with_nothing_but_the_minute_before_keeps_that_minute() {
+    // The source kept only the minutes around the incident: the baseline part has
+    // lines only in the minute before the incident part.
+    let mut obs = observations(Vec::new());
+    for i in 114..MINUTES * 12 {
+        let t = START + 5.0 * i as f64;
+        let line = if t >= START + 600.0 && i % 2 == 0 {
+            format!("ERROR request {i} failed: store unreachable")
+        } else {
+            format!("INFO request {i} ok")
+        };
+        obs.logs.push(LogLine {
+            service: "orders".into(),
+            time: t,
+            line,
+        });
+    }
+    let ranking = rank(&obs);
+    assert_eq!(ranking.incident_start, START + 600.0);
+    let logs = ranking.candidates[0].change.logs.as_ref().unwrap();
+    assert!(
+        logs.mix_shift > 0.5,
+        "the mix is compared with that minute: {logs:?}"
+    );
+}
