@@ -193,7 +193,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
     }
     if let Some(t) = c.change.traces.as_ref().filter(|t| t.score() >= 0.2) {
         indicators.push(format!(
-            "median span {:.1} ms -> {:.1} ms, self time x{:.2}{}{}",
+            "median span {:.1} ms -> {:.1} ms, self time x{:.2}{}{}{}",
             t.median_ms.0,
             t.median_ms.1,
             t.self_time.exp(),
@@ -206,6 +206,14 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
                 format!(
                     ", calls to it spend x{:.1} as long outside its spans (network)",
                     t.network.exp()
+                )
+            } else {
+                String::new()
+            },
+            if t.busy >= 0.5 {
+                format!(
+                    ", its own calls spend x{:.1} as long outside the callees' spans (busy: slow to send and read)",
+                    t.busy.exp()
                 )
             } else {
                 String::new()

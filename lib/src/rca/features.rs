@@ -110,6 +110,11 @@ pub struct TraceChange {
     /// there and nowhere in its own spans. A busy caller slows all its calls alike,
     /// so that part is taken off.
     pub network: f64,
+    /// How much longer its own calls to other services take outside their spans: the
+    /// median rise over its callees (at least [`MIN_CALLEES_FOR_BUSY`]). A service
+    /// starved of CPU is slow to send and to read every call alike; a network delay
+    /// on one callee moves one of them.
+    pub busy: f64,
     /// Spans in the incident part.
     pub incident_spans: usize,
     /// Median duration in the baseline and incident parts, milliseconds.
@@ -126,6 +131,7 @@ impl TraceChange {
             + 3.0 * self.error_rise.clamp(0.0, 1.0)
             + 0.5 * self.call_mix.min(2.0)
             + self.network.clamp(0.0, 3.0)
+            + self.busy.clamp(0.0, 3.0)
     }
 }
 
@@ -458,9 +464,20 @@ fn outside(child: &Span, parent: &Span, siblings: &[&Span]) -> f64 {
     before.max(0.0) + (to - end).max(0.0)
 }
 
-/// Per callee, the rise of the time its callers' spans spend outside its spans (see
-/// [`TraceChange::network`]), from the gaps of every caller -> callee edge.
-fn network_delays(mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]>) -> HashMap<String, f64> {
+/// Callees a caller needs before the common rise of its calls says it is busy.
+const MIN_CALLEES_FOR_BUSY: usize = 3;
+
+/// The rises of the time callers' spans spend outside their callees' spans, from the
+/// gaps of every caller -> callee edge: per callee, less what the same callers'
+/// other calls rose ([`TraceChange::network`]); per caller, the common rise of all
+/// its calls ([`TraceChange::busy`]).
+#[derive(Default)]
+struct Delays {
+    network: HashMap<String, f64>,
+    busy: HashMap<String, f64>,
+}
+
+fn network_delays(mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]>) -> Delays {
     let mut rises: Vec<(&str, &str, f64)> = Vec::new();
     for ((caller, callee), [base, incident]) in &mut gaps {
         if base.len() < 5 || incident.len() < 5 {
@@ -483,10 +500,53 @@ fn network_delays(mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]>) -> HashMap<Str
             .or_default()
             .push(rise - common);
     }
-    per_callee
-        .into_iter()
-        .map(|(callee, mut r)| (callee, stats::median(&mut r)))
-        .collect()
+    let mut per_caller: HashMap<&str, Vec<f64>> = HashMap::new();
+    for (caller, _, rise) in &rises {
+        per_caller.entry(caller).or_default().push(*rise);
+    }
+    Delays {
+        network: per_callee
+            .into_iter()
+            .map(|(callee, mut r)| (callee, stats::median(&mut r)))
+            .collect(),
+        busy: per_caller
+            .into_iter()
+            .filter(|(_, r)| r.len() >= MIN_CALLEES_FOR_BUSY)
+            .map(|(caller, mut r)| (caller.to_string(), stats::median(&mut r)))
+            .collect(),
+    }
+}
+
+/// Spans an operation needs in each part before its own change counts.
+const MIN_SPANS_PER_OPERATION: usize = 3;
+
+/// The median over a service's operations of the log ratio of their median duration
+/// and self time, incident over baseline; `None` when no operation has
+/// [`MIN_SPANS_PER_OPERATION`] spans in each part. Compared operation by operation,
+/// a service whose mix of operations changed (fewer cheap calls, as many costly ones)
+/// does not look slower or faster for it.
+fn operation_ratios<'a>(
+    base: &mut HashMap<&'a str, [Vec<f64>; 2]>,
+    incident: &mut HashMap<&'a str, [Vec<f64>; 2]>,
+) -> Option<(f64, f64)> {
+    let ratio = |a: f64, b: f64| ((b + 100.0) / (a + 100.0)).ln();
+    let (mut durations, mut self_times) = (Vec::new(), Vec::new());
+    for (op, [d0, s0]) in base.iter_mut() {
+        let Some([d1, s1]) = incident.get_mut(op) else {
+            continue;
+        };
+        if d0.len() < MIN_SPANS_PER_OPERATION || d1.len() < MIN_SPANS_PER_OPERATION {
+            continue;
+        }
+        durations.push(ratio(stats::median(d0), stats::median(d1)));
+        self_times.push(ratio(stats::median(s0), stats::median(s1)));
+    }
+    (!durations.is_empty()).then(|| {
+        (
+            stats::median(&mut durations),
+            stats::median(&mut self_times),
+        )
+    })
 }
 
 /// Span changes per service, and the caller -> callee edges the spans show.
@@ -514,9 +574,11 @@ pub fn trace_changes(
         }
     }
     #[derive(Default)]
-    struct Side {
+    struct Side<'a> {
         durations: Vec<f64>,
         self_times: Vec<f64>,
+        /// Per operation: durations and self times.
+        operations: HashMap<&'a str, [Vec<f64>; 2]>,
         errors: usize,
         known: usize,
         received: usize,
@@ -533,9 +595,12 @@ pub fn trace_changes(
             .copied()
             .unwrap_or(0.0);
         let side = &mut sides.entry(s.service.as_str()).or_default()[k];
+        let self_time = (s.duration_us - own_children).max(0.0);
         side.durations.push(s.duration_us);
-        side.self_times
-            .push((s.duration_us - own_children).max(0.0));
+        side.self_times.push(self_time);
+        let op = side.operations.entry(s.operation.as_str()).or_default();
+        op[0].push(s.duration_us);
+        op[1].push(self_time);
         if let Some(e) = s.error {
             side.known += 1;
             side.errors += usize::from(e);
@@ -560,7 +625,7 @@ pub fn trace_changes(
             None => sides.entry(s.service.as_str()).or_default()[k].received += 1,
         }
     }
-    let network = network_delays(gaps);
+    let delays = network_delays(gaps);
     let mut out = BTreeMap::new();
     for (service, [base, incident]) in &mut sides {
         if incident.durations.len() < 5 || base.durations.len() < 5 {
@@ -576,6 +641,9 @@ pub fn trace_changes(
         );
         // 100 µs keeps sub-millisecond jitter from looking like a change.
         let ratio = |a: f64, b: f64| ((b + 100.0) / (a + 100.0)).ln();
+        let (duration, self_time) =
+            operation_ratios(&mut base.operations, &mut incident.operations)
+                .unwrap_or((ratio(d0, d1), ratio(s0, s1)));
         let share = |e: usize, n: usize| if n == 0 { 0.0 } else { e as f64 / n as f64 };
         let (n0, n1) = (base.received.max(1) as f64, incident.received.max(1) as f64);
         let call_mix = base
@@ -591,11 +659,12 @@ pub fn trace_changes(
         out.insert(
             service.to_string(),
             TraceChange {
-                duration: ratio(d0, d1),
-                self_time: ratio(s0, s1),
+                duration,
+                self_time,
                 error_rise: share(incident.errors, incident.known) - share(base.errors, base.known),
                 call_mix,
-                network: network.get(*service).copied().unwrap_or(0.0),
+                network: delays.network.get(*service).copied().unwrap_or(0.0),
+                busy: delays.busy.get(*service).copied().unwrap_or(0.0),
                 incident_spans: incident.durations.len(),
                 median_ms: (d0 / 1000.0, d1 / 1000.0),
             },

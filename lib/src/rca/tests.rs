@@ -574,3 +574,101 @@ fn a_baseline_with_nothing_but_the_minute_before_keeps_that_minute() {
         "the mix is compared with that minute: {logs:?}"
     );
 }
+
+/// frontend calls cart, ad and shipping one after another every 15 s; from minute 10
+/// frontend is starved of CPU: it takes 30 ms longer to send and to read each call,
+/// while the callees' own spans do not change.
+fn busy_frontend() -> Observations {
+    let mut obs = observations(Vec::new());
+    let callees = ["cart", "ad", "shipping"];
+    for i in 0..MINUTES * 4 {
+        let t = START + 15.0 * i as f64;
+        let slow = if t >= START + 600.0 { 0.030 } else { 0.001 };
+        let id = format!("t{i}");
+        let mut at = t;
+        for (k, callee) in callees.iter().enumerate() {
+            let start = at + slow;
+            let ms = 10.0 * (1.0 + 0.05 * jitter(i * 3 + k));
+            obs.spans.push(Span {
+                trace_id: id.clone(),
+                span_id: callee.to_string(),
+                parent_span_id: Some("root".into()),
+                service: callee.to_string(),
+                operation: "call".into(),
+                start,
+                duration_us: ms * 1000.0,
+                error: Some(false),
+            });
+            at = start + ms / 1000.0 + slow;
+        }
+        obs.spans.push(Span {
+            trace_id: id.clone(),
+            span_id: "root".into(),
+            parent_span_id: None,
+            service: "frontend".into(),
+            operation: "request".into(),
+            start: t,
+            duration_us: (at - t) * 1e6,
+            error: Some(false),
+        });
+    }
+    obs
+}
+
+#[test]
+fn a_caller_slow_to_make_every_call_is_pinned_on_itself() {
+    let ranking = rank(&busy_frontend());
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "frontend", "{ranking:#?}");
+    let busy = top.change.traces.as_ref().unwrap().busy;
+    assert!(busy > 1.0, "frontend's busy rise is {busy}");
+    let r = report(&input(), &busy_frontend());
+    let frontend = &r.ranked_root_causes[0];
+    assert!(
+        frontend
+            .description
+            .contains("(busy: slow to send and read)"),
+        "{}",
+        frontend.description
+    );
+    for c in ranking.candidates.iter().skip(1) {
+        let network = c.change.traces.as_ref().map_or(0.0, |t| t.network);
+        assert!(network < 0.3, "{}'s network rise is {network}", c.service);
+    }
+}
+
+#[test]
+fn fewer_cheap_calls_do_not_make_a_service_look_slower() {
+    // `catalog` answers a cheap and a costly operation; from minute 10 it gets a third
+    // of the cheap calls and as many costly ones, each exactly as fast as before.
+    let mut obs = observations(Vec::new());
+    for i in 0..MINUTES * 12 {
+        let t = START + 5.0 * i as f64;
+        let incident = t >= START + 600.0;
+        let (operation, ms) = if i % 2 == 0 {
+            ("ListProducts", 40.0)
+        } else if !incident || i % 6 == 1 {
+            ("GetProduct", 1.0)
+        } else {
+            continue;
+        };
+        obs.spans.push(Span {
+            trace_id: format!("t{i}"),
+            span_id: "s".into(),
+            parent_span_id: None,
+            service: "catalog".into(),
+            operation: operation.into(),
+            start: t,
+            duration_us: ms * 1000.0 * (1.0 + 0.05 * jitter(i)),
+            error: Some(false),
+        });
+    }
+    let ranking = rank(&obs);
+    let traces = ranking.candidates[0].change.traces.clone().unwrap();
+    assert!(
+        traces.duration.abs() < 0.1 && traces.self_time.abs() < 0.1,
+        "{traces:?}"
+    );
+    // The pooled medians, shown as evidence, did move.
+    assert!(traces.median_ms.1 > 2.0 * traces.median_ms.0, "{traces:?}");
+}
