@@ -309,6 +309,17 @@ mod tests {
                             c.change.drift.as_ref().map_or(0.0, |d| d.score()),
                             c.explained_by
                         );
+                        if let Some(t) = &c.change.traces {
+                            println!(
+                                "      traces: duration {:.2} self {:.2} errors {:.2} calls {:.2} network {:.2} busy {:.2}",
+                                t.duration,
+                                t.self_time,
+                                t.error_rise,
+                                t.call_mix,
+                                t.network,
+                                t.busy
+                            );
+                        }
                     }
                 }
                 let p_truth = ranking
