@@ -355,14 +355,17 @@ pub fn log_changes(
     ];
     // The history before the range is for [`log_drift`]; here the range's own
     // baseline part, less the guard before the split, is compared with its incident
-    // part. When the baseline has nothing but the guard (a source that kept only
-    // some minutes), the guard stays in: an empty baseline would make every line new.
+    // part. When the guard holds most of the baseline (a source that kept only the
+    // minutes around the incident), it stays in: a baseline of a few seconds would
+    // make every line look new or surging.
     let guard_from = split - GUARD_SECONDS;
-    let guard_from = if obs
-        .logs
-        .iter()
-        .any(|l| (obs.start..guard_from).contains(&l.time))
-    {
+    let count = |from: f64, to: f64| {
+        obs.logs
+            .iter()
+            .filter(|l| (from..to).contains(&l.time))
+            .count()
+    };
+    let guard_from = if 2 * count(obs.start, guard_from) >= count(guard_from, split).max(1) {
         guard_from
     } else {
         split

@@ -549,7 +549,7 @@ fn the_minute_before_the_incident_part_is_not_baseline_for_the_logs() {
 }
 
 #[test]
-fn a_baseline_with_nothing_but_the_minute_before_keeps_that_minute() {
+fn a_baseline_that_is_mostly_the_minute_before_keeps_that_minute() {
     // The source kept only the minutes around the incident: the baseline part has
     // lines only in the minute before the incident part.
     let mut obs = observations(Vec::new());
