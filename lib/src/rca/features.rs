@@ -727,8 +727,14 @@ pub fn log_drift(
             .or_default()
             .entry(minute)
             .or_default();
-        *counts.entry(t).or_default() += 1;
-        examples.entry((&l.service, t)).or_insert(&l.line);
+        match counts.entry(t) {
+            std::collections::hash_map::Entry::Occupied(mut n) => *n.get_mut() += 1,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                // Only a template new to this minute is looked up among the examples.
+                v.insert(1);
+                examples.entry((&l.service, t)).or_insert(&l.line);
+            }
+        }
     }
     let mut out = BTreeMap::new();
     for (service, minutes) in &per {

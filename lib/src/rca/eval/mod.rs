@@ -260,6 +260,7 @@ mod tests {
         let dump = PathBuf::from(std::env::var("AEGIS_EVAL_DUMP").unwrap());
         let mut results = Vec::new();
         let (mut loglik, mut top_p) = (Vec::new(), Vec::new());
+        let mut rank_ms = Vec::new();
         for dir in dirs() {
             let id = dir.file_name().unwrap().to_string_lossy().to_string();
             for t in crate::replay::read_truth(&dir).unwrap() {
@@ -268,7 +269,9 @@ mod tests {
                     continue;
                 };
                 let obs: crate::rca::Observations = serde_json::from_slice(&text).unwrap();
+                let started = std::time::Instant::now();
                 let ranking = crate::rca::rank(&obs);
+                rank_ms.push(started.elapsed().as_secs_f64() * 1000.0);
                 let ranked: Vec<String> = ranking
                     .candidates
                     .iter()
@@ -337,6 +340,11 @@ mod tests {
             "mean ln p(truth) {:.3}; mean top probability {:.3}",
             loglik.iter().sum::<f64>() / n,
             top_p.iter().sum::<f64>() / n
+        );
+        println!(
+            "rank() per case: median {:.0} ms, max {:.0} ms",
+            super::super::stats::median(&mut rank_ms.clone()),
+            rank_ms.iter().copied().fold(0.0, f64::max)
         );
         print!("{}", super::Scores::new(results).table());
     }
