@@ -52,3 +52,130 @@ async fn eval_scores_every_case_of_a_subset() {
         scores["overall"]["ac1"], scores["overall"]["ac3"]
     );
 }
+
+/// `aegis eval` over one case as a child process, its temporary folder in `tmp`,
+/// waited on until its Prometheus is up. Returns the child, its stderr so far and
+/// the Prometheus it started.
+#[cfg(target_os = "linux")]
+async fn eval_with_prometheus_up(tmp: &std::path::Path) -> (tokio::process::Child, String, u32) {
+    use tokio::io::AsyncBufReadExt;
+
+    let dataset = dev_dataset();
+    let mut child = tokio::process::Command::new(aegis_tests::process::aegis_bin().unwrap())
+        .args(["eval", "--limit", "1"])
+        .arg(&dataset)
+        .env("TMPDIR", tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let loaded = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("metrics from Prometheus") {
+                return;
+            }
+        }
+        panic!("aegis eval ended before its Prometheus was up:\n{seen}");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(90), loaded)
+        .await
+        .expect("Prometheus up within 90 s");
+    let pid = child.id().unwrap();
+    let prometheus = children_of(pid)
+        .into_iter()
+        .chain(children_of(pid).into_iter().flat_map(children_of))
+        .find(|p| command_of(*p).starts_with("prometheus"))
+        .expect("aegis eval runs a prometheus");
+    // Keep reading stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, seen, prometheus)
+}
+
+/// Pids whose parent is `pid`, from /proc.
+#[cfg(target_os = "linux")]
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            // `pid (comm) state ppid ...`; comm may hold spaces, so split after `)`.
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|stat| {
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+fn command_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Whether `pid` is gone (or a zombie nobody reaped yet) within 10 s.
+#[cfg(target_os = "linux")]
+async fn ends(pid: u32) -> bool {
+    for _ in 0..100 {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().to_string())
+            });
+        match state {
+            None => return true,
+            Some(rest) if rest.starts_with('Z') => return true,
+            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    false
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_eval_takes_its_prometheus_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, _, prometheus) = eval_with_prometheus_up(tmp.path()).await;
+    child.start_kill().unwrap(); // SIGKILL: no handler, no destructor runs
+    child.wait().await.unwrap();
+    assert!(
+        ends(prometheus).await,
+        "prometheus (pid {prometheus}) still runs after its aegis eval was SIGKILLed"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_eval_stops_prometheus_and_removes_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, _, prometheus) = eval_with_prometheus_up(tmp.path()).await;
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().next().is_some(),
+        "the loaded metrics live under TMPDIR while it runs"
+    );
+    let term = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id().unwrap())])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("aegis eval exits within 30 s of SIGTERM")
+        .unwrap();
+    assert!(!status.success(), "an interrupted evaluation is a failure");
+    assert!(ends(prometheus).await, "prometheus stops with it");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -1,6 +1,7 @@
 //! A real Prometheus loaded with a dataset's metrics: `promtool tsdb
 //! create-blocks-from openmetrics` into a temporary folder, then `prometheus` on a
-//! free local port over it. Killed and removed when dropped.
+//! free local port over it (under a watchdog that stops it when this process ends).
+//! Stopped and removed when dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -8,6 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
+
+/// Runs `prometheus "$@"` and stops it when its standard input closes. The pipe
+/// to it closes however this process ends, SIGKILL included (an OOM kill, a CI
+/// timeout), so Prometheus never outlives the evaluation on its port. (The kernel's
+/// own way, `prctl(PR_SET_PDEATHSIG)` before exec, needs unsafe code, which this
+/// workspace forbids.)
+const WATCHDOG: &str =
+    r#"prometheus "$@" & p=$!; while read -r _; do :; done; kill "$p"; wait "$p""#;
 
 /// A running Prometheus over one dataset's metrics.
 pub struct LoadedPrometheus {
@@ -71,15 +80,16 @@ impl LoadedPrometheus {
         let config = dir.join("prometheus.yml");
         std::fs::write(&config, "global:\n  scrape_interval: 1h\n")?;
         let port = free_port()?;
-        let child = Command::new("prometheus")
+        let child = Command::new("sh")
+            .args(["-c", WATCHDOG, "sh"])
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             // Recorded data is old: keep it all.
             .arg("--storage.tsdb.retention.time=100y")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .context("starting prometheus")?;
         std::mem::forget(guard);
@@ -111,7 +121,14 @@ impl LoadedPrometheus {
 
 impl Drop for LoadedPrometheus {
     fn drop(&mut self) {
-        self.child.start_kill().ok();
+        // Closing the watchdog's input stops Prometheus; the watchdog ends once
+        // Prometheus has, and only then is its folder free to remove (a few seconds
+        // at most: a blocking wait, but only ever at the end of an evaluation).
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         std::fs::remove_dir_all(&self.dir).ok();
     }
 }
