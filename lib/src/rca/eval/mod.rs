@@ -32,10 +32,11 @@ pub async fn run(
         progress: true,
         observations: None,
     };
-    // Ctrl-C drops the evaluation, and with it the Prometheus it started.
+    // Ctrl-C or SIGTERM drops the evaluation, and with it the Prometheus it started
+    // and its folder.
     let scores = tokio::select! {
         scores = evaluate(datasets, &options) => scores?,
-        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
+        () = crate::runtime::shutdown_signal() => anyhow::bail!("interrupted"),
     };
     print!("{}", scores.table());
     if let Some(path) = json {
@@ -253,7 +254,11 @@ mod tests {
     }
 
     /// Development aid: re-ranks the telemetry `dev_datasets` dumped, without any
-    /// backend, and scores it.
+    /// backend, and scores it. `AEGIS_EVAL_VERBOSE` prints each case's leading
+    /// candidates with their evidence; `AEGIS_EVAL_SCORES=<dir>` writes every
+    /// candidate's score per case (to try a new feature in a notebook before Rust);
+    /// `AEGIS_EVAL_ORACLE_ONSET` gives the engine the true fault start as its onset
+    /// hint, to see what a better incident start would be worth.
     #[test]
     #[ignore = "needs dumped observations; run by hand"]
     fn rerank_dumps() {
@@ -268,7 +273,13 @@ mod tests {
                 let Ok(text) = std::fs::read(&path) else {
                     continue;
                 };
-                let obs: crate::rca::Observations = serde_json::from_slice(&text).unwrap();
+                let mut obs: crate::rca::Observations = serde_json::from_slice(&text).unwrap();
+                if std::env::var("AEGIS_EVAL_ORACLE_ONSET").is_ok() {
+                    obs.onset_hint = Some(
+                        t.fault_start.timestamp() as f64
+                            + super::super::features::ALERT_LEAD_SECONDS,
+                    );
+                }
                 let started = std::time::Instant::now();
                 let ranking = crate::rca::rank(&obs);
                 rank_ms.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -324,6 +335,15 @@ mod tests {
                             );
                         }
                     }
+                }
+                if let Ok(dir) = std::env::var("AEGIS_EVAL_SCORES") {
+                    let scores: std::collections::BTreeMap<&str, f64> = ranking
+                        .candidates
+                        .iter()
+                        .map(|c| (c.service.as_str(), c.score))
+                        .collect();
+                    let path = PathBuf::from(dir).join(format!("{}.json", t.id));
+                    std::fs::write(path, serde_json::to_vec(&scores).unwrap()).unwrap();
                 }
                 let p_truth = ranking
                     .candidates
