@@ -345,6 +345,6 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "AEGIS_RETENTION",
         "30d",
-        "The folder store deletes reports and markers older than this.",
+        "The folder store deletes reports, markers and dead letters older than this.",
     ),
 ];

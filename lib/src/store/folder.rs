@@ -3,7 +3,7 @@
 //! Layout under the data folder:
 //! `reports/<id>.json` and `reports/<id>.md`, `index/<reverse time>-<id>` (the listing
 //! line, so listing reads only what it returns), `cards/<alert event id>` (the Feishu
-//! message id) and `markers/<key>`. Names go through [`key::object_name`]. Every write is
+//! message id), `markers/<key>` and `dead-letters/<reverse time>-<event id>.json`. Names go through [`key::object_name`]. Every write is
 //! atomic (a temp file in the same folder, fsync, rename); markers are created with
 //! `O_EXCL`, so two claims of one marker cannot both win.
 
@@ -23,6 +23,7 @@ const REPORTS: &str = "reports";
 const INDEX: &str = "index";
 const CARDS: &str = "cards";
 const MARKERS: &str = "markers";
+const DEAD_LETTERS: &str = "dead-letters";
 
 /// Pruning runs at open and then at most this often (on writes).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -48,7 +49,7 @@ impl Folder {
         let root = Arc::new(root.into());
         let dirs = root.clone();
         blocking(move || {
-            for sub in [REPORTS, INDEX, CARDS, MARKERS] {
+            for sub in [REPORTS, INDEX, CARDS, MARKERS, DEAD_LETTERS] {
                 fs::create_dir_all(dirs.join(sub))?;
             }
             Ok(())
@@ -287,6 +288,20 @@ impl ReportStore for Folder {
     async fn report_link(&self, id: &str) -> Result<Option<String>, Error> {
         Ok(super::public_link(&self.links, id))
     }
+
+    async fn put_dead_letter(
+        &self,
+        at: DateTime<Utc>,
+        id: &str,
+        event: &[u8],
+    ) -> Result<(), Error> {
+        let dir = self.root.join(DEAD_LETTERS);
+        let name = format!("{}.json", key::index_name(at, id));
+        let body = event.to_vec();
+        blocking(move || write_atomic(&dir, &name, &body))
+            .await
+            .map_err(|e| self.unavailable("storing a dead letter", e))
+    }
 }
 
 /// Runs blocking file I/O off the async threads.
@@ -318,7 +333,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
 /// Removes files last modified before `cutoff` from every folder of the layout.
 fn prune_before(root: &Path, cutoff: SystemTime) -> io::Result<usize> {
     let mut removed = 0;
-    for sub in [INDEX, REPORTS, CARDS, MARKERS] {
+    for sub in [INDEX, REPORTS, CARDS, MARKERS, DEAD_LETTERS] {
         for entry in fs::read_dir(root.join(sub))? {
             let entry = entry?;
             let meta = match entry.metadata() {

@@ -17,9 +17,15 @@ struct Inner {
     reports: BTreeMap<String, (DateTime<Utc>, Report)>,
     cards: HashMap<String, String>,
     markers: HashSet<String>,
+    dead_letters: Vec<(DateTime<Utc>, String, Vec<u8>)>,
 }
 
 impl Memory {
+    /// The dead letters stored so far, oldest first: (received at, event id, event).
+    pub fn dead_letters(&self) -> Vec<(DateTime<Utc>, String, Vec<u8>)> {
+        self.lock().dead_letters.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner
             .lock()
@@ -91,5 +97,17 @@ impl ReportStore for Memory {
 
     async fn report_link(&self, _id: &str) -> Result<Option<String>, Error> {
         Ok(None)
+    }
+
+    async fn put_dead_letter(
+        &self,
+        at: DateTime<Utc>,
+        id: &str,
+        event: &[u8],
+    ) -> Result<(), Error> {
+        self.lock()
+            .dead_letters
+            .push((at, id.to_string(), event.to_vec()));
+        Ok(())
     }
 }

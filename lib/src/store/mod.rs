@@ -99,6 +99,12 @@ pub trait ReportStore: Send + Sync {
     async fn release(&self, key: &str) -> Result<(), Error>;
     /// A link to the report for result cards, if the store offers one.
     async fn report_link(&self, id: &str) -> Result<Option<String>, Error>;
+    /// Keeps an event whose delivery failed for good, received at `at`: `event` is the
+    /// structured CloudEvent (JSON) with the broker's `knativeerror*` extensions, stored
+    /// as `dead-letters/<reverse time>-<id>.json` (newest first, like the index), so
+    /// that it can be read and sent again.
+    async fn put_dead_letter(&self, at: DateTime<Utc>, id: &str, event: &[u8])
+    -> Result<(), Error>;
 }
 
 /// Opens the store the configuration names: S3 when a bucket is set, else the folder

@@ -3,8 +3,9 @@
 //! Keys under the configured prefix: `reports/<id>.json` (`application/json`),
 //! `reports/<id>.md` (`text/markdown`), `index/<reverse time>-<id>` (the listing line; a
 //! reverse timestamp so ListObjectsV2, which returns keys in ascending order, lists newest
-//! first), `cards/<alert event id>` and `markers/<key>` (created with `If-None-Match: *`,
-//! so S3 lets exactly one of two concurrent claims through). Names go through
+//! first), `cards/<alert event id>`, `markers/<key>` (created with `If-None-Match: *`,
+//! so S3 lets exactly one of two concurrent claims through) and
+//! `dead-letters/<reverse time>-<event id>.json`. Names go through
 //! [`key::object_name`].
 
 use std::collections::HashSet;
@@ -351,6 +352,16 @@ impl ReportStore for S3 {
             .await
             .map_err(|e| unavailable("presigning GetObject", &key, &e))?;
         Ok(Some(request.uri().to_string()))
+    }
+
+    async fn put_dead_letter(
+        &self,
+        at: DateTime<Utc>,
+        id: &str,
+        event: &[u8],
+    ) -> Result<(), Error> {
+        let key = self.key("dead-letters", &format!("{}.json", key::index_name(at, id)));
+        self.put(key, event.to_vec(), JSON).await
     }
 }
 

@@ -62,4 +62,7 @@ impl ReportStore for Down {
     async fn report_link(&self, _: &str) -> Result<Option<String>, Error> {
         down()
     }
+    async fn put_dead_letter(&self, _: DateTime<Utc>, _: &str, _: &[u8]) -> Result<(), Error> {
+        down()
+    }
 }

@@ -45,6 +45,10 @@ pub struct S3Server {
     log: Arc<Mutex<Vec<String>>>,
 }
 
+/// An AWS Signature V4 header naming [`S3Server::credentials`]'s key with a dummy
+/// signature: enough for moto, which does not verify signatures.
+const UNVERIFIED_SIGNATURE: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
 impl S3Server {
     /// Starts moto's S3 server on a free port and waits (up to 30 s) until it
     /// answers. Fails with how to install moto when it is missing.
@@ -133,6 +137,51 @@ impl S3Server {
             res.status()
         );
         Ok(())
+    }
+
+    /// The keys under `prefix` in `bucket`, in S3's order (ListObjectsV2), with each
+    /// object's bytes and content type.
+    pub async fn objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> anyhow::Result<Vec<(String, String, Vec<u8>)>> {
+        let client = reqwest::Client::new();
+        let mut url = self.endpoint.join(bucket)?;
+        url.query_pairs_mut()
+            .append_pair("list-type", "2")
+            .append_pair("prefix", prefix);
+        let listing = client
+            .get(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let mut out = Vec::new();
+        for key in listing
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split_once("</Key>"))
+        {
+            let key = key.0.to_string();
+            let res = client
+                .get(self.endpoint.join(&format!("{bucket}/{key}"))?)
+                // Objects are private: a request must carry credentials, which moto
+                // reads but does not verify.
+                .header(reqwest::header::AUTHORIZATION, UNVERIFIED_SIGNATURE)
+                .send()
+                .await?
+                .error_for_status()?;
+            let content_type = res
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            out.push((key, content_type, res.bytes().await?.to_vec()));
+        }
+        Ok(out)
     }
 
     /// The store configuration for `bucket` on this server (path-style addressing).

@@ -61,6 +61,34 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// The dead letters kept, in the backend's listing order: (name, content type or
+    /// "" for a file, bytes).
+    async fn dead_letters(&self) -> Vec<(String, String, Vec<u8>)> {
+        match &self.backend {
+            Backend::S3(server) => server
+                .objects(BUCKET, "aegis/dead-letters/")
+                .await
+                .expect("listing the bucket")
+                .into_iter()
+                .map(|(key, ty, bytes)| (key.rsplit('/').next().unwrap().to_string(), ty, bytes))
+                .collect(),
+            Backend::Folder(dir) => {
+                let mut files: Vec<_> = std::fs::read_dir(dir.path().join("data/dead-letters"))
+                    .expect("the dead letter folder")
+                    .map(|e| e.unwrap())
+                    .map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        (name, String::new(), std::fs::read(e.path()).unwrap())
+                    })
+                    .collect();
+                files.sort();
+                files
+            }
+        }
+    }
+}
+
 /// Runs `$check` against both stores, as two tests in a module named after it.
 macro_rules! both_stores {
     ($check:ident, $links:expr) => {
@@ -452,3 +480,51 @@ async fn analyze_answers_when_s3_goes_down() {
         .expect("GET");
     assert_eq!(down.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
 }
+
+async fn dead_letters_are_kept_newest_first(f: Fixture) {
+    let at = Utc::now();
+    let event = |id: &str| {
+        serde_json::to_vec(&serde_json::json!({"specversion": "1.0", "id": id})).unwrap()
+    };
+    f.store
+        .put_dead_letter(at, "alert-1", &event("alert-1"))
+        .await
+        .expect("stored");
+    // An id that is no file name is stored under a hashed one.
+    f.store
+        .put_dead_letter(
+            at + chrono::Duration::seconds(5),
+            "../x y",
+            &event("../x y"),
+        )
+        .await
+        .expect("stored");
+    let kept = f.dead_letters().await;
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let ids: Vec<String> = kept
+        .iter()
+        .map(|(_, _, bytes)| {
+            serde_json::from_slice::<serde_json::Value>(bytes).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, ["../x y", "alert-1"], "newest first");
+    for (name, content_type, _) in &kept {
+        assert!(
+            name.ends_with(".json") && !name.contains('/') && !name.contains(' '),
+            "{name}"
+        );
+        if matches!(f.backend, Backend::S3(_)) {
+            assert!(
+                content_type.starts_with("application/json"),
+                "{content_type}"
+            );
+        }
+    }
+}
+both_stores!(
+    dead_letters_are_kept_newest_first,
+    aegis::store::ReportLinks::None
+);
