@@ -96,7 +96,7 @@ impl Bridge {
         status: Status,
     ) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: aegis::runtime::http_client().expect("the HTTP client builds"),
             base_url,
             app_id,
             app_secret,

@@ -1,3 +1,5 @@
+use std::sync::LazyLock;
+
 use regex::Regex;
 
 use crate::Config;
@@ -8,8 +10,23 @@ use crate::Config;
 #[derive(Debug, Clone)]
 pub struct Redactor {
     values: Vec<String>,
-    patterns: Vec<Regex>,
 }
+
+/// The credential patterns, compiled on first use: compiling them (case-insensitive,
+/// Unicode-aware) took a third of a cold start, and a function that answers a health
+/// check or rejects a request never needs them.
+static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"(?i)-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+        r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*",
+        r#"(?i)((?:api[_-]?key|apikey|access[_-]?key|secret[_-]?key|secret|token|password|passwd|pwd|credentials?)["']?\s*[:=]\s*["']?)[^\s"',;&}]+"#,
+        r"\bAKIA[0-9A-Z]{16}\b",
+        r"\b(?:sk|xox[abp])-[A-Za-z0-9\-]{16,}\b",
+    ]
+    .iter()
+    .map(|p| Regex::new(p).expect("constant pattern"))
+    .collect()
+});
 
 /// What a redacted value is replaced with.
 pub const MASK: &str = "[REDACTED]";
@@ -21,17 +38,7 @@ impl Redactor {
         let mut values: Vec<String> = values.into_iter().filter(|v| v.len() >= 4).collect();
         // Longest first, so a secret containing another is masked whole.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        let patterns = [
-            r"(?i)-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-            r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*",
-            r#"(?i)((?:api[_-]?key|apikey|access[_-]?key|secret[_-]?key|secret|token|password|passwd|pwd|credentials?)["']?\s*[:=]\s*["']?)[^\s"',;&}]+"#,
-            r"\bAKIA[0-9A-Z]{16}\b",
-            r"\b(?:sk|xox[abp])-[A-Za-z0-9\-]{16,}\b",
-        ]
-        .iter()
-        .map(|p| Regex::new(p).expect("constant pattern"))
-        .collect();
-        Self { values, patterns }
+        Self { values }
     }
 
     /// A redactor of every secret in the configuration.
@@ -82,7 +89,7 @@ impl Redactor {
                 out = out.replace(v.as_str(), MASK);
             }
         }
-        for (i, re) in self.patterns.iter().enumerate() {
+        for (i, re) in PATTERNS.iter().enumerate() {
             out = if i == 2 {
                 re.replace_all(&out, format!("${{1}}{MASK}")).into_owned()
             } else if i == 1 {

@@ -57,6 +57,7 @@ pub struct HttpSink {
     client: reqwest::Client,
     url: url::Url,
     overrides: BTreeMap<String, String>,
+    timeout: Duration,
     retries: u32,
     first_backoff: Duration,
 }
@@ -64,14 +65,12 @@ pub struct HttpSink {
 impl HttpSink {
     /// A sink posting to `url`.
     pub fn new(url: url::Url, config: &Config) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .expect("a client with only a timeout set always builds");
+        let client = crate::runtime::http_client().expect("the HTTP client builds");
         Self {
             client,
             url,
             overrides: config.overrides.clone(),
+            timeout: config.timeout,
             retries: config.retries,
             first_backoff: Duration::from_millis(100),
         }
@@ -94,6 +93,7 @@ impl HttpSink {
         let mut request = reqwest::Request::new(http::Method::POST, self.url.clone());
         *request.headers_mut() = headers.clone();
         *request.body_mut() = Some(body.clone().into());
+        *request.timeout_mut() = Some(self.timeout);
         let res = self
             .client
             .execute(request)

@@ -90,10 +90,7 @@ impl Client {
         app_secret: Secret,
         retry: RetryPolicy,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(retry.timeout)
-            .build()
-            .expect("a client with only a timeout set always builds");
+        let http = crate::runtime::http_client().expect("the HTTP client builds");
         Self {
             inner: Arc::new(Inner {
                 http,
@@ -165,6 +162,7 @@ impl Client {
             .inner
             .http
             .post(url)
+            .timeout(self.inner.retry.timeout)
             .json(&body)
             .send()
             .await
@@ -363,6 +361,7 @@ impl Client {
             .inner
             .http
             .request(method.clone(), self.url(path))
+            .timeout(self.inner.retry.timeout)
             .bearer_auth(token.expose());
         if !query.is_empty() {
             req = req.query(query);

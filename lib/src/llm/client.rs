@@ -55,10 +55,7 @@ pub struct Client {
 impl Client {
     /// A client of `provider`, each call bounded by `timeout`.
     pub fn new(provider: Provider, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .expect("a client with only a connect timeout always builds");
+        let http = crate::runtime::http_client().expect("the HTTP client builds");
         Self {
             http,
             provider,

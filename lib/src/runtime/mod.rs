@@ -3,6 +3,7 @@
 
 mod config;
 mod context;
+mod http_client;
 mod layers;
 mod metrics;
 pub mod request_error;
@@ -11,6 +12,7 @@ pub mod trace;
 
 pub use config::{Config, LogFormat};
 pub use context::{BuildError, Context, Function};
+pub use http_client::http_client;
 pub use layers::with_common_layers;
 pub use metrics::Metrics;
 pub use serve::{

@@ -117,11 +117,12 @@ pub fn allowed(api: Api, request: &Request) -> bool {
     })
 }
 
-/// A client of one backend: its base URL, credentials and bounds, over a shared
-/// connection pool.
+/// A client of one backend: its base URL, credentials and bounds, over the process's
+/// one connection pool ([`client`], taken when a request is made: building it reads
+/// the platform's CA certificates, which a cold start that only answers a health
+/// check should not wait for).
 #[derive(Debug, Clone)]
 pub struct Http {
-    client: reqwest::Client,
     api: Api,
     base: url::Url,
     auth: Option<Auth>,
@@ -130,27 +131,16 @@ pub struct Http {
     max_bytes: u64,
 }
 
-/// Builds the one `reqwest` client behind every backend: rustls, no redirects (a
-/// redirect could lead anywhere), no proxy from the environment.
+/// The `reqwest` client behind every backend: the process's one
+/// ([`crate::runtime::http_client`]; no redirects, a redirect could lead anywhere).
 pub fn client() -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("aegis/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Invalid(format!("cannot build the HTTP client: {e}")))
+    crate::runtime::http_client().map_err(Error::Invalid)
 }
 
 impl Http {
     /// A client of `api` at `backend`, with a call timeout and a cap on bytes read.
-    pub fn new(
-        client: reqwest::Client,
-        api: Api,
-        backend: &Backend,
-        timeout: Duration,
-        max_bytes: u64,
-    ) -> Self {
+    pub fn new(api: Api, backend: &Backend, timeout: Duration, max_bytes: u64) -> Self {
         Self {
-            client,
             api,
             base: backend.url.clone(),
             auth: backend.auth.clone(),
@@ -205,18 +195,19 @@ impl Http {
             })?;
             path.pop_if_empty().extend(&request.segments);
         }
+        let client = client()?;
         let builder = match request.method {
             Method::Get => {
                 if !request.params.is_empty() {
                     url.query_pairs_mut().extend_pairs(&request.params);
                 }
-                self.client.get(url)
+                client.get(url)
             }
             Method::PostForm => {
                 let body = url::form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(&request.params)
                     .finish();
-                self.client
+                client
                     .post(url)
                     .header(
                         http::header::CONTENT_TYPE,

@@ -1,7 +1,7 @@
 use super::bounds::Bounds;
 use super::config::{Backend, Config};
 use super::error::{Api, Error};
-use super::http::{self, Http};
+use super::http::Http;
 use super::{jaeger, loki, prometheus};
 
 /// The configured backends' clients, sharing one connection pool. A backend that is
@@ -18,17 +18,9 @@ pub struct Tools {
 impl Tools {
     /// Builds a client for each configured backend.
     pub fn new(config: &Config) -> Result<Self, Error> {
-        let client = http::client()?;
         let bounds = Bounds::from(config);
-        let layer = |api: Api, backend: &Backend| {
-            Http::new(
-                client.clone(),
-                api,
-                backend,
-                bounds.timeout,
-                bounds.max_bytes,
-            )
-        };
+        let layer =
+            |api: Api, backend: &Backend| Http::new(api, backend, bounds.timeout, bounds.max_bytes);
         Ok(Self {
             prometheus: config
                 .prometheus

@@ -250,28 +250,9 @@ async fn a_refused_request_never_leaves_the_process() {
         url: format!("{}/prometheus", server.base).parse().unwrap(),
         auth: None,
     };
-    let client = aegis::tools::http::client().unwrap();
-    let prom = Http::new(
-        client.clone(),
-        Api::Prometheus,
-        &backend,
-        Duration::from_secs(5),
-        1 << 20,
-    );
-    let loki = Http::new(
-        client.clone(),
-        Api::Loki,
-        &backend,
-        Duration::from_secs(5),
-        1 << 20,
-    );
-    let jaeger = Http::new(
-        client,
-        Api::Jaeger,
-        &backend,
-        Duration::from_secs(5),
-        1 << 20,
-    );
+    let prom = Http::new(Api::Prometheus, &backend, Duration::from_secs(5), 1 << 20);
+    let loki = Http::new(Api::Loki, &backend, Duration::from_secs(5), 1 << 20);
+    let jaeger = Http::new(Api::Jaeger, &backend, Duration::from_secs(5), 1 << 20);
     let attempts = [
         (
             &prom,
