@@ -268,6 +268,47 @@ async fn delivery_retries_with_backoff_then_dead_letters() {
 }
 
 #[tokio::test]
+async fn a_dead_letter_lands_in_the_report_store_through_the_dead_letter_function() {
+    let failing = Subscriber::start(Behaviour::Fail(503)).await;
+    let delivery = "  delivery:\n    retry: 1\n    backoffPolicy: linear\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      ref:\n        apiVersion: serving.knative.dev/v1\n        kind: Service\n        name: dead-letter\n";
+    let knative = knative_dir(&[trigger(
+        "to-failing",
+        "test.flaky",
+        &failing.url,
+        true,
+        delivery,
+    )]);
+    let (dev, data) = process::dev(&[], Some(knative.path())).await.unwrap();
+    let res = post_structured(&dev.url("/broker"), structured("lost-1", "test.flaky", "")).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    dev.broker().wait_idle().await;
+    assert_eq!(failing.events().len(), 2, "1 attempt + 1 retry");
+
+    let kept: Vec<_> = std::fs::read_dir(data.path().join("dead-letters"))
+        .expect("the folder store has a dead letter folder")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        kept[0].to_string_lossy().ends_with("-lost-1.json"),
+        "{kept:?}"
+    );
+    let event: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&kept[0]).unwrap()).unwrap();
+    assert_eq!(event["id"], "lost-1");
+    assert_eq!(event["type"], "test.flaky");
+    assert_eq!(event["knativeerrorcode"], "503");
+    assert_eq!(event["knativeerrordest"], failing.url.as_str());
+    let hops = dev.broker().hops();
+    assert_eq!(
+        hops.last().map(|h| h.outcome),
+        Some(HopOutcome::DeadLettered),
+        "{hops:?}"
+    );
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn reply_loop_is_stopped_by_the_hop_count() {
     let looping = Subscriber::start(Behaviour::Reply("test.loop")).await;
     let knative = knative_dir(&[trigger("loop", "test.loop", &looping.url, false, "")]);
