@@ -78,64 +78,64 @@ pub fn rank(obs: &Observations) -> Ranking {
         .into_iter()
         .map(|d| (guess + d).clamp(earliest, latest))
         .collect();
-    // The rankings are independent and CPU-bound: one thread each.
+    // The three are independent and CPU-bound: one thread each.
     let (central, around) = std::thread::scope(|scope| {
         let around: Vec<_> = others
             .iter()
-            .map(|split| scope.spawn(|| rank_at(obs, &metrics, &templates, *split)))
+            .map(|split| scope.spawn(|| candidates_at(obs, &metrics, &templates, *split)))
             .collect();
-        let central = rank_at(obs, &metrics, &templates, guess);
-        let around: Vec<Ranking> = around
+        let central = candidates_at(obs, &metrics, &templates, guess);
+        let around: Vec<Vec<Candidate>> = around
             .into_iter()
             .map(|h| h.join().expect("ranking thread panicked"))
             .collect();
         (central, around)
     });
-    average(central, around)
+    let mut candidates = average(central, around);
+    sort(&mut candidates);
+    let unknown = calibrate(&mut candidates);
+    Ranking {
+        candidates,
+        unknown,
+        incident_start: guess,
+    }
 }
 
-/// `central` with each candidate's score averaged over it and `around` (a service
-/// missing from one ranking scores 0 there), re-sorted and re-calibrated.
-fn average(central: Ranking, around: Vec<Ranking>) -> Ranking {
+/// `central`, each candidate's score averaged over it and `around` (a service missing
+/// from one of them scores 0 there); a candidate's evidence is the first one found,
+/// `central`'s when it has it.
+fn average(central: Vec<Candidate>, around: Vec<Vec<Candidate>>) -> Vec<Candidate> {
     let n = 1 + around.len();
     let mut by_service: BTreeMap<String, (f64, Candidate)> = BTreeMap::new();
-    for ranking in
-        std::iter::once(central.candidates).chain(around.into_iter().map(|r| r.candidates))
-    {
-        for c in ranking {
+    for candidates in std::iter::once(central).chain(around) {
+        for c in candidates {
             by_service
                 .entry(c.service.clone())
                 .or_insert_with(|| (0.0, c.clone()))
                 .0 += c.score;
         }
     }
-    let mut candidates: Vec<Candidate> = by_service
+    by_service
         .into_values()
         .map(|(sum, mut c)| {
             c.score = sum / n as f64;
             c
         })
-        .collect();
-    sort(&mut candidates);
-    let unknown = calibrate(&mut candidates);
-    Ranking {
-        candidates,
-        unknown,
-        incident_start: central.incident_start,
-    }
+        .collect()
 }
 
 fn sort(candidates: &mut [Candidate]) {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.service.cmp(&b.service)));
 }
 
-/// The ranking with the incident part starting at `split`.
-fn rank_at(
+/// Every service's candidate, scored with the incident part starting at `split`
+/// (neither sorted nor calibrated).
+fn candidates_at(
     obs: &Observations,
     metrics: &BTreeMap<String, Vec<features::MetricShift>>,
     templates: &[String],
     split: f64,
-) -> Ranking {
+) -> Vec<Candidate> {
     let mut logs = features::log_changes(obs, templates, split);
     let (traces, mut edges) = features::trace_changes(obs, split);
     let mentions = features::mentions(obs, &mut logs);
@@ -177,7 +177,7 @@ fn rank_at(
         .filter_map(ServiceChange::onset)
         .min_by(f64::total_cmp);
 
-    let mut candidates: Vec<Candidate> = changes
+    changes
         .iter()
         .map(|(service, change)| {
             let own = raw[service.as_str()];
@@ -217,15 +217,7 @@ fn rank_at(
                 explained_by,
             }
         })
-        .collect();
-    sort(&mut candidates);
-
-    let unknown = calibrate(&mut candidates);
-    Ranking {
-        candidates,
-        unknown,
-        incident_start: split,
-    }
+        .collect()
 }
 
 /// The evidence of all sources in one number.
@@ -275,45 +267,36 @@ fn calibrate(candidates: &mut [Candidate]) -> f64 {
 mod tests {
     use super::*;
 
-    fn ranking(scores: &[(&str, f64)], incident_start: f64) -> Ranking {
-        let candidates = scores
+    fn candidates(scores: &[(&str, f64)], split: f64) -> Vec<Candidate> {
+        scores
             .iter()
             .map(|(service, score)| Candidate {
                 service: service.to_string(),
                 score: *score,
                 probability: 0.0,
                 change: ServiceChange::default(),
-                explained_by: Some(format!("seen at {incident_start}")),
+                explained_by: Some(format!("seen at {split}")),
             })
-            .collect();
-        Ranking {
-            candidates,
-            unknown: 0.0,
-            incident_start,
-        }
+            .collect()
     }
 
     #[test]
     fn scores_are_averaged_over_the_starts_and_the_estimate_keeps_its_evidence() {
-        let central = ranking(&[("sudden", 2.4), ("steady", 1.5)], 600.0);
+        let central = candidates(&[("sudden", 2.4), ("steady", 1.5)], 600.0);
         // Half a minute either side, "sudden" shows nothing: its change is an
         // artefact of where the incident part starts.
         let around = vec![
-            ranking(&[("steady", 1.5)], 570.0),
-            ranking(&[("steady", 1.2), ("late", 0.9)], 630.0),
+            candidates(&[("steady", 1.5)], 570.0),
+            candidates(&[("steady", 1.2), ("late", 0.9)], 630.0),
         ];
-        let averaged = average(central, around);
+        let mut averaged = average(central, around);
+        sort(&mut averaged);
         let scores: Vec<(&str, f64)> = averaged
-            .candidates
             .iter()
             .map(|c| (c.service.as_str(), (c.score * 100.0).round() / 100.0))
             .collect();
         assert_eq!(scores, [("steady", 1.4), ("sudden", 0.8), ("late", 0.3)]);
-        assert_eq!(averaged.incident_start, 600.0);
-        let steady = &averaged.candidates[0];
-        assert_eq!(steady.explained_by.as_deref(), Some("seen at 600"));
-        assert!(steady.probability > averaged.candidates[1].probability);
-        let total: f64 = averaged.candidates.iter().map(|c| c.probability).sum();
-        assert!((total + averaged.unknown - 1.0).abs() < 1e-9);
+        assert_eq!(averaged[0].explained_by.as_deref(), Some("seen at 600"));
+        assert_eq!(averaged[2].explained_by.as_deref(), Some("seen at 630"));
     }
 }
