@@ -18,6 +18,10 @@ enum Command {
         /// Port to listen on.
         #[arg(long, env = "PORT", default_value_t = 8080)]
         port: u16,
+        /// Address to listen on: 127.0.0.1 keeps it on this machine; 0.0.0.0 lets
+        /// containers (an Alertmanager in Docker) and other machines reach it.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
         /// Read Broker and Trigger manifests from this folder instead of the built-in ones.
         #[arg(long)]
         knative: Option<PathBuf>,
@@ -87,7 +91,11 @@ pub fn main() -> ExitCode {
         }
         Command::Serve { function } => crate::host::serve_one(&function),
         Command::Demo { port, once } => block_on(crate::demo::run(port, once)),
-        Command::Dev { port, knative } => crate::host::dev(port, knative),
+        Command::Dev {
+            port,
+            host,
+            knative,
+        } => crate::host::dev(port, host, knative),
         Command::Replay { dataset, port } => block_on(aegis::replay::serve_dataset(&dataset, port)),
         Command::Eval {
             datasets,

@@ -5,7 +5,7 @@
 //! broker ingress; the common layers (`/healthz`, `/metrics`, request ids, the body
 //! limit) wrap the whole. Functions publish through the broker itself.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -30,8 +30,11 @@ pub struct DevOptions {
     pub config: Config,
     /// Broker and Trigger manifests from this folder instead of the built-in ones.
     pub knative: Option<PathBuf>,
-    /// Where to listen; `None` binds 127.0.0.1 on `config.runtime.port`.
+    /// Where to listen; `None` binds [`DevOptions::host`] on `config.runtime.port`.
     pub listener: Option<TcpListener>,
+    /// The address to bind when no listener is given: 127.0.0.1 by default, so a
+    /// laptop's `aegis dev` is not reachable from the network unless asked.
+    pub host: IpAddr,
 }
 
 impl DevOptions {
@@ -41,7 +44,15 @@ impl DevOptions {
             config,
             knative: None,
             listener: None,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
         }
+    }
+
+    /// Binds `host` instead of 127.0.0.1 (`0.0.0.0` to be reachable from containers,
+    /// such as an Alertmanager in Docker, and other machines).
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
+        self
     }
 
     /// For tests: default configuration, listening on a free port of 127.0.0.1.
@@ -133,12 +144,13 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
         config,
         knative,
         listener,
+        host,
     } = opts;
     let listener = match listener {
         Some(l) => l,
         None => {
             let port = config.runtime.port;
-            TcpListener::bind(("127.0.0.1", port))
+            TcpListener::bind((host, port))
                 .await
                 .map_err(|source| DevError::Listen { port, source })?
         }
@@ -212,5 +224,37 @@ async fn ingress(State(broker): State<Broker>, Received(event): Received) -> Res
         Err(e @ PublishError::TtlExhausted { .. }) => {
             (StatusCode::BAD_REQUEST, e.to_string()).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn it_binds_the_host_it_is_given() {
+        let mut config = Config::for_test();
+        config.runtime.port = 0;
+        let data = tempfile::tempdir().unwrap();
+        config.store.data_dir = data.path().to_path_buf();
+        let handle =
+            start_dev(DevOptions::new(config.clone()).host(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+                .await
+                .unwrap();
+        assert!(handle.addr().ip().is_unspecified(), "{}", handle.addr());
+        let port = handle.addr().port();
+        let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .unwrap();
+        assert_eq!(health.status(), reqwest::StatusCode::OK);
+        handle.shutdown().await.unwrap();
+
+        let handle = start_dev(DevOptions::new(config)).await.unwrap();
+        assert_eq!(
+            handle.addr().ip(),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            "the default"
+        );
+        handle.shutdown().await.unwrap();
     }
 }

@@ -85,7 +85,7 @@ pub fn serve_one(name: &str) -> ExitCode {
 }
 
 /// `aegis dev`: serves until SIGTERM or SIGINT, then shuts down gracefully.
-pub fn dev(port: u16, knative: Option<PathBuf>) -> ExitCode {
+pub fn dev(port: u16, host: std::net::IpAddr, knative: Option<PathBuf>) -> ExitCode {
     let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -96,7 +96,7 @@ pub fn dev(port: u16, knative: Option<PathBuf>) -> ExitCode {
     config.runtime.port = port;
     aegis::runtime::block_on(async move {
         let _telemetry = aegis::runtime::trace::init(&config.runtime, "aegis");
-        let mut opts = crate::dev::DevOptions::new(config);
+        let mut opts = crate::dev::DevOptions::new(config).host(host);
         opts.knative = knative;
         let handle = match crate::dev::start_dev(opts).await {
             Ok(handle) => handle,
