@@ -26,6 +26,7 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("/api/ops/analyze/stream", analyze_stream::NAME),
     ("/api/ops/analyses", analyze::NAME),
     ("/api/ops/analyses/{id}", analyze::NAME),
+    ("/api/ops/dead-letters", analyze::NAME),
     ("/api/openapi.json", analyze::NAME),
     ("/feishu/events", feishu_event_handler::NAME),
 ];

@@ -10,8 +10,9 @@ use axum::routing::get;
 use utoipa::OpenApi;
 
 use super::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
+use crate::store::DeadLetter;
 use crate::store::ReportSummary;
-use crate::store::api::Listing;
+use crate::store::api::{DeadLetterListing, Listing};
 
 /// The body of `POST /api/ops/analyze` and `POST /api/ops/analyze/stream` (the original
 /// service's request). Times are RFC 3339, Unix seconds or milliseconds, or naive
@@ -93,6 +94,19 @@ fn get_analysis() {}
 #[allow(dead_code)]
 fn list_analyses() {}
 
+#[utoipa::path(get, path = "/api/ops/dead-letters", tag = "reports",
+    params(
+        ("since" = Option<String>, Query, description = "RFC 3339; only dead letters received at or after it"),
+        ("limit" = Option<u32>, Query, description = "1..200, default 20"),
+    ),
+    responses(
+        (status = 200, description = "Events whose delivery failed for good, newest first, with the Broker's knativeerror* extensions", body = DeadLetterListing),
+        (status = 400, description = "A bad parameter, named"),
+        (status = 503, description = "The report store is unavailable"),
+    ))]
+#[allow(dead_code)]
+fn list_dead_letters() {}
+
 #[utoipa::path(post, path = "/alertmanager/webhook", tag = "alerts",
     request_body(content = Object, description = "Alertmanager webhook payload, version 4"),
     responses(
@@ -115,8 +129,8 @@ fn healthz() {}
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Aegis", description = "Read-only root-cause analysis for Kubernetes: ranked root-cause candidates with probabilities and evidence from Prometheus, Loki and Jaeger."),
-    paths(analyze, analyze_stream, get_analysis, list_analyses, webhook, healthz),
-    components(schemas(AnalyzeRequest, RequestRange, ErrorBody, Report, RootCause, Evidence, Trace, Step, Usage, TimeRange, ReportSummary, Listing)),
+    paths(analyze, analyze_stream, get_analysis, list_analyses, list_dead_letters, webhook, healthz),
+    components(schemas(AnalyzeRequest, RequestRange, ErrorBody, Report, RootCause, Evidence, Trace, Step, Usage, TimeRange, ReportSummary, Listing, DeadLetter, DeadLetterListing)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -5,6 +5,8 @@
 //!   that cannot be a report id, 503 when the store is down (a retry can help).
 //! - `GET /api/ops/analyses?since=<RFC 3339>&limit=<1..=200>`: `{"analyses": [...]}`,
 //!   newest first, 20 by default. 400 names the bad parameter.
+//! - `GET /api/ops/dead-letters?since=...&limit=...`: `{"dead_letters": [...]}`, the
+//!   events whose delivery failed for good, newest first, with the same parameters.
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use super::{Error, ReportStore, ReportSummary, key};
+use super::{DeadLetter, Error, ReportStore, ReportSummary, key};
 
 /// Listing size when `limit` is absent.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -27,6 +29,7 @@ pub fn routes(store: Arc<dyn ReportStore>) -> Router {
     Router::new()
         .route("/api/ops/analyses", get(list))
         .route("/api/ops/analyses/{id}", get(show))
+        .route("/api/ops/dead-letters", get(dead_letters))
         .with_state(store)
 }
 
@@ -35,6 +38,13 @@ pub fn routes(store: Arc<dyn ReportStore>) -> Router {
 pub struct Listing {
     /// Stored reports, newest first.
     pub analyses: Vec<ReportSummary>,
+}
+
+/// The body of `GET /api/ops/dead-letters`.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DeadLetterListing {
+    /// Kept dead letters, newest first.
+    pub dead_letters: Vec<DeadLetter>,
 }
 
 /// Why a read was refused; `Display` is what the caller sees.
@@ -118,6 +128,17 @@ async fn list(
     let (since, limit) = parse_listing_query(query.as_deref().unwrap_or(""))?;
     let analyses = store.list_reports(since, limit).await?;
     Ok(axum::Json(Listing { analyses }))
+}
+
+async fn dead_letters(
+    State(store): State<Arc<dyn ReportStore>>,
+    RawQuery(query): RawQuery,
+) -> Result<axum::Json<DeadLetterListing>, ApiError> {
+    let (since, limit) = parse_listing_query(query.as_deref().unwrap_or(""))?;
+    let mut dead_letters = store.list_dead_letters(limit).await?;
+    // The newest `limit`, then those at or after `since`: older ones are all older.
+    dead_letters.retain(|d| since.is_none_or(|s| d.received_at >= s));
+    Ok(axum::Json(DeadLetterListing { dead_letters }))
 }
 
 fn bad(name: &str, problem: impl Into<String>) -> ApiError {
@@ -315,5 +336,51 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn dead_letters_are_listed_newest_first_with_since_and_limit() {
+        let store = Arc::new(Memory::default());
+        let t0 = DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for (i, id) in ["a", "b", "c"].iter().enumerate() {
+            let event =
+                serde_json::json!({"specversion": "1.0", "id": id, "knativeerrorcode": "503"});
+            store
+                .put_dead_letter(
+                    t0 + chrono::Duration::minutes(i as i64),
+                    id,
+                    &serde_json::to_vec(&event).unwrap(),
+                )
+                .await
+                .unwrap();
+        }
+        let ids = |body: &str| -> Vec<String> {
+            let listing: DeadLetterListing = serde_json::from_str(body).unwrap();
+            listing
+                .dead_letters
+                .iter()
+                .map(|d| d.event["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (status, ctype, body) = call(store.clone(), "/api/ops/dead-letters", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(ctype.starts_with("application/json"), "{ctype}");
+        assert_eq!(ids(&body), ["c", "b", "a"]);
+        let (_, _, body) = call(store.clone(), "/api/ops/dead-letters?limit=2", None).await;
+        assert_eq!(ids(&body), ["c", "b"]);
+        let (_, _, body) = call(
+            store.clone(),
+            "/api/ops/dead-letters?since=2026-11-26T08:01:00Z",
+            None,
+        )
+        .await;
+        assert_eq!(ids(&body), ["c", "b"]);
+        let (status, _, body) = call(store, "/api/ops/dead-letters?limt=2", None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("limt"), "{body}");
+        let (status, _, _) = call(Arc::new(Down), "/api/ops/dead-letters", None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
 
-use super::{Claim, Error, ReportLinks, ReportStore, ReportSummary, key, markdown};
+use super::{Claim, DeadLetter, Error, ReportLinks, ReportStore, ReportSummary, key, markdown};
 use crate::analysis::Report;
 
 const REPORTS: &str = "reports";
@@ -301,6 +301,36 @@ impl ReportStore for Folder {
         blocking(move || write_atomic(&dir, &name, &body))
             .await
             .map_err(|e| self.unavailable("storing a dead letter", e))
+    }
+
+    async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
+        let dir = self.root.join(DEAD_LETTERS);
+        blocking(move || {
+            let mut names: Vec<String> = fs::read_dir(&dir)?
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .filter(|name| !name.starts_with('.'))
+                .collect();
+            names.sort_unstable();
+            let mut out = Vec::new();
+            for name in names {
+                if out.len() >= limit {
+                    break;
+                }
+                let parsed = fs::read(dir.join(&name))
+                    .map_err(|e| e.to_string())
+                    .map(|bytes| DeadLetter::parse(&name, &bytes));
+                match parsed {
+                    Ok(None) => {}
+                    Ok(Some(Ok(letter))) => out.push(letter),
+                    Ok(Some(Err(reason))) | Err(reason) => {
+                        tracing::warn!(%name, %reason, "skipping an unreadable dead letter");
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| self.unavailable("listing dead letters", e))
     }
 }
 

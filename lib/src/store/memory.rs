@@ -3,7 +3,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use super::{Claim, Error, ReportStore, ReportSummary};
+use super::{Claim, DeadLetter, Error, ReportStore, ReportSummary};
 use crate::analysis::Report;
 
 /// An in-memory store, for unit tests of code that needs a store.
@@ -109,5 +109,22 @@ impl ReportStore for Memory {
             .dead_letters
             .push((at, id.to_string(), event.to_vec()));
         Ok(())
+    }
+
+    async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
+        let mut letters: Vec<DeadLetter> = self
+            .lock()
+            .dead_letters
+            .iter()
+            .filter_map(|(at, _, bytes)| {
+                Some(DeadLetter {
+                    received_at: *at,
+                    event: serde_json::from_slice(bytes).ok()?,
+                })
+            })
+            .collect();
+        letters.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        letters.truncate(limit);
+        Ok(letters)
     }
 }

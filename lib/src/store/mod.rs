@@ -105,6 +105,33 @@ pub trait ReportStore: Send + Sync {
     /// that it can be read and sent again.
     async fn put_dead_letter(&self, at: DateTime<Utc>, id: &str, event: &[u8])
     -> Result<(), Error>;
+    /// Kept dead letters, newest first, at most `limit`. One that cannot be read is
+    /// skipped with a warning: a listing is a best-effort view.
+    async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error>;
+}
+
+/// One kept dead letter (see [`ReportStore::put_dead_letter`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DeadLetter {
+    /// When the dead letter sink received it.
+    pub received_at: DateTime<Utc>,
+    /// The CloudEvent as the sink received it (structured JSON, with the Broker's
+    /// `knativeerrordest`, `knativeerrorcode` and `knativeerrordata` extensions).
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+impl DeadLetter {
+    /// The dead letter stored under `name` (`<reverse time>-<id>.json`) with `bytes`;
+    /// `None` for a name that is not a dead letter's.
+    fn parse(name: &str, bytes: &[u8]) -> Option<Result<Self, String>> {
+        let received_at = key::index_time(name.strip_suffix(".json")?)?;
+        Some(
+            serde_json::from_slice(bytes)
+                .map(|event| Self { received_at, event })
+                .map_err(|e| e.to_string()),
+        )
+    }
 }
 
 /// Opens the store the configuration names: S3 when a bucket is set, else the folder

@@ -24,7 +24,9 @@ use futures::{StreamExt, TryStreamExt};
 
 pub use aws_sdk_s3::config::Credentials;
 
-use super::{Claim, Error, ReportLinks, ReportStore, ReportSummary, S3Config, key, markdown};
+use super::{
+    Claim, DeadLetter, Error, ReportLinks, ReportStore, ReportSummary, S3Config, key, markdown,
+};
 use crate::analysis::Report;
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -362,6 +364,42 @@ impl ReportStore for S3 {
     ) -> Result<(), Error> {
         let key = self.key("dead-letters", &format!("{}.json", key::index_name(at, id)));
         self.put(key, event.to_vec(), JSON).await
+    }
+
+    async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
+        let prefix = self.key("dead-letters", "");
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .max_keys(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(|e| unavailable("ListObjectsV2", &prefix, &e))?;
+        let keys: Vec<String> = page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .take(limit)
+            .collect();
+        let fetched: Vec<_> = futures::stream::iter(keys)
+            .map(|key| async move { (self.get(key.clone()).await, key) })
+            .buffered(LIST_FETCHES)
+            .collect()
+            .await;
+        let mut out = Vec::new();
+        for (bytes, key) in fetched {
+            let name = &key[prefix.len()..];
+            match bytes?.and_then(|b| DeadLetter::parse(name, &b)) {
+                Some(Ok(letter)) => out.push(letter),
+                Some(Err(reason)) => {
+                    tracing::warn!(%key, %reason, "skipping an unreadable dead letter");
+                }
+                None => {}
+            }
+        }
+        Ok(out)
     }
 }
 

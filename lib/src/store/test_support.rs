@@ -65,4 +65,7 @@ impl ReportStore for Down {
     async fn put_dead_letter(&self, _: DateTime<Utc>, _: &str, _: &[u8]) -> Result<(), Error> {
         down()
     }
+    async fn list_dead_letters(&self, _: usize) -> Result<Vec<super::DeadLetter>, Error> {
+        down()
+    }
 }

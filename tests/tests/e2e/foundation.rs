@@ -268,7 +268,7 @@ async fn delivery_retries_with_backoff_then_dead_letters() {
 }
 
 #[tokio::test]
-async fn a_dead_letter_lands_in_the_report_store_through_the_dead_letter_function() {
+async fn a_dead_letter_lands_in_the_report_store_and_the_read_api_lists_it() {
     let failing = Subscriber::start(Behaviour::Fail(503)).await;
     let delivery = "  delivery:\n    retry: 1\n    backoffPolicy: linear\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      ref:\n        apiVersion: serving.knative.dev/v1\n        kind: Service\n        name: dead-letter\n";
     let knative = knative_dir(&[trigger(
@@ -305,6 +305,19 @@ async fn a_dead_letter_lands_in_the_report_store_through_the_dead_letter_functio
         Some(HopOutcome::DeadLettered),
         "{hops:?}"
     );
+    // And the read API lists it.
+    let listing: serde_json::Value = client()
+        .get(dev.url("/api/ops/dead-letters"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = listing["dead_letters"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listing}");
+    assert_eq!(listed[0]["event"]["id"], "lost-1");
+    assert_eq!(listed[0]["event"]["knativeerrorcode"], "503");
     dev.shutdown().await.unwrap();
 }
 

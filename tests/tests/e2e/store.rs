@@ -511,6 +511,18 @@ async fn dead_letters_are_kept_newest_first(f: Fixture) {
         })
         .collect();
     assert_eq!(ids, ["../x y", "alert-1"], "newest first");
+    let listed = f.store.list_dead_letters(10).await.expect("listed");
+    let listed_ids: Vec<&str> = listed
+        .iter()
+        .map(|d| d.event["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed_ids, ["../x y", "alert-1"]);
+    assert_eq!(
+        listed[1].received_at.timestamp_micros(),
+        at.timestamp_micros(),
+        "the time it was received, from its name"
+    );
+    assert_eq!(f.store.list_dead_letters(1).await.expect("listed").len(), 1);
     for (name, content_type, _) in &kept {
         assert!(
             name.ends_with(".json") && !name.contains('/') && !name.contains(' '),
