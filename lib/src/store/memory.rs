@@ -123,7 +123,7 @@ impl ReportStore for Memory {
                 })
             })
             .collect();
-        letters.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        letters.sort_by_key(|d| std::cmp::Reverse(d.received_at));
         letters.truncate(limit);
         Ok(letters)
     }
