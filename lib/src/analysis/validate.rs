@@ -112,19 +112,22 @@ pub fn validate(value: Value, calls: &Calls<'_>) -> Result<Answer, Vec<String>> 
         let mut evidence = Vec::new();
         for e in c.evidence {
             match evidence_step(&e, calls) {
-                Ok(step) => evidence.push(Evidence {
-                    source: if e.source.trim().is_empty() {
-                        source_of(&step.tool)
-                    } else {
-                        e.source
-                    },
-                    query: if e.query.trim().is_empty() {
+                Ok(step) => {
+                    let query = if e.query.trim().is_empty() {
                         query_of(&step.tool_input)
                     } else {
                         e.query
-                    },
-                    summary: e.summary,
-                }),
+                    };
+                    evidence.push(Evidence {
+                        source: if e.source.trim().is_empty() {
+                            source_of(&step.tool, &query)
+                        } else {
+                            e.source
+                        },
+                        query,
+                        summary: e.summary,
+                    })
+                }
                 Err(p) => problems.push(format!("{who}: {p}")),
             }
         }
@@ -209,7 +212,11 @@ fn mentions(input: &Value, query: &str) -> bool {
     }
 }
 
-fn source_of(tool: &str) -> String {
+/// The backend a piece of evidence comes from: the tool's, or for a tool that reads
+/// all three (the engine's `rank_root_causes`) the one whose query language `query`
+/// is in, as the engine writes them: a Jaeger search (`GET /api/traces?...`), LogQL
+/// (a stream selector first), PromQL.
+fn source_of(tool: &str, query: &str) -> String {
     let t = tool.to_ascii_lowercase();
     for s in ["prometheus", "loki", "jaeger"] {
         if t.contains(s) {
@@ -217,11 +224,20 @@ fn source_of(tool: &str) -> String {
         }
     }
     if t.contains("metric") || t.contains("promql") {
-        "prometheus".into()
+        return "prometheus".into();
     } else if t.contains("log") {
-        "loki".into()
+        return "loki".into();
     } else if t.contains("trace") || t.contains("span") {
+        return "jaeger".into();
+    }
+    let q = query.trim();
+    if q.contains("/api/traces") {
         "jaeger".into()
+    } else if q.starts_with('{') && serde_json::from_str::<Value>(q).is_err() {
+        // A stream selector, not the JSON of a tool's input.
+        "loki".into()
+    } else if !q.is_empty() && promql_parser::parser::parse(q).is_ok() {
+        "prometheus".into()
     } else {
         tool.to_string()
     }
@@ -272,6 +288,38 @@ mod tests {
             "rate(errors[5m])"
         );
         assert_eq!(a.ranked_root_causes[0].evidence[0].source, "prometheus");
+    }
+
+    #[test]
+    fn evidence_cited_from_the_engine_is_sourced_by_its_query() {
+        let step = |i, query: &str| Step {
+            index: i,
+            tool: "rank_root_causes".into(),
+            tool_input: json!({}),
+            observation: String::new(),
+            log: String::new(),
+        };
+        let s = vec![step(1, ""), step(2, ""), step(3, ""), step(4, "")];
+        let ok = vec![true; 4];
+        let a = validate(
+            json!({"summary": "s", "ranked_root_causes": [cause(1, 0.7, json!([
+                {"step": 1, "query": "sum by (service) (rate(container_cpu_usage_seconds_total[2m]))"},
+                {"step": 2, "query": "{app=\"cart\"} |~ \"(?i)error\""},
+                {"step": 3, "query": "GET /api/traces?service=cart&limit=10"},
+                {"step": 4, "summary": "no query cited"},
+            ]))]}),
+            &Calls { steps: &s, ok: &ok },
+        )
+        .unwrap();
+        let sources: Vec<&str> = a.ranked_root_causes[0]
+            .evidence
+            .iter()
+            .map(|e| e.source.as_str())
+            .collect();
+        assert_eq!(
+            sources,
+            ["prometheus", "loki", "jaeger", "rank_root_causes"]
+        );
     }
 
     #[test]
