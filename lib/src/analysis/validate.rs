@@ -292,14 +292,14 @@ mod tests {
 
     #[test]
     fn evidence_cited_from_the_engine_is_sourced_by_its_query() {
-        let step = |i, query: &str| Step {
+        let step = |i| Step {
             index: i,
             tool: "rank_root_causes".into(),
             tool_input: json!({}),
             observation: String::new(),
             log: String::new(),
         };
-        let s = vec![step(1, ""), step(2, ""), step(3, ""), step(4, "")];
+        let s = vec![step(1), step(2), step(3), step(4)];
         let ok = vec![true; 4];
         let a = validate(
             json!({"summary": "s", "ranked_root_causes": [cause(1, 0.7, json!([
