@@ -3,9 +3,10 @@
 //! Layout under the data folder:
 //! `reports/<id>.json` and `reports/<id>.md`, `index/<reverse time>-<id>` (the listing
 //! line, so listing reads only what it returns), `cards/<alert event id>` (the Feishu
-//! message id), `markers/<key>` and `dead-letters/<reverse time>-<event id>.json`. Names go through [`key::object_name`]. Every write is
-//! atomic (a temp file in the same folder, fsync, rename); markers are created with
-//! `O_EXCL`, so two claims of one marker cannot both win.
+//! message id), `markers/<key>` and `dead-letters/<reverse time>-<event id>.json`.
+//! Names go through [`key::object_name`]. Every write is atomic (a temp file in the
+//! same folder, fsync, rename); markers are created with `O_EXCL`, so two claims of
+//! one marker cannot both win.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -296,7 +297,7 @@ impl ReportStore for Folder {
         event: &[u8],
     ) -> Result<(), Error> {
         let dir = self.root.join(DEAD_LETTERS);
-        let name = format!("{}.json", key::index_name(at, id));
+        let name = DeadLetter::object_name(at, id);
         let body = event.to_vec();
         blocking(move || write_atomic(&dir, &name, &body))
             .await

@@ -17,15 +17,10 @@ struct Inner {
     reports: BTreeMap<String, (DateTime<Utc>, Report)>,
     cards: HashMap<String, String>,
     markers: HashSet<String>,
-    dead_letters: Vec<(DateTime<Utc>, String, Vec<u8>)>,
+    dead_letters: Vec<(DateTime<Utc>, Vec<u8>)>,
 }
 
 impl Memory {
-    /// The dead letters stored so far, oldest first: (received at, event id, event).
-    pub fn dead_letters(&self) -> Vec<(DateTime<Utc>, String, Vec<u8>)> {
-        self.lock().dead_letters.clone()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner
             .lock()
@@ -102,12 +97,10 @@ impl ReportStore for Memory {
     async fn put_dead_letter(
         &self,
         at: DateTime<Utc>,
-        id: &str,
+        _id: &str,
         event: &[u8],
     ) -> Result<(), Error> {
-        self.lock()
-            .dead_letters
-            .push((at, id.to_string(), event.to_vec()));
+        self.lock().dead_letters.push((at, event.to_vec()));
         Ok(())
     }
 
@@ -116,7 +109,7 @@ impl ReportStore for Memory {
             .lock()
             .dead_letters
             .iter()
-            .filter_map(|(at, _, bytes)| {
+            .filter_map(|(at, bytes)| {
                 Some(DeadLetter {
                     received_at: *at,
                     event: serde_json::from_slice(bytes).ok()?,

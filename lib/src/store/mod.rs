@@ -122,8 +122,14 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
-    /// The dead letter stored under `name` (`<reverse time>-<id>.json`) with `bytes`;
-    /// `None` for a name that is not a dead letter's.
+    /// The object name of the dead letter `id` received at `at`:
+    /// `<reverse time>-<id>.json`, so a name-ordered listing is newest first.
+    fn object_name(at: DateTime<Utc>, id: &str) -> String {
+        format!("{}.json", key::index_name(at, id))
+    }
+
+    /// The dead letter stored under `name` (see [`DeadLetter::object_name`]) with
+    /// `bytes`; `None` for a name that is not a dead letter's.
     fn parse(name: &str, bytes: &[u8]) -> Option<Result<Self, String>> {
         let received_at = key::index_time(name.strip_suffix(".json")?)?;
         Some(

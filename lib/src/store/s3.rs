@@ -362,7 +362,7 @@ impl ReportStore for S3 {
         id: &str,
         event: &[u8],
     ) -> Result<(), Error> {
-        let key = self.key("dead-letters", &format!("{}.json", key::index_name(at, id)));
+        let key = self.key("dead-letters", &DeadLetter::object_name(at, id));
         self.put(key, event.to_vec(), JSON).await
     }
 

@@ -54,10 +54,10 @@ async fn eval_scores_every_case_of_a_subset() {
 }
 
 /// `aegis eval` over one case as a child process, its temporary folder in `tmp`,
-/// waited on until its Prometheus is up. Returns the child, its stderr so far and
-/// the Prometheus it started.
+/// waited on until its Prometheus is up. Returns the child and the pid of the
+/// Prometheus it started.
 #[cfg(target_os = "linux")]
-async fn eval_with_prometheus_up(tmp: &std::path::Path) -> (tokio::process::Child, String, u32) {
+async fn eval_with_prometheus_up(tmp: &std::path::Path) -> (tokio::process::Child, u32) {
     use tokio::io::AsyncBufReadExt;
 
     let dataset = dev_dataset();
@@ -93,7 +93,7 @@ async fn eval_with_prometheus_up(tmp: &std::path::Path) -> (tokio::process::Chil
         .expect("aegis eval runs a prometheus");
     // Keep reading stderr so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, seen, prometheus)
+    (child, prometheus)
 }
 
 /// Pids whose parent is `pid`, from /proc.
@@ -144,7 +144,7 @@ async fn ends(pid: u32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_eval_takes_its_prometheus_with_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, _, prometheus) = eval_with_prometheus_up(tmp.path()).await;
+    let (mut child, prometheus) = eval_with_prometheus_up(tmp.path()).await;
     child.start_kill().unwrap(); // SIGKILL: no handler, no destructor runs
     child.wait().await.unwrap();
     assert!(
@@ -157,7 +157,7 @@ async fn a_killed_eval_takes_its_prometheus_with_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminated_eval_stops_prometheus_and_removes_its_folder() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, _, prometheus) = eval_with_prometheus_up(tmp.path()).await;
+    let (mut child, prometheus) = eval_with_prometheus_up(tmp.path()).await;
     assert!(
         std::fs::read_dir(tmp.path()).unwrap().next().is_some(),
         "the loaded metrics live under TMPDIR while it runs"
