@@ -54,7 +54,6 @@ impl EventSink for Unconfigured {
 /// retrying connection errors, 5xx, 404, 409 and 429 with bounded exponential backoff.
 #[derive(Debug, Clone)]
 pub struct HttpSink {
-    client: reqwest::Client,
     url: url::Url,
     overrides: BTreeMap<String, String>,
     timeout: Duration,
@@ -65,9 +64,7 @@ pub struct HttpSink {
 impl HttpSink {
     /// A sink posting to `url`.
     pub fn new(url: url::Url, config: &Config) -> Self {
-        let client = crate::runtime::http_client().expect("the HTTP client builds");
         Self {
-            client,
             url,
             overrides: config.overrides.clone(),
             timeout: config.timeout,
@@ -94,8 +91,9 @@ impl HttpSink {
         *request.headers_mut() = headers.clone();
         *request.body_mut() = Some(body.clone().into());
         *request.timeout_mut() = Some(self.timeout);
-        let res = self
-            .client
+        // The process's client, taken here rather than at start (see `http_client`).
+        let client = crate::runtime::http_client().map_err(Attempt::Retry)?;
+        let res = client
             .execute(request)
             .await
             .map_err(|e| Attempt::Retry(crate::runtime::request_error::describe(&e).into()))?;

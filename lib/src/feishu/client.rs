@@ -51,7 +51,6 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
     base_url: url::Url,
     app_id: String,
     app_secret: Secret,
@@ -90,10 +89,8 @@ impl Client {
         app_secret: Secret,
         retry: RetryPolicy,
     ) -> Self {
-        let http = crate::runtime::http_client().expect("the HTTP client builds");
         Self {
             inner: Arc::new(Inner {
-                http,
                 base_url,
                 app_id: app_id.into(),
                 app_secret,
@@ -158,9 +155,8 @@ impl Client {
         let url = self.url("/open-apis/auth/v3/tenant_access_token/internal");
         let body =
             json!({"app_id": self.inner.app_id, "app_secret": self.inner.app_secret.expose()});
-        let res = self
-            .inner
-            .http
+        let res = crate::runtime::http_client()
+            .map_err(Error::Unavailable)?
             .post(url)
             .timeout(self.inner.retry.timeout)
             .json(&body)
@@ -357,9 +353,8 @@ impl Client {
         body: Option<&Value>,
         token: &Secret,
     ) -> Result<Value, Failure> {
-        let mut req = self
-            .inner
-            .http
+        let mut req = crate::runtime::http_client()
+            .map_err(Failure::Unavailable)?
             .request(method.clone(), self.url(path))
             .timeout(self.inner.retry.timeout)
             .bearer_auth(token.expose());

@@ -11,7 +11,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// overall timeout. Built once per process: building a `reqwest` client loads and
 /// parses the platform's CA certificates (about 5 ms), and a function builds several
 /// (tools, each model, Feishu, the event sink), which cost a cold start 15-25 ms.
-/// Clones share the one connection pool.
+/// Callers take it when they make a request, not when they are built, so a cold
+/// start that only answers a health check never pays for it. Clones share the one
+/// connection pool.
 ///
 /// Fails only when the client cannot be built at all (no CA certificates on the
 /// system), with the reason.
