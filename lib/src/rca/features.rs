@@ -392,6 +392,17 @@ pub fn log_changes(
             ..LogChange::default()
         };
         let mut rises = Vec::new();
+        // Errors are expected to rise and fall with everything the service logs: a
+        // burst of requests writes more of its usual warnings without anything being
+        // wrong. The baseline's rate is scaled by the change of its line rate, when
+        // both parts have enough lines to tell.
+        let lines = |side: &Counts| side.values().map(|c| c.0).sum::<usize>();
+        let (n0, n1) = (lines(before), lines(after));
+        let volume = if n0 >= MIN_LINES_FOR_MIX && n1 >= MIN_LINES_FOR_MIX {
+            (n1 as f64 / incident_min) / (n0 as f64 / base_min)
+        } else {
+            1.0
+        };
         for (tpl, c) in after.iter().filter(|(_, c)| is_error(c)) {
             let (count, example) = (c.0, c.2);
             change.incident_errors += count;
@@ -399,7 +410,7 @@ pub fn log_changes(
             if was == 0 {
                 change.new_templates += 1;
             }
-            let (r0, r1) = (was as f64 / base_min, count as f64 / incident_min);
+            let (r0, r1) = (volume * was as f64 / base_min, count as f64 / incident_min);
             let rise = (r1 - r0) / (r0 + 1.0).sqrt();
             if rise > 0.0 {
                 change.surge += rise;
@@ -421,8 +432,9 @@ pub fn log_changes(
 }
 
 /// Symmetric KL divergence of two template histograms, with add-½ smoothing so a
-/// template seen on one side only counts but cannot be infinite; 0 when either side
-/// has too few lines to say.
+/// template seen on one side only counts but cannot be infinite, less what chance
+/// alone gives two samples of their sizes; 0 when either side has too few lines to
+/// say.
 fn mix_shift<V>(
     before: &HashMap<&str, (usize, Severity, V)>,
     after: &HashMap<&str, (usize, Severity, V)>,
@@ -435,13 +447,18 @@ fn mix_shift<V>(
     let keys: std::collections::HashSet<&str> =
         before.keys().chain(after.keys()).copied().collect();
     let k = keys.len() as f64;
-    keys.iter()
+    let divergence: f64 = keys
+        .iter()
         .map(|t| {
             let p = (before.get(t).map_or(0, |c| c.0) as f64 + 0.5) / (n0 as f64 + 0.5 * k);
             let q = (after.get(t).map_or(0, |c| c.0) as f64 + 0.5) / (n1 as f64 + 0.5 * k);
             (q - p) * (q / p).ln()
         })
-        .sum()
+        .sum();
+    // Two samples of one mix differ by chance: their divergence is about
+    // (k - 1)(1/n0 + 1/n1) on average (it is a chi-square with k - 1 degrees of
+    // freedom over the effective sample size), large for a few lines of many templates.
+    (divergence - (k - 1.0) * (1.0 / n0 as f64 + 1.0 / n1 as f64)).max(0.0)
 }
 
 /// Time, µs, that `parent` spends around `child` but outside it: from the parent's

@@ -672,3 +672,82 @@ fn fewer_cheap_calls_do_not_make_a_service_look_slower() {
     // The pooled medians, shown as evidence, did move.
     assert!(traces.median_ms.1 > 2.0 * traces.median_ms.0, "{traces:?}");
 }
+
+/// `lines(minute)` for each minute of the range, spread over the minute, as
+/// `service`'s logs.
+fn log_lines(service: &str, lines: impl Fn(usize) -> Vec<String>) -> Vec<LogLine> {
+    (0..MINUTES)
+        .flat_map(|m| {
+            let lines = lines(m);
+            let step = 60.0 / lines.len().max(1) as f64;
+            lines.into_iter().enumerate().map(move |(i, line)| LogLine {
+                service: service.into(),
+                time: START + 60.0 * m as f64 + step * i as f64,
+                line,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn warnings_that_rise_with_the_traffic_are_not_a_surge() {
+    // search writes one warning in ten lines and four times the lines from minute 10
+    // (more requests, same share); orders, at the same volume, starts failing.
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("search", |m| {
+        let n = if m >= 10 { 40 } else { 10 };
+        (0..n)
+            .map(|i| match i % 10 {
+                0 => format!("WARN seat {i} left ticket info is empty"),
+                _ => format!("INFO query {i} answered"),
+            })
+            .collect()
+    }));
+    obs.logs.extend(log_lines("orders", |m| {
+        (0..10)
+            .map(|i| match i {
+                0 | 1 if m >= 10 => format!("ERROR order {i} failed: store unreachable"),
+                _ => format!("INFO order {i} placed"),
+            })
+            .collect()
+    }));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::features::templates(&obs);
+    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let search = &logs["search"];
+    assert!(search.surge < 0.5, "{search:?}");
+    assert!(search.mix_shift < 0.1, "{search:?}");
+    assert!(logs["orders"].surge > 1.0, "{:?}", logs["orders"]);
+    assert_eq!(rank(&obs).candidates[0].service, "orders");
+}
+
+#[test]
+fn a_few_lines_of_the_same_templates_are_not_a_changed_mix() {
+    // Six lines a minute drawn from the same eight templates all along: small samples
+    // of the same mix differ by chance alone. From minute 10, `cart` switches to two
+    // templates it never wrote before.
+    const STEPS: [&str; 8] = [
+        "parse", "load", "check", "price", "tax", "save", "ack", "log",
+    ];
+    let pick = |m: usize, i: usize| STEPS[((jitter(m * 10 + i) + 1.0) * 4.0) as usize % 8];
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("search", |m| {
+        (0..6)
+            .map(|i| format!("INFO {} done", pick(m, i)))
+            .collect()
+    }));
+    obs.logs.extend(log_lines("cart", |m| {
+        (0..6)
+            .map(|i| match m {
+                10.. => format!("INFO {} used", ["fallback", "cache"][i % 2]),
+                _ => format!("INFO {} done", pick(m + 50, i)),
+            })
+            .collect()
+    }));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::features::templates(&obs);
+    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let search = logs.get("search").map_or(0.0, |l| l.mix_shift);
+    assert!(search < 0.1, "chance alone: {search}");
+    assert!(logs["cart"].mix_shift > 1.0, "{:?}", logs["cart"]);
+}
