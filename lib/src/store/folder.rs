@@ -304,6 +304,19 @@ impl ReportStore for Folder {
             .map_err(|e| self.unavailable("storing a dead letter", e))
     }
 
+    async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error> {
+        let path = self
+            .root
+            .join(DEAD_LETTERS)
+            .join(DeadLetter::object_name(at, id));
+        blocking(move || match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .await
+        .map_err(|e| self.unavailable("removing a dead letter", e))
+    }
+
     async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
         let dir = self.root.join(DEAD_LETTERS);
         blocking(move || {

@@ -17,7 +17,7 @@ struct Inner {
     reports: BTreeMap<String, (DateTime<Utc>, Report)>,
     cards: HashMap<String, String>,
     markers: HashSet<String>,
-    dead_letters: Vec<(DateTime<Utc>, Vec<u8>)>,
+    dead_letters: Vec<(DateTime<Utc>, String, Vec<u8>)>,
 }
 
 impl Memory {
@@ -97,10 +97,19 @@ impl ReportStore for Memory {
     async fn put_dead_letter(
         &self,
         at: DateTime<Utc>,
-        _id: &str,
+        id: &str,
         event: &[u8],
     ) -> Result<(), Error> {
-        self.lock().dead_letters.push((at, event.to_vec()));
+        self.lock()
+            .dead_letters
+            .push((at, id.to_string(), event.to_vec()));
+        Ok(())
+    }
+
+    async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error> {
+        self.lock()
+            .dead_letters
+            .retain(|(t, i, _)| (*t, i.as_str()) != (at, id));
         Ok(())
     }
 
@@ -109,7 +118,7 @@ impl ReportStore for Memory {
             .lock()
             .dead_letters
             .iter()
-            .filter_map(|(at, bytes)| {
+            .filter_map(|(at, _, bytes)| {
                 Some(DeadLetter {
                     received_at: *at,
                     event: serde_json::from_slice(bytes).ok()?,

@@ -108,6 +108,9 @@ pub trait ReportStore: Send + Sync {
     /// Kept dead letters, newest first, at most `limit`. One that cannot be read is
     /// skipped with a warning: a listing is a best-effort view.
     async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error>;
+    /// Removes the dead letter `id` received at `at` (see [`DeadLetter::id`]), once it
+    /// has been sent again; removing one that is gone is not an error.
+    async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error>;
 }
 
 /// One kept dead letter (see [`ReportStore::put_dead_letter`]).
@@ -122,6 +125,15 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// The kept event's id (`""` for an event without one, which a Broker never
+    /// delivers).
+    pub fn id(&self) -> &str {
+        self.event
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
+
     /// The object name of the dead letter `id` received at `at`:
     /// `<reverse time>-<id>.json`, so a name-ordered listing is newest first.
     fn object_name(at: DateTime<Utc>, id: &str) -> String {

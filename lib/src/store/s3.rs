@@ -145,6 +145,18 @@ impl S3 {
             .map_err(|e| unavailable("PutObject", &key, &e))
     }
 
+    /// Deletes the object (S3 answers success for one that does not exist).
+    async fn delete(&self, key: String) -> Result<(), Error> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("DeleteObject", &key, &e))
+    }
+
     /// The object's bytes, or `None` when it does not exist.
     async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {
         let out = match self
@@ -326,15 +338,8 @@ impl ReportStore for S3 {
     }
 
     async fn release(&self, marker: &str) -> Result<(), Error> {
-        let key = self.key("markers", &key::object_name(marker));
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .send()
+        self.delete(self.key("markers", &key::object_name(marker)))
             .await
-            .map(|_| ())
-            .map_err(|e| unavailable("DeleteObject", &key, &e))
     }
 
     async fn report_link(&self, id: &str) -> Result<Option<String>, Error> {
@@ -364,6 +369,11 @@ impl ReportStore for S3 {
     ) -> Result<(), Error> {
         let key = self.key("dead-letters", &DeadLetter::object_name(at, id));
         self.put(key, event.to_vec(), JSON).await
+    }
+
+    async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error> {
+        self.delete(self.key("dead-letters", &DeadLetter::object_name(at, id)))
+            .await
     }
 
     async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {

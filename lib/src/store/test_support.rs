@@ -68,4 +68,7 @@ impl ReportStore for Down {
     async fn list_dead_letters(&self, _: usize) -> Result<Vec<super::DeadLetter>, Error> {
         down()
     }
+    async fn remove_dead_letter(&self, _: DateTime<Utc>, _: &str) -> Result<(), Error> {
+        down()
+    }
 }

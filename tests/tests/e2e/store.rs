@@ -481,7 +481,7 @@ async fn analyze_answers_when_s3_goes_down() {
     assert_eq!(down.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
 }
 
-async fn dead_letters_are_kept_newest_first(f: Fixture) {
+async fn dead_letters_are_kept_newest_first_and_removed_once_sent(f: Fixture) {
     let at = Utc::now();
     let event = |id: &str| {
         serde_json::to_vec(&serde_json::json!({"specversion": "1.0", "id": id})).unwrap()
@@ -535,8 +535,20 @@ async fn dead_letters_are_kept_newest_first(f: Fixture) {
             );
         }
     }
+    // A letter sent again is removed by what the listing says of it; removing it
+    // twice is no error.
+    for _ in 0..2 {
+        f.store
+            .remove_dead_letter(listed[0].received_at, listed[0].id())
+            .await
+            .expect("removed");
+    }
+    let left = f.store.list_dead_letters(10).await.expect("listed");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].id(), "alert-1");
+    assert_eq!(f.dead_letters().await.len(), 1, "gone from the backend too");
 }
 both_stores!(
-    dead_letters_are_kept_newest_first,
+    dead_letters_are_kept_newest_first_and_removed_once_sent,
     aegis::store::ReportLinks::None
 );
