@@ -61,11 +61,58 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Events whose delivery failed for good, kept in the report store by the
+    /// dead-letter sink: list them, or send them to the Broker again.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLettersCommand,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadLettersCommand {
+    /// One line per kept dead letter, newest first: received, id, type, the failed
+    /// delivery's status and destination.
+    List {
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Send kept dead letters to the Broker again, oldest first, as first published;
+    /// each one the Broker accepts is removed from the store. Exits 1 when any stays.
+    Resend {
+        /// The Broker ingress (in a cluster
+        /// `http://broker-ingress.knative-eventing.svc.cluster.local/aegis/aegis`,
+        /// under `aegis dev` `http://127.0.0.1:8080/broker`). Default: `K_SINK`.
+        #[arg(long)]
+        to: Option<url::Url>,
+        #[command(flatten)]
+        selection: Selection,
+    },
+}
+
+/// Which dead letters a command reads.
+#[derive(Debug, clap::Args)]
+struct Selection {
+    /// Only the event with this id (repeatable).
+    #[arg(long = "id")]
+    ids: Vec<String>,
+    /// At most this many, the newest.
+    #[arg(long, default_value_t = 1000)]
+    limit: usize,
+}
+
+impl From<Selection> for crate::dead_letter::resend::Selection {
+    fn from(s: Selection) -> Self {
+        Self {
+            ids: s.ids,
+            limit: s.limit,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +136,15 @@ pub fn main() -> ExitCode {
             print!("{}", aegis::config::reference::markdown());
             ExitCode::SUCCESS
         }
+        Command::DeadLetters {
+            command: DeadLettersCommand::List { selection },
+        } => block_on(crate::dead_letter::resend::list_command(selection.into())),
+        Command::DeadLetters {
+            command: DeadLettersCommand::Resend { to, selection },
+        } => block_on(crate::dead_letter::resend::resend_command(
+            to,
+            selection.into(),
+        )),
         Command::Serve { function } => crate::host::serve_one(&function),
         Command::Demo { port, once } => block_on(crate::demo::run(port, once)),
         Command::Dev {

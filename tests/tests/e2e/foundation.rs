@@ -24,6 +24,9 @@ enum Behaviour {
     Reply(&'static str),
     /// Answers this status with the body `down`.
     Fail(u16),
+    /// Answers this status to the first this-many events, then accepts (a cause
+    /// that got fixed).
+    FailFirst(u16, usize),
 }
 
 /// Every event a subscriber received, with its headers.
@@ -72,8 +75,16 @@ async fn receive(
     headers: HeaderMap,
     Received(event): Received,
 ) -> Response {
-    seen.lock().unwrap().push((headers, event.clone()));
+    let received = {
+        let mut seen = seen.lock().unwrap();
+        seen.push((headers, event.clone()));
+        seen.len()
+    };
     match behaviour {
+        Behaviour::FailFirst(status, n) if received <= n => {
+            (StatusCode::from_u16(status).unwrap(), "down").into_response()
+        }
+        Behaviour::FailFirst(..) => StatusCode::ACCEPTED.into_response(),
         Behaviour::Accept => StatusCode::ACCEPTED.into_response(),
         Behaviour::Reply(ty) => {
             let reply = aegis::events::build(
@@ -268,8 +279,9 @@ async fn delivery_retries_with_backoff_then_dead_letters() {
 }
 
 #[tokio::test]
-async fn a_dead_letter_lands_in_the_report_store_and_the_read_api_lists_it() {
-    let failing = Subscriber::start(Behaviour::Fail(503)).await;
+async fn a_dead_letter_lands_in_the_report_store_the_read_api_lists_it_and_it_is_resent() {
+    // Down for the first delivery and its retry, fixed afterwards.
+    let failing = Subscriber::start(Behaviour::FailFirst(503, 2)).await;
     let delivery = "  delivery:\n    retry: 1\n    backoffPolicy: linear\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      ref:\n        apiVersion: serving.knative.dev/v1\n        kind: Service\n        name: dead-letter\n";
     let knative = knative_dir(&[trigger(
         "to-failing",
@@ -318,6 +330,65 @@ async fn a_dead_letter_lands_in_the_report_store_and_the_read_api_lists_it() {
     assert_eq!(listed.len(), 1, "{listing}");
     assert_eq!(listed[0]["event"]["id"], "lost-1");
     assert_eq!(listed[0]["event"]["knativeerrorcode"], "503");
+
+    // The command line lists it too, and sends it again once the cause is fixed.
+    let data_dir = data.path().display().to_string();
+    let env = [("AEGIS_DATA_DIR", data_dir.as_str())];
+    let listed = process::run(&["dead-letters", "list"], &env).await.unwrap();
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert!(
+        listed
+            .stdout
+            .contains(&format!("lost-1  test.flaky  HTTP 503  {}", failing.url)),
+        "{}",
+        listed.stdout
+    );
+    let unset = process::run(&["dead-letters", "resend"], &env)
+        .await
+        .unwrap();
+    assert_eq!(unset.code, Some(1));
+    assert!(unset.stderr.contains("--to"), "{}", unset.stderr);
+    // A destination that refuses it: it stays, and the command fails saying why.
+    let refusing = Subscriber::start(Behaviour::Fail(400)).await;
+    let refused = process::run(&["dead-letters", "resend", "--to", &refusing.url], &env)
+        .await
+        .unwrap();
+    assert_eq!(refused.code, Some(1), "{}", refused.stdout);
+    assert!(
+        refused
+            .stdout
+            .contains("kept lost-1: event sink rejected the event: HTTP 400"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(
+        std::fs::read_dir(data.path().join("dead-letters"))
+            .unwrap()
+            .count(),
+        1
+    );
+    // Back through the broker to the fixed subscriber, and gone from the store.
+    let broker = dev.url("/broker");
+    let resent = process::run(&["dead-letters", "resend", "--to", &broker], &env)
+        .await
+        .unwrap();
+    assert_eq!(resent.code, Some(0), "{}\n{}", resent.stdout, resent.stderr);
+    assert!(resent.stdout.contains("resent lost-1"), "{}", resent.stdout);
+    dev.broker().wait_idle().await;
+    let delivered = failing.events();
+    assert_eq!(delivered.len(), 3, "delivered once more");
+    assert_eq!(delivered[2].id(), "lost-1", "the same event, same id");
+    assert!(
+        delivered[2].extension("knativeerrorcode").is_none(),
+        "the failure's extensions were the broker's, not the event's"
+    );
+    assert_eq!(
+        std::fs::read_dir(data.path().join("dead-letters"))
+            .unwrap()
+            .count(),
+        0,
+        "removed once the broker took it"
+    );
     dev.shutdown().await.unwrap();
 }
 

@@ -1,8 +1,10 @@
 //! `dead-letter`: the dead letter sink of every Trigger. It keeps each event whose
 //! delivery failed for good in the report store (`dead-letters/`, with where, how and
 //! why: the `knativeerror*` extensions), logs it as an error and counts it, so a lost
-//! event is always visible and can be sent again. Part of the `aegis` host: in a
-//! cluster it runs as `aegis serve dead-letter`.
+//! event is always visible and can be sent again ([`resend`]). Part of the `aegis`
+//! host: in a cluster it runs as `aegis serve dead-letter`.
+
+pub mod resend;
 
 use std::sync::Arc;
 use std::time::Duration;
