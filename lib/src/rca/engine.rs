@@ -191,6 +191,24 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
             ),
         });
     }
+    if let Some(i) = c.change.invariant.as_ref().filter(|i| i.score() >= 0.5) {
+        let cut = |t: &str| t.chars().take(120).collect::<String>();
+        let (more, less) = (cut(&i.more.0), cut(&i.less.0));
+        indicators.push(format!(
+            "its logs broke a ratio they kept: \"{more}\" {} : \"{less}\" {} (usually {}:1)",
+            i.more.1, i.less.1, i.ratio
+        ));
+        key_logs.push(i.more.2.chars().take(300).collect());
+        key_logs.push(i.less.2.chars().take(300).collect());
+        evidence.push(Evidence {
+            source: "loki".into(),
+            query: obs.log_query(&format!("\"{}\"", c.service), false),
+            summary: format!(
+                "\"{more}\" came {}:1 to \"{less}\" in {} minutes before the incident; {} : {} in the incident part",
+                i.ratio, i.minutes, i.more.1, i.less.1
+            ),
+        });
+    }
     if let Some(t) = c.change.traces.as_ref().filter(|t| t.score() >= 0.2) {
         indicators.push(format!(
             "median span {:.1} ms -> {:.1} ms, self time x{:.2}{}{}{}",

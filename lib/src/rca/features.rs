@@ -18,7 +18,7 @@ pub const BASELINE_SECONDS: f64 = 300.0;
 /// in the logs a little before the alert or the question says (on the dev datasets
 /// about a minute before the recorded fault start), so that minute would make the
 /// baseline look like the incident.
-const GUARD_SECONDS: f64 = 60.0;
+pub(super) const GUARD_SECONDS: f64 = 60.0;
 
 /// Weight of a change in the mix of a service's log templates.
 const LOG_MIX_WEIGHT: f64 = 1.0;
@@ -148,6 +148,8 @@ pub struct ServiceChange {
     pub mentions: Option<Mentions>,
     /// How far what it logs drifted from what it normally logs.
     pub drift: Option<LogDrift>,
+    /// The pair of its log templates that kept a ratio and broke it most.
+    pub invariant: Option<super::invariants::BrokenInvariant>,
 }
 
 impl ServiceChange {

@@ -12,6 +12,7 @@ pub mod collect;
 mod engine;
 pub mod eval;
 mod features;
+mod invariants;
 mod observations;
 mod rank;
 mod stats;

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::features::{self, ServiceChange};
+use super::invariants;
 use super::observations::Observations;
 
 /// One ranked service.
@@ -53,6 +54,7 @@ const LOG_WEIGHT: f64 = 1.0;
 const TRACE_WEIGHT: f64 = 0.5;
 const MENTION_WEIGHT: f64 = 1.0;
 const DRIFT_WEIGHT: f64 = 2.0;
+const INVARIANT_WEIGHT: f64 = 1.5;
 
 /// How far either side of the estimated incident start the evidence is also read.
 /// The start is a guess (the range's last third, or an alert's time less a lead), and
@@ -140,6 +142,7 @@ fn candidates_at(
     let (traces, mut edges) = features::trace_changes(obs, split);
     let mentions = features::mentions(obs, &mut logs);
     let drift = features::log_drift(obs, templates, split);
+    let invariants = invariants::broken(obs, templates, split);
     edges.extend(obs.graph.iter().cloned());
 
     let mut changes: BTreeMap<String, ServiceChange> = BTreeMap::new();
@@ -157,6 +160,9 @@ fn candidates_at(
     }
     for (service, d) in drift {
         changes.entry(service).or_default().drift = Some(d);
+    }
+    for (service, i) in invariants {
+        changes.entry(service).or_default().invariant = Some(i);
     }
     let raw: BTreeMap<&str, f64> = changes
         .iter()
@@ -189,6 +195,7 @@ fn candidates_at(
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             let mut score = own;
             let mut explained_by = None;
+            let inv = INVARIANT_WEIGHT * change.invariant.as_ref().map_or(0.0, |i| i.score());
             if let Some((callee, s)) = worst_callee {
                 score -= CALLEE_DISCOUNT * s.min(own);
                 if s >= 0.5 * own && s > 0.3 {
@@ -211,7 +218,7 @@ fn candidates_at(
             }
             Candidate {
                 service: service.clone(),
-                score,
+                score: score + inv,
                 probability: 0.0,
                 change: change.clone(),
                 explained_by,

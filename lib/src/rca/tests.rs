@@ -462,22 +462,34 @@ fn code_path_and_gateway_errors(errors: impl Fn(usize) -> String) -> Observation
 
 #[test]
 fn a_service_reporting_another_as_unavailable_is_its_victim() {
-    // Unnamed errors: the gateway's own change is the louder one.
+    let gateway = |ranking: &super::rank::Ranking| {
+        ranking
+            .candidates
+            .iter()
+            .find(|c| c.service == "gateway")
+            .cloned()
+            .unwrap()
+    };
+    // Unnamed errors: the gateway's own change counts fully.
     let anonymous = rank(&code_path_and_gateway_errors(|k| {
         format!("ERROR request {k} failed: upstream unavailable")
     }));
-    assert_eq!(anonymous.candidates[0].service, "gateway", "{anonymous:#?}");
+    let alone = gateway(&anonymous);
+    assert_eq!(alone.explained_by, None, "{alone:#?}");
 
-    // The same errors naming the service they could not reach.
+    // The same errors naming the service they could not reach: its log evidence
+    // counts at half, and the service whose own code path changed leads.
     let named = rank(&code_path_and_gateway_errors(|k| {
         format!("ERROR request {k} failed: No instances available for payments")
     }));
     assert_eq!(named.candidates[0].service, "orders", "{named:#?}");
-    let gateway = named
-        .candidates
-        .iter()
-        .find(|c| c.service == "gateway")
-        .unwrap();
+    let gateway = gateway(&named);
+    assert!(
+        gateway.score < alone.score - 1.0,
+        "{} then {}",
+        alone.score,
+        gateway.score
+    );
     assert_eq!(gateway.explained_by.as_deref(), Some("payments"));
     let blame = gateway.change.logs.as_ref().unwrap().blame.clone();
     assert_eq!(blame.map(|b| b.share), Some(1.0));
@@ -750,4 +762,64 @@ fn a_few_lines_of_the_same_templates_are_not_a_changed_mix() {
     let search = logs.get("search").map_or(0.0, |l| l.mix_shift);
     assert!(search < 0.1, "chance alone: {search}");
     assert!(logs["cart"].mix_shift > 1.0, "{:?}", logs["cart"]);
+}
+
+#[test]
+fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
+    // travel writes "distance" and "tickets" once per query, among "login" lines whose
+    // number swings from minute to minute (so no template keeps its share); from
+    // minute 10 every other query returns before "tickets". search quadruples its
+    // traffic at minute 10 with its own pair intact.
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("travel", |m| {
+        let queries = 8 + m % 3;
+        let logins = [2, 30, 9, 0, 22, 5, 14, 40, 1, 18, 7, 25, 3, 12, 33][m];
+        let mut lines = Vec::new();
+        for q in 0..queries {
+            lines.push(format!("INFO query {q} calculate distance"));
+            if m < 10 || q % 2 == 0 {
+                lines.push(format!("INFO query {q} rest tickets counted"));
+            }
+        }
+        lines.extend((0..logins).map(|i| format!("INFO user {i} logged in")));
+        lines
+    }));
+    obs.logs.extend(log_lines("search", |m| {
+        let n = if m >= 10 { 40 } else { 10 };
+        (0..n)
+            .flat_map(|i| {
+                [
+                    format!("INFO search {i} started"),
+                    format!("INFO search {i} answered"),
+                ]
+            })
+            .collect()
+    }));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let ranking = rank(&obs);
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "travel", "{ranking:#?}");
+    // Its log mix hardly moved (the logins swing more than the lost lines): the
+    // broken pair is what makes it a confident lead rather than "unknown".
+    assert!(top.probability > 0.8, "{top:#?}");
+    let broken = top.change.invariant.as_ref().expect("a broken invariant");
+    assert!(broken.z > 2.0, "{broken:?}");
+    assert_eq!(broken.ratio, 1.0);
+    assert!(broken.less.0.contains("rest tickets"), "{broken:?}");
+    let search = ranking.candidates.iter().find(|c| c.service == "search");
+    let search_z = search
+        .and_then(|c| c.change.invariant.as_ref())
+        .map_or(0.0, |i| i.z);
+    assert!(search_z < 0.5, "more traffic is no break: {search_z}");
+    // The report says which ratio broke.
+    let report = super::report(&input(), &obs);
+    let travel = &report.ranked_root_causes[0];
+    assert!(
+        travel
+            .key_indicators
+            .iter()
+            .any(|i| i.contains("broke a ratio") && i.contains("rest tickets")),
+        "{:?}",
+        travel.key_indicators
+    );
 }

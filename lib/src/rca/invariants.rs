@@ -1,0 +1,279 @@
+//! Log invariants: pairs of a service's log templates whose counts keep one ratio
+//! minute after minute, because one code path writes both (each query logs
+//! "calculate distance" once and "rest tickets" once), after Lou et al., "Mining
+//! Invariants from Console Logs for System Problem Detection" (USENIX ATC 2010). A
+//! method that throws or returns early stops writing the lines after the fault and
+//! breaks such a pair, however the traffic moves, and without logging any error;
+//! the share of each template ([`super::features::log_drift`]) moves with the
+//! request mix, a ratio within one code path does not.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::features::GUARD_SECONDS;
+use super::observations::Observations;
+
+/// Lines a template needs over the history to be part of an invariant.
+const MIN_TOTAL: usize = 10;
+
+/// Minutes of history a pair must have been seen in.
+const MIN_MINUTES: usize = 3;
+
+/// Share of those minutes in which the ratio must have held.
+const MIN_HOLDING: f64 = 0.9;
+
+/// How far a minute may be from the ratio and still hold it: one line, or this
+/// share of the minute's lines.
+const TOLERANCE: f64 = 0.1;
+
+/// Lines of the pair the incident part needs before a break counts: a handful of
+/// lines off a ratio is chance.
+const MIN_INCIDENT_LINES: usize = 10;
+
+/// The largest whole ratio taken for an invariant.
+const MAX_RATIO: f64 = 4.0;
+
+/// How far the history's ratio may be from a whole number, as a share of it.
+const RATIO_SLACK: f64 = 0.15;
+
+/// The most frequent templates of a service that are paired (the pairs grow with the
+/// square).
+const MAX_TEMPLATES: usize = 40;
+
+/// A service's invariant that the incident part breaks most.
+#[derive(Debug, Clone)]
+pub struct BrokenInvariant {
+    /// How far the incident part's counts are from the usual ratio, in Poisson
+    /// standard deviations.
+    pub z: f64,
+    /// The more frequent template, its count in the incident part and a line.
+    pub more: (String, usize, String),
+    /// The other template, its count in the incident part and a line.
+    pub less: (String, usize, String),
+    /// Lines of `more` per line of `less` over the history.
+    pub ratio: f64,
+    /// Minutes of history in which the ratio held.
+    pub minutes: usize,
+}
+
+impl BrokenInvariant {
+    /// Its weight as evidence.
+    pub fn score(&self) -> f64 {
+        (self.z / 2.0).min(2.0)
+    }
+}
+
+/// Per service, the invariant of its logs that the part from `split` on breaks most:
+/// pairs of templates learnt from the minutes before the split (less the minute just
+/// before it, as for [`super::features::log_changes`]). `templates` are the lines'
+/// templates ([`super::features::templates`]).
+pub fn broken(
+    obs: &Observations,
+    templates: &[String],
+    split: f64,
+) -> BTreeMap<String, BrokenInvariant> {
+    #[derive(Default)]
+    struct Counts<'a> {
+        /// Per minute before the split: lines per template.
+        minutes: BTreeMap<i64, HashMap<&'a str, usize>>,
+        /// Lines per template from the split on.
+        incident: HashMap<&'a str, usize>,
+        /// A line of each template.
+        examples: HashMap<&'a str, &'a str>,
+    }
+    let mut per: HashMap<&str, Counts> = HashMap::new();
+    for (l, t) in obs.logs.iter().zip(templates) {
+        let counts = per.entry(l.service.as_str()).or_default();
+        if l.time >= split {
+            *counts.incident.entry(t).or_default() += 1;
+        } else if l.time < split - GUARD_SECONDS {
+            let minute = ((l.time - split) / 60.0).floor() as i64;
+            *counts
+                .minutes
+                .entry(minute)
+                .or_default()
+                .entry(t)
+                .or_default() += 1;
+        } else {
+            continue;
+        }
+        counts.examples.entry(t).or_insert(&l.line);
+    }
+    let mut out = BTreeMap::new();
+    for (service, counts) in &per {
+        if counts.incident.is_empty() {
+            continue;
+        }
+        if let Some(b) = strongest_break(counts.minutes.values(), &counts.incident) {
+            let line = |t: &str| counts.examples.get(t).copied().unwrap_or_default();
+            out.insert(
+                service.to_string(),
+                BrokenInvariant {
+                    z: b.z,
+                    more: (b.more.to_string(), b.counts.0, line(b.more).to_string()),
+                    less: (b.less.to_string(), b.counts.1, line(b.less).to_string()),
+                    ratio: b.ratio,
+                    minutes: b.minutes,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// A break found by [`strongest_break`].
+struct Break<'a> {
+    z: f64,
+    more: &'a str,
+    less: &'a str,
+    ratio: f64,
+    minutes: usize,
+    /// Incident-part counts of `more` and `less`.
+    counts: (usize, usize),
+}
+
+/// The invariant among `minutes` (template counts per minute) that `incident`
+/// breaks most, if any.
+fn strongest_break<'a, 'm>(
+    minutes: impl Iterator<Item = &'m HashMap<&'a str, usize>>,
+    incident: &HashMap<&'a str, usize>,
+) -> Option<Break<'a>>
+where
+    'a: 'm,
+{
+    let minutes: Vec<&HashMap<&str, usize>> = minutes.collect();
+    let mut totals: HashMap<&str, (usize, usize)> = HashMap::new();
+    for m in &minutes {
+        for (t, n) in m.iter() {
+            let e = totals.entry(t).or_default();
+            e.0 += n;
+            e.1 += 1;
+        }
+    }
+    let mut candidates: Vec<(&str, usize)> = totals
+        .into_iter()
+        .filter(|(_, (total, seen))| *total >= MIN_TOTAL && *seen >= MIN_MINUTES)
+        .map(|(t, (total, _))| (t, total))
+        .collect();
+    candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    candidates.truncate(MAX_TEMPLATES);
+    // Dense per-minute counts, one row per candidate.
+    let rows: Vec<Vec<f64>> = candidates
+        .iter()
+        .map(|(t, _)| {
+            minutes
+                .iter()
+                .map(|m| m.get(t).copied().unwrap_or(0) as f64)
+                .collect()
+        })
+        .collect();
+    let now = |t: &str| incident.get(t).copied().unwrap_or(0);
+    let mut best: Option<Break> = None;
+    // `candidates` is sorted by total, so `i < j` pairs the more frequent first.
+    for i in 0..candidates.len() {
+        for j in i + 1..candidates.len() {
+            let ((more, n_more), (less, n_less)) = (candidates[i], candidates[j]);
+            let (x, y) = (now(more), now(less));
+            if x + y < MIN_INCIDENT_LINES {
+                continue;
+            }
+            let Some(ratio) = whole_ratio(n_more as f64 / n_less as f64) else {
+                continue;
+            };
+            let Some(held) = holding(&rows[i], &rows[j], ratio) else {
+                continue;
+            };
+            let expected = ratio * y as f64;
+            let z = (x as f64 - expected).abs() / (x as f64 + expected + 1.0).sqrt();
+            if z > best.as_ref().map_or(0.0, |b| b.z) {
+                best = Some(Break {
+                    z,
+                    more,
+                    less,
+                    ratio,
+                    minutes: held,
+                    counts: (x, y),
+                });
+            }
+        }
+    }
+    best
+}
+
+/// The whole number of lines per line that `ratio` is, if it is near one: one code
+/// path writes a line once, or once per item of a loop; a ratio of 1.37 is two paths
+/// that happened to keep a steady mix.
+fn whole_ratio(ratio: f64) -> Option<f64> {
+    let whole = ratio.round();
+    ((1.0..=MAX_RATIO).contains(&whole) && (ratio - whole).abs() <= RATIO_SLACK * whole)
+        .then_some(whole)
+}
+
+/// The minutes in which `more` kept `ratio` lines per line of `less`, if that is an
+/// invariant: seen together in at least [`MIN_MINUTES`] minutes and held in at least
+/// [`MIN_HOLDING`] of them.
+fn holding(more: &[f64], less: &[f64], ratio: f64) -> Option<usize> {
+    let (mut seen, mut held) = (0usize, 0usize);
+    for (x, y) in more.iter().zip(less) {
+        if x + y == 0.0 {
+            continue;
+        }
+        seen += 1;
+        let expected = ratio * y;
+        if (x - expected).abs() <= (TOLERANCE * (x + expected)).max(1.0) {
+            held += 1;
+        }
+    }
+    (seen >= MIN_MINUTES && held as f64 >= MIN_HOLDING * seen as f64).then_some(held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minute<'a>(counts: &[(&'a str, usize)]) -> HashMap<&'a str, usize> {
+        counts.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_pair_that_kept_its_ratio_and_stops_is_a_break() {
+        // "distance" and "tickets" come 1:1 every minute whatever the traffic;
+        // "login" comes and goes with another path.
+        let history: Vec<HashMap<&str, usize>> = (0..10)
+            .map(|m| {
+                minute(&[
+                    ("distance", 5 + m),
+                    ("tickets", 5 + m),
+                    ("login", (m * 7) % 5),
+                ])
+            })
+            .collect();
+        let incident = minute(&[("distance", 30), ("tickets", 12), ("login", 3)]);
+        let b = strongest_break(history.iter(), &incident).expect("a break");
+        assert_eq!((b.more, b.less), ("distance", "tickets"));
+        assert_eq!(b.ratio, 1.0);
+        assert_eq!(b.minutes, 10);
+        assert_eq!(b.counts, (30, 12));
+        assert!(b.z > 2.0, "{}", b.z);
+        // Four times the traffic, same ratio: nothing broke.
+        let busy = minute(&[("distance", 60), ("tickets", 61), ("login", 1)]);
+        let z = strongest_break(history.iter(), &busy).map_or(0.0, |b| b.z);
+        assert!(z < 0.5, "{z}");
+    }
+
+    #[test]
+    fn a_pair_that_never_kept_a_ratio_is_no_invariant() {
+        let history: Vec<HashMap<&str, usize>> = (0..10)
+            .map(|m| minute(&[("a", 10), ("b", if m % 2 == 0 { 2 } else { 12 })]))
+            .collect();
+        let incident = minute(&[("a", 30), ("b", 0)]);
+        assert!(strongest_break(history.iter(), &incident).is_none());
+    }
+
+    #[test]
+    fn a_few_lines_off_the_ratio_are_chance() {
+        let history: Vec<HashMap<&str, usize>> =
+            (0..10).map(|_| minute(&[("a", 8), ("b", 8)])).collect();
+        let incident = minute(&[("a", 6), ("b", 0)]);
+        assert!(strongest_break(history.iter(), &incident).is_none());
+    }
+}
