@@ -18,8 +18,10 @@ const MIN_TOTAL: usize = 10;
 /// Minutes of history a pair must have been seen in.
 const MIN_MINUTES: usize = 3;
 
-/// Share of those minutes in which the ratio must have held.
-const MIN_HOLDING: f64 = 0.9;
+/// Share of those minutes in which the ratio must have held: three in four, so that
+/// an earlier fault of the same kind in the history (the same lines lost for a few
+/// minutes) does not hide the invariant it breaks again.
+const MIN_HOLDING: f64 = 0.75;
 
 /// How far a minute may be from the ratio and still hold it: one line, or this
 /// share of the minute's lines.
