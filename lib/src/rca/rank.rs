@@ -195,7 +195,11 @@ fn candidates_at(
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             let mut score = own;
             let mut explained_by = None;
-            let inv = INVARIANT_WEIGHT * change.invariant.as_ref().map_or(0.0, |i| i.score());
+            // A code path of its own that stopped half way is neither a callee's echo
+            // nor a reported failure of another: it is added after both discounts
+            // (and takes nothing off its callers). Inside them it did worse on every
+            // layout of the dev cases.
+            let broken = change.invariant.as_ref().map_or(0.0, |i| i.score());
             if let Some((callee, s)) = worst_callee {
                 score -= CALLEE_DISCOUNT * s.min(own);
                 if s >= 0.5 * own && s > 0.3 {
@@ -218,7 +222,7 @@ fn candidates_at(
             }
             Candidate {
                 service: service.clone(),
-                score: score + inv,
+                score: score + INVARIANT_WEIGHT * broken,
                 probability: 0.0,
                 change: change.clone(),
                 explained_by,
