@@ -102,7 +102,7 @@ struct Selection {
     #[arg(long = "id")]
     ids: Vec<String>,
     /// At most this many, the newest.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = crate::dead_letter::resend::DEFAULT_LIMIT)]
     limit: usize,
 }
 

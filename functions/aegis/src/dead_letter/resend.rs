@@ -10,13 +10,25 @@ use aegis::store::{DeadLetter, ReportStore};
 
 use crate::broker::{EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, TTL_EXTENSION};
 
+/// How many kept letters a command reads unless told otherwise.
+pub const DEFAULT_LIMIT: usize = 1000;
+
 /// Which kept letters a command reads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Selection {
     /// Only these event ids (all when empty).
     pub ids: Vec<String>,
     /// At most this many, the newest (the store lists newest first).
     pub limit: usize,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Self {
+            ids: Vec::new(),
+            limit: DEFAULT_LIMIT,
+        }
+    }
 }
 
 impl Selection {
@@ -223,16 +235,7 @@ mod tests {
     async fn letters_go_back_oldest_first_as_published_and_leave_the_store() {
         let store = store_with(&["a-1", "a-2"]).await;
         let sink = Recorder::default();
-        let outcome = resend(
-            &store,
-            &sink,
-            &Selection {
-                limit: 10,
-                ..Selection::default()
-            },
-        )
-        .await
-        .unwrap();
+        let outcome = resend(&store, &sink, &Selection::default()).await.unwrap();
         assert_eq!(outcome.resent, ["a-1", "a-2"]);
         assert!(outcome.kept.is_empty(), "{outcome:?}");
         let sent = sink.sent.lock().unwrap().clone();
@@ -258,16 +261,7 @@ mod tests {
             refuse: vec!["refused"],
             ..Recorder::default()
         };
-        let outcome = resend(
-            &store,
-            &sink,
-            &Selection {
-                limit: 10,
-                ..Selection::default()
-            },
-        )
-        .await
-        .unwrap();
+        let outcome = resend(&store, &sink, &Selection::default()).await.unwrap();
         assert_eq!(outcome.resent, ["ok"]);
         let kept: Vec<&str> = outcome.kept.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(kept, ["refused", "garbled"]);
@@ -291,7 +285,7 @@ mod tests {
         let store = store_with(&["a-1", "a-2", "a-3"]).await;
         let selection = Selection {
             ids: vec!["a-2".into()],
-            limit: 10,
+            ..Selection::default()
         };
         let listing = list(&store, &selection).await.unwrap();
         assert!(
