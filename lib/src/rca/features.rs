@@ -36,15 +36,16 @@ pub struct MetricShift {
 }
 
 impl MetricShift {
-    /// Its weight as evidence: z capped at 10, times the effect capped at a factor of
-    /// e², times the kind's weight. Changes in the harmless direction score 0.
+    /// Its weight as evidence: z capped at 10, times the effect capped by its kind
+    /// ([`Kind::effect_cap`]), times the kind's weight. Changes in the harmless
+    /// direction score 0.
     pub fn score(&self) -> f64 {
         if self.signal.kind.rise_only() && self.shift.effect <= 0.0 {
             return 0.0;
         }
         self.signal.kind.weight()
             * (self.shift.z.abs().min(10.0) / 10.0)
-            * self.shift.effect.abs().min(2.0)
+            * self.shift.effect.abs().min(self.signal.kind.effect_cap())
     }
 }
 

@@ -823,3 +823,28 @@ fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
         travel.key_indicators
     );
 }
+
+#[test]
+fn a_cpu_pinned_at_its_limit_outweighs_one_merely_busier() {
+    let shift = |name: &str, factor: f64| super::features::MetricShift {
+        signal: signal(name),
+        shift: super::stats::Shift {
+            z: 10.0,
+            effect: f64::ln(factor),
+            onset: START,
+            level: 1.0,
+            peak: factor,
+        },
+    };
+    let (pinned, busier) = (
+        shift("cpu_seconds_rate", 20.0).score(),
+        shift("cpu_seconds_rate", 8.0).score(),
+    );
+    assert!(pinned > busier + 0.5, "{pinned} vs {busier}");
+    // A sparse latency series jumps x8 by itself: x20 counts no more.
+    let (far, near) = (
+        shift("latency_p99_seconds", 20.0).score(),
+        shift("latency_p99_seconds", 8.0).score(),
+    );
+    assert_eq!(far, near);
+}
