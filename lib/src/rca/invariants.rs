@@ -264,11 +264,21 @@ mod tests {
 
     #[test]
     fn a_pair_that_never_kept_a_ratio_is_no_invariant() {
+        // 1:1 over the hour, but never in any one minute.
         let history: Vec<HashMap<&str, usize>> = (0..10)
-            .map(|m| minute(&[("a", 10), ("b", if m % 2 == 0 { 2 } else { 12 })]))
+            .map(|m| minute(&[("a", 10), ("b", if m % 2 == 0 { 5 } else { 15 })]))
             .collect();
         let incident = minute(&[("a", 30), ("b", 0)]);
         assert!(strongest_break(history.iter(), &incident).is_none());
+    }
+
+    #[test]
+    fn only_whole_ratios_are_code_paths() {
+        assert_eq!(whole_ratio(1.05), Some(1.0));
+        assert_eq!(whole_ratio(2.2), Some(2.0));
+        // Two paths that happened to keep a steady mix.
+        assert_eq!(whole_ratio(1.37), None);
+        assert_eq!(whole_ratio(6.0), None, "beyond {MAX_RATIO}:1");
     }
 
     #[test]
