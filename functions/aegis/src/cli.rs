@@ -80,7 +80,7 @@ enum DeadLettersCommand {
     /// delivery's status and destination.
     List {
         #[command(flatten)]
-        selection: Selection,
+        selection: crate::dead_letter::resend::Selection,
     },
     /// Send kept dead letters to the Broker again, oldest first, as first published;
     /// each one the Broker accepts is removed from the store. Exits 1 when any stays.
@@ -91,28 +91,8 @@ enum DeadLettersCommand {
         #[arg(long)]
         to: Option<url::Url>,
         #[command(flatten)]
-        selection: Selection,
+        selection: crate::dead_letter::resend::Selection,
     },
-}
-
-/// Which dead letters a command reads.
-#[derive(Debug, clap::Args)]
-struct Selection {
-    /// Only the event with this id (repeatable).
-    #[arg(long = "id")]
-    ids: Vec<String>,
-    /// At most this many, the newest.
-    #[arg(long, default_value_t = crate::dead_letter::resend::DEFAULT_LIMIT)]
-    limit: usize,
-}
-
-impl From<Selection> for crate::dead_letter::resend::Selection {
-    fn from(s: Selection) -> Self {
-        Self {
-            ids: s.ids,
-            limit: s.limit,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,13 +118,10 @@ pub fn main() -> ExitCode {
         }
         Command::DeadLetters {
             command: DeadLettersCommand::List { selection },
-        } => block_on(crate::dead_letter::resend::list_command(selection.into())),
+        } => block_on(crate::dead_letter::resend::list_command(selection)),
         Command::DeadLetters {
             command: DeadLettersCommand::Resend { to, selection },
-        } => block_on(crate::dead_letter::resend::resend_command(
-            to,
-            selection.into(),
-        )),
+        } => block_on(crate::dead_letter::resend::resend_command(to, selection)),
         Command::Serve { function } => crate::host::serve_one(&function),
         Command::Demo { port, once } => block_on(crate::demo::run(port, once)),
         Command::Dev {

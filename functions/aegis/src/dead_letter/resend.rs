@@ -13,12 +13,14 @@ use crate::broker::{EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, TTL_EXTENSIO
 /// How many kept letters a command reads unless told otherwise.
 pub const DEFAULT_LIMIT: usize = 1000;
 
-/// Which kept letters a command reads.
-#[derive(Debug, Clone)]
+/// Which kept letters a command reads (also its command-line options).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Selection {
-    /// Only these event ids (all when empty).
+    /// Only the event with this id (repeatable).
+    #[arg(long = "id")]
     pub ids: Vec<String>,
-    /// At most this many, the newest (the store lists newest first).
+    /// At most this many, the newest.
+    #[arg(long, default_value_t = DEFAULT_LIMIT)]
     pub limit: usize,
 }
 
