@@ -16,7 +16,7 @@ pub const DEFAULT_LIMIT: usize = 1000;
 /// Which kept letters a command reads (also its command-line options).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Selection {
-    /// Only the event with this id (repeatable).
+    /// Only the event with this id (repeatable), among the newest `--limit`.
     #[arg(long = "id")]
     pub ids: Vec<String>,
     /// At most this many, the newest.
