@@ -258,7 +258,9 @@ mod tests {
     /// candidates with their evidence; `AEGIS_EVAL_SCORES=<dir>` writes every
     /// candidate's score per case (to try a new feature in a notebook before Rust);
     /// `AEGIS_EVAL_ORACLE_ONSET` gives the engine the true fault start as its onset
-    /// hint, to see what a better incident start would be worth.
+    /// hint, to see what a better incident start would be worth;
+    /// `AEGIS_EVAL_DROP=metrics,logs,traces` (any of them) ranks without those
+    /// sources, as on a dataset that never recorded them.
     #[test]
     #[ignore = "needs dumped observations; run by hand"]
     fn rerank_dumps() {
@@ -279,6 +281,20 @@ mod tests {
                         t.fault_start.timestamp() as f64
                             + super::super::features::ALERT_LEAD_SECONDS,
                     );
+                }
+                for source in std::env::var("AEGIS_EVAL_DROP")
+                    .unwrap_or_default()
+                    .split(',')
+                {
+                    match source {
+                        "metrics" => obs.metrics.clear(),
+                        "logs" => obs.logs.clear(),
+                        "traces" => obs.spans.clear(),
+                        "" => {}
+                        other => panic!(
+                            "AEGIS_EVAL_DROP names {other:?}: metrics, logs or traces, comma-separated"
+                        ),
+                    }
                 }
                 let started = std::time::Instant::now();
                 let ranking = crate::rca::rank(&obs);
