@@ -61,8 +61,47 @@ pub fn severity(line: &str) -> Severity {
 }
 
 /// The line with its variable parts masked: trace and span ids dropped, every token
-/// holding a digit or looking like a hex id becomes `*`; cut to 160 characters.
+/// holding a digit or looking like a hex id becomes `*`; cut to 160 characters. A
+/// structured (JSON) line is read for what it says ([`structured`]), so that the
+/// order of its fields and the ids and times in them do not make one event many,
+/// nor glue a message's last word to the next field.
 pub fn template(line: &str) -> String {
+    match structured(line) {
+        Some(text) => mask(&text),
+        None => mask(line),
+    }
+}
+
+/// Fields that hold a structured line's message: Go's zap and logrus, pino, bunyan,
+/// Python's structlog (`event`), Docker's JSON log driver (`log`).
+const MESSAGE_FIELDS: [&str; 4] = ["message", "msg", "event", "log"];
+
+/// Fields that hold the error a structured line reports.
+const ERROR_FIELDS: [&str; 3] = ["error", "err", "exception"];
+
+/// What a JSON object line says: its message field, and its error field after it
+/// when it has one; `None` for a line that is not a JSON object with a message.
+fn structured(line: &str) -> Option<String> {
+    let line = line.trim();
+    if !line.starts_with('{') {
+        return None;
+    }
+    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).ok()?;
+    let text = |names: &[&str]| {
+        names.iter().find_map(|name| match fields.get(*name)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
+    };
+    let message = text(&MESSAGE_FIELDS)?;
+    Some(match text(&ERROR_FIELDS) {
+        Some(error) => format!("{message} {error}"),
+        None => message,
+    })
+}
+
+fn mask(line: &str) -> String {
     let line = TRACE_IDS.replace_all(line, "");
     let mut out = String::with_capacity(line.len().min(200));
     for token in line.split_whitespace() {
@@ -114,6 +153,36 @@ mod tests {
             Severity::Error
         );
         assert_eq!(severity("GET / 200"), Severity::Normal);
+    }
+
+    #[test]
+    fn a_structured_line_is_read_for_its_message_and_error() {
+        let started = template(
+            r#"{"http.req.id":"fc488aaa-165f-4927","message":"TraceID: fe39 SpanID: 105c Request started","session":"0f82"}"#,
+        );
+        let complete = template(
+            r#"{"http.req.id":"35f06401-fb3a-426e","message":"TraceID: d7b7 SpanID: 048c request complete","session":"a15d"}"#,
+        );
+        // Glued to the next field, both last words were masked: one template for two
+        // events that a failing request tells apart.
+        assert_eq!(started, "Request started");
+        assert_eq!(complete, "request complete");
+        // The order of the fields and their other values do not matter.
+        assert_eq!(
+            template(
+                r#"{"severity":"info","msg":"Request started","timestamp":"2022-08-22T05:18:16Z"}"#
+            ),
+            started
+        );
+        assert_eq!(
+            template(
+                r#"{"level":"error","msg":"failed to charge card","error":"rpc error: code = Unavailable desc = connection refused 10.0.3.7:50051"}"#
+            ),
+            "failed to charge card rpc error: code = Unavailable desc = connection refused *"
+        );
+        // Not an object with a message: templated as text.
+        assert_eq!(template(r#"{"count": 3}"#), "{\"count\": *");
+        assert_eq!(template("{broken json 42"), "{broken json *");
     }
 
     #[test]

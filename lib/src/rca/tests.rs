@@ -825,6 +825,42 @@ fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
 }
 
 #[test]
+fn structured_logs_keep_their_invariants() {
+    // The frontend logs JSON (as Online Boutique's does): every request writes
+    // "request started" and "request complete", with the request's id and time in
+    // other fields and the message's last word right before the next field (read as
+    // text, both are "* request *"); page views swing from minute to minute. From minute 10 every other request stops
+    // before completing, without an error line.
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("frontend", |m| {
+        let requests = 8 + m % 3;
+        let views = [2, 30, 9, 0, 22, 5, 14, 40, 1, 18, 7, 25, 3, 12, 33][m];
+        let json = |id: usize, message: &str| {
+            format!(
+                r#"{{"http.req.id":"{m:04}-{id:04}-9e70","message":"TraceID: {m}{id:030} SpanID: {id:016} {message}","severity":"info","timestamp":"2022-08-22T05:{m:02}:{id:02}Z"}}"#
+            )
+        };
+        let mut lines = Vec::new();
+        for r in 0..requests {
+            lines.push(json(r, "request started"));
+            if m < 10 || r % 2 == 0 {
+                lines.push(json(r, "request complete"));
+            }
+        }
+        lines.extend((0..views).map(|v| json(100 + v, "Serving product page")));
+        lines
+    }));
+    let ranking = rank(&obs);
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "frontend", "{ranking:#?}");
+    let broken = top.change.invariant.as_ref().expect("a broken invariant");
+    assert!(broken.z > 2.0, "{broken:?}");
+    let mut pair = [broken.more.0.as_str(), broken.less.0.as_str()];
+    pair.sort();
+    assert_eq!(pair, ["request complete", "request started"], "{broken:?}");
+}
+
+#[test]
 fn a_cpu_pinned_at_its_limit_outweighs_one_merely_busier() {
     let shift = |name: &str, factor: f64| super::features::MetricShift {
         signal: signal(name),
