@@ -230,7 +230,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
             },
             if t.busy >= 0.5 {
                 format!(
-                    ", its own calls spend x{:.1} as long outside the callees' spans (busy: slow to send and read)",
+                    ", its calls to two services or more spend x{:.1} as long outside their spans (busy: slow to send and read)",
                     t.busy.exp()
                 )
             } else {

@@ -590,16 +590,22 @@ fn a_baseline_that_is_mostly_the_minute_before_keeps_that_minute() {
 /// frontend calls cart, ad and shipping one after another every 15 s; from minute 10
 /// frontend is starved of CPU: it takes 30 ms longer to send and to read each call,
 /// while the callees' own spans do not change.
-fn busy_frontend() -> Observations {
+/// The frontend calls `callees` one after another; from minute 10 it takes 30 ms
+/// longer (1 ms before) after each call to one of `slowed` returns, and before it is
+/// made too when `before`.
+fn frontend_slow_around(callees: &[&str], slowed: &[&str], before: bool) -> Observations {
     let mut obs = observations(Vec::new());
-    let callees = ["cart", "ad", "shipping"];
     for i in 0..MINUTES * 4 {
         let t = START + 15.0 * i as f64;
-        let slow = if t >= START + 600.0 { 0.030 } else { 0.001 };
         let id = format!("t{i}");
         let mut at = t;
         for (k, callee) in callees.iter().enumerate() {
-            let start = at + slow;
+            let slow = if t >= START + 600.0 && slowed.contains(callee) {
+                0.030
+            } else {
+                0.001
+            };
+            let start = at + if before { slow } else { 0.001 };
             let ms = 10.0 * (1.0 + 0.05 * jitter(i * 3 + k));
             obs.spans.push(Span {
                 trace_id: id.clone(),
@@ -627,6 +633,11 @@ fn busy_frontend() -> Observations {
     obs
 }
 
+fn busy_frontend() -> Observations {
+    let callees = ["cart", "ad", "shipping"];
+    frontend_slow_around(&callees, &callees, true)
+}
+
 #[test]
 fn a_caller_slow_to_make_every_call_is_pinned_on_itself() {
     let ranking = rank(&busy_frontend());
@@ -647,6 +658,29 @@ fn a_caller_slow_to_make_every_call_is_pinned_on_itself() {
         let network = c.change.traces.as_ref().map_or(0.0, |t| t.network);
         assert!(network < 0.3, "{}'s network rise is {network}", c.service);
     }
+}
+
+#[test]
+fn a_caller_slow_around_two_of_its_calls_is_pinned_on_itself() {
+    // A starved frontend is slow around the calls its own work follows (currency and
+    // checkout), not around every call; a network delay is on one callee, so two
+    // callees slowed alike point at the caller.
+    let callees = ["cart", "ad", "shipping", "currency", "checkout"];
+    let obs = frontend_slow_around(&callees, &["currency", "checkout"], false);
+    let ranking = rank(&obs);
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "frontend", "{ranking:#?}");
+    let busy = top.change.traces.as_ref().unwrap().busy;
+    assert!(busy > 1.0, "frontend's busy rise is {busy}");
+    // One callee slowed alone is that callee's network, not a busy caller.
+    let obs = frontend_slow_around(&callees, &["currency"], false);
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "currency", "{ranking:#?}");
+    let frontend = ranking.candidates.iter().find(|c| c.service == "frontend");
+    let busy = frontend
+        .and_then(|c| c.change.traces.as_ref())
+        .map_or(0.0, |t| t.busy);
+    assert!(busy < 0.3, "frontend's busy rise is {busy}");
 }
 
 #[test]
