@@ -102,14 +102,16 @@ impl Client {
         struct Data {
             #[serde(rename = "resultType")]
             result_type: String,
-            result: serde_json::Value,
+            // Read once the type says what it holds (a metric query's samples are
+            // not lines).
+            result: Box<serde_json::value::RawValue>,
         }
         #[derive(Deserialize)]
         struct RawStream {
             #[serde(default)]
             stream: Labels,
             #[serde(default)]
-            values: Vec<Vec<serde_json::Value>>,
+            values: Vec<Entry>,
         }
         let data: Data = self
             .call(&["loki", "api", "v1", "query_range"], params)
@@ -121,7 +123,7 @@ impl Client {
             )));
         }
         let raw: Vec<RawStream> =
-            serde_json::from_value(data.result).map_err(|e| Error::malformed(Api::Loki, &e))?;
+            serde_json::from_str(data.result.get()).map_err(|e| Error::malformed(Api::Loki, &e))?;
         let mut left = limit;
         let mut streams = Vec::with_capacity(raw.len());
         for s in raw {
@@ -129,22 +131,12 @@ impl Client {
                 break;
             }
             let mut entries = Vec::with_capacity(s.values.len().min(left));
-            // Each value is ["<ns>", "<line>"] (a third element carries structured metadata).
-            for v in s.values.into_iter().take(left) {
-                let ts = v
-                    .first()
-                    .and_then(|t| t.as_str())
-                    .and_then(|t| t.parse::<i64>().ok());
-                let line = v.get(1).and_then(|l| l.as_str());
-                match (ts, line) {
-                    (Some(ts), Some(line)) => entries.push((ts, line.to_string())),
-                    _ => {
-                        return Err(Error::Malformed {
-                            api: Api::Loki,
-                            detail: "a stream value is not [\"<ns>\", \"<line>\"]".into(),
-                        });
-                    }
-                }
+            for Entry(ts, line) in s.values.into_iter().take(left) {
+                let ts = ts.parse::<i64>().map_err(|_| Error::Malformed {
+                    api: Api::Loki,
+                    detail: format!("a stream value's time {ts:?} is not nanoseconds"),
+                })?;
+                entries.push((ts, line));
             }
             left -= entries.len();
             streams.push(Stream {
@@ -237,8 +229,79 @@ impl Client {
     }
 }
 
+/// One `["<ns>", "<line>"]` value of a stream; a third element (structured
+/// metadata) is skipped. Written by hand because serde reads a JSON array into a
+/// tuple only when it has exactly the tuple's length.
+struct Entry(String, String);
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entry;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(r#"a stream value ["<ns>", "<line>"]"#)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Entry, A::Error> {
+                use serde::de::Error as _;
+                let ts = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let line = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Entry(ts, line))
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
+    }
+}
+
 fn nanos(t: DateTime<Utc>) -> String {
     t.timestamp_nanos_opt()
         .unwrap_or(t.timestamp().saturating_mul(1_000_000_000))
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+
+    #[test]
+    fn a_stream_value_is_a_time_and_a_line_and_metadata_is_skipped() {
+        let values: Vec<Entry> = serde_json::from_str(
+            r#"[["1674981742383150913", "GET / 200"], ["1674981742383150914", "GET /cart 500", {"trace_id": "abc"}]]"#,
+        )
+        .unwrap();
+        let read: Vec<(&str, &str)> = values
+            .iter()
+            .map(|Entry(ts, line)| (ts.as_str(), line.as_str()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("1674981742383150913", "GET / 200"),
+                ("1674981742383150914", "GET /cart 500")
+            ]
+        );
+        for bad in [
+            r#"[["1674981742383150913"]]"#,
+            r#"[[1674981742, "x"]]"#,
+            r#"["x"]"#,
+        ] {
+            let err = serde_json::from_str::<Vec<Entry>>(bad).err();
+            assert!(err.is_some(), "{bad} was read");
+        }
+        let err = serde_json::from_str::<Vec<Entry>>(r#"[["1"]]"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains(r#"["<ns>", "<line>"]"#), "{err}");
+    }
 }
