@@ -352,23 +352,23 @@ fn error_message(api: Api, status: reqwest::StatusCode, body: &[u8]) -> String {
 }
 
 /// The `data` of a Prometheus-style `{"status", "data", "error"}` answer (Prometheus
-/// and Loki share it); `"status": "error"` becomes [`Error::Backend`]. The data is
-/// read straight into `T`, not through a `serde_json::Value` tree first (see
+/// and Loki share it); `"status": "error"` becomes [`Error::Backend`], whatever its
+/// `data` holds. The data is kept as raw JSON until the status is known, then read
+/// straight into `T`, not through a `serde_json::Value` tree (see
 /// `jaeger::Client::call`: a third of a case's time).
 pub(crate) fn unwrap_envelope<T: serde::de::DeserializeOwned>(
     api: Api,
     body: &[u8],
 ) -> Result<T, Error> {
     #[derive(serde::Deserialize)]
-    #[serde(bound = "T: serde::de::DeserializeOwned")]
-    struct Envelope<T> {
+    struct Envelope {
         status: String,
         #[serde(default)]
-        data: Option<T>,
+        data: Option<Box<serde_json::value::RawValue>>,
         error: Option<String>,
     }
     let malformed = |e: serde_json::Error| Error::malformed(api, &e);
-    let envelope: Envelope<T> = serde_json::from_slice(body).map_err(malformed)?;
+    let envelope: Envelope = serde_json::from_slice(body).map_err(malformed)?;
     if envelope.status != "success" {
         return Err(Error::Backend {
             api,
@@ -378,11 +378,9 @@ pub(crate) fn unwrap_envelope<T: serde::de::DeserializeOwned>(
                 .unwrap_or_else(|| format!("status {:?} without a message", envelope.status)),
         });
     }
-    match envelope.data {
-        Some(data) => Ok(data),
-        // No data (or null): whatever `T` makes of null (`None`, or an error).
-        None => serde_json::from_value(serde_json::Value::Null).map_err(malformed),
-    }
+    // Missing data reads as null: whatever `T` makes of it (`None`, or an error).
+    let data = envelope.data.as_deref().map_or("null", |d| d.get());
+    serde_json::from_str(data).map_err(malformed)
 }
 
 /// `text` cut to at most `max` characters, marked when cut.
@@ -396,6 +394,33 @@ pub(crate) fn shorten(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_envelope_gives_its_data_or_the_backend_error() {
+        let data: Vec<String> =
+            unwrap_envelope(Api::Loki, br#"{"status":"success","data":["app","pod"]}"#).unwrap();
+        assert_eq!(data, ["app", "pod"]);
+        let none: Option<Vec<String>> =
+            unwrap_envelope(Api::Loki, br#"{"status":"success","data":null}"#).unwrap();
+        assert_eq!(none, None);
+        let none: Option<Vec<String>> =
+            unwrap_envelope(Api::Loki, br#"{"status":"success"}"#).unwrap();
+        assert_eq!(none, None);
+        // An error's data may hold anything: the error is what is reported.
+        let err = unwrap_envelope::<Vec<String>>(
+            Api::Prometheus,
+            br#"{"status":"error","errorType":"bad_data","error":"parse error at char 4","data":{"partial":1}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend { message, .. } if message == "parse error at char 4"),
+            "{err:?}"
+        );
+        let err =
+            unwrap_envelope::<Vec<String>>(Api::Loki, br#"{"status":"success","data":{"a":1}}"#)
+                .unwrap_err();
+        assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
+    }
 
     #[test]
     fn query_endpoints_are_allowed() {

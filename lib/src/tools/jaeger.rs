@@ -191,10 +191,11 @@ impl Client {
         params: Vec<(String, String)>,
     ) -> Result<Option<T>, Error> {
         #[derive(Deserialize)]
-        #[serde(bound = "T: DeserializeOwned")]
-        struct Envelope<T> {
+        struct Envelope {
+            // Kept raw until the errors are known: an answer with errors may carry
+            // data of any shape.
             #[serde(default)]
-            data: Option<T>,
+            data: Option<Box<serde_json::value::RawValue>>,
             #[serde(default)]
             errors: Option<Vec<JaegerError>>,
         }
@@ -206,7 +207,7 @@ impl Client {
             msg: String,
         }
         let body = self.http.send(&Request::get(segments, params)).await?;
-        let envelope: Envelope<T> =
+        let envelope: Envelope =
             serde_json::from_slice(&body).map_err(|e| Error::malformed(Api::Jaeger, &e))?;
         if let Some(errors) = envelope.errors.filter(|e| !e.is_empty())
             && envelope.data.is_none()
@@ -221,7 +222,11 @@ impl Client {
                     .join("; "),
             });
         }
-        Ok(envelope.data)
+        envelope
+            .data
+            .map(|d| serde_json::from_str(d.get()))
+            .transpose()
+            .map_err(|e| Error::malformed(Api::Jaeger, &e))
     }
 }
 
