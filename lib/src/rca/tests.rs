@@ -798,25 +798,40 @@ fn a_few_lines_of_the_same_templates_are_not_a_changed_mix() {
     assert!(logs["cart"].mix_shift > 1.0, "{:?}", logs["cart"]);
 }
 
+/// Minute `m` of a service whose requests (8 to 10 a minute) each write `first` then
+/// `second`, except that from minute 10 every other one stops before `second`,
+/// without an error line; among them `noise` lines whose number swings from minute
+/// to minute, so that no template keeps its share. `line(id, text)` writes a line.
+fn stops_half_way(
+    m: usize,
+    [first, second, noise]: [&str; 3],
+    line: impl Fn(usize, &str) -> String,
+) -> Vec<String> {
+    let noisy = [2, 30, 9, 0, 22, 5, 14, 40, 1, 18, 7, 25, 3, 12, 33][m];
+    let mut lines = Vec::new();
+    for r in 0..8 + m % 3 {
+        lines.push(line(r, first));
+        if m < 10 || r % 2 == 0 {
+            lines.push(line(r, second));
+        }
+    }
+    lines.extend((0..noisy).map(|i| line(100 + i, noise)));
+    lines
+}
+
 #[test]
 fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
-    // travel writes "distance" and "tickets" once per query, among "login" lines whose
-    // number swings from minute to minute (so no template keeps its share); from
-    // minute 10 every other query returns before "tickets". search quadruples its
-    // traffic at minute 10 with its own pair intact.
+    // travel writes "distance" and "tickets" once per query, and from minute 10 every
+    // other query returns before "tickets". search quadruples its traffic at minute
+    // 10 with its own pair intact.
     let mut obs = observations(Vec::new());
     obs.logs.extend(log_lines("travel", |m| {
-        let queries = 8 + m % 3;
-        let logins = [2, 30, 9, 0, 22, 5, 14, 40, 1, 18, 7, 25, 3, 12, 33][m];
-        let mut lines = Vec::new();
-        for q in 0..queries {
-            lines.push(format!("INFO query {q} calculate distance"));
-            if m < 10 || q % 2 == 0 {
-                lines.push(format!("INFO query {q} rest tickets counted"));
-            }
-        }
-        lines.extend((0..logins).map(|i| format!("INFO user {i} logged in")));
-        lines
+        let texts = [
+            "calculate distance",
+            "rest tickets counted",
+            "user logged in",
+        ];
+        stops_half_way(m, texts, |q, text| format!("INFO query {q} {text}"))
     }));
     obs.logs.extend(log_lines("search", |m| {
         let n = if m >= 10 { 40 } else { 10 };
@@ -860,29 +875,18 @@ fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
 
 #[test]
 fn structured_logs_keep_their_invariants() {
-    // The frontend logs JSON (as Online Boutique's does): every request writes
-    // "request started" and "request complete", with the request's id and time in
-    // other fields and the message's last word right before the next field (read as
-    // text, both are "* request *"); page views swing from minute to minute. From minute 10 every other request stops
-    // before completing, without an error line.
+    // The frontend logs JSON (as Online Boutique's does), "request started" and
+    // "request complete" per request, with the request's id and time in other fields
+    // and the message's last word right before the next field: read as text, both
+    // are "* request *". From minute 10 every other request stops before completing.
     let mut obs = observations(Vec::new());
     obs.logs.extend(log_lines("frontend", |m| {
-        let requests = 8 + m % 3;
-        let views = [2, 30, 9, 0, 22, 5, 14, 40, 1, 18, 7, 25, 3, 12, 33][m];
-        let json = |id: usize, message: &str| {
+        let texts = ["request started", "request complete", "Serving product page"];
+        stops_half_way(m, texts, |id, text| {
             format!(
-                r#"{{"http.req.id":"{m:04}-{id:04}-9e70","message":"TraceID: {m}{id:030} SpanID: {id:016} {message}","severity":"info","timestamp":"2022-08-22T05:{m:02}:{id:02}Z"}}"#
+                r#"{{"http.req.id":"{m:04}-{id:04}-9e70","message":"TraceID: {m}{id:030} SpanID: {id:016} {text}","severity":"info","timestamp":"2022-08-22T05:{m:02}:{id:02}Z"}}"#
             )
-        };
-        let mut lines = Vec::new();
-        for r in 0..requests {
-            lines.push(json(r, "request started"));
-            if m < 10 || r % 2 == 0 {
-                lines.push(json(r, "request complete"));
-            }
-        }
-        lines.extend((0..views).map(|v| json(100 + v, "Serving product page")));
-        lines
+        })
     }));
     let ranking = rank(&obs);
     let top = &ranking.candidates[0];
