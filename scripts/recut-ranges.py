@@ -23,6 +23,8 @@ import datetime as dt
 import json
 import os
 
+from dataset_links import linked_copy
+
 
 def parse_time(s):
     return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
@@ -48,14 +50,7 @@ def main():
     args = ap.parse_args()
 
     for src in args.datasets:
-        src = os.path.abspath(src)
-        dst = os.path.join(args.out, os.path.basename(src.rstrip("/")))
-        os.makedirs(dst, exist_ok=True)
-        for name in os.listdir(src):
-            link = os.path.join(dst, name)
-            if name == "cases.jsonl" or os.path.lexists(link):
-                continue
-            os.symlink(os.path.join(src, name), link)
+        src, dst = linked_copy(src, args.out, ("cases.jsonl",))
         with open(os.path.join(src, "dataset.json"), encoding="utf-8") as f:
             recorded_from = parse_time(json.load(f)["start"])
         with open(os.path.join(src, "truth.jsonl"), encoding="utf-8") as f:

@@ -18,6 +18,8 @@ import json
 import os
 import re
 
+from dataset_links import linked_copy
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,14 +31,7 @@ def main():
         ap.error("--every: at least 60 seconds (the datasets sample every minute)")
 
     for src in args.datasets:
-        src = os.path.abspath(src)
-        dst = os.path.join(args.out, os.path.basename(src.rstrip("/")))
-        os.makedirs(dst, exist_ok=True)
-        for name in os.listdir(src):
-            link = os.path.join(dst, name)
-            if name in ("metrics.om.gz", "dataset.json") or os.path.lexists(link):
-                continue
-            os.symlink(os.path.join(src, name), link)
+        src, dst = linked_copy(src, args.out, ("metrics.om.gz", "dataset.json"))
 
         with open(os.path.join(src, "dataset.json"), encoding="utf-8") as f:
             dataset = json.load(f)
