@@ -33,6 +33,9 @@ async fn alert_group(app: &App, event: &Event) -> Result<Response, NotifyError> 
     n.validate()
         .map_err(|e| NotifyError::Malformed(e.to_string()))?;
     let id = event.id();
+    // Held until the card is posted (or handed back), so the group's next card waits.
+    let received = event.time().copied().unwrap_or_else(chrono::Utc::now);
+    let _turn = app.order.turn(&n.group_key, received).await;
     let chat = route::chat_for(&n, &app.feishu).or(app.local.then_some(LOCAL_CHAT));
     let posted = match app.store.get_card(id).await {
         Ok(Some(message_id)) => {

@@ -5,6 +5,7 @@ mod alert_card;
 mod error;
 mod handler;
 mod metrics;
+mod order;
 mod request;
 mod result_card;
 mod route;
@@ -22,6 +23,7 @@ use axum::routing::post;
 pub use alert_card::{Style, render as render_alert_card};
 pub use error::NotifyError;
 pub use metrics::{SendLabels, Sends};
+pub use order::GroupOrder;
 pub use result_card::{ACK, apology, render as render_result};
 
 /// The function's name, as in `/fn/notifier/` and the manifests.
@@ -44,6 +46,8 @@ pub struct App {
     pub local: bool,
     /// Send outcomes on `/metrics`.
     pub sends: metrics::Sends,
+    /// A group's cards in the order its notifications were received.
+    pub order: GroupOrder,
 }
 
 impl App {
@@ -61,6 +65,7 @@ impl App {
             auto_analyze: config.alert.auto_analyze_severities.clone(),
             local: config.feishu.credentials.is_none(),
             sends: metrics::Sends::register(&ctx.metrics),
+            order: GroupOrder::new(order::SETTLE),
         }
     }
 

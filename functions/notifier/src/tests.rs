@@ -186,6 +186,30 @@ async fn the_same_event_three_times_posts_once() {
 }
 
 #[tokio::test]
+async fn a_groups_cards_go_in_order_of_receipt_whatever_the_delivery_order() {
+    let (feishu, app) = setup();
+    let firing = alert_event("firing", "warning");
+    let resolved = alert_event("resolved", "warning");
+    assert!(firing.time() < resolved.time());
+    // The broker delivers the later event first; the earlier one 50 ms after.
+    let later = tokio::spawn({
+        let (app, resolved) = (app.clone(), resolved.clone());
+        async move { deliver(&app, resolved).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(deliver(&app, firing.clone()).await.status().is_success());
+    assert!(later.await.unwrap().status().is_success());
+    let uuids: Vec<_> = feishu.calls().into_iter().map(|c| c.uuid).collect();
+    assert_eq!(
+        uuids,
+        [
+            feishu::message_uuid(firing.id(), "card"),
+            feishu::message_uuid(resolved.id(), "card")
+        ]
+    );
+}
+
+#[tokio::test]
 async fn feishu_failures_map_to_redelivery_or_drop() {
     let (feishu, app) = setup();
     let cases: [(fn() -> Error, StatusCode); 3] = [
