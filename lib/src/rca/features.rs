@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use super::catalog::{Kind, Signal};
 use super::observations::{Observations, Span};
 use super::stats::{self, Shift, ShiftOptions};
-use super::template::{self, Severity};
+use super::template;
+use crate::tools::logline::{self, Severity};
 
 /// The part of the range always taken as baseline: the fault starts at least this
 /// long after the range start (the incident datasets promise 5 minutes; an alert's
@@ -382,14 +383,14 @@ pub fn log_changes(
         minutes[k].insert(((l.time - obs.start) / 60.0).floor() as i64);
         let entry = sides.entry(l.service.as_str()).or_default()[k]
             .entry(t.as_str())
-            .or_insert_with(|| (0, template::severity(&l.line), l.line.as_str()));
+            .or_insert_with(|| (0, logline::severity(&l.line), l.line.as_str()));
         entry.0 += 1;
     }
     let base_min = minutes[0].len().max(1) as f64;
     let incident_min = minutes[1].len().max(1) as f64;
     let mut out = BTreeMap::new();
     for (service, [before, after]) in &sides {
-        let is_error = |c: &(usize, Severity, &str)| c.1 != Severity::Normal;
+        let is_error = |c: &(usize, Severity, &str)| c.1 != Severity::Info;
         let mut change = LogChange {
             baseline_errors: before.values().filter(|c| is_error(c)).map(|c| c.0).sum(),
             mix_shift: mix_shift(before, after),

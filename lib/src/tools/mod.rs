@@ -8,6 +8,7 @@ mod config;
 mod error;
 pub mod http;
 pub mod jaeger;
+pub mod logline;
 pub mod loki;
 pub mod prometheus;
 mod toolbox;

@@ -1,5 +1,8 @@
 //! Log compaction: lines become templates (numbers, hex ids, IPs, UUIDs and timestamps
-//! masked) with counts, first and last seen and one example each; errors first.
+//! masked; a JSON line's message and error, not the line) with counts, first and last
+//! seen and one example each; errors first. Severity and the message of a structured
+//! line are read as the engine reads them ([`logline`]); the masks differ on purpose
+//! (`<uuid>`, `<ip>` are for a reader).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -10,18 +13,9 @@ use regex::{Captures, Regex};
 
 use super::format;
 use super::tokens::Budget;
+use crate::tools::logline;
+pub use crate::tools::logline::Severity;
 use crate::tools::loki::Stream;
-
-/// How bad a line looks, from its words (or its `level` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// Neither of the others.
-    Info,
-    /// `warn`, `warning`.
-    Warn,
-    /// `error`, `exception`, `fatal`, `panic`, `failed`, `timeout`, `refused`...
-    Error,
-}
 
 /// One template: the lines of one service that differ only in masked values.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,14 +49,6 @@ static MASK: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the mask pattern is valid")
 });
 
-static ERROR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:error|errors|err|exception|fatal|panic|failed|failure|fails|critical|severe|timeout|timed out|refused|unavailable)\b")
-        .expect("the error pattern is valid")
-});
-
-static WARN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:warn|warning)\b").expect("the warn pattern is valid"));
-
 /// `line` with its variable parts masked.
 pub fn mask(line: &str) -> Cow<'_, str> {
     MASK.replace_all(line, |c: &Captures<'_>| {
@@ -85,17 +71,6 @@ pub fn mask(line: &str) -> Cow<'_, str> {
     })
 }
 
-/// The severity of `line`.
-pub fn severity(line: &str) -> Severity {
-    if ERROR.is_match(line) {
-        Severity::Error
-    } else if WARN.is_match(line) {
-        Severity::Warn
-    } else {
-        Severity::Info
-    }
-}
-
 /// Groups the lines of `streams` into templates per service, errors first, then by
 /// count. `service_label` names the stream label holding the service.
 pub fn templates(streams: &[Stream], service_label: &str) -> Vec<Template> {
@@ -114,16 +89,21 @@ pub fn templates(streams: &[Stream], service_label: &str) -> Vec<Template> {
         .find_map(|k| stream.labels.get(*k))
         .cloned()
         .unwrap_or_else(|| "-".to_string());
-        let level = stream.labels.get("level").map(|l| l.to_ascii_lowercase());
+        // A `level` label (Loki's detected level, a promtail stage) says it outright.
+        let level = stream
+            .labels
+            .get("level")
+            .and_then(|l| Severity::from_level(l));
         for (ts, line) in &stream.entries {
             // Long lines are templated on their head: stack traces differ in the tail.
+            // A structured line on what it says, whatever order its fields come in.
             let head = format::one_line(line, 300);
-            let pattern = mask(&head).into_owned();
-            let key = (service.clone(), pattern);
-            let sev = match level.as_deref() {
-                Some("error" | "err" | "fatal" | "critical") => Severity::Error,
-                _ => severity(line),
+            let pattern = match logline::message(line) {
+                Some(text) => mask(&format::one_line(&text, 300)).into_owned(),
+                None => mask(&head).into_owned(),
             };
+            let key = (service.clone(), pattern);
+            let sev = level.unwrap_or_else(|| logline::severity(line));
             match index.get(&key) {
                 Some(&i) => {
                     let t = &mut out[i];
@@ -291,5 +271,48 @@ mod tests {
         assert_eq!((t[0].first_ns, t[0].last_ns), (100, 102));
         assert_eq!(t[1].count, 50);
         assert_eq!(t[1].pattern, "GET /item/<num> <num> in <num>ms");
+    }
+
+    #[test]
+    fn structured_lines_group_by_message_and_levels_are_believed() {
+        let stream = Stream {
+            labels: BTreeMap::from([("app".to_string(), "frontend".to_string())]),
+            entries: vec![
+                (
+                    1,
+                    r#"{"msg":"request complete","session":"0f82","took":12}"#.into(),
+                ),
+                (
+                    2,
+                    r#"{"took":7,"msg":"request complete","session":"a15d"}"#.into(),
+                ),
+                (
+                    3,
+                    "16:42:22.382 INFO  c.s.Finder#5 failed to find, using the default".into(),
+                ),
+                (
+                    4,
+                    r#"{"level":"error","msg":"charge failed","error":"connection refused"}"#
+                        .into(),
+                ),
+            ],
+        };
+        let t = templates(&[stream], "app");
+        let summary: Vec<_> = t
+            .iter()
+            .map(|t| (t.severity, t.count, t.pattern.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Severity::Error, 1, "charge failed connection refused"),
+                (Severity::Info, 2, "request complete"),
+                (
+                    Severity::Info,
+                    1,
+                    "<ts> INFO  c.s.Finder#<num> failed to find, using the default"
+                ),
+            ]
+        );
     }
 }
