@@ -11,6 +11,7 @@
 //! Hand-written: a FIFO lock (tokio's `Mutex`) orders by arrival, which is the very
 //! thing that is not trusted here; no crate offers a lock granted in key order.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,14 +23,14 @@ use tokio::sync::oneshot;
 pub const SETTLE: Duration = Duration::from_millis(200);
 
 /// Turns per alert group, granted in order of receipt. Cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct GroupOrder {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     settle: Duration,
+    /// A group is here while its turn is held (or being handed over).
     groups: Mutex<HashMap<String, Queue>>,
 }
 
@@ -38,8 +39,6 @@ type Place = (DateTime<Utc>, u64);
 
 #[derive(Default)]
 struct Queue {
-    /// Someone holds the group's turn.
-    busy: bool,
     waiting: BTreeMap<Place, oneshot::Sender<()>>,
     arrivals: u64,
 }
@@ -73,22 +72,25 @@ impl GroupOrder {
         tokio::time::sleep(hold).await;
         let waiting = {
             let mut groups = self.inner.lock();
-            let queue = groups.entry(group.to_string()).or_default();
-            if !queue.busy && queue.waiting.is_empty() {
-                queue.busy = true;
-                None
-            } else {
-                let (tx, rx) = oneshot::channel();
-                let place = (received, queue.arrivals);
-                queue.arrivals += 1;
-                queue.waiting.insert(place, tx);
-                Some(Waiting {
-                    inner: self.inner.clone(),
-                    group: group.to_string(),
-                    place,
-                    rx,
-                    granted: false,
-                })
+            match groups.entry(group.to_string()) {
+                Entry::Vacant(free) => {
+                    free.insert(Queue::default());
+                    None
+                }
+                Entry::Occupied(mut held) => {
+                    let queue = held.get_mut();
+                    let (tx, rx) = oneshot::channel();
+                    let place = (received, queue.arrivals);
+                    queue.arrivals += 1;
+                    queue.waiting.insert(place, tx);
+                    Some(Waiting {
+                        inner: self.inner.clone(),
+                        group: group.to_string(),
+                        place,
+                        rx,
+                        granted: false,
+                    })
+                }
             }
         };
         if let Some(waiting) = waiting {
