@@ -34,8 +34,10 @@ async fn alert_group(app: &App, event: &Event) -> Result<Response, NotifyError> 
         .map_err(|e| NotifyError::Malformed(e.to_string()))?;
     let id = event.id();
     // Held until the card is posted (or handed back), so the group's next card waits.
-    let received = event.time().copied().unwrap_or_else(chrono::Utc::now);
-    let _turn = app.order.turn(&n.group_key, received).await;
+    let _turn = app
+        .order
+        .turn(&format!("group/{}", n.group_key), made(event))
+        .await;
     let chat = route::chat_for(&n, &app.feishu).or(app.local.then_some(LOCAL_CHAT));
     let posted = match app.store.get_card(id).await {
         Ok(Some(message_id)) => {
@@ -101,6 +103,10 @@ async fn analysis_requested(app: &App, event: &Event) -> Result<Response, Notify
     if req.origin != Origin::Feishu {
         return Ok(events::accepted());
     }
+    let _turn = app
+        .order
+        .turn(&format!("request/{}", req.request_id), made(event))
+        .await;
     let message = Message::Text(result_card::ACK.to_string());
     let uuid = message_uuid(event.id(), "ack");
     let sent = match (&req.reply_to.message_id, &req.reply_to.chat_id) {
@@ -124,6 +130,11 @@ async fn analysis_requested(app: &App, event: &Event) -> Result<Response, Notify
 /// question.
 async fn analysis_completed(app: &App, event: &Event) -> Result<Response, NotifyError> {
     let done: AnalysisCompleted = data_as(event).map_err(NotifyError::Malformed)?;
+    // After the question's acknowledgement, should the result overtake it.
+    let _turn = app
+        .order
+        .turn(&format!("request/{}", done.request_id), made(event))
+        .await;
     let message = match (done.outcome, &done.report) {
         (Outcome::Ok, Some(report)) => result_card::render(report, done.report_url.as_deref()),
         (Outcome::Ok, None) => {
@@ -157,6 +168,11 @@ async fn analysis_completed(app: &App, event: &Event) -> Result<Response, Notify
     };
     delivered(&app.sends, sent, event.id(), "analysis result")?;
     Ok(events::accepted())
+}
+
+/// When `event` was made (its `time`; now if it has none).
+fn made(event: &Event) -> chrono::DateTime<chrono::Utc> {
+    event.time().copied().unwrap_or_else(chrono::Utc::now)
 }
 
 /// A send's outcome as the broker should see it: retryable failures become errors

@@ -23,7 +23,7 @@ use axum::routing::post;
 pub use alert_card::{Style, render as render_alert_card};
 pub use error::NotifyError;
 pub use metrics::{SendLabels, Sends};
-pub use order::GroupOrder;
+pub use order::Order;
 pub use result_card::{ACK, apology, render as render_result};
 
 /// The function's name, as in `/fn/notifier/` and the manifests.
@@ -46,8 +46,9 @@ pub struct App {
     pub local: bool,
     /// Send outcomes on `/metrics`.
     pub sends: metrics::Sends,
-    /// A group's cards in the order its notifications were received.
-    pub order: GroupOrder,
+    /// A conversation's messages (an alert group's cards, a question's
+    /// acknowledgement and result) in the order of their events.
+    pub order: Order,
 }
 
 impl App {
@@ -65,7 +66,7 @@ impl App {
             auto_analyze: config.alert.auto_analyze_severities.clone(),
             local: config.feishu.credentials.is_none(),
             sends: metrics::Sends::register(&ctx.metrics),
-            order: GroupOrder::new(order::SETTLE),
+            order: Order::new(order::SETTLE),
         }
     }
 

@@ -1,12 +1,16 @@
-//! A group's cards in the order its notifications were received.
+//! Messages of one conversation in the order their events were made: an alert
+//! group's cards in the order its notifications were received, a question's
+//! acknowledgement before its result.
 //!
 //! Alertmanager sends a group's notifications one after the other, but a broker
 //! delivers events concurrently (Knative's does; so does `aegis dev`'s), and a
-//! notifier scaling from zero receives every queued event at once. Two of a group's
-//! events can therefore reach the notifier in either order. Each event carries the
-//! time the webhook receiver accepted it (the CloudEvent `time`); a group's sends take
-//! turns in that order: waiters are queued by it, not by arrival, and an event first
-//! waits until it is `settle` old, so one delivered a little late still goes first.
+//! notifier scaling from zero receives every queued event at once. Two events of one
+//! conversation can therefore reach the notifier in either order (a quick analysis'
+//! result can overtake the acknowledgement of its question). Each event carries the
+//! time it was made (the CloudEvent `time`: when the webhook receiver accepted the
+//! notification, when the analysis finished); a conversation's sends take turns in
+//! that order: waiters are queued by it, not by arrival, and an event first waits
+//! until it is `settle` old, so one delivered a little late still goes first.
 //!
 //! Hand-written: a FIFO lock (tokio's `Mutex`) orders by arrival, which is the very
 //! thing that is not trusted here; no crate offers a lock granted in key order.
@@ -19,18 +23,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-/// How long after its receipt an event waits for earlier ones still in delivery.
+/// How long after it was made an event waits for earlier ones still in delivery.
 pub const SETTLE: Duration = Duration::from_millis(200);
 
-/// Turns per alert group, granted in order of receipt. Cheap to clone.
+/// Turns per conversation (an alert group, a request), granted in order of the
+/// events' times. Cheap to clone.
 #[derive(Clone)]
-pub struct GroupOrder {
+pub struct Order {
     inner: Arc<Inner>,
 }
 
 struct Inner {
     settle: Duration,
-    /// A group is here while its turn is held (or being handed over).
+    /// A conversation is here while its turn is held (or being handed over).
     groups: Mutex<HashMap<String, Queue>>,
 }
 
@@ -43,13 +48,13 @@ struct Queue {
     arrivals: u64,
 }
 
-/// The group's turn; the next waiter (earliest receipt) gets it on drop.
+/// A conversation's turn; the next waiter (earliest event) gets it on drop.
 pub struct Turn {
     inner: Arc<Inner>,
     group: String,
 }
 
-impl GroupOrder {
+impl Order {
     /// Turns that wait `settle` after an event's receipt before going.
     pub fn new(settle: Duration) -> Self {
         Self {
@@ -60,8 +65,8 @@ impl GroupOrder {
         }
     }
 
-    /// Waits for `group`'s turn for an event received at `received`: after every
-    /// waiting event of the group received earlier, and no sooner than `settle` after
+    /// Waits for `group`'s turn for an event made at `received`: after every waiting
+    /// event of the conversation made earlier, and no sooner than `settle` after
     /// `received` (at most `settle` from now, whatever the clocks say).
     pub async fn turn(&self, group: &str, received: DateTime<Utc>) -> Turn {
         let settle = self.inner.settle;
@@ -181,7 +186,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiters_go_in_order_of_receipt_not_arrival() {
-        let order = GroupOrder::new(Duration::ZERO);
+        let order = Order::new(Duration::ZERO);
         let first = order.turn("g", at(1)).await;
         let done = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
@@ -208,7 +213,7 @@ mod tests {
 
     #[tokio::test]
     async fn groups_do_not_wait_for_each_other() {
-        let order = GroupOrder::new(Duration::ZERO);
+        let order = Order::new(Duration::ZERO);
         let _a = order.turn("a", at(1)).await;
         let b = tokio::time::timeout(Duration::from_secs(1), order.turn("b", at(2))).await;
         assert!(b.is_ok(), "another group's turn is free");
@@ -216,7 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_late_delivery_of_an_earlier_event_still_goes_first() {
-        let order = GroupOrder::new(Duration::from_millis(300));
+        let order = Order::new(Duration::from_millis(300));
         let now = Utc::now();
         let done = Arc::new(Mutex::new(Vec::new()));
         let later = {
@@ -240,7 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancelled_waiter_neither_blocks_nor_loses_the_turn() {
-        let order = GroupOrder::new(Duration::ZERO);
+        let order = Order::new(Duration::ZERO);
         let first = order.turn("g", at(1)).await;
         // Cancelled while queued: leaves the queue.
         let cancelled =
@@ -265,7 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_old_event_does_not_wait() {
-        let order = GroupOrder::new(Duration::from_secs(30));
+        let order = Order::new(Duration::from_secs(30));
         let turn = tokio::time::timeout(
             Duration::from_secs(1),
             order.turn("g", Utc::now() - chrono::Duration::minutes(1)),

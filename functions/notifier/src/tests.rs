@@ -278,6 +278,60 @@ async fn chat_request_is_acknowledged_under_the_question() {
 }
 
 #[tokio::test]
+async fn a_result_that_overtakes_its_acknowledgement_waits_for_it() {
+    let (feishu, app) = setup();
+    let data = events::AnalysisRequested {
+        request_id: "req2".into(),
+        request: aegis::analysis::Request {
+            description: "why is cart slow".into(),
+            time_range: aegis::analysis::TimeRange::last(chrono::Utc::now(), 15),
+            model: None,
+            session_id: None,
+            alert: None,
+        },
+        origin: events::Origin::Feishu,
+        reply_to: events::ReplyTarget {
+            chat_id: Some("oc_team".into()),
+            message_id: Some("om_question".into()),
+            ..Default::default()
+        },
+    };
+    let asked = events::build(
+        EventType::AnalysisRequested,
+        "feishu-event-handler",
+        "req2",
+        &data,
+        &[],
+    )
+    .unwrap();
+    let done = serde_json::json!({
+        "request_id": "req2", "origin": "feishu",
+        "reply_to": {"chat_id": "oc_team", "message_id": "om_question"},
+        "outcome": "failed", "failure": {"kind": "timeout", "message": "budget spent"}
+    });
+    let done = events::build(EventType::AnalysisCompleted, "analyze", "done2", &done, &[]).unwrap();
+    // A quick analysis: the result is delivered first, the question 50 ms later.
+    let result = tokio::spawn({
+        let app = app.clone();
+        async move { deliver(&app, done).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(deliver(&app, asked).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(result.await.unwrap().status(), StatusCode::ACCEPTED);
+    let texts: Vec<_> = feishu
+        .calls()
+        .into_iter()
+        .map(|c| match c.message {
+            Message::Text(t) => t,
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts.len(), 2);
+    assert_eq!(texts[0], ACK, "{texts:?}");
+    assert!(texts[1].contains("timeout"), "{texts:?}");
+}
+
+#[tokio::test]
 async fn completion_replies_under_the_stored_alert_card() {
     let (feishu, app) = setup();
     app.store.put_card("alert-ev", "om_card").await.unwrap();
