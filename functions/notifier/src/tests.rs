@@ -101,6 +101,34 @@ fn alert_event(status: &str, severity: &str) -> events::Event {
     .unwrap()
 }
 
+/// A chat question `request_id`, asked as message `om_question` in chat `oc_team`.
+fn chat_question(request_id: &str) -> events::Event {
+    let data = events::AnalysisRequested {
+        request_id: request_id.into(),
+        request: aegis::analysis::Request {
+            description: "why is cart slow".into(),
+            time_range: aegis::analysis::TimeRange::last(chrono::Utc::now(), 15),
+            model: None,
+            session_id: None,
+            alert: None,
+        },
+        origin: events::Origin::Feishu,
+        reply_to: events::ReplyTarget {
+            chat_id: Some("oc_team".into()),
+            message_id: Some("om_question".into()),
+            ..Default::default()
+        },
+    };
+    events::build(
+        EventType::AnalysisRequested,
+        "feishu-event-handler",
+        request_id,
+        &data,
+        &[],
+    )
+    .unwrap()
+}
+
 async fn deliver(app: &App, event: events::Event) -> axum::response::Response {
     let (parts, body) = cloudevents::binding::http::builder::adapter::to_response(event)
         .unwrap()
@@ -245,30 +273,7 @@ async fn feishu_failures_map_to_redelivery_or_drop() {
 #[tokio::test]
 async fn chat_request_is_acknowledged_under_the_question() {
     let (feishu, app) = setup();
-    let data = events::AnalysisRequested {
-        request_id: "req1".into(),
-        request: aegis::analysis::Request {
-            description: "why is cart slow".into(),
-            time_range: aegis::analysis::TimeRange::last(chrono::Utc::now(), 15),
-            model: None,
-            session_id: None,
-            alert: None,
-        },
-        origin: events::Origin::Feishu,
-        reply_to: events::ReplyTarget {
-            chat_id: Some("oc_team".into()),
-            message_id: Some("om_question".into()),
-            ..Default::default()
-        },
-    };
-    let event = events::build(
-        EventType::AnalysisRequested,
-        "feishu-event-handler",
-        "req1",
-        &data,
-        &[],
-    )
-    .unwrap();
+    let event = chat_question("req1");
     assert_eq!(deliver(&app, event).await.status(), StatusCode::ACCEPTED);
     let calls = feishu.calls();
     assert_eq!(calls.len(), 1);
@@ -280,30 +285,7 @@ async fn chat_request_is_acknowledged_under_the_question() {
 #[tokio::test]
 async fn a_result_that_overtakes_its_acknowledgement_waits_for_it() {
     let (feishu, app) = setup();
-    let data = events::AnalysisRequested {
-        request_id: "req2".into(),
-        request: aegis::analysis::Request {
-            description: "why is cart slow".into(),
-            time_range: aegis::analysis::TimeRange::last(chrono::Utc::now(), 15),
-            model: None,
-            session_id: None,
-            alert: None,
-        },
-        origin: events::Origin::Feishu,
-        reply_to: events::ReplyTarget {
-            chat_id: Some("oc_team".into()),
-            message_id: Some("om_question".into()),
-            ..Default::default()
-        },
-    };
-    let asked = events::build(
-        EventType::AnalysisRequested,
-        "feishu-event-handler",
-        "req2",
-        &data,
-        &[],
-    )
-    .unwrap();
+    let asked = chat_question("req2");
     let done = serde_json::json!({
         "request_id": "req2", "origin": "feishu",
         "reply_to": {"chat_id": "oc_team", "message_id": "om_question"},
