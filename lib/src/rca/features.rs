@@ -1,7 +1,7 @@
 //! Per-service evidence: how each service's metrics, error logs and spans changed
 //! between the baseline part of the range and the incident part.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::catalog::{Kind, Signal};
 use super::observations::{Observations, Span};
@@ -354,10 +354,7 @@ pub fn log_changes(
     let mut sides: HashMap<&str, [Counts; 2]> = HashMap::new();
     // Minutes that have any line at all: sources that only kept some minutes must not
     // read as silence.
-    let mut minutes = [
-        std::collections::HashSet::new(),
-        std::collections::HashSet::new(),
-    ];
+    let mut minutes = [HashSet::new(), HashSet::new()];
     // The history before the range is for [`log_drift`]; here the range's own
     // baseline part, less the guard before the split, is compared with its incident
     // part. When the guard holds most of the baseline (a source that kept only the
@@ -375,16 +372,26 @@ pub fn log_changes(
     } else {
         split
     };
+    // Per service and error template, its count in each baseline minute.
+    let mut error_minutes: HashMap<(&str, &str), HashMap<i64, usize>> = HashMap::new();
     for (l, t) in obs.logs.iter().zip(templates) {
         if l.time < obs.start || (guard_from..split).contains(&l.time) {
             continue;
         }
         let k = usize::from(l.time >= split);
-        minutes[k].insert(((l.time - obs.start) / 60.0).floor() as i64);
+        let minute = ((l.time - obs.start) / 60.0).floor() as i64;
+        minutes[k].insert(minute);
         let entry = sides.entry(l.service.as_str()).or_default()[k]
             .entry(t.as_str())
             .or_insert_with(|| (0, logline::severity(&l.line), l.line.as_str()));
         entry.0 += 1;
+        if k == 0 && entry.1 != Severity::Info {
+            *error_minutes
+                .entry((l.service.as_str(), t.as_str()))
+                .or_default()
+                .entry(minute)
+                .or_default() += 1;
+        }
     }
     let base_min = minutes[0].len().max(1) as f64;
     let incident_min = minutes[1].len().max(1) as f64;
@@ -415,7 +422,16 @@ pub fn log_changes(
             if was == 0 {
                 change.new_templates += 1;
             }
-            let (r0, r1) = (volume * was as f64 / base_min, count as f64 / incident_min);
+            // Its usual rate: the lower of the baseline's mean and its median minute.
+            // The same fault minutes earlier (faults recur) fills a few baseline
+            // minutes with these errors and raises the mean, not the median of
+            // minutes that mostly had none.
+            let usual = error_minutes
+                .get(&(*service, *tpl))
+                .map_or(0.0, |per_minute| {
+                    (was as f64 / base_min).min(median_minute(per_minute, &minutes[0]))
+                });
+            let (r0, r1) = (volume * usual, count as f64 / incident_min);
             let rise = (r1 - r0) / (r0 + 1.0).sqrt();
             if rise > 0.0 {
                 change.surge += rise;
@@ -436,6 +452,16 @@ pub fn log_changes(
     out
 }
 
+/// The median of a template's count per minute over `minutes` (the minutes with any
+/// line: a minute the source did not keep is not a minute without the template).
+fn median_minute(per_minute: &HashMap<i64, usize>, minutes: &HashSet<i64>) -> f64 {
+    let mut counts: Vec<f64> = minutes
+        .iter()
+        .map(|m| per_minute.get(m).copied().unwrap_or(0) as f64)
+        .collect();
+    stats::median(&mut counts)
+}
+
 /// Symmetric KL divergence of two template histograms, with add-½ smoothing so a
 /// template seen on one side only counts but cannot be infinite, less what chance
 /// alone gives two samples of their sizes; 0 when either side has too few lines to
@@ -449,8 +475,7 @@ fn mix_shift<V>(
     if n0 < MIN_LINES_FOR_MIX || n1 < MIN_LINES_FOR_MIX {
         return 0.0;
     }
-    let keys: std::collections::HashSet<&str> =
-        before.keys().chain(after.keys()).copied().collect();
+    let keys: HashSet<&str> = before.keys().chain(after.keys()).copied().collect();
     let k = keys.len() as f64;
     let divergence: f64 = keys
         .iter()
@@ -780,7 +805,7 @@ pub fn log_drift(
             continue;
         }
         let incident_total: usize = incident.values().sum();
-        let templates: std::collections::HashSet<&str> = history
+        let templates: HashSet<&str> = history
             .iter()
             .flat_map(|(_, c)| c.keys().copied())
             .chain(incident.keys().copied())

@@ -768,6 +768,42 @@ fn warnings_that_rise_with_the_traffic_are_not_a_surge() {
 }
 
 #[test]
+fn errors_a_recurring_fault_wrote_earlier_still_surge() {
+    // contacts failed for three minutes early in the baseline (30 errors a minute) and
+    // fails again from minute 10 (6 a minute): the baseline's mean (10 a minute) is
+    // above the incident's rate, its usual minute (none) is not. orders' one error a
+    // minute becomes three: a real but smaller rise.
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("contacts", |m| {
+        let errors = match m {
+            2..=4 => 30,
+            10.. => 6,
+            _ => 0,
+        };
+        (0..20)
+            .map(|i| format!("INFO contacts {i} found"))
+            .chain((0..errors).map(|i| format!("ERROR no contacts according to id {i}")))
+            .collect()
+    }));
+    obs.logs.extend(log_lines("orders", |m| {
+        let errors = if m >= 10 { 3 } else { 1 };
+        (0..20)
+            .map(|i| format!("INFO order {i} placed"))
+            .chain((0..errors).map(|i| format!("ERROR order {i} failed: seat taken")))
+            .collect()
+    }));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::features::templates(&obs);
+    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let (contacts, orders) = (&logs["contacts"], &logs["orders"]);
+    assert!(contacts.surge > 3.0, "{contacts:?}");
+    assert!(
+        contacts.surge > 2.0 * orders.surge,
+        "{contacts:?} {orders:?}"
+    );
+}
+
+#[test]
 fn a_few_lines_of_the_same_templates_are_not_a_changed_mix() {
     // Six lines a minute drawn from the same eight templates all along: small samples
     // of the same mix differ by chance alone. From minute 10, `cart` switches to two
