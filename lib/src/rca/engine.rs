@@ -209,6 +209,33 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
             ),
         });
     }
+    if let Some(t) = c.change.traffic.as_ref().filter(|t| t.score() >= 0.2) {
+        let p = &t.pair;
+        indicators.push(format!(
+            "its requests stopped reaching {}: it had {:.2} requests per request of {}, below half that in {} of {} minutes since the onset",
+            t.follower,
+            p.ratio,
+            c.service,
+            p.incident.1,
+            p.incident.0
+        ));
+        evidence.push(Evidence {
+            source: "prometheus".into(),
+            query: t.signal.query.clone(),
+            summary: format!(
+                "{}: series service=\"{}\" kept {:.2}x series service=\"{}\" in {} of {} minutes before the incident; below half that in {} of {} minutes of it while {}'s own held",
+                t.signal.name,
+                t.follower,
+                p.ratio,
+                c.service,
+                p.history.1,
+                p.history.0,
+                p.incident.1,
+                p.incident.0,
+                c.service
+            ),
+        });
+    }
     if let Some(t) = c.change.traces.as_ref().filter(|t| t.score() >= 0.2) {
         indicators.push(format!(
             "median span {:.1} ms -> {:.1} ms, self time x{:.2}{}{}{}",

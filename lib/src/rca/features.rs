@@ -153,6 +153,9 @@ pub struct ServiceChange {
     pub drift: Option<LogDrift>,
     /// The pair of its log templates that kept a ratio and broke it most.
     pub invariant: Option<super::invariants::BrokenInvariant>,
+    /// The traffic invariant it leads that broke most: its requests stopped
+    /// reaching a service whose traffic followed its own.
+    pub traffic: Option<super::traffic::TrafficBreak>,
 }
 
 impl ServiceChange {

@@ -17,6 +17,7 @@ mod observations;
 mod rank;
 mod stats;
 mod template;
+mod traffic;
 
 pub use catalog::{Catalog, Error as CatalogError, Kind, SERVICE_LABELS, Signal};
 pub use engine::{Engine, Input, report};
@@ -24,6 +25,7 @@ pub use features::{Blame, LogChange, LogDrift, Mentions, MetricShift, ServiceCha
 pub use observations::{LogLine, Metric, Observations, Span};
 pub use rank::{Candidate, Ranking, rank};
 pub use stats::Shift;
+pub use traffic::{KeptRatio, TrafficBreak};
 
 #[cfg(test)]
 mod tests;

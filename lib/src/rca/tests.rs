@@ -958,3 +958,75 @@ fn a_cpu_pinned_at_its_limit_outweighs_one_merely_busier() {
     );
     assert_eq!(far, near);
 }
+
+/// frontend -> checkout -> email, one confirmation per order; from minute 11
+/// checkout throws before sending it: email's traffic stops while checkout's holds,
+/// and the frontend's error ratio and both callers' latency rise. No traces, no logs:
+/// nothing tells the engine who calls whom.
+fn checkout_stops_before_email() -> Observations {
+    let orders = series(0.4, 7, 99, 1.0);
+    let email = orders
+        .iter()
+        .enumerate()
+        .map(|(m, (t, v))| (*t, if (11..15).contains(&m) { 0.0 } else { *v }))
+        .collect();
+    let requests = metric(
+        "request_rate",
+        vec![
+            ("frontend", series(8.0, 1, 99, 1.0)),
+            ("checkout", orders),
+            ("email", email),
+        ],
+    );
+    let errors = metric(
+        "error_ratio",
+        vec![(
+            "frontend",
+            (0..=MINUTES)
+                .map(|m| (START + 60.0 * m as f64, if m >= 11 { 0.05 } else { 0.0 }))
+                .collect(),
+        )],
+    );
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("frontend", series(0.5, 2, 11, 2.0)),
+            ("checkout", series(0.4, 3, 11, 2.0)),
+            ("email", series(0.005, 4, 99, 1.0)),
+        ],
+    );
+    observations(vec![requests, errors, latency])
+}
+
+#[test]
+fn a_service_whose_requests_stop_reaching_its_callee_ranks_first() {
+    let ranking = rank(&checkout_stops_before_email());
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "checkout", "{ranking:?}");
+    let stopped = top.change.traffic.as_ref().expect("a broken traffic pair");
+    assert_eq!(stopped.follower, "email");
+    assert_eq!(stopped.pair.incident, (6, 4));
+    // The frontend's errors are the loudest symptom, and email's fall the plainest.
+    let frontend = ranking
+        .candidates
+        .iter()
+        .position(|c| c.service == "frontend");
+    assert!(frontend.is_some_and(|i| i > 0), "{ranking:?}");
+
+    let r = report(&input(), &checkout_stops_before_email());
+    let top = &r.ranked_root_causes[0];
+    assert!(
+        top.key_indicators
+            .iter()
+            .any(|i| i.starts_with("its requests stopped reaching email")),
+        "{:?}",
+        top.key_indicators
+    );
+    assert!(
+        top.evidence
+            .iter()
+            .any(|e| e.source == "prometheus" && e.query == "sum by (service) (request_rate)"),
+        "{:?}",
+        top.evidence
+    );
+}
