@@ -328,7 +328,7 @@ mod tests {
                         .chain(ranking.candidates.iter().filter(|c| c.service == t.service))
                     {
                         println!(
-                            "   {:<28} {:.2} m={:.2} l={:.2} mix={:.2} t={:.2} n={:.2} d={:.2} i={:.2} by={:?}",
+                            "   {:<28} {:.2} m={:.2} l={:.2} mix={:.2} t={:.2} n={:.2} d={:.2} i={:.2} f={:.2} by={:?}",
                             c.service,
                             c.score,
                             c.change.metric_score(),
@@ -338,6 +338,7 @@ mod tests {
                             c.change.mentions.as_ref().map_or(0.0, |m| m.score()),
                             c.change.drift.as_ref().map_or(0.0, |d| d.score()),
                             c.change.invariant.as_ref().map_or(0.0, |i| i.score()),
+                            c.change.traffic.as_ref().map_or(0.0, |f| f.score()),
                             c.explained_by
                         );
                         if let Some(t) = &c.change.traces {
