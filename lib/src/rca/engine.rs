@@ -212,7 +212,8 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
     if let Some(t) = c.change.traffic.as_ref().filter(|t| t.score() >= 0.2) {
         let p = &t.pair;
         indicators.push(format!(
-            "its requests stopped reaching {}: it had {:.2} requests per request of {}, below half that in {} of {} minutes since the onset",
+            "its requests stopped reaching {}: {} had {:.2} requests per request of {}, below half that in {} of {} samples since the onset",
+            t.follower,
             t.follower,
             p.ratio,
             c.service,
@@ -223,7 +224,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
             source: "prometheus".into(),
             query: t.signal.query.clone(),
             summary: format!(
-                "{}: series service=\"{}\" kept {:.2}x series service=\"{}\" in {} of {} minutes before the incident; below half that in {} of {} minutes of it while {}'s own held",
+                "{}: series service=\"{}\" kept {:.2}x series service=\"{}\" in {} of {} samples before the incident; below half that in {} of {} samples of it while {}'s own held",
                 t.signal.name,
                 t.follower,
                 p.ratio,

@@ -77,6 +77,7 @@ const START_UNCERTAINTY_SECONDS: f64 = 30.0;
 pub fn rank(obs: &Observations) -> Ranking {
     let metrics = features::metric_changes(obs);
     let templates = features::templates(obs);
+    let rates = traffic::Rates::new(obs);
     let guess = features::incident_start(obs);
     // Kept inside the bounds the guess keeps (the guaranteed baseline, the last
     // minute): a side that would cross one is read at the bound.
@@ -90,9 +91,9 @@ pub fn rank(obs: &Observations) -> Ranking {
     let (central, around) = std::thread::scope(|scope| {
         let around: Vec<_> = others
             .iter()
-            .map(|split| scope.spawn(|| candidates_at(obs, &metrics, &templates, *split)))
+            .map(|split| scope.spawn(|| candidates_at(obs, &metrics, &templates, &rates, *split)))
             .collect();
-        let central = candidates_at(obs, &metrics, &templates, guess);
+        let central = candidates_at(obs, &metrics, &templates, &rates, guess);
         let around: Vec<Vec<Candidate>> = around
             .into_iter()
             .map(|h| h.join().expect("ranking thread panicked"))
@@ -142,6 +143,7 @@ fn candidates_at(
     obs: &Observations,
     metrics: &BTreeMap<String, Vec<features::MetricShift>>,
     templates: &[String],
+    rates: &traffic::Rates,
     split: f64,
 ) -> Vec<Candidate> {
     let mut logs = features::log_changes(obs, templates, split);
@@ -149,7 +151,7 @@ fn candidates_at(
     let mentions = features::mentions(obs, &mut logs);
     let drift = features::log_drift(obs, templates, split);
     let invariants = invariants::broken(obs, templates, split);
-    let traffic = traffic::broken(obs, split);
+    let traffic = rates.broken(split);
     edges.extend(obs.graph.iter().cloned());
 
     let mut changes: BTreeMap<String, ServiceChange> = BTreeMap::new();
@@ -208,8 +210,8 @@ fn candidates_at(
             // A code path of its own that stopped half way (its logs, or the calls
             // its requests make) is neither a callee's echo nor a reported failure
             // of another: it is added after both discounts (and takes nothing off
-            // its callers). Inside them the log invariants did worse on every layout of the
-            // dev cases.
+            // its callers). Inside them the log invariants did worse on every layout
+            // of the dev cases.
             let broken = INVARIANT_WEIGHT * change.invariant.as_ref().map_or(0.0, |i| i.score())
                 + TRAFFIC_INVARIANT_WEIGHT * change.traffic.as_ref().map_or(0.0, |t| t.score());
             if let Some((callee, s)) = worst_callee {

@@ -17,7 +17,9 @@ use super::catalog::{Kind, Signal};
 use super::observations::Observations;
 use super::stats;
 
-/// Minutes before the incident part a pair needs, both series serving.
+/// Samples before the incident part a pair needs, both series serving. The engine
+/// queries a sample a minute (fewer over ranges longer than 2 hours: about 180
+/// over the range and its history), so "minute" below means a sample.
 const MIN_HISTORY_POINTS: usize = 10;
 
 /// Share of those minutes in which the ratio must have held: three in four, so that
@@ -79,81 +81,96 @@ impl TrafficBreak {
     }
 }
 
-/// Per service, the traffic invariant it leads that the part from `split` on breaks
-/// most, over every traffic signal ([`Kind::Traffic`]).
-pub fn broken(obs: &Observations, split: f64) -> BTreeMap<String, TrafficBreak> {
-    let mut out: BTreeMap<String, TrafficBreak> = BTreeMap::new();
-    for metric in obs
-        .metrics
-        .iter()
-        .filter(|m| m.signal.kind == Kind::Traffic)
-    {
-        // Keyed by the millisecond, so the two series of a pair meet on their
-        // common scrapes.
-        let series: Vec<(&str, BTreeMap<i64, f64>)> = metric
-            .series
+/// The series of every traffic signal ([`Kind::Traffic`]), keyed by the millisecond
+/// so that the two series of a pair meet on their common samples. Built once per
+/// ranking and read at each incident start.
+pub struct Rates<'a> {
+    signals: Vec<(&'a Signal, Vec<(&'a str, Samples)>)>,
+}
+
+/// One series' values by the millisecond.
+type Samples = BTreeMap<i64, f64>;
+
+impl<'a> Rates<'a> {
+    /// The traffic signals of `obs`.
+    pub fn new(obs: &'a Observations) -> Self {
+        let signals = obs
+            .metrics
             .iter()
-            .map(|(service, points)| {
-                let by_time = points
+            .filter(|m| m.signal.kind == Kind::Traffic)
+            .map(|metric| {
+                let series = metric
+                    .series
                     .iter()
-                    .filter(|(_, v)| v.is_finite())
-                    .map(|(t, v)| ((t * 1000.0).round() as i64, v.max(0.0)))
+                    .map(|(service, points)| {
+                        let by_time = points
+                            .iter()
+                            .filter(|(_, v)| v.is_finite())
+                            .map(|(t, v)| ((t * 1000.0).round() as i64, v.max(0.0)))
+                            .collect();
+                        (service.as_str(), by_time)
+                    })
                     .collect();
-                (service.as_str(), by_time)
+                (&metric.signal, series)
             })
             .collect();
+        Self { signals }
+    }
+
+    /// Per service, the traffic invariant it leads that the part from `split` on
+    /// breaks most, over every traffic signal.
+    pub fn broken(&self, split: f64) -> BTreeMap<String, TrafficBreak> {
         let split_ms = (split * 1000.0).round() as i64;
-        let mut kept: BTreeMap<(&str, &str), KeptRatio> = BTreeMap::new();
-        for (leader, lead) in &series {
-            for (follower, follow) in &series {
-                if leader != follower
-                    && let Some(ratio) = kept_ratio(lead, follow, split_ms)
-                {
-                    kept.insert((leader, follower), ratio);
+        let mut out: BTreeMap<String, TrafficBreak> = BTreeMap::new();
+        for (signal, series) in &self.signals {
+            let mut kept: BTreeMap<(&str, &str), KeptRatio> = BTreeMap::new();
+            for (leader, lead) in series {
+                for (follower, follow) in series {
+                    if leader != follower
+                        && let Some(ratio) = kept_ratio(lead, follow, split_ms)
+                    {
+                        kept.insert((leader, follower), ratio);
+                    }
                 }
             }
-        }
-        for (&(leader, follower), pair) in &kept {
-            if !pair.broke() || out.get(leader).is_some_and(|b| b.pair.share >= pair.share) {
-                continue;
+            for (&(leader, follower), pair) in &kept {
+                if !pair.broke() || out.get(leader).is_some_and(|b| b.pair.share >= pair.share) {
+                    continue;
+                }
+                // When the leader's traffic still reaches another service that lost the
+                // follower too (the frontend's orders still reach checkout, checkout's
+                // no longer reach email), the loss is further on, at that service. A
+                // ratio says nothing of who calls whom, so "further on" is the service
+                // whose own ratio to the follower was the tighter: each hop between
+                // them adds its own noise.
+                let further_on = kept.iter().any(|(&(from, to), via)| {
+                    from == leader
+                        && to != follower
+                        && !via.broke()
+                        && kept
+                            .get(&(to, follower))
+                            .is_some_and(|next| next.broke() && next.spread < pair.spread)
+                });
+                if further_on {
+                    continue;
+                }
+                out.insert(
+                    leader.to_string(),
+                    TrafficBreak {
+                        signal: (*signal).clone(),
+                        follower: follower.to_string(),
+                        pair: *pair,
+                    },
+                );
             }
-            // When the leader's traffic still reaches another service that lost the
-            // follower too (the frontend's orders still reach checkout, checkout's
-            // no longer reach email), the loss is further on, at that service. A
-            // ratio says nothing of who calls whom, so "further on" is the service
-            // whose own ratio to the follower was the tighter: each hop between
-            // them adds its own noise.
-            let further_on = kept.iter().any(|(&(from, to), via)| {
-                from == leader
-                    && to != follower
-                    && !via.broke()
-                    && kept
-                        .get(&(to, follower))
-                        .is_some_and(|next| next.broke() && next.spread < pair.spread)
-            });
-            if further_on {
-                continue;
-            }
-            out.insert(
-                leader.to_string(),
-                TrafficBreak {
-                    signal: metric.signal.clone(),
-                    follower: follower.to_string(),
-                    pair: *pair,
-                },
-            );
         }
+        out
     }
-    out
 }
 
 /// The ratio `follow` kept to `lead` before `split_ms`, if it kept one, and how the
 /// part from `split_ms` on kept it.
-fn kept_ratio(
-    lead: &BTreeMap<i64, f64>,
-    follow: &BTreeMap<i64, f64>,
-    split_ms: i64,
-) -> Option<KeptRatio> {
+fn kept_ratio(lead: &Samples, follow: &Samples, split_ms: i64) -> Option<KeptRatio> {
     let points: Vec<(i64, f64, f64)> = lead
         .iter()
         .filter_map(|(t, a)| follow.get(t).map(|b| (*t, *a, *b)))
@@ -234,6 +251,10 @@ mod tests {
 
     const SPLIT: f64 = START + 14.0 * 60.0;
 
+    fn broken(obs: Observations) -> BTreeMap<String, TrafficBreak> {
+        Rates::new(&obs).broken(SPLIT)
+    }
+
     /// Orders a minute, wobbling as real traffic does.
     fn orders() -> Vec<f64> {
         (0..20)
@@ -250,7 +271,7 @@ mod tests {
             .enumerate()
             .map(|(i, v)| if (15..18).contains(&i) { 0.0 } else { *v })
             .collect();
-        let found = broken(&obs(vec![("checkout", checkout), ("email", email)]), SPLIT);
+        let found = broken(obs(vec![("checkout", checkout), ("email", email)]));
         let b = &found["checkout"];
         assert_eq!(b.follower, "email");
         assert_eq!(b.signal.name, "request_rate");
@@ -277,14 +298,11 @@ mod tests {
             .enumerate()
             .map(|(i, v)| if (15..18).contains(&i) { 0.0 } else { *v })
             .collect();
-        let found = broken(
-            &obs(vec![
-                ("frontend", frontend),
-                ("checkout", checkout),
-                ("email", email),
-            ]),
-            SPLIT,
-        );
+        let found = broken(obs(vec![
+            ("frontend", frontend),
+            ("checkout", checkout),
+            ("email", email),
+        ]));
         assert_eq!(found["checkout"].follower, "email");
         assert!(!found.contains_key("frontend"), "{found:?}");
     }
@@ -297,7 +315,7 @@ mod tests {
             .map(|(i, v)| if i >= 15 { v * 0.1 } else { *v })
             .collect();
         let email = checkout.clone();
-        let found = broken(&obs(vec![("checkout", checkout), ("email", email)]), SPLIT);
+        let found = broken(obs(vec![("checkout", checkout), ("email", email)]));
         assert!(found.is_empty(), "{found:?}");
     }
 
@@ -314,7 +332,7 @@ mod tests {
                 }
             })
             .collect();
-        let found = broken(&obs(vec![("checkout", checkout), ("ads", ads)]), SPLIT);
+        let found = broken(obs(vec![("checkout", checkout), ("ads", ads)]));
         assert!(found.is_empty(), "{found:?}");
     }
 
@@ -327,7 +345,7 @@ mod tests {
             .enumerate()
             .map(|(i, v)| if i % 5 == 0 || i % 5 == 1 { 0.0 } else { *v })
             .collect();
-        let found = broken(&obs(vec![("checkout", checkout), ("email", email)]), SPLIT);
+        let found = broken(obs(vec![("checkout", checkout), ("email", email)]));
         assert!(found.is_empty(), "{found:?}");
     }
 }
