@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aegis::analysis::agent::Limits;
-use aegis::analysis::{Analyzer, NoEngine, Progress, ProgressEvent, Request, TimeRange, ToolSet};
-use aegis::llm::ToolSpec;
+use aegis_analysis::agent::Limits;
+use aegis_analysis::{Analyzer, NoEngine, Progress, ProgressEvent, Request, TimeRange, ToolSet};
+use aegis_llm::ToolSpec;
 use aegis_tests::fake_llm::{FakeLlm, Reply};
 use serde_json::{Value, json};
 
@@ -38,9 +38,9 @@ impl ToolSet for Instant_ {
     }
 }
 
-fn config(fake: &FakeLlm) -> aegis::Config {
+fn config(fake: &FakeLlm) -> aegis_runtime::Config {
     let base = fake.base_url.clone();
-    aegis::Config::from_lookup(move |k| match k {
+    aegis_runtime::Config::from_lookup(move |k| match k {
         "AEGIS_LLM_BASE_URL" => Some(base.clone()),
         "AEGIS_LLM_MODEL" => Some("fake".into()),
         "AEGIS_ANALYSIS_MAX_STEPS" => Some("40".into()),
@@ -79,7 +79,7 @@ fn request() -> Request {
 
 fn analyzer(fake: &FakeLlm, size: usize) -> Analyzer {
     Analyzer::new(
-        Arc::new(config(fake)),
+        config(fake).analyzer_settings(),
         Arc::new(Instant_ { size }),
         Arc::new(NoEngine {
             reason: "bench".into(),
@@ -145,10 +145,10 @@ async fn tokens(turns: usize, size: usize, compaction: bool) -> (u64, u64) {
 /// First byte of the NDJSON stream after the request, over real HTTP.
 async fn first_byte(rounds: usize) -> (f64, f64) {
     let fake = FakeLlm::start(Vec::new()).await.expect("fake");
-    let ctx = aegis::runtime::context_from_config(config(&fake))
+    let ctx = aegis_runtime::context_from_config(config(&fake))
         .await
         .expect("context");
-    let app = aegis::runtime::mount(analyze_stream_build(&ctx), &ctx);
+    let app = aegis_runtime::mount(analyze_stream_build(&ctx), &ctx);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -156,7 +156,7 @@ async fn first_byte(rounds: usize) -> (f64, f64) {
         "http://{}/api/ops/analyze/stream",
         listener.local_addr().expect("addr")
     );
-    tokio::spawn(aegis::runtime::serve_on(
+    tokio::spawn(aegis_runtime::serve_on(
         listener,
         app,
         Duration::from_secs(1),
@@ -176,7 +176,7 @@ async fn first_byte(rounds: usize) -> (f64, f64) {
     (ms[ms.len() / 2], ms[ms.len() * 95 / 100])
 }
 
-fn analyze_stream_build(ctx: &aegis::runtime::Context) -> aegis::runtime::Function {
+fn analyze_stream_build(ctx: &aegis_runtime::Context) -> aegis_runtime::Function {
     let build = aegis_cli::host::FUNCTIONS
         .iter()
         .find(|(n, _)| *n == "analyze-stream")

@@ -22,9 +22,9 @@ mod datasets;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aegis::analysis::agent::Limits;
-use aegis::analysis::{Analyzer, Engine, Progress, Report, Request, TimeRange};
-use aegis::replay::Case;
+use aegis_analysis::agent::Limits;
+use aegis_analysis::{Analyzer, Engine, Progress, Report, Request, TimeRange};
+use aegis_replay::Case;
 use aegis_tests::fake_llm::{FakeLlm, Reply};
 use datasets::{Backends, ONLINE_BOUTIQUE, TRAIN_TICKET};
 use serde_json::json;
@@ -80,7 +80,7 @@ fn options() -> Options {
     o
 }
 
-fn config(fake: &FakeLlm, backends: &Backends) -> aegis::Config {
+fn config(fake: &FakeLlm, backends: &Backends) -> aegis_runtime::Config {
     let mut vars = backends.vars();
     vars.extend([
         ("AEGIS_LLM_BASE_URL", fake.base_url.clone()),
@@ -88,8 +88,10 @@ fn config(fake: &FakeLlm, backends: &Backends) -> aegis::Config {
         ("AEGIS_LLM_TIMEOUT", "30s".into()),
         ("AEGIS_ANALYSIS_BUDGET", "600s".into()),
     ]);
-    aegis::Config::from_lookup(move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-        .expect("bench configuration is valid")
+    aegis_runtime::Config::from_lookup(move |k| {
+        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .expect("bench configuration is valid")
 }
 
 /// The investigation: steps 1-2 list services, 3-5 range queries, 6 the system's
@@ -164,7 +166,7 @@ async fn analyse(
     compaction: Option<u64>,
 ) -> Run {
     let config = config(fake, backends);
-    let tools = aegis::tools::Tools::new(&config.tools).expect("tools build");
+    let tools = aegis_tools::Tools::new(&config.tools).expect("tools build");
     let range = TimeRange {
         start: case.start,
         end: case.end,
@@ -183,11 +185,9 @@ async fn analyse(
         .collect();
     let engine: Arc<dyn Engine> = Arc::new(Precomputed(engine.clone()));
     // The tools production gives the agent: the backends' catalog and the engine.
-    let mut catalog = aegis::tools::catalog_for(
-        &tools,
-        aegis::tools::catalog::window(range.start, range.end),
-    );
-    catalog.add(aegis::analysis::rank_tool::tool(
+    let mut catalog =
+        aegis_tools::catalog_for(&tools, aegis_tools::catalog::window(range.start, range.end));
+    catalog.add(aegis_analysis::rank_tool::tool(
         engine.clone(),
         request.clone(),
         std::time::Duration::from_secs(60),
@@ -210,7 +210,8 @@ async fn analyse(
     limits.compaction = compaction.is_some();
     limits.context_tokens = compaction.unwrap_or(limits.context_tokens);
     limits.token_budget = u64::MAX / 2;
-    let analyzer = Analyzer::new(Arc::new(config), Arc::new(catalog), engine).with_limits(limits);
+    let analyzer =
+        Analyzer::new(config.analyzer_settings(), Arc::new(catalog), engine).with_limits(limits);
     let before = fake.requests().len();
     let report = analyzer.run(&case.id, &request, &Progress::none()).await;
     // Counted as the fake counts prompt tokens: the messages' JSON, characters / 4.
@@ -236,8 +237,8 @@ async fn analyse(
 /// The engine's report for `case`, as `aegis eval` computes it.
 async fn rank(backends: &Backends, fake: &FakeLlm, case: &Case) -> Report {
     let config = config(fake, backends);
-    let tools = aegis::tools::Tools::new(&config.tools).expect("tools build");
-    let input = aegis::rca::Input {
+    let tools = aegis_tools::Tools::new(&config.tools).expect("tools build");
+    let input = aegis_rca::Input {
         symptom: Some(case.question.clone()),
         graph: backends
             .dataset
@@ -246,7 +247,7 @@ async fn rank(backends: &Backends, fake: &FakeLlm, case: &Case) -> Report {
             .iter()
             .map(|e| (e.from.clone(), e.to.clone()))
             .collect(),
-        ..aegis::rca::Input::new(
+        ..aegis_rca::Input::new(
             TimeRange {
                 start: case.start,
                 end: case.end,
@@ -254,7 +255,7 @@ async fn rank(backends: &Backends, fake: &FakeLlm, case: &Case) -> Report {
             backends.catalog(),
         )
     };
-    aegis::rca::Engine::default().analyze(&input, &tools).await
+    aegis_rca::Engine::default().analyze(&input, &tools).await
 }
 
 fn stats(mut v: Vec<u64>) -> String {

@@ -12,8 +12,8 @@ mod incident;
 
 use std::time::{Duration, Instant};
 
-use aegis::tools::Capped;
-use aegis::tools::compact::{self, BUDGET, tokens};
+use aegis_tools::Capped;
+use aegis_tools::compact::{self, BUDGET, tokens};
 use chrono::DateTime;
 
 fn measure(name: &str, runs: usize, mut f: impl FnMut() -> String) {

@@ -166,7 +166,7 @@ pub async fn dev(
             .map(|(_, v)| v.to_string())
             .or_else(|| (name == "AEGIS_DATA_DIR").then(|| data_dir.clone()))
     };
-    let config = aegis::Config::from_lookup(lookup)?;
+    let config = aegis_runtime::Config::from_lookup(lookup)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let mut opts = DevOptions::new(config).listener(listener);
     if let Some(dir) = knative {

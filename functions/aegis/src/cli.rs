@@ -113,7 +113,7 @@ pub fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Reference,
         } => {
-            print!("{}", aegis::config::reference::markdown());
+            print!("{}", aegis_core::config::reference::markdown());
             ExitCode::SUCCESS
         }
         Command::DeadLetters {
@@ -129,18 +129,23 @@ pub fn main() -> ExitCode {
             host,
             knative,
         } => crate::host::dev(port, host, knative),
-        Command::Replay { dataset, port } => block_on(aegis::replay::serve_dataset(&dataset, port)),
+        Command::Replay { dataset, port } => block_on(aegis_replay::serve_dataset(&dataset, port)),
         Command::Eval {
             datasets,
             json,
             limit,
-        } => block_on(aegis::rca::eval::run(&datasets, json.as_deref(), limit)),
+        } => block_on(aegis_eval::run(
+            &datasets,
+            json.as_deref(),
+            limit,
+            aegis_runtime::shutdown_signal(),
+        )),
     }
 }
 
 /// Runs a command's future on a fresh runtime; an error is printed as one line.
 fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    aegis::runtime::block_on(async move {
+    aegis_runtime::block_on(async move {
         match fut.await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -11,9 +11,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aegis::Config;
-use aegis::analysis::Report;
-use aegis::replay::{Dataset, Server};
+use aegis_analysis::Report;
+use aegis_replay::{Dataset, Server};
+use aegis_runtime::Config;
 use chrono::{DateTime, Utc};
 
 use crate::broker::HopOutcome;
@@ -137,7 +137,7 @@ pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     step("still serving; Ctrl-C to stop");
-    aegis::runtime::shutdown_signal().await;
+    aegis_runtime::shutdown_signal().await;
     handle.shutdown().await?;
     drop(replay);
     Ok(())

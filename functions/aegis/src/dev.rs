@@ -9,9 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aegis::Config;
-use aegis::events::Received;
-use aegis::runtime::{Context, Metrics};
+use aegis_core::events::Received;
+use aegis_runtime::Config;
+use aegis_runtime::Context;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -131,7 +131,7 @@ pub enum DevError {
     Manifests(#[from] crate::broker::ManifestError),
     /// A function could not be built.
     #[error(transparent)]
-    Build(#[from] aegis::runtime::BuildError),
+    Build(#[from] aegis_runtime::BuildError),
     /// The store (or another shared resource) could not be opened.
     #[error("{0:#}")]
     Context(anyhow::Error),
@@ -170,19 +170,19 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
     };
     let base = url::Url::parse(&format!("http://{local}/")).expect("an address makes a URL");
     let broker = Broker::new(&manifests, base);
-    let store = aegis::store::open(&config.store)
+    let store = aegis_store::open(&config.store)
         .await
         .map_err(DevError::Context)?;
     let context = Context {
         config: Arc::new(config),
         sink: Arc::new(broker.clone()),
         store,
-        metrics: Metrics::default(),
+        metrics: aegis_runtime::process_metrics(),
     };
     let app = app(&context, broker.clone())?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let grace = context.config.runtime.shutdown_grace;
-    let server = tokio::spawn(aegis::runtime::serve_until(listener, app, grace, async {
+    let server = tokio::spawn(aegis_runtime::serve_until(listener, app, grace, async {
         let _ = stop_rx.await;
     }));
     tracing::info!(%addr, broker = %broker.name(), "aegis dev ready");
@@ -197,11 +197,11 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
 
 /// The whole `aegis dev` router: every function, the public paths, the broker
 /// ingress, and the common layers.
-pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis::runtime::BuildError> {
+pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime::BuildError> {
     let mut app = Router::new();
     for (name, build) in FUNCTIONS {
         let function = build(ctx)?;
-        let routes = aegis::runtime::with_timeout(function);
+        let routes = aegis_runtime::with_timeout(function);
         for (path, _) in PUBLIC_ROUTES.iter().filter(|(_, owner)| owner == name) {
             // route_service refuses a Router itself; its service form is the same routes.
             app = app.route_service(path, routes.clone().into_service::<axum::body::Body>());
@@ -209,7 +209,7 @@ pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis::runtime::Buil
         app = app.nest_service(&format!("/fn/{name}"), routes);
     }
     let app = app.route("/broker", post(ingress).with_state(broker));
-    Ok(aegis::runtime::with_common_layers(
+    Ok(aegis_runtime::with_common_layers(
         app,
         &ctx.config.runtime,
         &ctx.metrics,

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aegis::Config;
-use aegis::runtime::{BuildError, Context, Function};
+use aegis_runtime::Config;
+use aegis_runtime::{BuildError, Context, Function};
 
 /// What builds a function from the shared context.
 pub type Build = fn(&Context) -> Result<Function, BuildError>;
@@ -47,20 +47,20 @@ pub fn config_check() -> ExitCode {
     }
 }
 
-/// `NAME  value  (set|default)` for every variable of [`aegis::config::VARIABLES`];
+/// `NAME  value  (set|default)` for every variable of [`aegis_core::config::VARIABLES`];
 /// secrets that are set show as `***`, unset ones as `(unset)`.
 pub fn effective_config(var: impl Fn(&str) -> Option<String>) -> String {
     use std::fmt::Write;
-    let width = aegis::config::VARIABLES
+    let width = aegis_core::config::VARIABLES
         .iter()
         .map(|v| v.name.len())
         .max()
         .unwrap_or(0);
     let mut out = String::new();
-    for v in aegis::config::VARIABLES {
+    for v in aegis_core::config::VARIABLES {
         let set = var(v.name).filter(|s| !s.trim().is_empty());
         let (value, source) = match (set, v.secret) {
-            (Some(_), true) => (aegis::config::Secret::new("").to_string(), "set"),
+            (Some(_), true) => (aegis_core::config::Secret::new("").to_string(), "set"),
             (Some(value), false) => (value, "set"),
             (None, _) if v.default.is_empty() => ("(unset)".to_string(), "default"),
             (None, _) => (v.default.to_string(), "default"),
@@ -73,7 +73,7 @@ pub fn effective_config(var: impl Fn(&str) -> Option<String>) -> String {
 /// `aegis serve <function>`.
 pub fn serve_one(name: &str) -> ExitCode {
     match FUNCTIONS.iter().find(|(n, _)| *n == name) {
-        Some((_, build)) => aegis::runtime::run(*build),
+        Some((_, build)) => aegis_runtime::run(*build),
         None => {
             let names: Vec<_> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
             eprintln!(
@@ -95,8 +95,8 @@ pub fn dev(port: u16, host: std::net::IpAddr, knative: Option<PathBuf>) -> ExitC
         }
     };
     config.runtime.port = port;
-    aegis::runtime::block_on(async move {
-        let _telemetry = aegis::runtime::trace::init(&config.runtime, "aegis");
+    aegis_runtime::block_on(async move {
+        let _telemetry = aegis_runtime::telemetry::init(&config.runtime, "aegis");
         let mut opts = crate::dev::DevOptions::new(config).host(host);
         opts.knative = knative;
         let handle = match crate::dev::start_dev(opts).await {
@@ -107,7 +107,7 @@ pub fn dev(port: u16, host: std::net::IpAddr, knative: Option<PathBuf>) -> ExitC
             }
         };
         eprintln!("aegis dev listening on {}", handle.url("/"));
-        aegis::runtime::shutdown_signal().await;
+        aegis_runtime::shutdown_signal().await;
         // Events already accepted are delivered first (within the grace), since the
         // local broker keeps them only in memory.
         let grace = handle.context().config.runtime.shutdown_grace;
@@ -149,6 +149,6 @@ mod tests {
         assert!(line("PORT").contains("9000  (set)"));
         assert!(line("AEGIS_BODY_LIMIT").contains("1MiB  (default)"));
         assert!(line("K_SINK").contains("(unset)"));
-        assert_eq!(out.lines().count(), aegis::config::VARIABLES.len());
+        assert_eq!(out.lines().count(), aegis_core::config::VARIABLES.len());
     }
 }

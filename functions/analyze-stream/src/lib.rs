@@ -1,7 +1,7 @@
 //! analyze-stream: `POST /api/ops/analyze/stream`, the analysis as NDJSON progress
 //! events ending in the report.
 //!
-//! The request is analyze's (see [`aegis::analysis::api`]); its errors are answered
+//! The request is analyze's (see [`aegis_analysis::api`]); its errors are answered
 //! before the stream starts (422, 400, 429 with `Retry-After`). Then the response is
 //! `200 application/x-ndjson`: one JSON object per line, written as it happens:
 //!
@@ -27,9 +27,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::analysis::{Analyzer, Progress, ProgressEvent, Slots, api};
-use aegis::runtime::{BuildError, Context, Function};
-use aegis::store::ReportStore;
+use aegis_analysis::{Analyzer, Progress, ProgressEvent, Slots, api};
+use aegis_runtime::{BuildError, Context, Function};
+use aegis_store::ReportStore;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -63,7 +63,7 @@ impl App {
     /// The app of a function context.
     pub fn from_context(ctx: &Context) -> Self {
         Self {
-            analyzer: Analyzer::from_context(ctx),
+            analyzer: Analyzer::from_settings(ctx.config.analyzer_settings()),
             store: ctx.store.clone(),
             slots: Slots::new(ctx.config.analysis.concurrency),
             heartbeat: HEARTBEAT,
@@ -73,8 +73,6 @@ impl App {
 
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    // `aegis_store_failures_total` is registered by analyze: in `aegis dev` both share
-    // one registry, and a second registration would duplicate the family on /metrics.
     let app = App::from_context(ctx);
     let timeout = app.analyzer.max_duration() + Duration::from_secs(15);
     Ok(Function {
@@ -99,7 +97,7 @@ pub enum StreamError {
     Request(#[from] api::RequestError),
     /// 429: every slot is taken.
     #[error(transparent)]
-    Busy(#[from] aegis::analysis::Busy),
+    Busy(#[from] aegis_analysis::Busy),
 }
 
 impl IntoResponse for StreamError {
@@ -215,12 +213,34 @@ impl Lines {
 mod tests {
     use std::sync::Arc;
 
-    use aegis::analysis::{Engine, NoTools, Report, Request};
+    use aegis_analysis::{Engine, NoTools, Report, Request};
     use axum::http::StatusCode;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
     use super::*;
+
+    #[tokio::test]
+    async fn metrics_show_the_analyses_when_running_alone() {
+        let ctx = Context::for_test();
+        let app = aegis_runtime::mount(build(&ctx).unwrap(), &ctx);
+        let req = axum::http::Request::get("/metrics")
+            .body(Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        let text = res.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&text);
+        // Families with no series yet (analyses by model) are not exposed; these are.
+        for family in [
+            "aegis_analysis_duration_seconds histogram",
+            "aegis_tool_calls counter",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {family}")),
+                "{family} missing: {text}"
+            );
+        }
+    }
 
     /// An engine that takes a while, so the stream has silences to fill.
     struct Slow;
@@ -229,7 +249,7 @@ mod tests {
     impl Engine for Slow {
         async fn analyze(&self, id: &str, request: &Request) -> Report {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            aegis::analysis::engine::empty_report(id, request, "slow test engine")
+            aegis_analysis::engine::empty_report(id, request, "slow test engine")
         }
     }
 
@@ -237,11 +257,11 @@ mod tests {
     async fn silence_gets_heartbeats_and_the_stream_ends_with_end() {
         let app = App {
             analyzer: Analyzer::new(
-                Arc::new(aegis::Config::for_test()),
+                aegis_analysis::Settings::for_test(),
                 Arc::new(NoTools),
                 Arc::new(Slow),
             ),
-            store: Arc::new(aegis::store::Memory::default()),
+            store: Arc::new(aegis_store::Memory::default()),
             slots: Slots::new(1),
             heartbeat: Duration::from_millis(50),
         };
@@ -270,11 +290,11 @@ mod tests {
     async fn bad_request_is_refused_before_streaming() {
         let app = App {
             analyzer: Analyzer::new(
-                Arc::new(aegis::Config::for_test()),
+                aegis_analysis::Settings::for_test(),
                 Arc::new(NoTools),
                 Arc::new(Slow),
             ),
-            store: Arc::new(aegis::store::Memory::default()),
+            store: Arc::new(aegis_store::Memory::default()),
             slots: Slots::new(1),
             heartbeat: HEARTBEAT,
         };

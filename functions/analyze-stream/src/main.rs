@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    aegis::runtime::run(analyze_stream::build)
+    aegis_runtime::run(analyze_stream::build)
 }

@@ -1,4 +1,4 @@
-use aegis::analysis::{Progress, Report, api};
+use aegis_analysis::{Progress, Report, api};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,7 +25,7 @@ pub enum AnalyzeError {
     Request(#[from] api::RequestError),
     /// 429: every slot is taken.
     #[error(transparent)]
-    Busy(#[from] aegis::analysis::Busy),
+    Busy(#[from] aegis_analysis::Busy),
 }
 
 impl IntoResponse for AnalyzeError {

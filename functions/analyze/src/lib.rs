@@ -2,7 +2,7 @@
 //! events, replying `io.aegis.analysis.completed.v1`; serves stored reports.
 //!
 //! - `POST /api/ops/analyze`: the original service's request (see
-//!   [`aegis::analysis::api`]: `description`, optional `time_range` whose naive times
+//!   [`aegis_analysis::api`]: `description`, optional `time_range` whose naive times
 //!   are in `AEGIS_TIMEZONE`, default Asia/Shanghai, `session_id`, `model`); answers the
 //!   report (`summary`, `ranked_root_causes`, `next_actions`, `trace`, `model`, plus
 //!   `id`, `time_range`, `duration_ms`, `usage`, `degraded`, `archived`) and echoes
@@ -17,9 +17,9 @@ mod subscriber;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::analysis::{Analyzer, Slots};
-use aegis::runtime::{BuildError, Context, Function};
-use aegis::store::ReportStore;
+use aegis_analysis::{Analyzer, Slots};
+use aegis_runtime::{BuildError, Context, Function};
+use aegis_store::ReportStore;
 use axum::Router;
 use axum::routing::post;
 
@@ -41,7 +41,7 @@ impl App {
     /// The app of a function context.
     pub fn from_context(ctx: &Context) -> Self {
         Self {
-            analyzer: Analyzer::from_context(ctx),
+            analyzer: Analyzer::from_settings(ctx.config.analyzer_settings()),
             store: ctx.store.clone(),
             slots: Slots::new(ctx.config.analysis.concurrency),
         }
@@ -50,11 +50,6 @@ impl App {
 
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    // analyze registers the analysis and store metrics for both analysis functions:
-    // in `aegis dev` they share one registry, where a second registration would
-    // duplicate the families.
-    aegis::store::register_metrics(&ctx.metrics);
-    aegis::analysis::register_metrics(&ctx.metrics);
     let app = App::from_context(ctx);
     // Longer than any analysis, so the runtime's timeout never cuts one short.
     let timeout = app.analyzer.max_duration() + Duration::from_secs(15);
@@ -72,8 +67,8 @@ pub fn router(app: App) -> Router {
         .route("/api/ops/analyze", post(handler::analyze))
         .route("/", post(subscriber::receive))
         .with_state(app)
-        .merge(aegis::store::api::routes(store))
-        .merge(aegis::analysis::openapi::routes())
+        .merge(aegis_store::api::routes(store))
+        .merge(aegis_analysis::openapi::routes())
 }
 
 #[cfg(test)]

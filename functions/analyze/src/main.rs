@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    aegis::runtime::run(analyze::build)
+    aegis_runtime::run(analyze::build)
 }

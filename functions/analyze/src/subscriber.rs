@@ -1,5 +1,5 @@
-use aegis::analysis::{Progress, Report, api};
-use aegis::events::{
+use aegis_analysis::{Progress, Report};
+use aegis_core::events::{
     self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, EXT_OUTCOME,
     EventType, Failure, Outcome, Received,
 };
@@ -33,12 +33,12 @@ pub async fn receive(State(app): State<App>, Received(event): Received) -> Respo
             return (StatusCode::BAD_REQUEST, e).into_response();
         }
     };
-    if let Err(problem) = check(&requested) {
+    if let Err(problem) = requested.request.validate() {
         return completed(
             &requested,
             Err(Failure {
                 kind: "invalid".into(),
-                message: problem,
+                message: format!("{}: {problem}", problem.field()),
             }),
             None,
         );
@@ -74,22 +74,6 @@ pub async fn receive(State(app): State<App>, Received(event): Received) -> Respo
         None
     };
     completed(&requested, Ok(report), link)
-}
-
-/// What `api::parse` checks for HTTP callers, for requests arriving as events.
-fn check(requested: &AnalysisRequested) -> Result<(), String> {
-    let r = &requested.request;
-    let chars = r.description.trim().chars().count();
-    if chars == 0 || chars > api::MAX_DESCRIPTION {
-        return Err(format!(
-            "description must be 1..{} characters, got {chars}",
-            api::MAX_DESCRIPTION
-        ));
-    }
-    if r.time_range.end <= r.time_range.start {
-        return Err("time_range: end must be after start".into());
-    }
-    Ok(())
 }
 
 fn completed(

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use aegis::analysis::{Analyzer, NoEngine, NoTools, Slots};
+use aegis_analysis::{Analyzer, NoEngine, NoTools, Slots};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -9,16 +9,15 @@ use tower::ServiceExt;
 use super::{App, router};
 
 fn app(slots: Slots) -> App {
-    let config = Arc::new(aegis::Config::for_test());
     App {
         analyzer: Analyzer::new(
-            config,
+            aegis_analysis::Settings::for_test(),
             Arc::new(NoTools),
             Arc::new(NoEngine {
                 reason: "no engine in unit tests".into(),
             }),
         ),
-        store: Arc::new(aegis::store::Memory::default()),
+        store: Arc::new(aegis_store::Memory::default()),
         slots,
     }
 }

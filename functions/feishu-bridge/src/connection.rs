@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::config::Secret;
-use aegis::events::AttributesReader;
-use aegis::events::EventSink;
-use aegis::feishu::endpoint::{
+use aegis_core::config::Secret;
+use aegis_core::events::AttributesReader;
+use aegis_core::events::EventSink;
+use aegis_feishu::endpoint::{
     AUTH_EXCEED_CONN_LIMIT, ClientConfig, HANDSHAKE_AUTH_ERRCODE, HANDSHAKE_MSG, HANDSHAKE_STATUS,
     redact_url, url_param,
 };
-use aegis::feishu::event::received_event;
-use aegis::feishu::frame::{Frame, HEADER_MESSAGE_ID, HEADER_TRACE_ID, Kind};
+use aegis_feishu::event::received_event;
+use aegis_feishu::frame::{Frame, HEADER_MESSAGE_ID, HEADER_TRACE_ID, Kind};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -96,7 +96,7 @@ impl Bridge {
         status: Status,
     ) -> Self {
         Self {
-            http: aegis::runtime::http_client().expect("the HTTP client builds"),
+            http: aegis_core::http_client().expect("the HTTP client builds"),
             base_url,
             app_id,
             app_secret,

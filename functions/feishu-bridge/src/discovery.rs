@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use aegis::config::Secret;
-use aegis::feishu::endpoint::{
+use aegis_core::config::Secret;
+use aegis_feishu::endpoint::{
     CODE_BUSY, CODE_INTERNAL, CODE_OK, ENDPOINT_PATH, Endpoint, EndpointRequest, EndpointResponse,
 };
 
@@ -44,7 +44,7 @@ pub async fn discover(
         .send()
         .await
         .map_err(|e| {
-            let why = aegis::runtime::request_error::describe(&e);
+            let why = aegis_core::request_error::describe(&e);
             ConnectError::Retry(format!("endpoint discovery failed: {why}"))
         })?;
     let status = res.status();

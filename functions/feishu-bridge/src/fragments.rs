@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aegis::feishu::frame::{Frame, HEADER_MESSAGE_ID, HEADER_SEQ, HEADER_SUM};
+use aegis_feishu::frame::{Frame, HEADER_MESSAGE_ID, HEADER_SEQ, HEADER_SUM};
 
 /// How long an incomplete message is kept.
 pub const EXPIRY: Duration = Duration::from_secs(10);
@@ -140,7 +140,7 @@ impl Reassembly {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis::feishu::frame::{Header, METHOD_DATA};
+    use aegis_feishu::frame::{Header, METHOD_DATA};
 
     fn fragment(id: &str, sum: usize, seq: usize, payload: &str) -> Frame {
         Frame {

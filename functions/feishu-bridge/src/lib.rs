@@ -12,7 +12,7 @@ mod status;
 
 use std::time::Duration;
 
-use aegis::runtime::{BuildError, Context, Function};
+use aegis_runtime::{BuildError, Context, Function};
 use axum::Json;
 use axum::Router;
 use axum::extract::State as AxumState;

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use aegis::runtime::Metrics;
+use aegis_core::Metrics;
 use chrono::{DateTime, Utc};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aegis::events::{AttributesReader, EXT_CHAT_TYPE, Event, EventSink, SendError};
-use aegis::feishu::endpoint::ClientConfig;
-use aegis::runtime::{Context, Metrics};
+use aegis_core::Metrics;
+use aegis_core::events::{AttributesReader, EXT_CHAT_TYPE, Event, EventSink, SendError};
+use aegis_feishu::endpoint::ClientConfig;
+use aegis_runtime::Context;
 use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu};
 use axum::Router;
 use http_body_util::BodyExt;
@@ -67,7 +68,7 @@ fn quick(ping: u64) -> ClientConfig {
 
 fn start_bridge(fake: &FakeFeishu, sink: Arc<TestSink>) -> (Router, Metrics) {
     let base = fake.base_url().to_string();
-    let config = aegis::Config::from_lookup(|k| match k {
+    let config = aegis_runtime::Config::from_lookup(|k| match k {
         "FEISHU_BASE_URL" => Some(base.clone()),
         "FEISHU_APP_ID" => Some(APP_ID.into()),
         "FEISHU_APP_SECRET" => Some(APP_SECRET.into()),
@@ -77,7 +78,7 @@ fn start_bridge(fake: &FakeFeishu, sink: Arc<TestSink>) -> (Router, Metrics) {
     let ctx = Context {
         config: Arc::new(config),
         sink,
-        store: Arc::new(aegis::store::Memory::default()),
+        store: Arc::new(aegis_store::Memory::default()),
         metrics: Metrics::default(),
     };
     let f = feishu_bridge::build(&ctx).unwrap();
@@ -205,7 +206,7 @@ async fn event_in_three_fragments_is_reassembled_published_and_acked_once() {
         events[0].extension(EXT_CHAT_TYPE).map(|v| v.to_string()),
         Some("group".into())
     );
-    let data: serde_json::Value = aegis::events::data_as(&events[0]).unwrap();
+    let data: serde_json::Value = aegis_core::events::data_as(&events[0]).unwrap();
     assert_eq!(data, event, "the joined payload is the event as pushed");
 
     let text = metrics.encode();
@@ -373,7 +374,7 @@ async fn bad_credentials_stop_the_bridge() {
     let fake = FakeFeishu::start().await.unwrap();
     fake.ws.set_endpoint_config(quick(120));
     let base = fake.base_url().to_string();
-    let config = aegis::Config::from_lookup(|k| match k {
+    let config = aegis_runtime::Config::from_lookup(|k| match k {
         "FEISHU_BASE_URL" => Some(base.clone()),
         "FEISHU_APP_ID" => Some(APP_ID.into()),
         "FEISHU_APP_SECRET" => Some("wrong".into()),
@@ -383,7 +384,7 @@ async fn bad_credentials_stop_the_bridge() {
     let ctx = Context {
         config: Arc::new(config),
         sink: Arc::new(TestSink::default()),
-        store: Arc::new(aegis::store::Memory::default()),
+        store: Arc::new(aegis_store::Memory::default()),
         metrics: Metrics::default(),
     };
     let router = feishu_bridge::build(&ctx).unwrap().router;

@@ -1,7 +1,7 @@
 //! Who the bot is: its open_id, fetched once from `GET /open-apis/bot/v3/info` and
 //! cached for the life of the process.
 
-use aegis::feishu;
+use aegis_feishu as feishu;
 
 /// The bot's identity; a trait so tests can name a bot without a Feishu.
 #[async_trait::async_trait]

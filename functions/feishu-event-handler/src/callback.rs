@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use aegis::config::Secret;
-use aegis::events::EventSink;
-use aegis::feishu::callback::{
+use aegis_core::config::Secret;
+use aegis_core::events::EventSink;
+use aegis_feishu::callback::{
     self, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, signature_matches, token_matches,
 };
-use aegis::feishu::event::{Envelope, received_event};
+use aegis_feishu::event::{Envelope, received_event};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -73,7 +73,7 @@ pub async fn receive(
         }
     }
     check_token(token, envelope.verification_token())?;
-    let fallback = aegis::events::derive_id(&[String::from_utf8_lossy(&body)]);
+    let fallback = aegis_core::events::derive_id(&[String::from_utf8_lossy(&body)]);
     let event = received_event(&plain, crate::NAME, &fallback)?;
     cb.sink.send(event).await?;
     Ok(Json(json!({ "msg": "success" })))

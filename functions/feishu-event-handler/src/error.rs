@@ -1,6 +1,6 @@
 //! Why a request was not handled, and the status each failure maps to.
 
-use aegis::feishu;
+use aegis_feishu as feishu;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -36,7 +36,7 @@ pub enum HandlerError {
     BadSignature,
     /// 503: the broker did not take the event; Feishu retries the callback.
     #[error("event broker unavailable")]
-    Publish(#[from] aegis::events::SendError),
+    Publish(#[from] aegis_core::events::SendError),
 }
 
 impl HandlerError {

@@ -10,13 +10,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::analysis::Request;
-use aegis::events::{
+use aegis_core::events::{
     self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, EXT_OUTCOME,
     EventType, Failure, Origin, Outcome, Received, ReplyTarget,
 };
-use aegis::feishu::event::{Envelope, MessageReceived};
-use aegis::store::{Claim, ReportStore};
+use aegis_core::request::{Invalid, MAX_DESCRIPTION, Request};
+use aegis_feishu::event::{Envelope, MessageReceived};
+use aegis_store::{Claim, ReportStore};
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -28,8 +28,6 @@ use crate::time_phrase;
 
 /// Messages older than this are not answered (a redelivery long after the fact).
 pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
-/// Longest question passed on (the analysis request's limit).
-pub const MAX_QUESTION_CHARS: usize = 4000;
 
 /// Who may ask, and how much.
 #[derive(Debug, Clone)]
@@ -210,13 +208,15 @@ async fn decide(
     if question::is_help(&extracted.rest) {
         return Ok(notice("usage", question::usage(&policy.model_aliases)));
     }
-    if extracted.rest.chars().count() > MAX_QUESTION_CHARS {
-        return Ok(notice(
-            "invalid",
-            format!(
-                "问题太长了（最多 {MAX_QUESTION_CHARS} 字）。The question is longer than {MAX_QUESTION_CHARS} characters."
-            ),
-        ));
+    let request = Request {
+        description: extracted.rest,
+        time_range: extracted.range,
+        model,
+        session_id: None,
+        alert: None,
+    };
+    if let Err(problem) = request.validate() {
+        return Ok(notice("invalid", invalid_question(&problem)));
     }
     if !in_flight_slot(app, &message.chat_id, now).await {
         return Ok(notice(
@@ -229,16 +229,25 @@ async fn decide(
     }
     Ok(Decision::Analyze(AnalysisRequested {
         request_id: events::derive_id(&["feishu", event_id]),
-        request: Request {
-            description: extracted.rest,
-            time_range: extracted.range,
-            model,
-            session_id: None,
-            alert: None,
-        },
+        request,
         origin: Origin::Feishu,
         reply_to,
     }))
+}
+
+/// The chat reply saying why a question cannot be analysed.
+fn invalid_question(problem: &Invalid) -> String {
+    match problem {
+        Invalid::LongDescription(_) => format!(
+            "问题太长了（最多 {MAX_DESCRIPTION} 字）。The question is longer than {MAX_DESCRIPTION} characters."
+        ),
+        Invalid::EmptyDescription => {
+            "请写下要分析的问题。Please write the question to analyse.".to_string()
+        }
+        Invalid::EmptyRange { .. } => {
+            format!("时间范围不对：{problem}。The time range is empty: {problem}.")
+        }
+    }
 }
 
 fn allowed<'a>(list: &[String], ids: impl IntoIterator<Item = Option<&'a String>>) -> bool {

@@ -16,7 +16,7 @@ pub mod time_phrase;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::runtime::{BuildError, Context, Function};
+use aegis_runtime::{BuildError, Context, Function};
 use axum::Router;
 use axum::routing::post;
 
@@ -30,7 +30,7 @@ pub const NAME: &str = "feishu-event-handler";
 
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let bot = Arc::new(CachedBot::new(aegis::feishu::Client::from_config(
+    let bot = Arc::new(CachedBot::new(aegis_feishu::Client::from_config(
         &ctx.config.feishu,
     )));
     Ok(Function {

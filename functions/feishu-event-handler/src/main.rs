@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    aegis::runtime::run(feishu_event_handler::build)
+    aegis_runtime::run(feishu_event_handler::build)
 }

@@ -1,7 +1,7 @@
 //! From a chat message to a question: mentions resolved, the model picked, `help`
 //! recognised.
 
-use aegis::feishu::event::Mention;
+use aegis_feishu::event::Mention;
 
 /// Models a question may name first (any case).
 pub const MODELS: [&str; 4] = ["qwen", "glm", "deepseek", "doubao"];
@@ -86,7 +86,7 @@ pub fn usage(aliases: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis::feishu::event::UserId;
+    use aegis_feishu::event::UserId;
 
     fn mention(key: &str, open_id: &str, name: &str) -> Mention {
         Mention {

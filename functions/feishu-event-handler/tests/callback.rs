@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aegis::config::Secret;
-use aegis::events::{AttributesReader, Event, EventSink, SendError};
+use aegis_core::config::Secret;
+use aegis_core::events::{AttributesReader, Event, EventSink, SendError};
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
@@ -44,7 +44,7 @@ impl EventSink for Recorder {
 fn app(token: Option<&str>, key: Option<&str>, sink: Arc<Recorder>) -> Router {
     let app = App {
         bot: Arc::new(FixedBot(Some("ou_bot".into()))),
-        store: Arc::new(aegis::store::Memory::default()),
+        store: Arc::new(aegis_store::Memory::default()),
         policy: Arc::new(Policy {
             allowed_chats: vec![],
             allowed_users: vec![],
@@ -220,7 +220,7 @@ async fn encrypted_event_is_decrypted_and_published() {
         events[0].source().to_string(),
         "/aegis/feishu-event-handler"
     );
-    let data: Value = aegis::events::data_as(&events[0]).unwrap();
+    let data: Value = aegis_core::events::data_as(&events[0]).unwrap();
     assert_eq!(data, event);
 }
 

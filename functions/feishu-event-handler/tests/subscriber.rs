@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::events::AnalysisCompleted;
-use aegis::events::AnalysisRequested;
-use aegis::store::Memory;
+use aegis_core::events::AnalysisCompleted;
+use aegis_core::events::AnalysisRequested;
+use aegis_store::Memory;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
@@ -37,7 +37,7 @@ fn app_with(policy: Policy) -> Router {
     let callback = Callback {
         verification_token: None,
         encrypt_key: None,
-        sink: Arc::new(aegis::events::Unconfigured),
+        sink: Arc::new(aegis_core::events::Unconfigured),
     };
     router(app, callback)
 }
@@ -119,7 +119,10 @@ async fn mention_in_a_group_becomes_an_analysis_request() {
     assert_eq!(status, 200);
     assert_eq!(ty.as_deref(), Some("io.aegis.analysis.requested.v1"));
     let req: AnalysisRequested = serde_json::from_value(body).unwrap();
-    assert_eq!(req.request_id, aegis::events::derive_id(&["feishu", "ev1"]));
+    assert_eq!(
+        req.request_id,
+        aegis_core::events::derive_id(&["feishu", "ev1"])
+    );
     assert_eq!(req.request.model.as_deref(), Some("qwen"));
     assert_eq!(req.request.description, "checkout 为什么 5xx @Bob");
     assert_eq!(
@@ -127,7 +130,7 @@ async fn mention_in_a_group_becomes_an_analysis_request() {
         chrono::Duration::minutes(30)
     );
     assert!(req.request.time_range.end >= before);
-    assert_eq!(req.origin, aegis::events::Origin::Feishu);
+    assert_eq!(req.origin, aegis_core::events::Origin::Feishu);
     assert_eq!(req.reply_to.chat_id.as_deref(), Some("oc_ops"));
     assert_eq!(req.reply_to.message_id.as_deref(), Some("om_ev1"));
     assert_eq!(req.reply_to.user_open_id.as_deref(), Some("ou_alice"));

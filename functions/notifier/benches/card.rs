@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-fn group(n: usize) -> aegis::alert::Notification {
+fn group(n: usize) -> aegis_core::alert::Notification {
     let alerts: Vec<_> = (0..n)
         .map(|i| {
             serde_json::json!({
@@ -39,7 +39,7 @@ fn main() {
     // Render and serialise, as a send does.
     let render = || {
         let card = notifier::render_alert_card(&n, &style, now);
-        aegis::feishu::Message::Card(card).content().expect("fits")
+        aegis_feishu::Message::Card(card).content().expect("fits")
     };
     let size = render().len();
     for _ in 0..50 {

@@ -1,8 +1,8 @@
 //! The alert card: one card per notification, coloured by status and severity, every
 //! alert with its place, text, start and links, cut to Feishu's 30 KB limit.
 
-use aegis::alert::{Alert, Notification, Severity, Status};
-use aegis::feishu::{CARD_LIMIT, Card, Element, Template, escape_markdown as esc};
+use aegis_core::alert::{Alert, Notification, Severity, Status};
+use aegis_feishu::{CARD_LIMIT, Card, Element, Template, escape_markdown as esc};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -250,7 +250,7 @@ pub(crate) mod tests {
             text.contains(&format!("… and {} more", 400 - shown)),
             "{text}"
         );
-        assert!(aegis::feishu::Message::Card(card).content().is_ok());
+        assert!(aegis_feishu::Message::Card(card).content().is_ok());
     }
 
     #[test]

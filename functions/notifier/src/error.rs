@@ -1,4 +1,4 @@
-use aegis::feishu;
+use aegis_feishu as feishu;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -17,7 +17,7 @@ pub enum NotifyError {
     Feishu(#[source] feishu::Error),
     /// 503: the report store could not say where to reply.
     #[error("report store unavailable")]
-    Store(#[source] aegis::store::Error),
+    Store(#[source] aegis_store::Error),
     /// 500: the reply event could not be built.
     #[error("internal error")]
     Encode(#[source] serde_json::Error),

@@ -1,9 +1,9 @@
-use aegis::alert::{Notification, Status};
-use aegis::events::{
+use aegis_core::alert::{Notification, Status};
+use aegis_core::events::{
     self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, Event, EventType,
     Origin, Outcome, Received, data_as,
 };
-use aegis::feishu::{self, Message, ReceiveIdType, Sent, message_uuid};
+use aegis_feishu::{self as feishu, Message, ReceiveIdType, Sent, message_uuid};
 use axum::extract::State;
 use axum::response::Response;
 

@@ -13,10 +13,10 @@ mod route;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::alert::Notification;
-use aegis::feishu::{self, Messenger};
-use aegis::runtime::{BuildError, Context, Function};
-use aegis::store::ReportStore;
+use aegis_core::alert::Notification;
+use aegis_feishu::{self as feishu, Messenger};
+use aegis_runtime::{BuildError, Context, Function};
+use aegis_store::ReportStore;
 use axum::Router;
 use axum::routing::post;
 

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    aegis::runtime::run(notifier::build)
+    aegis_runtime::run(notifier::build)
 }

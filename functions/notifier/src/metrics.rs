@@ -1,4 +1,4 @@
-use aegis::feishu;
+use aegis_feishu as feishu;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -19,7 +19,7 @@ pub struct Sends(Family<SendLabels, Counter>);
 
 impl Sends {
     /// Registers `aegis_feishu_sends` in the process registry.
-    pub fn register(metrics: &aegis::runtime::Metrics) -> Self {
+    pub fn register(metrics: &aegis_core::Metrics) -> Self {
         let sends = Self::default();
         metrics.register(
             "feishu_sends",

@@ -1,8 +1,8 @@
 //! The automatic analysis of a severe firing alert group.
 
-use aegis::alert::Notification;
-use aegis::analysis::{Request, TimeRange};
-use aegis::events::{AnalysisRequested, Origin, ReplyTarget, derive_id};
+use aegis_analysis::{Request, TimeRange};
+use aegis_core::alert::Notification;
+use aegis_core::events::{AnalysisRequested, Origin, ReplyTarget, derive_id};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::alert_card::clip;

@@ -1,8 +1,8 @@
 //! What an analysis sends back to the chat: the result card, or a short apology.
 
-use aegis::analysis::Report;
-use aegis::events::Failure;
-use aegis::feishu::{Card, Message, Template, escape_markdown as esc};
+use aegis_analysis::Report;
+use aegis_core::events::Failure;
+use aegis_feishu::{Card, Message, Template, escape_markdown as esc};
 
 use crate::alert_card::clip;
 
@@ -14,7 +14,7 @@ pub const ACK: &str = "收到，正在分析…";
 pub fn render(report: &Report, report_url: Option<&str>) -> Message {
     let card = build(report, report_url, true);
     // Evidence is the bulk; a card that is still too big loses it, never the verdict.
-    if aegis::feishu::Message::Card(card.clone()).content().is_ok() {
+    if aegis_feishu::Message::Card(card.clone()).content().is_ok() {
         return Message::Card(card);
     }
     Message::Card(build(report, report_url, false))
@@ -121,7 +121,7 @@ pub fn apology(failure: Option<&Failure>) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis::analysis::{Evidence, RootCause, TimeRange, Trace, Usage};
+    use aegis_analysis::{Evidence, RootCause, TimeRange, Trace, Usage};
 
     fn report(causes: usize) -> Report {
         Report {

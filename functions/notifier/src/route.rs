@@ -1,5 +1,5 @@
-use aegis::alert::Notification;
-use aegis::feishu::Config;
+use aegis_core::alert::Notification;
+use aegis_feishu::Config;
 
 /// The chat an alert card goes to: the first route whose label matches the group's
 /// common labels or any of its alerts, else the default chat.
@@ -20,11 +20,11 @@ pub fn chat_for<'a>(n: &Notification, config: &'a Config) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis::feishu::ChatRoute;
+    use aegis_feishu::ChatRoute;
 
     #[test]
     fn first_matching_route_wins_else_default() {
-        let mut config = aegis::Config::for_test().feishu;
+        let mut config = aegis_runtime::Config::for_test().feishu;
         config.default_chat_id = Some("oc_default".into());
         config.chat_routes = vec![
             ChatRoute {

@@ -1,8 +1,8 @@
 use std::sync::{Arc, Mutex};
 
-use aegis::events::{self, AttributesReader, EventType};
-use aegis::feishu::{Error, Message, ReceiveIdType, Sent};
-use aegis::runtime::Context;
+use aegis_core::events::{self, AttributesReader, EventType};
+use aegis_feishu::{Error, Message, ReceiveIdType, Sent};
+use aegis_runtime::Context;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
@@ -79,7 +79,7 @@ fn setup() -> (Arc<Recording>, App) {
     let mut ctx = Context::for_test();
     let mut config = (*ctx.config).clone();
     config.feishu.default_chat_id = Some("oc_oncall".into());
-    config.feishu.credentials = Some(("cli_x".into(), aegis::config::Secret::new("s")));
+    config.feishu.credentials = Some(("cli_x".into(), aegis_core::config::Secret::new("s")));
     ctx.config = Arc::new(config);
     let messenger = Arc::new(Recording::default());
     let app = App::new(&ctx, messenger.clone());
@@ -105,9 +105,9 @@ fn alert_event(status: &str, severity: &str) -> events::Event {
 fn chat_question(request_id: &str) -> events::Event {
     let data = events::AnalysisRequested {
         request_id: request_id.into(),
-        request: aegis::analysis::Request {
+        request: aegis_analysis::Request {
             description: "why is cart slow".into(),
-            time_range: aegis::analysis::TimeRange::last(chrono::Utc::now(), 15),
+            time_range: aegis_analysis::TimeRange::last(chrono::Utc::now(), 15),
             model: None,
             session_id: None,
             alert: None,
@@ -168,7 +168,7 @@ async fn critical_firing_posts_card_and_asks_for_analysis_under_it() {
     assert!(!calls[0].reply);
     assert_eq!(
         calls[0].uuid,
-        aegis::feishu::message_uuid(event.id(), "card")
+        aegis_feishu::message_uuid(event.id(), "card")
     );
     let Message::Card(card) = &calls[0].message else {
         panic!("card")
@@ -198,7 +198,7 @@ async fn warning_and_resolved_groups_are_not_analysed() {
     let Message::Card(resolved) = &calls[1].message else {
         panic!("card")
     };
-    assert_eq!(resolved.template, aegis::feishu::Template::Green);
+    assert_eq!(resolved.template, aegis_feishu::Template::Green);
     assert!(!resolved.text().contains("<at"));
 }
 

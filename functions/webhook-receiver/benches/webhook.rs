@@ -283,11 +283,12 @@ fn main() {
         ("K_SINK", sink.clone()),
         ("AEGIS_LOG_FORMAT", "json".to_string()),
     ];
-    let config =
-        aegis::Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-            .expect("config");
+    let config = aegis_runtime::Config::from_lookup(|k| {
+        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .expect("config");
     let _telemetry =
-        telemetry.then(|| aegis::runtime::trace::init(&config.runtime, webhook_receiver::NAME));
+        telemetry.then(|| aegis_runtime::telemetry::init(&config.runtime, webhook_receiver::NAME));
     // The receiver's runtime, as `runtime::block_on` builds it for a function process:
     // one worker per core.
     let receiver_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -296,11 +297,11 @@ fn main() {
         .build()
         .expect("runtime");
     let app = receiver_runtime.block_on(async {
-        let ctx = aegis::runtime::context_from_config(config)
+        let ctx = aegis_runtime::context_from_config(config)
             .await
             .expect("context");
         let function = webhook_receiver::build(&ctx).expect("build");
-        aegis::runtime::mount(function, &ctx)
+        aegis_runtime::mount(function, &ctx)
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");

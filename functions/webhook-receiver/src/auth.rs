@@ -1,4 +1,4 @@
-use aegis::config::Secret;
+use aegis_core::config::Secret;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;

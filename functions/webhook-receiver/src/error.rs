@@ -1,5 +1,5 @@
-use aegis::alert::Invalid;
-use aegis::events::SendError;
+use aegis_core::alert::Invalid;
+use aegis_core::events::SendError;
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,4 +1,4 @@
-use aegis::alert::{Notification, SUPPORTED_VERSION};
+use aegis_core::alert::{Notification, SUPPORTED_VERSION};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -53,7 +53,7 @@ pub fn parse(body: &[u8]) -> Result<Notification, WebhookError> {
         }
     };
     if let Some(version) = other_version(body) {
-        return Err(aegis::alert::Invalid::new(
+        return Err(aegis_core::alert::Invalid::new(
             "version",
             format!(
                 "unsupported webhook payload version {version:?}; expected \"{SUPPORTED_VERSION}\""

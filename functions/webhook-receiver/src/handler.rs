@@ -1,4 +1,4 @@
-use aegis::events::{self, EXT_SEVERITY, EXT_STATUS, EventType};
+use aegis_core::events::{self, EXT_SEVERITY, EXT_STATUS, EventType};
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};

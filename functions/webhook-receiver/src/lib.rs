@@ -9,9 +9,9 @@ mod handler;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::config::Secret;
-use aegis::events::EventSink;
-use aegis::runtime::{BuildError, Context, Function};
+use aegis_core::config::Secret;
+use aegis_core::events::EventSink;
+use aegis_runtime::{BuildError, Context, Function};
 use axum::Router;
 use axum::routing::post;
 

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    aegis::runtime::run(webhook_receiver::build)
+    aegis_runtime::run(webhook_receiver::build)
 }

@@ -1,7 +1,7 @@
 use std::sync::{Arc, Mutex};
 
-use aegis::config::Secret;
-use aegis::events::{AttributesReader, Event, EventSink, SendError};
+use aegis_core::config::Secret;
+use aegis_core::events::{AttributesReader, Event, EventSink, SendError};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -99,7 +99,7 @@ async fn valid_notification_publishes_one_event_then_answers_ok() {
         e.extension("aegisseverity").unwrap().to_string(),
         "critical"
     );
-    let data: aegis::alert::Notification = aegis::events::data_as(e).unwrap();
+    let data: aegis_core::alert::Notification = aegis_core::events::data_as(e).unwrap();
     assert_eq!(data.alerts[0].fingerprint, "c0ffee");
 }
 

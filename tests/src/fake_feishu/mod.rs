@@ -45,11 +45,11 @@ impl FakeFeishu {
     }
 
     /// A Feishu client for the fake app.
-    pub fn client(&self) -> aegis::feishu::Client {
-        aegis::feishu::Client::new(
+    pub fn client(&self) -> aegis_feishu::Client {
+        aegis_feishu::Client::new(
             self.base_url(),
             APP_ID,
-            aegis::config::Secret::new(APP_SECRET),
+            aegis_core::config::Secret::new(APP_SECRET),
         )
     }
 }

@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use aegis::feishu::endpoint::{
+use aegis_feishu::endpoint::{
     ClientConfig, ENDPOINT_PATH, Endpoint, EndpointRequest, EndpointResponse,
     HANDSHAKE_AUTH_ERRCODE, HANDSHAKE_MSG, HANDSHAKE_STATUS,
 };
-use aegis::feishu::frame::{
+use aegis_feishu::frame::{
     self, Frame, HEADER_MESSAGE_ID, HEADER_SEQ, HEADER_SUM, HEADER_TRACE_ID, HEADER_TYPE, Header,
     Kind, METHOD_CONTROL, METHOD_DATA,
 };

@@ -185,8 +185,8 @@ impl S3Server {
     }
 
     /// The store configuration for `bucket` on this server (path-style addressing).
-    pub fn store_config(&self, bucket: &str) -> aegis::store::S3Config {
-        aegis::store::S3Config {
+    pub fn store_config(&self, bucket: &str) -> aegis_store::S3Config {
+        aegis_store::S3Config {
             bucket: bucket.to_string(),
             prefix: "aegis/".to_string(),
             force_path_style: true,
@@ -196,8 +196,8 @@ impl S3Server {
     }
 
     /// Credentials moto accepts (it does not check them).
-    pub fn credentials() -> aegis::store::Credentials {
-        aegis::store::Credentials::new("test", "test", None, None, "tests")
+    pub fn credentials() -> aegis_store::Credentials {
+        aegis_store::Credentials::new("test", "test", None, None, "tests")
     }
 
     /// The environment that points a spawned `aegis` at `bucket` on this server.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use aegis::feishu::{Message, ReceiveIdType};
+use aegis_feishu::{Message, ReceiveIdType};
 use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu, Fault, Posted};
 use aegis_tests::peers::alertmanager::Alertmanager;
 use aegis_tests::peers::prometheus::Prometheus;
@@ -448,15 +448,15 @@ async fn sink_down_then_up_alertmanager_retries_and_one_card_arrives() {
 
     // webhook-receiver alone, publishing over HTTP to the flaky broker (K_SINK).
     let vars = [("K_SINK", sink.as_str()), ("AEGIS_SINK_RETRIES", "1")];
-    let config = aegis::Config::from_lookup(|k| {
+    let config = aegis_runtime::Config::from_lookup(|k| {
         vars.iter()
             .find(|(n, _)| *n == k)
             .map(|(_, v)| v.to_string())
     })
     .unwrap();
-    let ctx = aegis::runtime::context_from_config(config).await.unwrap();
+    let ctx = aegis_runtime::context_from_config(config).await.unwrap();
     let function = webhook_receiver_build(&ctx);
-    let app = aegis::runtime::mount(function, &ctx);
+    let app = aegis_runtime::mount(function, &ctx);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver = format!(
         "http://{}/alertmanager/webhook",
@@ -513,7 +513,7 @@ async fn sink_down_then_up_alertmanager_retries_and_one_card_arrives() {
     );
 }
 
-fn webhook_receiver_build(ctx: &aegis::runtime::Context) -> aegis::runtime::Function {
+fn webhook_receiver_build(ctx: &aegis_runtime::Context) -> aegis_runtime::Function {
     aegis_cli::host::FUNCTIONS
         .iter()
         .find(|(name, _)| *name == "webhook-receiver")

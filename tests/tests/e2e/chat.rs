@@ -6,8 +6,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use aegis::feishu::endpoint::ClientConfig;
-use aegis::feishu::frame::{Frame, Header, METHOD_DATA};
+use aegis_feishu::endpoint::ClientConfig;
+use aegis_feishu::frame::{Frame, Header, METHOD_DATA};
 use aegis_tests::fake_feishu::api::BOT_OPEN_ID;
 use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu};
 use aegis_tests::fake_llm::{FakeLlm, Reply};

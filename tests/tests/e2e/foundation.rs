@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aegis::events::{AttributesReader, AttributesWriter, Event, Received};
 use aegis_cli::broker::{HopOutcome, Manifests};
+use aegis_core::events::{AttributesReader, AttributesWriter, Event, Received};
 use aegis_tests::process::{self, Aegis};
 use axum::Router;
 use axum::extract::State;
@@ -87,8 +87,8 @@ async fn receive(
         Behaviour::FailFirst(..) => StatusCode::ACCEPTED.into_response(),
         Behaviour::Accept => StatusCode::ACCEPTED.into_response(),
         Behaviour::Reply(ty) => {
-            let reply = aegis::events::build(
-                aegis::events::EventType::AnalysisRequested,
+            let reply = aegis_core::events::build(
+                aegis_core::events::EventType::AnalysisRequested,
                 "test",
                 format!("reply-of-{}", event.id()),
                 &serde_json::json!({"cause": event.id()}),
@@ -97,7 +97,7 @@ async fn receive(
             .unwrap();
             let mut reply = reply;
             reply.set_type(ty);
-            aegis::events::reply(reply)
+            aegis_core::events::reply(reply)
         }
         Behaviour::Fail(status) => (StatusCode::from_u16(status).unwrap(), "down").into_response(),
     }
@@ -583,9 +583,9 @@ async fn built_in_manifests_load_and_every_trigger_routes_to_a_mounted_function(
     }
     // The flows of ARCHITECTURE.md §2, by event: which functions each reaches.
     let route = |ty: &str, origin: Option<&str>| {
-        let ty = aegis::events::EventType::parse(ty).unwrap();
+        let ty = aegis_core::events::EventType::parse(ty).unwrap();
         let ext: Vec<(&str, &str)> = origin.map(|o| ("aegisorigin", o)).into_iter().collect();
-        let e = aegis::events::build(ty, "test", "x", &serde_json::json!({}), &ext).unwrap();
+        let e = aegis_core::events::build(ty, "test", "x", &serde_json::json!({}), &ext).unwrap();
         let mut to: Vec<String> = dev
             .broker()
             .routes(&e)
@@ -659,7 +659,7 @@ async fn config_check_prints_every_variable_with_secrets_masked() {
         line("AEGIS_BODY_LIMIT").contains("1MiB"),
         "defaults are shown"
     );
-    for var in aegis::config::VARIABLES {
+    for var in aegis_core::config::VARIABLES {
         line(var.name);
     }
 }

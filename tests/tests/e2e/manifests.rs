@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aegis::config::VARIABLES;
-use aegis::events::{EXT_ORIGIN, EXT_OUTCOME, EventType, Origin, Outcome};
-use aegis::runtime::Context;
 use aegis_cli::broker::{Manifests, parse_iso8601};
+use aegis_core::config::VARIABLES;
+use aegis_core::events::{EXT_ORIGIN, EXT_OUTCOME, EventType, Origin, Outcome};
+use aegis_runtime::Context;
 use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::Value;
@@ -383,7 +383,7 @@ fn reply_loops(manifests: &Manifests) -> Vec<String> {
     let mut loops = Vec::new();
     for (function, ty, extensions) in replies() {
         let reply =
-            aegis::events::build(ty, function, "reply-1", &serde_json::json!({}), &extensions)
+            aegis_core::events::build(ty, function, "reply-1", &serde_json::json!({}), &extensions)
                 .unwrap();
         for trigger in manifests
             .triggers
@@ -458,8 +458,9 @@ async fn timeouts_are_aligned() {
     // The ConfigMap's settings must be valid for the config module; the functions are
     // built with them, as in the cluster.
     let cm = config_map(&docs);
-    let configured = aegis::Config::from_lookup(|k| cm.get(k).filter(|v| !v.is_empty()).cloned())
-        .unwrap_or_else(|e| panic!("the ConfigMap is refused by the config module: {e}"));
+    let configured =
+        aegis_runtime::Config::from_lookup(|k| cm.get(k).filter(|v| !v.is_empty()).cloned())
+            .unwrap_or_else(|e| panic!("the ConfigMap is refused by the config module: {e}"));
     let ctx = Context {
         config: std::sync::Arc::new(configured),
         ..Context::for_test()
@@ -511,7 +512,7 @@ async fn timeouts_are_aligned() {
         }
     }
     // The analysis budget: the default and the ConfigMap's.
-    let budget = aegis::Config::for_test()
+    let budget = aegis_runtime::Config::for_test()
         .analysis
         .budget
         .max(ctx.config.analysis.budget);

@@ -18,15 +18,20 @@ fn dev_dataset() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eval_scores_every_case_of_a_subset() {
     assert!(
-        aegis::rca::eval::prometheus_available(),
+        aegis_eval::prometheus_available(),
         "prometheus and promtool must be on the PATH (Debian: apt-get install prometheus; \
          or run scripts/install-peers)"
     );
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("scores.json");
-    aegis::rca::eval::run(&[dev_dataset()], Some(&json), Some(3))
-        .await
-        .unwrap();
+    aegis_eval::run(
+        &[dev_dataset()],
+        Some(&json),
+        Some(3),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
 
     let scores: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use aegis::replay::{Dataset, Server};
+use aegis_replay::{Dataset, Server};
 use aegis_tests::peers::prometheus::Prometheus;
 use serde_json::{Value, json};
 
@@ -127,7 +127,7 @@ fn queries_for(ds: &Dataset) -> Vec<String> {
     let mut q: Vec<String> = ds.meta.signals.values().cloned().collect();
     q.extend(catalog_style_queries(&ds.meta.namespace));
     q.extend(
-        aegis::rca::Catalog::default_cluster()
+        aegis_rca::Catalog::default_cluster()
             .signals
             .into_iter()
             .map(|s| s.query),

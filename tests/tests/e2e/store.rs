@@ -1,11 +1,11 @@
 //! The report store flow: one suite, run against the folder store and against S3 on a
-//! real S3-compatible server (moto), through `aegis::store`'s public API.
+//! real S3-compatible server (moto), through `aegis_store`'s public API.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::analysis::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
-use aegis::store::{self, Claim, Folder, Operation, ReportLinks, ReportStore, S3};
+use aegis_analysis::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
+use aegis_store::{self as store, Claim, Folder, Operation, ReportLinks, ReportStore, S3};
 use aegis_tests::peers::s3::S3Server;
 use chrono::Utc;
 
@@ -189,7 +189,7 @@ async fn put_get_markdown_and_cards(f: Fixture) {
         Some("om_second")
     );
 }
-both_stores!(put_get_markdown_and_cards, aegis::store::ReportLinks::None);
+both_stores!(put_get_markdown_and_cards, aegis_store::ReportLinks::None);
 
 async fn list_newest_first_with_since_and_limit(f: Fixture) {
     assert!(
@@ -228,7 +228,7 @@ async fn list_newest_first_with_since_and_limit(f: Fixture) {
 }
 both_stores!(
     list_newest_first_with_since_and_limit,
-    aegis::store::ReportLinks::None
+    aegis_store::ReportLinks::None
 );
 
 async fn concurrent_claims_exactly_one_wins(f: Fixture) {
@@ -256,7 +256,7 @@ async fn concurrent_claims_exactly_one_wins(f: Fixture) {
 }
 both_stores!(
     concurrent_claims_exactly_one_wins,
-    aegis::store::ReportLinks::None
+    aegis_store::ReportLinks::None
 );
 
 async fn store_down_the_analysis_still_answers(mut f: Fixture) {
@@ -287,7 +287,7 @@ async fn store_down_the_analysis_still_answers(mut f: Fixture) {
 }
 both_stores!(
     store_down_the_analysis_still_answers,
-    aegis::store::ReportLinks::None
+    aegis_store::ReportLinks::None
 );
 
 #[tokio::test]
@@ -324,7 +324,7 @@ async fn public_base_links_point_at_the_read_api(f: Fixture) {
 }
 both_stores!(
     public_base_links_point_at_the_read_api,
-    aegis::store::ReportLinks::PublicBase(
+    aegis_store::ReportLinks::PublicBase(
         url::Url::parse("https://aegis.example.com/ops/").expect("url")
     )
 );
@@ -394,13 +394,13 @@ async fn analyze_answers_when_s3_goes_down() {
     let data = tempfile::tempdir().expect("tempdir");
     let data_dir = data.path().to_string_lossy().into_owned();
     // No model and no backends: the statistical engine answers with a degraded report.
-    let config = aegis::Config::from_lookup(|name| match name {
+    let config = aegis_runtime::Config::from_lookup(|name| match name {
         "AEGIS_DATA_DIR" => Some(data_dir.clone()),
         "AEGIS_ANALYSIS_BUDGET" => Some("20s".into()),
         _ => None,
     })
     .expect("test configuration is valid");
-    let mut ctx = aegis::runtime::context_from_config(config)
+    let mut ctx = aegis_runtime::context_from_config(config)
         .await
         .expect("context");
     let s3 = S3::with_credentials(
@@ -417,12 +417,12 @@ async fn analyze_answers_when_s3_goes_down() {
         .find(|(name, _)| *name == "analyze")
         .map(|(_, build)| *build)
         .expect("the host lists analyze");
-    let app = aegis::runtime::mount(build(&ctx).expect("analyze builds"), &ctx);
+    let app = aegis_runtime::mount(build(&ctx).expect("analyze builds"), &ctx);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(aegis::runtime::serve_on(
+    tokio::spawn(aegis_runtime::serve_on(
         listener,
         app,
         Duration::from_secs(1),
@@ -550,5 +550,5 @@ async fn dead_letters_are_kept_newest_first_and_removed_once_sent(f: Fixture) {
 }
 both_stores!(
     dead_letters_are_kept_newest_first_and_removed_once_sent,
-    aegis::store::ReportLinks::None
+    aegis_store::ReportLinks::None
 );

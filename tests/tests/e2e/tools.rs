@@ -13,11 +13,11 @@ mod recording;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use aegis::tools::compact::{self, BUDGET, tokens};
-use aegis::tools::http::{Http, Request};
-use aegis::tools::jaeger::TraceQuery;
-use aegis::tools::loki::Direction;
-use aegis::tools::{Api, Capped, Error, Tools, catalog::window};
+use aegis_tools::compact::{self, BUDGET, tokens};
+use aegis_tools::http::{Http, Request};
+use aegis_tools::jaeger::TraceQuery;
+use aegis_tools::loki::Direction;
+use aegis_tools::{Api, Capped, Error, Tools, catalog::window};
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -31,8 +31,8 @@ fn tools_from(vars: &[(&str, String)]) -> Tools {
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
     let lookup = |k: &str| map.get(k).cloned();
-    let env = aegis::config::Env::new(&lookup);
-    let config = aegis::tools::Config::from_env(&env).expect("valid tool configuration");
+    let env = aegis_core::config::Env::new(&lookup);
+    let config = aegis_tools::Config::from_env(&env).expect("valid tool configuration");
     Tools::new(&config).expect("tools build")
 }
 
@@ -159,7 +159,7 @@ async fn every_client_method_and_tool_sends_only_query_endpoints() {
         .unwrap();
 
     // Every tool.
-    let catalog = aegis::tools::catalog_for(&tools, window(start, end));
+    let catalog = aegis_tools::catalog_for(&tools, window(start, end));
     let calls = [
         (
             "prometheus_query",
@@ -246,7 +246,7 @@ async fn every_client_method_and_tool_sends_only_query_endpoints() {
 #[tokio::test]
 async fn a_refused_request_never_leaves_the_process() {
     let server = Recorder::start(fixtures::every_api).await;
-    let backend = aegis::tools::Backend {
+    let backend = aegis_tools::Backend {
         url: format!("{}/prometheus", server.base).parse().unwrap(),
         auth: None,
     };
@@ -383,7 +383,7 @@ async fn a_backend_that_is_down_is_a_structured_error() {
     // Backends that are not configured say so, and their tools are not offered.
     let err = tools.loki().unwrap_err();
     assert!(err.to_string().contains("LOKI_BASE_URL"), "{err}");
-    let catalog = aegis::tools::catalog(&tools);
+    let catalog = aegis_tools::catalog(&tools);
     assert!(
         catalog.names().iter().all(|n| n.starts_with("prometheus_")),
         "{catalog:?}"
@@ -394,7 +394,7 @@ async fn a_backend_that_is_down_is_a_structured_error() {
 async fn a_slow_backend_times_out_within_the_timeout() {
     let server = Recorder::start_slow(Duration::from_secs(10), fixtures::every_api).await;
     let tools = all_backends(&server.base, &[("AEGIS_TOOL_TIMEOUT", "300ms".into())]);
-    let catalog = aegis::tools::catalog(&tools);
+    let catalog = aegis_tools::catalog(&tools);
     for (name, args) in [
         ("prometheus_range", json!({"query": "up"})),
         ("loki_query", json!({"query": "{app=\"a\"}"})),
@@ -511,7 +511,7 @@ async fn backend_error_messages_reach_the_model() {
         }
     })
     .await;
-    let catalog = aegis::tools::catalog(&all_backends(&server.base, &[]));
+    let catalog = aegis_tools::catalog(&all_backends(&server.base, &[]));
     let prom = catalog
         .call("prometheus_query", json!({"query": "sum("}))
         .await
@@ -578,7 +578,7 @@ async fn ten_thousand_series_are_capped_with_a_note() {
         .await
         .unwrap();
     assert_eq!((series.len(), series.omitted), (50, 9_950));
-    let text = aegis::tools::catalog_for(&tools, window(start, end))
+    let text = aegis_tools::catalog_for(&tools, window(start, end))
         .call("prometheus_range", json!({"query": "x"}))
         .await
         .unwrap();
@@ -625,7 +625,7 @@ async fn log_lines_are_capped_at_the_line_limit() {
         .unwrap();
     assert_eq!(got.iter().map(|s| s.entries.len()).sum::<usize>(), 2_000);
     assert_eq!(server.requests()[0].param("limit").as_deref(), Some("2000"));
-    let text = aegis::tools::catalog_for(&tools, window(start, end))
+    let text = aegis_tools::catalog_for(&tools, window(start, end))
         .call("loki_query", json!({"query": "{namespace=\"shop\"}"}))
         .await
         .unwrap();
@@ -735,7 +735,7 @@ async fn prometheus_tools_against_a_real_prometheus() {
     // Case nezha-ob-2022-08-22-0402: frontend starts returning errors at 04:02:07.
     let start: DateTime<Utc> = "2022-08-22T03:52:07Z".parse().unwrap();
     let end: DateTime<Utc> = "2022-08-22T04:07:07Z".parse().unwrap();
-    let catalog = aegis::tools::catalog_for(&tools, window(start, end));
+    let catalog = aegis_tools::catalog_for(&tools, window(start, end));
     let call = |name: &'static str, args: serde_json::Value| {
         let catalog = catalog.clone();
         async move {
@@ -814,7 +814,7 @@ async fn prometheus_tools_against_a_real_prometheus() {
 
 #[tokio::test]
 async fn loki_and_jaeger_tools_against_the_replay() {
-    let replay = aegis::replay::Server::load_and_start(&dev_dataset())
+    let replay = aegis_replay::Server::load_and_start(&dev_dataset())
         .await
         .expect("the replay serves the dev dataset");
     let tools = tools_from(&[
@@ -824,7 +824,7 @@ async fn loki_and_jaeger_tools_against_the_replay() {
     // Case nezha-ob-2022-08-22-0532: the window where the dataset has logs.
     let start: DateTime<Utc> = "2022-08-22T05:17:06Z".parse().unwrap();
     let end: DateTime<Utc> = "2022-08-22T05:32:06Z".parse().unwrap();
-    let catalog = aegis::tools::catalog_for(&tools, window(start, end));
+    let catalog = aegis_tools::catalog_for(&tools, window(start, end));
     let call = |name: &'static str, args: serde_json::Value| {
         let catalog = catalog.clone();
         async move {
@@ -954,7 +954,7 @@ async fn alerts_and_rules_from_a_real_prometheus() {
     // Rules are evaluated every second: the alert fires within a few.
     let began = Instant::now();
     let text = loop {
-        let text = aegis::tools::catalog(&tools)
+        let text = aegis_tools::catalog(&tools)
             .call("prometheus_alerts", json!({}))
             .await
             .unwrap();

@@ -1,7 +1,7 @@
 //! The record of one delivery attempt, logged and kept so tests (and people) can see
 //! where an event went.
 
-use aegis::events::{AttributesReader, Event};
+use aegis_core::events::{AttributesReader, Event};
 
 /// What happened on one hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use aegis::events::{AttributesReader, Event, EventSink, SendError};
+use aegis_core::events::{AttributesReader, Event, EventSink, SendError};
 use base64::Engine;
 use http::HeaderValue;
 use tokio::sync::watch;
@@ -230,7 +230,7 @@ impl Broker {
         success: HopOutcome,
     ) -> Result<Option<Event>, (Option<u16>, bytes::Bytes)> {
         let delivery = &trigger.delivery;
-        let (mut headers, body) = match aegis::events::encode_binary(event.clone()).await {
+        let (mut headers, body) = match aegis_core::events::encode_binary(event.clone()).await {
             Ok(encoded) => encoded,
             Err(e) => {
                 tracing::error!(event.id = %event.id(), error = %e, "event cannot be encoded");
@@ -241,7 +241,7 @@ impl Broker {
             headers.insert("prefer", HeaderValue::from_static("reply"));
         }
         if let Some(tp) = event
-            .extension(aegis::events::EXT_TRACEPARENT)
+            .extension(aegis_core::events::EXT_TRACEPARENT)
             .and_then(|v| HeaderValue::from_str(&v.to_string()).ok())
         {
             headers.insert("traceparent", tp);
@@ -268,7 +268,7 @@ impl Broker {
             let res = match sent {
                 Ok(res) => res,
                 Err(e) => {
-                    let reason = aegis::runtime::request_error::describe(&e);
+                    let reason = aegis_core::request_error::describe(&e);
                     let outcome = if attempt < delivery.retry {
                         HopOutcome::Retrying
                     } else {

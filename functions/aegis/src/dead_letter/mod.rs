@@ -9,9 +9,9 @@ pub mod resend;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis::events::{AttributesReader, Received};
-use aegis::runtime::{BuildError, Context, Function};
-use aegis::store::ReportStore;
+use aegis_core::events::{AttributesReader, Received};
+use aegis_runtime::{BuildError, Context, Function};
+use aegis_store::ReportStore;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -99,7 +99,7 @@ async fn receive(State(sink): State<Sink>, Received(event): Received) -> Respons
 
 #[cfg(test)]
 mod tests {
-    use aegis::store::{Folder, Memory, ReportLinks};
+    use aegis_store::{Folder, Memory, ReportLinks};
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;

@@ -5,8 +5,8 @@
 //! removed from the store only once the Broker accepted it: a resend that fails half
 //! way loses nothing and can simply be run again.
 
-use aegis::events::{Event, EventSink};
-use aegis::store::{DeadLetter, ReportStore};
+use aegis_core::events::{Event, EventSink};
+use aegis_store::{DeadLetter, ReportStore};
 
 use crate::broker::{EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, TTL_EXTENSION};
 
@@ -35,7 +35,7 @@ impl Default for Selection {
 
 impl Selection {
     /// The selected letters, newest first.
-    async fn read(&self, store: &dyn ReportStore) -> Result<Vec<DeadLetter>, aegis::store::Error> {
+    async fn read(&self, store: &dyn ReportStore) -> Result<Vec<DeadLetter>, aegis_store::Error> {
         let mut letters = store.list_dead_letters(self.limit).await?;
         if !self.ids.is_empty() {
             letters.retain(|l| self.ids.iter().any(|id| id == l.id()));
@@ -75,8 +75,8 @@ pub async fn list(store: &dyn ReportStore, selection: &Selection) -> anyhow::Res
 
 /// `aegis dead-letters list`, on the store the environment configures.
 pub async fn list_command(selection: Selection) -> anyhow::Result<()> {
-    let config = aegis::Config::from_env()?;
-    let store = aegis::store::open(&config.store).await?;
+    let config = aegis_runtime::Config::from_env()?;
+    let store = aegis_store::open(&config.store).await?;
     print!("{}", list(store.as_ref(), &selection).await?);
     Ok(())
 }
@@ -85,12 +85,12 @@ pub async fn list_command(selection: Selection) -> anyhow::Result<()> {
 /// (default `K_SINK`), with the publishers' retry settings. Fails when any letter
 /// stays, after saying which and why.
 pub async fn resend_command(to: Option<url::Url>, selection: Selection) -> anyhow::Result<()> {
-    let config = aegis::Config::from_env()?;
+    let config = aegis_runtime::Config::from_env()?;
     let to = to.or_else(|| config.events.sink.clone()).ok_or_else(|| {
         anyhow::anyhow!("where to send them: give --to <broker ingress URL> or set K_SINK")
     })?;
-    let store = aegis::store::open(&config.store).await?;
-    let sink = aegis::events::HttpSink::new(to.clone(), &config.events);
+    let store = aegis_store::open(&config.store).await?;
+    let sink = aegis_core::events::HttpSink::new(to.clone(), &config.events);
     let outcome = resend(store.as_ref(), &sink, &selection).await?;
     for id in &outcome.resent {
         println!("resent {id}");
@@ -176,8 +176,8 @@ fn as_published(letter: &DeadLetter) -> Result<Event, serde_json::Error> {
 mod tests {
     use std::sync::Mutex;
 
-    use aegis::events::{AttributesReader, SendError};
-    use aegis::store::Memory;
+    use aegis_core::events::{AttributesReader, SendError};
+    use aegis_store::Memory;
     use chrono::{Duration, Utc};
 
     use super::*;
@@ -251,7 +251,7 @@ mod tests {
             sent[0].extension("traceparent").is_some(),
             "the publisher's own extensions stay"
         );
-        let data: serde_json::Value = aegis::events::data_as(&sent[0]).unwrap();
+        let data: serde_json::Value = aegis_core::events::data_as(&sent[0]).unwrap();
         assert_eq!(data["alertname"], "HighLatency");
         assert!(store.list_dead_letters(10).await.unwrap().is_empty());
     }

@@ -97,7 +97,7 @@ async fn tool_calls_of_one_turn_run_in_parallel() {
     .await
     .unwrap();
     let a = Analyzer::new(
-        Arc::new(config(&fake, None, &[])),
+        config(&fake, None, &[]).analyzer_settings(),
         Arc::new(Rendezvous(tokio::sync::Barrier::new(2))),
         Arc::new(NoEngine {
             reason: "none".into(),
@@ -354,7 +354,7 @@ impl ToolSet for Leaky {
 
 fn leaky_analyzer(fake: &FakeLlm, extra: &[(&str, &str)]) -> Analyzer {
     Analyzer::new(
-        Arc::new(config(fake, None, extra)),
+        config(fake, None, extra).analyzer_settings(),
         Arc::new(Leaky),
         Arc::new(NoEngine {
             reason: "none".into(),

@@ -2,8 +2,8 @@
 
 use super::*;
 
-fn provider(fake: &FakeLlm, native_tools: bool) -> aegis::llm::Provider {
-    aegis::llm::Provider {
+fn provider(fake: &FakeLlm, native_tools: bool) -> aegis_llm::Provider {
+    aegis_llm::Provider {
         alias: "custom".into(),
         base_url: fake.base_url.parse().unwrap(),
         model: "fake-model".into(),
@@ -15,7 +15,7 @@ fn provider(fake: &FakeLlm, native_tools: bool) -> aegis::llm::Provider {
 
 #[tokio::test]
 async fn client_honours_retry_after_and_assembles_streamed_tool_calls() {
-    use aegis::llm::{ChatRequest, Client, Delta, Message};
+    use aegis_llm::{ChatRequest, Client, Delta, Message};
     let fake = FakeLlm::start(vec![
         Reply::Status {
             status: 429,
@@ -66,7 +66,7 @@ async fn client_honours_retry_after_and_assembles_streamed_tool_calls() {
 
 #[tokio::test]
 async fn client_errors_carry_no_upstream_body() {
-    use aegis::llm::{ChatRequest, Client, Message};
+    use aegis_llm::{ChatRequest, Client, Message};
     let fake = FakeLlm::start(vec![Reply::status(401)]).await.unwrap();
     let client = Client::new(provider(&fake, true), Duration::from_secs(5));
     let messages = [Message::user("hi")];

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aegis::replay::{Dataset, Server};
+use aegis_replay::{Dataset, Server};
 
 /// Train Ticket, 2023-01-29 (loads faster than Online Boutique: fewer spans).
 pub const TRAIN_TICKET: &str = "nezha-tt-2023-01-29";
@@ -79,7 +79,7 @@ impl Backends {
     }
 
     /// The engine's catalog: the dataset's signals.
-    pub fn catalog(&self) -> aegis::rca::Catalog {
-        aegis::rca::Catalog::from_map(&self.dataset.meta.signals)
+    pub fn catalog(&self) -> aegis_rca::Catalog {
+        aegis_rca::Catalog::from_map(&self.dataset.meta.signals)
     }
 }

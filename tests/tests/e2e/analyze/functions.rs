@@ -19,16 +19,16 @@ async fn serve(name: &str, script: Vec<Reply>, extra: &[(&str, &str)]) -> Served
     let mut vars = vec![("AEGIS_DATA_DIR", data.path().to_str().unwrap())];
     vars.extend_from_slice(extra);
     let config = config(&fake, Some(&prom), &vars);
-    let ctx = aegis::runtime::context_from_config(config).await.unwrap();
+    let ctx = aegis_runtime::context_from_config(config).await.unwrap();
     let build = aegis_cli::host::FUNCTIONS
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, b)| *b)
         .unwrap();
-    let app = aegis::runtime::mount(build(&ctx).unwrap(), &ctx);
+    let app = aegis_runtime::mount(build(&ctx).unwrap(), &ctx);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(aegis::runtime::serve_on(
+    tokio::spawn(aegis_runtime::serve_on(
         listener,
         app,
         Duration::from_secs(1),

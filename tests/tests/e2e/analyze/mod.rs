@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use aegis::analysis::{
+use aegis_analysis::{
     Analyzer, NoEngine, Progress, ProgressEvent, Report, Request, TimeRange, ToolSet,
 };
-use aegis::llm::{Retry, ToolSpec};
+use aegis_llm::{Retry, ToolSpec};
 use aegis_tests::fake_llm::{FakeLlm, Reply};
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -101,7 +101,11 @@ fn start_prometheus() -> Result<String, String> {
 // ---------------------------------------------------------------------------------
 // Fixtures.
 
-fn config(fake: &FakeLlm, prometheus: Option<&str>, extra: &[(&str, &str)]) -> aegis::Config {
+fn config(
+    fake: &FakeLlm,
+    prometheus: Option<&str>,
+    extra: &[(&str, &str)],
+) -> aegis_runtime::Config {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("AEGIS_LLM_BASE_URL".into(), fake.base_url.clone()),
         ("AEGIS_LLM_MODEL".into(), "fake-model".into()),
@@ -118,21 +122,20 @@ fn config(fake: &FakeLlm, prometheus: Option<&str>, extra: &[(&str, &str)]) -> a
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
-    aegis::Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration is valid")
+    aegis_runtime::Config::from_lookup(|k| vars.get(k).cloned())
+        .expect("test configuration is valid")
 }
 
 /// An analyzer whose tools are the real catalog over a real Prometheus.
 async fn analyzer(fake: &FakeLlm, extra: &[(&str, &str)]) -> Analyzer {
     let prom = prometheus().await;
     let config = config(fake, Some(&prom), extra);
-    let tools = aegis::tools::Tools::new(&config.tools).expect("tools build");
+    let tools = aegis_tools::Tools::new(&config.tools).expect("tools build");
     let range = range();
-    let catalog = aegis::tools::catalog_for(
-        &tools,
-        aegis::tools::catalog::window(range.start, range.end),
-    );
+    let catalog =
+        aegis_tools::catalog_for(&tools, aegis_tools::catalog::window(range.start, range.end));
     Analyzer::new(
-        Arc::new(config),
+        config.analyzer_settings(),
         Arc::new(catalog),
         Arc::new(NoEngine {
             reason: "no engine in this test".into(),

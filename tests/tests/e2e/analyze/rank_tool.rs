@@ -1,5 +1,5 @@
 //! `rank_root_causes`: the model calls the statistical engine as a tool, through the
-//! production wiring (`Analyzer::from_context`), against the replay of a dev dataset.
+//! production wiring (`Analyzer::from_settings`), against the replay of a dev dataset.
 
 use super::datasets::{Backends, TRAIN_TICKET};
 use super::*;
@@ -17,9 +17,9 @@ async fn model_calls_the_engine_as_a_tool_and_reads_its_ranking() {
     let vars = backends.vars();
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let probe = FakeLlm::start(Vec::new()).await.unwrap();
-    let tools = aegis::tools::Tools::new(&config(&probe, None, &vars).tools).expect("tools build");
-    let direct = aegis::rca::Engine::default()
-        .analyze(&aegis::rca::Input::new(range, backends.catalog()), &tools)
+    let tools = aegis_tools::Tools::new(&config(&probe, None, &vars).tools).expect("tools build");
+    let direct = aegis_rca::Engine::default()
+        .analyze(&aegis_rca::Input::new(range, backends.catalog()), &tools)
         .await;
     assert!(
         !direct.ranked_root_causes.is_empty(),
@@ -40,10 +40,11 @@ async fn model_calls_the_engine_as_a_tool_and_reads_its_ranking() {
     let mut with_budget = vars.clone();
     // The engine runs twice in debug builds (hypothesis, then the tool): room for both.
     with_budget.push(("AEGIS_ANALYSIS_BUDGET", "180s"));
-    let ctx = aegis::runtime::context_from_config(config(&fake, None, &with_budget))
+    let ctx = aegis_runtime::context_from_config(config(&fake, None, &with_budget))
         .await
         .unwrap();
-    let analyzer = Analyzer::from_context(&ctx).with_retry(quick_retry());
+    let analyzer =
+        Analyzer::from_settings(ctx.config.analyzer_settings()).with_retry(quick_retry());
     let request = Request {
         description: case.question.clone(),
         time_range: range,

@@ -1,9 +1,9 @@
 //! Answers in the published JSON shapes of Prometheus, Loki and Jaeger, for the
 //! recording server.
 
-use aegis::tools::jaeger::Trace;
-use aegis::tools::loki::Stream;
-use aegis::tools::prometheus::Series;
+use aegis_tools::jaeger::Trace;
+use aegis_tools::loki::Stream;
+use aegis_tools::prometheus::Series;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 

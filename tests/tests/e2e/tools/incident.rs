@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use aegis::tools::jaeger::{Span, Trace};
-use aegis::tools::loki::Stream;
-use aegis::tools::prometheus::Series;
+use aegis_tools::jaeger::{Span, Trace};
+use aegis_tools::loki::Stream;
+use aegis_tools::prometheus::Series;
 
 /// Start of the incident window, unix seconds (2023-01-29T08:30:00Z).
 pub const START: i64 = 1_674_981_000;

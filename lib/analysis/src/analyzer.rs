@@ -1,0 +1,329 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::agent::{Agent, Limits};
+use super::engine::{Engine, NoEngine, STATISTICAL};
+use super::progress::{Progress, ProgressEvent};
+use super::redact::Redactor;
+use super::toolset::{NoTools, ToolSet};
+use super::{Report, Request, Settings, Trace, prompt};
+use aegis_llm as llm;
+
+/// Runs analyses: the LLM agent when a model is configured (the request's alias, else
+/// `DEFAULT_MODEL`), else the statistical engine; the engine's report is also the
+/// agent's starting hypothesis and its fallback. Used by analyze, analyze-stream and
+/// `aegis demo`. Cheap to clone.
+#[derive(Clone)]
+pub struct Analyzer {
+    settings: Arc<Settings>,
+    tools: Tools,
+    engine: Arc<dyn Engine>,
+    redactor: Arc<Redactor>,
+    retry: Option<llm::Retry>,
+    limits: Limits,
+}
+
+/// Where the agent's tools come from.
+#[derive(Clone)]
+enum Tools {
+    /// A fixed set (tests, benchmarks).
+    Fixed(Arc<dyn ToolSet>),
+    /// The configured backends; each analysis gets their catalog over its own range,
+    /// plus `rank_root_causes` (the engine as a tool) when `rank` is set.
+    Backends {
+        /// The backends' clients.
+        tools: Box<aegis_tools::Tools>,
+        /// Whether the statistical engine can read them (its signal catalog loaded).
+        rank: bool,
+    },
+}
+
+/// A model alias that is not configured.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown model {alias:?}; known models: {}", .known.join(", "))]
+pub struct UnknownModel {
+    /// What was asked for.
+    pub alias: String,
+    /// The configured aliases.
+    pub known: Vec<String>,
+}
+
+impl Analyzer {
+    /// The analyzer of a function: the tools and engine built from its settings.
+    pub fn from_settings(settings: Settings) -> Self {
+        let config = &settings;
+        let (tools, engine): (Tools, Arc<dyn Engine>) = match aegis_tools::Tools::new(&config.tools)
+        {
+            Err(e) => {
+                tracing::error!(error = %e, "observability tools unavailable");
+                let reason = format!("observability tools unavailable: {e}");
+                (
+                    Tools::Fixed(Arc::new(NoTools)),
+                    Arc::new(NoEngine { reason }),
+                )
+            }
+            Ok(tools) => {
+                let (engine, rank): (Arc<dyn Engine>, bool) =
+                    match aegis_rca::Catalog::from_config(&config.tools) {
+                        Ok(catalog) => (
+                            Arc::new(super::engine::Statistical {
+                                engine: aegis_rca::Engine::default(),
+                                tools: tools.clone(),
+                                catalog,
+                            }),
+                            true,
+                        ),
+                        Err(e) => (
+                            Arc::new(NoEngine {
+                                reason: format!("the signal catalog could not be read: {e}"),
+                            }),
+                            false,
+                        ),
+                    };
+                let tools = Tools::Backends {
+                    tools: Box::new(tools),
+                    rank,
+                };
+                (tools, engine)
+            }
+        };
+        let mut analyzer = Self::new(settings.clone(), Arc::new(NoTools), engine);
+        analyzer.tools = tools;
+        analyzer
+    }
+
+    /// An analyzer with the given tools and engine (tests, benchmarks, the demo).
+    pub fn new(settings: Settings, tools: Arc<dyn ToolSet>, engine: Arc<dyn Engine>) -> Self {
+        let redactor = Arc::new(Redactor::new(
+            settings.secrets.iter().map(|s| s.expose().to_string()),
+        ));
+        let limits = Limits::from_config(&settings.analysis);
+        Self {
+            settings: Arc::new(settings),
+            tools: Tools::Fixed(tools),
+            engine,
+            redactor,
+            retry: None,
+            limits,
+        }
+    }
+
+    /// Replaces the model-call retry policy (tests keep backoffs short).
+    pub fn with_retry(mut self, retry: llm::Retry) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Replaces the agent's bounds.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// What it was built from.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The provider a request would use: `None` for the statistical engine.
+    pub fn provider_for(&self, request: &Request) -> Result<Option<&llm::Provider>, UnknownModel> {
+        let llm = &self.settings.llm;
+        let alias = match request
+            .model
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            Some(a) => a.to_string(),
+            None => match &llm.default_model {
+                Some(d) => d.clone(),
+                None => return Ok(None),
+            },
+        };
+        if alias.eq_ignore_ascii_case(STATISTICAL) {
+            return Ok(None);
+        }
+        llm.provider(&alias).map(Some).ok_or_else(|| UnknownModel {
+            alias,
+            known: llm
+                .aliases()
+                .into_iter()
+                .map(String::from)
+                .chain([STATISTICAL.to_string()])
+                .collect(),
+        })
+    }
+
+    /// Longest time one analysis takes: the budget, plus the engine's share when the
+    /// agent falls back at the very end. Functions set their timeout from it.
+    pub fn max_duration(&self) -> Duration {
+        self.settings.analysis.budget + self.engine_budget()
+    }
+
+    fn engine_budget(&self) -> Duration {
+        (self.settings.analysis.budget / 4).min(Duration::from_secs(60))
+    }
+
+    /// Analyses `request` under the id `id`. Never fails: a failing model or budget
+    /// gives the engine's report marked `degraded` with the reason. Emits `start`,
+    /// the agent's events and `final` (the caller adds `end`).
+    pub async fn run(&self, id: &str, request: &Request, progress: &Progress) -> Report {
+        let report = self.analyze(id, request, progress).await;
+        progress.emit(ProgressEvent::Final {
+            report: Box::new(report.clone()),
+        });
+        report
+    }
+
+    /// Like [`Analyzer::run`], and stores the report before `final` is emitted
+    /// (archive or degrade: `archived` says whether the store took it).
+    pub async fn run_archived(
+        &self,
+        id: &str,
+        request: &Request,
+        progress: &Progress,
+        store: &dyn aegis_store::ReportStore,
+    ) -> Report {
+        let mut report = self.analyze(id, request, progress).await;
+        aegis_store::archive(store, &mut report).await;
+        progress.emit(ProgressEvent::Final {
+            report: Box::new(report.clone()),
+        });
+        report
+    }
+
+    async fn analyze(&self, id: &str, request: &Request, progress: &Progress) -> Report {
+        let started = Instant::now();
+        let provider = self.provider_for(request);
+        let model = match &provider {
+            Ok(Some(p)) => p.alias.clone(),
+            _ => STATISTICAL.to_string(),
+        };
+        progress.emit(ProgressEvent::Start {
+            id: id.to_string(),
+            description: request.description.clone(),
+            time_range: request.time_range,
+            model: model.clone(),
+        });
+        let deadline = tokio::time::Instant::now() + self.settings.analysis.budget;
+        let mut engine_report = match tokio::time::timeout(
+            self.engine_budget(),
+            self.engine.analyze(id, request),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => super::engine::empty_report(
+                id,
+                request,
+                "the statistical engine did not finish within its share of the budget",
+            ),
+        };
+        let mut report = match provider {
+            Err(unknown) => {
+                engine_report.degraded.insert(0, unknown.to_string());
+                engine_report
+            }
+            Ok(None) => engine_report,
+            Ok(Some(p)) => {
+                self.with_agent(p, id, request, engine_report, progress, deadline)
+                    .await
+            }
+        };
+        report.id = id.to_string();
+        report.time_range = request.time_range;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        super::metrics::record(&report);
+        report
+    }
+
+    async fn with_agent(
+        &self,
+        provider: &llm::Provider,
+        id: &str,
+        request: &Request,
+        engine_report: Report,
+        progress: &Progress,
+        deadline: tokio::time::Instant,
+    ) -> Report {
+        let mut client = llm::Client::new(provider.clone(), self.settings.llm.timeout);
+        if let Some(retry) = self.retry {
+            client = client.with_retry(retry);
+        }
+        let tools: Arc<dyn ToolSet> = match &self.tools {
+            Tools::Fixed(t) => t.clone(),
+            Tools::Backends { tools, rank } => {
+                let range = request.time_range;
+                let mut catalog = aegis_tools::catalog_for(
+                    tools,
+                    aegis_tools::catalog::window(range.start, range.end),
+                );
+                if *rank {
+                    catalog.add(super::rank_tool::tool(
+                        self.engine.clone(),
+                        request.clone(),
+                        self.engine_budget(),
+                    ));
+                }
+                Arc::new(catalog)
+            }
+        };
+        let agent = Agent {
+            client: &client,
+            tools: tools.as_ref(),
+            redactor: &self.redactor,
+            limits: self.limits,
+            progress,
+        };
+        let case = prompt::case(request, self.settings.analysis.timezone, &engine_report);
+        let outcome = agent.run(case, deadline).await;
+        match outcome.answer {
+            Ok(answer) => {
+                let degraded = outcome
+                    .steps
+                    .iter()
+                    .zip(&outcome.ok)
+                    .filter(|(_, ok)| !**ok)
+                    .map(|(s, _)| {
+                        format!(
+                            "step {} ({}) failed: {}",
+                            s.index,
+                            s.tool,
+                            s.observation.chars().take(200).collect::<String>()
+                        )
+                    })
+                    .collect();
+                Report {
+                    id: id.to_string(),
+                    summary: answer.summary,
+                    ranked_root_causes: answer.ranked_root_causes,
+                    next_actions: answer.next_actions,
+                    trace: Trace {
+                        steps: outcome.steps,
+                    },
+                    model: provider.alias.clone(),
+                    time_range: request.time_range,
+                    duration_ms: 0,
+                    usage: outcome.usage,
+                    degraded,
+                    archived: true,
+                }
+            }
+            Err(reason) => {
+                tracing::warn!(analysis = %id, model = %provider.alias, %reason, "agent failed; using the statistical report");
+                let mut report = engine_report;
+                report.degraded.insert(
+                    0,
+                    format!(
+                        "LLM agent ({}) gave no valid answer: {reason}; this is the statistical engine's report",
+                        provider.alias
+                    ),
+                );
+                report.usage.prompt_tokens += outcome.usage.prompt_tokens;
+                report.usage.completion_tokens += outcome.usage.completion_tokens;
+                report.usage.tool_calls += outcome.usage.tool_calls;
+                report
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The HTTP request of `POST /api/ops/analyze` (and `/stream`), compatible with the
+//! original service: `description` (1..4000 characters), `time_range` {start, end}
+//! (optional, default the last 15 minutes), `session_id`, `model`.
+//!
+//! Times are RFC 3339 (`2026-01-29T08:40:00Z`, `...+08:00`), Unix seconds (or
+//! milliseconds), or naive (`2026-01-29 16:40:00`, `2026-01-29T16:40`): naive times
+//! are in `AEGIS_TIMEZONE`, default `Asia/Shanghai` (UTC+8) like the original service.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+
+use aegis_core::request::Invalid;
+
+use super::{Analyzer, Request, TimeRange};
+
+/// Default range when none is given, in minutes.
+pub const DEFAULT_MINUTES: i64 = 15;
+
+#[derive(Deserialize)]
+struct Body {
+    description: String,
+    #[serde(default)]
+    time_range: Option<RawRange>,
+    #[serde(default)]
+    session_id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawRange {
+    start: RawTime,
+    end: RawTime,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTime {
+    Text(String),
+    Number(f64),
+}
+
+/// Why a request is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// 400: the body is not JSON.
+    #[error("malformed JSON body: {0}")]
+    Malformed(String),
+    /// 422: a field is missing or invalid.
+    #[error("{field}: {problem}")]
+    Field {
+        /// The field (`description`, `time_range.start`, ...).
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// 400: the range is empty or inverted.
+    #[error("time_range: end ({end}) must be after start ({start})")]
+    EmptyRange {
+        /// Start.
+        start: DateTime<Utc>,
+        /// End.
+        end: DateTime<Utc>,
+    },
+    /// 400: the model alias is not configured.
+    #[error(transparent)]
+    UnknownModel(#[from] super::UnknownModel),
+}
+
+impl RequestError {
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Malformed(_) | Self::EmptyRange { .. } | Self::UnknownModel(_) => {
+                StatusCode::BAD_REQUEST
+            }
+        }
+    }
+
+    fn field(field: &str, problem: impl Into<String>) -> Self {
+        Self::Field {
+            field: field.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl IntoResponse for RequestError {
+    fn into_response(self) -> Response {
+        let field = match &self {
+            Self::Field { field, .. } => Some(field.clone()),
+            Self::EmptyRange { .. } => Some("time_range".into()),
+            Self::UnknownModel(_) => Some("model".into()),
+            Self::Malformed(_) => None,
+        };
+        let body = serde_json::json!({"error": self.to_string(), "field": field});
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// Parses and validates a request body; `now` is when the request arrived.
+pub fn parse(
+    body: &[u8],
+    analyzer: &Analyzer,
+    now: DateTime<Utc>,
+) -> Result<Request, RequestError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let body: Body = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return RequestError::Malformed(inner.to_string());
+        }
+        let message = inner.to_string();
+        // A missing field is reported at its parent; name the field itself.
+        let field = match message.strip_prefix("missing field `") {
+            Some(rest) => {
+                let name = rest.split('`').next().unwrap_or_default();
+                if path == "." {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                }
+            }
+            None if path == "." => "body".to_string(),
+            None => path,
+        };
+        let problem = message
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        RequestError::Field { field, problem }
+    })?;
+    let tz = analyzer.settings().analysis.timezone;
+    let time_range = match body.time_range {
+        None => TimeRange::last(now, DEFAULT_MINUTES),
+        Some(r) => {
+            let start = time(&r.start, tz)
+                .ok_or_else(|| RequestError::field("time_range.start", TIME_FORMATS))?;
+            let end = time(&r.end, tz)
+                .ok_or_else(|| RequestError::field("time_range.end", TIME_FORMATS))?;
+            TimeRange { start, end }
+        }
+    };
+    let request = Request {
+        description: body.description.trim().to_string(),
+        time_range,
+        model: body
+            .model
+            .map(|m| m.trim().to_ascii_lowercase())
+            .filter(|m| !m.is_empty()),
+        session_id: body.session_id,
+        alert: None,
+    };
+    request.validate().map_err(|e| match e {
+        Invalid::EmptyRange { start, end } => RequestError::EmptyRange { start, end },
+        other => RequestError::field(other.field(), other.to_string()),
+    })?;
+    analyzer.provider_for(&request)?;
+    Ok(request)
+}
+
+const TIME_FORMATS: &str = "expected an RFC 3339 time (2026-01-29T08:40:00Z), a naive time \
+    (2026-01-29 16:40:00, in AEGIS_TIMEZONE) or Unix seconds";
+
+fn time(raw: &RawTime, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    match raw {
+        RawTime::Number(n) if n.is_finite() && *n >= 0.0 => {
+            // Values this large are milliseconds (year 33658 in seconds).
+            let secs = if *n > 1e12 { n / 1000.0 } else { *n };
+            DateTime::from_timestamp(secs.trunc() as i64, (secs.fract() * 1e9) as u32)
+        }
+        RawTime::Number(_) => None,
+        RawTime::Text(s) => {
+            let s = s.trim();
+            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                return Some(t.with_timezone(&Utc));
+            }
+            if let Ok(t) = DateTime::parse_from_rfc3339(&s.replacen(' ', "T", 1)) {
+                return Some(t.with_timezone(&Utc));
+            }
+            if let Ok(secs) = s.parse::<f64>() {
+                return time(&RawTime::Number(secs), tz);
+            }
+            let naive = [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M",
+                "%Y-%m-%d %H:%M",
+            ]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())?;
+            tz.from_local_datetime(&naive)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn analyzer() -> Analyzer {
+        Analyzer::new(
+            crate::Settings::for_test(),
+            Arc::new(super::super::NoTools),
+            Arc::new(super::super::NoEngine {
+                reason: "test".into(),
+            }),
+        )
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-29T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn original_request_with_naive_times_in_shanghai() {
+        let body = br#"{"description": "checkout is slow", "time_range": {"start": "2026-01-29 16:40:00", "end": "2026-01-29T17:00:00+08:00"}, "session_id": "s1"}"#;
+        let r = parse(body, &analyzer(), now()).unwrap();
+        assert_eq!(r.time_range.start.to_rfc3339(), "2026-01-29T08:40:00+00:00");
+        assert_eq!(r.time_range.end.to_rfc3339(), "2026-01-29T09:00:00+00:00");
+        assert_eq!(r.session_id.as_deref(), Some("s1"));
+    }
+
+    #[test]
+    fn default_range_is_last_15_minutes() {
+        let r = parse(br#"{"description": "x"}"#, &analyzer(), now()).unwrap();
+        assert_eq!(r.time_range, TimeRange::last(now(), 15));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases: [(&[u8], StatusCode, &str); 7] = [
+            (b"{}", StatusCode::UNPROCESSABLE_ENTITY, "description"),
+            (
+                br#"{"description": 3}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "description",
+            ),
+            (
+                br#"{"description": "  "}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "description",
+            ),
+            (
+                br#"{"description": "x", "time_range": {"start": "soon", "end": 1}}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "time_range.start",
+            ),
+            (
+                br#"{"description": "x", "time_range": {"start": 1}}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "time_range.end",
+            ),
+            (
+                br#"{"description": "x", "time_range": {"start": 20, "end": 10}}"#,
+                StatusCode::BAD_REQUEST,
+                "time_range",
+            ),
+            (
+                br#"{"description": "x", "model": "gpt-9"}"#,
+                StatusCode::BAD_REQUEST,
+                "qwen",
+            ),
+        ];
+        for (body, status, needle) in cases {
+            let e = parse(body, &analyzer(), now()).unwrap_err();
+            assert_eq!(e.status(), status, "{e}");
+            assert!(
+                e.to_string().contains(needle),
+                "{e} should mention {needle}"
+            );
+        }
+        let long = format!(r#"{{"description": "{}"}}"#, "x".repeat(4001));
+        assert!(
+            parse(long.as_bytes(), &analyzer(), now())
+                .unwrap_err()
+                .to_string()
+                .contains("4000")
+        );
+        assert_eq!(
+            parse(b"{", &analyzer(), now()).unwrap_err().status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

@@ -1,0 +1,84 @@
+use super::{Report, Request, Trace, Usage};
+
+/// The analyzer without a model: ranks candidates from the signals alone. The
+/// analyzer asks it first (its ranking is the agent's starting hypothesis) and falls
+/// back to its report when the agent fails.
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync {
+    /// The report for `request`, under the id `id`. Never fails: what could not be
+    /// read is listed in `degraded`.
+    async fn analyze(&self, id: &str, request: &Request) -> Report;
+}
+
+/// Used when no statistical engine is available: an honest empty report that says
+/// why.
+#[derive(Debug, Clone)]
+pub struct NoEngine {
+    /// Why there is no engine.
+    pub reason: String,
+}
+
+#[async_trait::async_trait]
+impl Engine for NoEngine {
+    async fn analyze(&self, id: &str, request: &Request) -> Report {
+        empty_report(id, request, &self.reason)
+    }
+}
+
+/// A report with no candidates, degraded for `reason`.
+pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
+    Report {
+        id: id.to_string(),
+        summary: format!("No root cause could be determined: {reason}."),
+        ranked_root_causes: Vec::new(),
+        next_actions: Vec::new(),
+        trace: Trace::default(),
+        model: STATISTICAL.to_string(),
+        time_range: request.time_range,
+        duration_ms: 0,
+        usage: Usage::default(),
+        degraded: vec![reason.to_string()],
+        archived: true,
+    }
+}
+
+/// The `model` of reports made without a model.
+pub const STATISTICAL: &str = "statistical";
+
+/// The statistical engine (`rca`) reading the configured backends.
+#[derive(Debug, Clone)]
+pub struct Statistical {
+    /// The engine and its limits.
+    pub engine: aegis_rca::Engine,
+    /// The backends' clients.
+    pub tools: aegis_tools::Tools,
+    /// The signals to read.
+    pub catalog: aegis_rca::Catalog,
+}
+
+#[async_trait::async_trait]
+impl Engine for Statistical {
+    async fn analyze(&self, id: &str, request: &Request) -> Report {
+        let mut input = aegis_rca::Input::new(request.time_range, self.catalog.clone());
+        input.symptom = Some(request.description.clone());
+        input.alert = request.alert.clone();
+        let this = self.clone();
+        // The engine's future cannot be proven `Send` (rustc's higher-ranked lifetime
+        // limits on closures in its collection), which `async_trait` and `spawn` need:
+        // drive it on a blocking thread with the runtime's handle instead.
+        let handle = tokio::runtime::Handle::current();
+        let run = tokio::task::spawn_blocking(move || {
+            handle.block_on(async move { this.engine.analyze(&input, &this.tools).await })
+        });
+        match run.await {
+            Ok(mut report) => {
+                report.id = id.to_string();
+                report
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "statistical engine failed");
+                empty_report(id, request, "the statistical engine failed")
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+use std::time::Duration;
+
+use aegis_core::config::{Env, Error, Secret};
+
+/// The models Aegis may call.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Providers by alias (`qwen`, `glm`, `deepseek`, `doubao`, `custom`).
+    pub providers: Vec<Provider>,
+    /// The alias used when a question names none; `None`: the statistical engine only.
+    pub default_model: Option<String>,
+    /// Timeout of one model call.
+    pub timeout: Duration,
+}
+
+/// One OpenAI-compatible endpoint and model, under an alias.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// What users type: `qwen`, `glm`, `deepseek`, `doubao`, ...
+    pub alias: String,
+    /// Base URL ending before `/chat/completions` (e.g. `http://ollama:11434/v1`).
+    pub base_url: url::Url,
+    /// Model name sent in requests.
+    pub model: String,
+    /// API key, if the endpoint needs one.
+    pub api_key: Option<Secret>,
+    /// Whether the model gets native tool calling; otherwise the text protocol.
+    pub native_tools: bool,
+    /// Whether it emits reasoning (`reasoning_content` or `<think>`), to be stripped.
+    pub reasoning: bool,
+}
+
+impl Config {
+    /// Reads the original service's model variables and `AEGIS_LLM_*`.
+    pub fn from_env(env: &Env) -> Result<Self, Error> {
+        let ollama = env
+            .url("OLLAMA_BASE_URL")?
+            .unwrap_or_else(|| url::Url::parse("http://localhost:11434").expect("constant URL"));
+        let ollama_v1 = v1(&ollama);
+        let mut providers = vec![
+            Provider {
+                alias: "qwen".into(),
+                base_url: ollama_v1.clone(),
+                model: env.string_or("OLLAMA_QWEN_MODEL", "qwen2.5:32b"),
+                api_key: None,
+                native_tools: true,
+                reasoning: false,
+            },
+            Provider {
+                alias: "glm".into(),
+                base_url: ollama_v1.clone(),
+                model: env.string_or("OLLAMA_GLM_MODEL", "glm-4.7-flash"),
+                api_key: None,
+                native_tools: true,
+                reasoning: true,
+            },
+            Provider {
+                alias: "deepseek".into(),
+                base_url: ollama_v1,
+                model: env.string_or("OLLAMA_DEEPSEEK_MODEL", "deepseek-r1:32b"),
+                api_key: None,
+                // deepseek-r1 has no reliable native tool calling: it gets the text protocol.
+                native_tools: false,
+                reasoning: true,
+            },
+            Provider {
+                alias: "doubao".into(),
+                base_url: env.url("DOUBAO_BASE_URL")?.unwrap_or_else(|| {
+                    url::Url::parse("https://ark.cn-beijing.volces.com/api/v3")
+                        .expect("constant URL")
+                }),
+                model: env.string_or("DOUBAO_MODEL", "doubao-seed-1-6-250615"),
+                api_key: env
+                    .secret("DOUBAO_API_KEY")
+                    .or_else(|| env.secret("ARK_API_KEY")),
+                native_tools: true,
+                reasoning: true,
+            },
+        ];
+        let custom = env.url("AEGIS_LLM_BASE_URL")?;
+        let native = env.bool("AEGIS_LLM_NATIVE_TOOLS")?.unwrap_or(true);
+        let custom_model = env.string("AEGIS_LLM_MODEL");
+        let custom_key = env.secret("AEGIS_LLM_API_KEY");
+        if let Some(base_url) = &custom {
+            let model = custom_model.ok_or_else(|| {
+                Error::new("AEGIS_LLM_MODEL", "required when AEGIS_LLM_BASE_URL is set")
+            })?;
+            providers.push(Provider {
+                alias: "custom".into(),
+                base_url: base_url.clone(),
+                model,
+                api_key: custom_key,
+                native_tools: native,
+                reasoning: true,
+            });
+        }
+        let default_model = match env.string("DEFAULT_MODEL") {
+            Some(alias) => {
+                let alias = alias.to_ascii_lowercase();
+                if !providers.iter().any(|p| p.alias == alias) {
+                    let known: Vec<_> = providers.iter().map(|p| p.alias.as_str()).collect();
+                    return Err(Error::new(
+                        "DEFAULT_MODEL",
+                        format!("expected one of {}, got {alias:?}", known.join(", ")),
+                    ));
+                }
+                Some(alias)
+            }
+            None => custom.map(|_| "custom".to_string()),
+        };
+        Ok(Self {
+            providers,
+            default_model,
+            timeout: env
+                .duration("AEGIS_LLM_TIMEOUT")?
+                .unwrap_or(Duration::from_secs(120)),
+        })
+    }
+
+    /// Every alias, for error messages.
+    pub fn aliases(&self) -> Vec<&str> {
+        self.providers.iter().map(|p| p.alias.as_str()).collect()
+    }
+
+    /// A client of the provider behind `alias`, bounded by the configured timeout.
+    pub fn client(&self, alias: &str) -> Option<super::Client> {
+        self.provider(alias)
+            .map(|p| super::Client::new(p.clone(), self.timeout))
+    }
+
+    /// The provider behind `alias` (case-insensitive).
+    pub fn provider(&self, alias: &str) -> Option<&Provider> {
+        self.providers
+            .iter()
+            .find(|p| p.alias.eq_ignore_ascii_case(alias))
+    }
+}
+
+/// Ollama serves the OpenAI-compatible API under `/v1`.
+fn v1(base: &url::Url) -> url::Url {
+    let mut url = base.clone();
+    if !url.path().trim_end_matches('/').ends_with("/v1") {
+        let path = format!("{}/v1", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+    }
+    url
+}

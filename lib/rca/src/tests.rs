@@ -1,0 +1,1032 @@
+//! The engine on synthetic incidents whose answer is known.
+
+use std::collections::BTreeMap;
+
+use super::catalog::{Catalog, Kind, Signal};
+use super::observations::{LogLine, Metric, Observations, Span};
+use super::{Engine, Input, rank, report};
+use aegis_core::report::TimeRange;
+
+const START: f64 = 1_700_000_000.0;
+const MINUTES: usize = 15;
+
+/// Deterministic jitter in [-1, 1].
+fn jitter(seed: usize) -> f64 {
+    let x = (seed as f64 * 12.9898).sin() * 43_758.545_3;
+    2.0 * (x - x.floor()) - 1.0
+}
+
+/// One point a minute; from minute `from` on, the value is multiplied by `factor`.
+fn series(level: f64, seed: usize, from: usize, factor: f64) -> Vec<(f64, f64)> {
+    (0..=MINUTES)
+        .map(|m| {
+            let v = level * (1.0 + 0.05 * jitter(seed * 100 + m));
+            let v = if m >= from { v * factor } else { v };
+            (START + 60.0 * m as f64, v)
+        })
+        .collect()
+}
+
+fn signal(name: &str) -> Signal {
+    Signal {
+        name: name.into(),
+        query: format!("sum by (service) ({name})"),
+        kind: Kind::from_name(name),
+    }
+}
+
+fn metric(name: &str, per_service: Vec<(&str, Vec<(f64, f64)>)>) -> Metric {
+    Metric {
+        signal: signal(name),
+        series: per_service
+            .into_iter()
+            .map(|(s, p)| (s.to_string(), p))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+fn observations(metrics: Vec<Metric>) -> Observations {
+    Observations {
+        start: START,
+        end: START + 60.0 * MINUTES as f64,
+        metrics,
+        ..Observations::default()
+    }
+}
+
+const SERVICES: [&str; 5] = ["frontend", "cart", "checkout", "payment", "email"];
+
+#[test]
+fn a_cpu_shift_ranks_its_service_first() {
+    let cpu = metric(
+        "cpu_seconds_rate",
+        SERVICES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let factor = if *s == "checkout" { 6.0 } else { 1.0 };
+                (*s, series(0.2, i, 10, factor))
+            })
+            .collect(),
+    );
+    let ranking = rank(&observations(vec![cpu]));
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "checkout");
+    assert!(top.probability > 0.5, "{ranking:?}");
+    assert!(top.probability > ranking.unknown);
+    // The onset is found where the shift begins.
+    assert_eq!(top.change.onset(), Some(START + 600.0));
+}
+
+/// frontend -> checkout -> payment; payment starts failing at minute 10 and its callers'
+/// latency rises with it.
+fn leaf_failure() -> Observations {
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("frontend", series(0.2, 1, 10, 3.0)),
+            ("checkout", series(0.1, 2, 10, 4.0)),
+            ("payment", series(0.02, 3, 10, 1.3)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    let mut spans = Vec::new();
+    for i in 0..MINUTES * 4 {
+        let t = START + 15.0 * i as f64;
+        let failing = t >= START + 600.0;
+        let id = format!("t{i}");
+        let span = |n: &str, parent: Option<&str>, service: &str, duration_ms: f64, error| Span {
+            trace_id: id.clone(),
+            span_id: n.into(),
+            parent_span_id: parent.map(Into::into),
+            service: service.into(),
+            operation: "call".into(),
+            start: t,
+            duration_us: duration_ms * 1000.0 * (1.0 + 0.05 * jitter(i)),
+            error: Some(error),
+        };
+        let (f, c, p) = if failing {
+            (600.0, 400.0, 25.0)
+        } else {
+            (200.0, 100.0, 20.0)
+        };
+        spans.push(span("a", None, "frontend", f, false));
+        spans.push(span("b", Some("a"), "checkout", c, false));
+        spans.push(span("c", Some("b"), "payment", p, failing));
+        let line = if failing {
+            format!("ERROR charge {i} failed: card processor refused connection")
+        } else {
+            format!("INFO charge {i} ok")
+        };
+        obs.logs.push(LogLine {
+            service: "payment".into(),
+            time: t,
+            line,
+        });
+    }
+    obs.spans = spans;
+    obs
+}
+
+#[test]
+fn a_failing_leaf_ranks_above_its_slow_callers() {
+    let ranking = rank(&leaf_failure());
+    let names: Vec<&str> = ranking
+        .candidates
+        .iter()
+        .map(|c| c.service.as_str())
+        .collect();
+    assert_eq!(names[0], "payment", "{names:?}");
+    let checkout = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "checkout")
+        .unwrap();
+    assert_eq!(checkout.explained_by.as_deref(), Some("payment"));
+}
+
+/// The engine's input for the synthetic range, with an empty catalog.
+fn input() -> Input {
+    Input::new(
+        TimeRange {
+            start: chrono::DateTime::from_timestamp(START as i64, 0).unwrap(),
+            end: chrono::DateTime::from_timestamp(START as i64 + 60 * MINUTES as i64, 0).unwrap(),
+        },
+        Catalog { signals: vec![] },
+    )
+}
+
+#[test]
+fn the_report_shows_evidence_with_queries() {
+    let input = input();
+    let mut obs = leaf_failure();
+    obs.log_selector = Some("{app=\"<service>\"}".into());
+    let r = report(&input, &obs);
+    let top = &r.ranked_root_causes[0];
+    assert_eq!(top.service, "payment");
+    assert_eq!(top.rank, 1);
+    assert!(top.key_logs.iter().any(|l| l.contains("card processor")));
+    // The error lines' query: the selector that fetched the logs, plus the filter.
+    let errors = format!("{{app=\"payment\"}} {}", super::collect::ERROR_FILTER);
+    assert!(
+        top.evidence
+            .iter()
+            .any(|e| e.source == "loki" && e.query == errors),
+        "{:?}",
+        top.evidence
+    );
+    let total: f64 = r.ranked_root_causes.iter().map(|c| c.probability).sum();
+    assert!(total <= 1.0 + 1e-9);
+    assert_eq!(r.model, "statistical");
+}
+
+#[test]
+fn nothing_wrong_leaves_the_mass_on_unknown() {
+    let cpu = metric(
+        "cpu_seconds_rate",
+        SERVICES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (*s, series(0.2, i, 99, 1.0)))
+            .collect(),
+    );
+    let latency = metric(
+        "latency_p90_seconds",
+        SERVICES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (*s, series(0.05, i + 10, 99, 1.0)))
+            .collect(),
+    );
+    let ranking = rank(&observations(vec![cpu, latency]));
+    assert!(ranking.unknown > 0.5, "{ranking:?}");
+    for c in &ranking.candidates {
+        assert!(c.probability < 0.2, "{} at {}", c.service, c.probability);
+    }
+}
+
+/// A tiny dataset on disk: CPU counters of three services, `b` five times busier from
+/// minute 10; no logs, no traces.
+fn write_dataset(dir: &std::path::Path) {
+    use std::io::Write;
+    let mut om = String::from("# TYPE container_cpu_usage_seconds counter\n");
+    for (i, service) in ["a", "b", "c"].iter().enumerate() {
+        let mut total = 0.0;
+        for m in 0..=20 {
+            let rate = 0.1 * (1.0 + 0.05 * jitter(i * 100 + m));
+            let rate = if *service == "b" && m >= 15 {
+                rate * 5.0
+            } else {
+                rate
+            };
+            total += rate * 60.0;
+            om.push_str(&format!(
+                "container_cpu_usage_seconds_total{{service=\"{service}\"}} {total} {}\n",
+                START as i64 + 60 * m as i64
+            ));
+        }
+    }
+    om.push_str("# EOF\n");
+    let file = std::fs::File::create(dir.join("metrics.om.gz")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    gz.write_all(om.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    let start = chrono::DateTime::from_timestamp(START as i64, 0).unwrap();
+    let end = chrono::DateTime::from_timestamp(START as i64 + 1200, 0).unwrap();
+    std::fs::write(
+        dir.join("dataset.json"),
+        serde_json::json!({
+            "id": "synthetic", "system": "s", "namespace": "s",
+            "start": start, "end": end, "services": ["a", "b", "c"],
+            "signals": {"cpu_seconds_rate": "sum by (service) (rate(container_cpu_usage_seconds_total[2m]))"}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("cases.jsonl"), "").unwrap();
+}
+
+#[tokio::test]
+async fn a_source_down_still_ranks_and_is_listed_as_degraded() {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path());
+    let server = aegis_replay::Server::load_and_start(dir.path())
+        .await
+        .unwrap();
+    // Loki at a port nothing listens on; Jaeger not configured at all.
+    let closed = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let down = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env = aegis_core::config::Env::new(&|_| None);
+    let mut config = aegis_tools::Config::from_env(&env).unwrap();
+    config.prometheus = Some(aegis_tools::Backend {
+        url: server.base_url.parse().unwrap(),
+        auth: None,
+    });
+    config.loki = Some(aegis_tools::Backend {
+        url: down.parse().unwrap(),
+        auth: None,
+    });
+    let tools = aegis_tools::Tools::new(&config).unwrap();
+    let input = Input::new(
+        TimeRange {
+            start: chrono::DateTime::from_timestamp(START as i64 + 300, 0).unwrap(),
+            end: chrono::DateTime::from_timestamp(START as i64 + 1200, 0).unwrap(),
+        },
+        Catalog::from_map([(
+            "cpu_seconds_rate",
+            "sum by (service) (rate(container_cpu_usage_seconds_total[2m]))",
+        )]),
+    );
+    let report = Engine::default().analyze(&input, &tools).await;
+    assert_eq!(report.ranked_root_causes[0].service, "b", "{report:#?}");
+    assert!(
+        report.degraded.iter().any(|d| d.starts_with("loki")),
+        "{:?}",
+        report.degraded
+    );
+    assert!(
+        report.degraded.iter().any(|d| d.starts_with("jaeger")),
+        "{:?}",
+        report.degraded
+    );
+    assert!(report.summary.contains("Ranked without"));
+}
+
+/// frontend calls cart and ad every 15 s; from minute 10 the network to cart adds
+/// 200 ms each way. cart's own spans do not change, frontend's grow.
+fn network_delay_on_cart() -> Observations {
+    let mut obs = observations(Vec::new());
+    for i in 0..MINUTES * 4 {
+        let t = START + 15.0 * i as f64;
+        let delay = if t >= START + 600.0 { 0.2 } else { 0.001 };
+        let id = format!("t{i}");
+        let span = |n: &str, parent: Option<&str>, service: &str, start: f64, ms: f64| Span {
+            trace_id: id.clone(),
+            span_id: n.into(),
+            parent_span_id: parent.map(Into::into),
+            service: service.into(),
+            operation: "call".into(),
+            start,
+            duration_us: ms * 1000.0 * (1.0 + 0.05 * jitter(i + n.len())),
+            error: Some(false),
+        };
+        let cart_ms = 10.0;
+        let frontend_ms = 2.0 * delay * 1000.0 + cart_ms + 2.0 + 15.0;
+        // The caller's span is exactly as long as its calls and the wire need.
+        let mut caller = span("a", None, "frontend", t, frontend_ms);
+        caller.duration_us = frontend_ms * 1000.0;
+        obs.spans.push(caller);
+        obs.spans
+            .push(span("cart", Some("a"), "cart", t + delay, cart_ms));
+        let ad_start = t + 2.0 * delay + cart_ms / 1000.0 + 0.001;
+        obs.spans.push(span("ad", Some("a"), "ad", ad_start, 12.0));
+    }
+    obs
+}
+
+#[test]
+fn a_network_delay_is_pinned_on_the_service_behind_it() {
+    let ranking = rank(&network_delay_on_cart());
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "cart", "{ranking:#?}");
+    let network = top.change.traces.as_ref().map(|t| t.network).unwrap();
+    assert!(network > 1.0, "cart's network rise is {network}");
+    let ad = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "ad")
+        .unwrap();
+    let ad_network = ad.change.traces.as_ref().unwrap().network;
+    assert!(ad_network < 0.3, "ad's network rise is {ad_network}");
+}
+
+/// `orders` logs the same lines at the same rate before and during the range except
+/// that, from minute 10, its "saved" line gives way to a "skipped" line: no error,
+/// only a different code path. `noisy` logs two lines whose mix swings every minute,
+/// before and during the range alike.
+fn changed_code_path() -> Observations {
+    let mut obs = observations(Vec::new());
+    // An hour of history samples, then the range.
+    let minutes = (-60..0).step_by(5).chain(0..MINUTES as i64);
+    for m in minutes {
+        let t0 = START + 60.0 * m as f64;
+        for k in 0..20 {
+            let t = t0 + 3.0 * k as f64;
+            let line = if k % 2 == 0 {
+                format!("INFO order {k} received")
+            } else if t >= START + 600.0 {
+                format!("INFO order {k} skipped: price unchanged")
+            } else {
+                format!("INFO order {k} saved")
+            };
+            obs.logs.push(LogLine {
+                service: "orders".into(),
+                time: t,
+                line,
+            });
+            let swing = if m.rem_euclid(2) == 0 { 4 } else { 16 };
+            let noisy = if k < swing {
+                "INFO cache hit"
+            } else {
+                "INFO cache miss"
+            };
+            obs.logs.push(LogLine {
+                service: "noisy".into(),
+                time: t,
+                line: noisy.into(),
+            });
+        }
+    }
+    obs
+}
+
+#[test]
+fn a_changed_log_mix_against_the_history_ranks_its_service_first() {
+    let ranking = rank(&changed_code_path());
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "orders", "{ranking:#?}");
+    let drift = top.change.drift.as_ref().unwrap();
+    assert!(drift.drift > 1.0, "{drift:?}");
+    assert!(drift.minutes >= 12, "{drift:?}");
+    let noisy = ranking.candidates.iter().find(|c| c.service == "noisy");
+    let noisy_drift = noisy
+        .and_then(|c| c.change.drift.as_ref())
+        .map_or(0.0, |d| d.drift);
+    assert!(noisy_drift < 0.3, "noisy drifted {noisy_drift}");
+}
+
+#[test]
+fn an_alert_start_moves_the_incident_part_to_just_before_it() {
+    let mut obs = leaf_failure();
+    assert_eq!(
+        rank(&obs).incident_start,
+        START + 600.0,
+        "last third by default"
+    );
+    obs.onset_hint = Some(START + 540.0);
+    assert_eq!(
+        rank(&obs).incident_start,
+        START + 420.0,
+        "two minutes before it"
+    );
+    // Never inside the baseline, never in the last minute.
+    obs.onset_hint = Some(START + 60.0);
+    assert_eq!(rank(&obs).incident_start, START + 300.0);
+    obs.onset_hint = Some(START + 5000.0);
+    assert_eq!(rank(&obs).incident_start, START + 840.0);
+}
+
+#[test]
+fn telemetry_that_ends_early_moves_the_incident_part_into_it() {
+    let mut obs = leaf_failure();
+    // The logs and spans stop after minute 8 (a collector that went away); metrics
+    // would still repeat their last samples.
+    obs.spans.retain(|s| s.start < START + 480.0);
+    obs.logs.retain(|l| l.time < START + 480.0);
+    let last = START + 465.0;
+    assert_eq!(
+        rank(&obs).incident_start,
+        last - (last - START) / 3.0,
+        "the last third of the part that has telemetry"
+    );
+}
+
+/// [`changed_code_path`] plus `gateway`, whose "forwarded" lines give way from
+/// minute 10 to errors: `errors(i)` is the error line it writes. `payments`, known
+/// from its metrics, shows nothing.
+fn code_path_and_gateway_errors(errors: impl Fn(usize) -> String) -> Observations {
+    let mut obs = changed_code_path();
+    obs.metrics.push(metric(
+        "cpu_seconds_rate",
+        vec![("payments", series(0.2, 7, 10, 1.0))],
+    ));
+    for m in (-60..0).step_by(5).chain(0..MINUTES as i64) {
+        for k in 0..20 {
+            let t = START + 60.0 * m as f64 + 3.0 * k as f64;
+            let line = if t >= START + 600.0 && k % 2 == 1 {
+                errors(k)
+            } else {
+                format!("INFO request {k} forwarded")
+            };
+            obs.logs.push(LogLine {
+                service: "gateway".into(),
+                time: t,
+                line,
+            });
+        }
+    }
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    obs
+}
+
+#[test]
+fn a_service_reporting_another_as_unavailable_is_its_victim() {
+    let gateway = |ranking: &super::rank::Ranking| {
+        ranking
+            .candidates
+            .iter()
+            .find(|c| c.service == "gateway")
+            .cloned()
+            .unwrap()
+    };
+    // Unnamed errors: the gateway's own change counts fully.
+    let anonymous = rank(&code_path_and_gateway_errors(|k| {
+        format!("ERROR request {k} failed: upstream unavailable")
+    }));
+    let alone = gateway(&anonymous);
+    assert_eq!(alone.explained_by, None, "{alone:#?}");
+
+    // The same errors naming the service they could not reach: its log evidence
+    // counts at half, and the service whose own code path changed leads.
+    let named = rank(&code_path_and_gateway_errors(|k| {
+        format!("ERROR request {k} failed: No instances available for payments")
+    }));
+    assert_eq!(named.candidates[0].service, "orders", "{named:#?}");
+    let gateway = gateway(&named);
+    assert!(
+        gateway.score < alone.score - 1.0,
+        "{} then {}",
+        alone.score,
+        gateway.score
+    );
+    assert_eq!(gateway.explained_by.as_deref(), Some("payments"));
+    let blame = gateway.change.logs.as_ref().unwrap().blame.clone();
+    assert_eq!(blame.map(|b| b.share), Some(1.0));
+}
+
+#[test]
+fn the_report_cites_a_changed_log_mix_and_a_victim_with_their_queries() {
+    let input = input();
+    let mut obs = code_path_and_gateway_errors(|k| {
+        format!("ERROR request {k} failed: No instances available for payments")
+    });
+    obs.log_selector = Some("{app=\"<service>\"}".into());
+    let r = report(&input, &obs);
+    let orders = &r.ranked_root_causes[0];
+    assert_eq!(orders.service, "orders");
+    let drift = orders
+        .evidence
+        .iter()
+        .find(|e| e.summary.contains("usually"))
+        .expect("the log mix evidence");
+    assert_eq!(
+        drift.query, "{app=\"orders\"}",
+        "every line, not only errors"
+    );
+    // The line that gave way or the one that took its place.
+    assert!(
+        ["\"INFO order * saved\"", "\"INFO order * skipped"]
+            .iter()
+            .any(|t| drift.summary.contains(t)),
+        "{}",
+        drift.summary
+    );
+    let gateway = r
+        .ranked_root_causes
+        .iter()
+        .find(|c| c.service == "gateway")
+        .unwrap();
+    assert!(
+        gateway.description.contains("Its new errors name payments"),
+        "{}",
+        gateway.description
+    );
+}
+
+#[test]
+fn the_minute_before_the_incident_part_is_not_baseline_for_the_logs() {
+    // A service logs "ok" every 10 s; its errors begin 30 s before the incident part
+    // (minute 10) that the last third of the range gives.
+    let mut obs = observations(Vec::new());
+    for i in 0..MINUTES * 6 {
+        let t = START + 10.0 * i as f64;
+        let line = if t >= START + 570.0 {
+            format!("ERROR request {i} failed: store unreachable")
+        } else {
+            format!("INFO request {i} ok")
+        };
+        obs.logs.push(LogLine {
+            service: "orders".into(),
+            time: t,
+            line,
+        });
+    }
+    let ranking = rank(&obs);
+    assert_eq!(ranking.incident_start, START + 600.0);
+    let logs = ranking.candidates[0].change.logs.as_ref().unwrap();
+    assert_eq!(logs.baseline_errors, 0, "{logs:?}");
+    assert_eq!(logs.new_templates, 1, "{logs:?}");
+    assert_eq!(logs.incident_errors, 30, "{logs:?}");
+}
+
+#[test]
+fn a_baseline_that_is_mostly_the_minute_before_keeps_that_minute() {
+    // The source kept only the minutes around the incident: the baseline part has
+    // one line before the minute before the incident part, and six in it.
+    let mut obs = observations(Vec::new());
+    for i in [100].into_iter().chain(114..MINUTES * 12) {
+        let t = START + 5.0 * i as f64;
+        let line = if t >= START + 600.0 && i % 2 == 0 {
+            format!("ERROR request {i} failed: store unreachable")
+        } else {
+            format!("INFO request {i} ok")
+        };
+        obs.logs.push(LogLine {
+            service: "orders".into(),
+            time: t,
+            line,
+        });
+    }
+    let ranking = rank(&obs);
+    assert_eq!(ranking.incident_start, START + 600.0);
+    let logs = ranking.candidates[0].change.logs.as_ref().unwrap();
+    assert!(
+        logs.mix_shift > 0.5,
+        "the mix is compared with that minute: {logs:?}"
+    );
+}
+
+/// frontend calls cart, ad and shipping one after another every 15 s; from minute 10
+/// frontend is starved of CPU: it takes 30 ms longer to send and to read each call,
+/// while the callees' own spans do not change.
+/// The frontend calls `callees` one after another; from minute 10 it takes 30 ms
+/// longer (1 ms before) after each call to one of `slowed` returns, and before it is
+/// made too when `before`.
+fn frontend_slow_around(callees: &[&str], slowed: &[&str], before: bool) -> Observations {
+    let mut obs = observations(Vec::new());
+    for i in 0..MINUTES * 4 {
+        let t = START + 15.0 * i as f64;
+        let id = format!("t{i}");
+        let mut at = t;
+        for (k, callee) in callees.iter().enumerate() {
+            let slow = if t >= START + 600.0 && slowed.contains(callee) {
+                0.030
+            } else {
+                0.001
+            };
+            let start = at + if before { slow } else { 0.001 };
+            let ms = 10.0 * (1.0 + 0.05 * jitter(i * 3 + k));
+            obs.spans.push(Span {
+                trace_id: id.clone(),
+                span_id: callee.to_string(),
+                parent_span_id: Some("root".into()),
+                service: callee.to_string(),
+                operation: "call".into(),
+                start,
+                duration_us: ms * 1000.0,
+                error: Some(false),
+            });
+            at = start + ms / 1000.0 + slow;
+        }
+        obs.spans.push(Span {
+            trace_id: id.clone(),
+            span_id: "root".into(),
+            parent_span_id: None,
+            service: "frontend".into(),
+            operation: "request".into(),
+            start: t,
+            duration_us: (at - t) * 1e6,
+            error: Some(false),
+        });
+    }
+    obs
+}
+
+fn busy_frontend() -> Observations {
+    let callees = ["cart", "ad", "shipping"];
+    frontend_slow_around(&callees, &callees, true)
+}
+
+#[test]
+fn a_caller_slow_to_make_every_call_is_pinned_on_itself() {
+    let ranking = rank(&busy_frontend());
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "frontend", "{ranking:#?}");
+    let busy = top.change.traces.as_ref().unwrap().busy;
+    assert!(busy > 1.0, "frontend's busy rise is {busy}");
+    let r = report(&input(), &busy_frontend());
+    let frontend = &r.ranked_root_causes[0];
+    assert!(
+        frontend
+            .description
+            .contains("(busy: slow to send and read)"),
+        "{}",
+        frontend.description
+    );
+    for c in ranking.candidates.iter().skip(1) {
+        let network = c.change.traces.as_ref().map_or(0.0, |t| t.network);
+        assert!(network < 0.3, "{}'s network rise is {network}", c.service);
+    }
+}
+
+#[test]
+fn a_caller_slow_around_two_of_its_calls_is_pinned_on_itself() {
+    // A starved frontend is slow around the calls its own work follows (currency and
+    // checkout), not around every call; a network delay is on one callee, so two
+    // callees slowed alike point at the caller.
+    let callees = ["cart", "ad", "shipping", "currency", "checkout"];
+    let obs = frontend_slow_around(&callees, &["currency", "checkout"], false);
+    let ranking = rank(&obs);
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "frontend", "{ranking:#?}");
+    let busy = top.change.traces.as_ref().unwrap().busy;
+    assert!(busy > 1.0, "frontend's busy rise is {busy}");
+    // One callee slowed alone is that callee's network, not a busy caller.
+    let obs = frontend_slow_around(&callees, &["currency"], false);
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "currency", "{ranking:#?}");
+    let frontend = ranking.candidates.iter().find(|c| c.service == "frontend");
+    let busy = frontend
+        .and_then(|c| c.change.traces.as_ref())
+        .map_or(0.0, |t| t.busy);
+    assert!(busy < 0.3, "frontend's busy rise is {busy}");
+}
+
+#[test]
+fn fewer_cheap_calls_do_not_make_a_service_look_slower() {
+    // `catalog` answers a cheap and a costly operation; from minute 10 it gets a third
+    // of the cheap calls and as many costly ones, each exactly as fast as before.
+    let mut obs = observations(Vec::new());
+    for i in 0..MINUTES * 12 {
+        let t = START + 5.0 * i as f64;
+        let incident = t >= START + 600.0;
+        let (operation, ms) = if i % 2 == 0 {
+            ("ListProducts", 40.0)
+        } else if !incident || i % 6 == 1 {
+            ("GetProduct", 1.0)
+        } else {
+            continue;
+        };
+        obs.spans.push(Span {
+            trace_id: format!("t{i}"),
+            span_id: "s".into(),
+            parent_span_id: None,
+            service: "catalog".into(),
+            operation: operation.into(),
+            start: t,
+            duration_us: ms * 1000.0 * (1.0 + 0.05 * jitter(i)),
+            error: Some(false),
+        });
+    }
+    let ranking = rank(&obs);
+    let traces = ranking.candidates[0].change.traces.clone().unwrap();
+    assert!(
+        traces.duration.abs() < 0.1 && traces.self_time.abs() < 0.1,
+        "{traces:?}"
+    );
+    // The pooled medians, shown as evidence, did move.
+    assert!(traces.median_ms.1 > 2.0 * traces.median_ms.0, "{traces:?}");
+}
+
+/// `lines(minute)` for each minute of the range, spread over the minute, as
+/// `service`'s logs.
+fn log_lines(service: &str, lines: impl Fn(usize) -> Vec<String>) -> Vec<LogLine> {
+    (0..MINUTES)
+        .flat_map(|m| {
+            let lines = lines(m);
+            let step = 60.0 / lines.len().max(1) as f64;
+            lines.into_iter().enumerate().map(move |(i, line)| LogLine {
+                service: service.into(),
+                time: START + 60.0 * m as f64 + step * i as f64,
+                line,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn warnings_that_rise_with_the_traffic_are_not_a_surge() {
+    // search writes one warning in ten lines and four times the lines from minute 10
+    // (more requests, same share); orders, at the same volume, starts failing.
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("search", |m| {
+        let n = if m >= 10 { 40 } else { 10 };
+        (0..n)
+            .map(|i| match i % 10 {
+                0 => format!("WARN seat {i} left ticket info is empty"),
+                _ => format!("INFO query {i} answered"),
+            })
+            .collect()
+    }));
+    obs.logs.extend(log_lines("orders", |m| {
+        (0..10)
+            .map(|i| match i {
+                0 | 1 if m >= 10 => format!("ERROR order {i} failed: store unreachable"),
+                _ => format!("INFO order {i} placed"),
+            })
+            .collect()
+    }));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::features::templates(&obs);
+    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let search = &logs["search"];
+    assert!(search.surge < 0.5, "{search:?}");
+    assert!(search.mix_shift < 0.1, "{search:?}");
+    assert!(logs["orders"].surge > 1.0, "{:?}", logs["orders"]);
+    assert_eq!(rank(&obs).candidates[0].service, "orders");
+}
+
+#[test]
+fn errors_a_recurring_fault_wrote_earlier_still_surge() {
+    // contacts failed for three minutes early in the baseline (30 errors a minute) and
+    // fails again from minute 10 (6 a minute): the baseline's mean (10 a minute) is
+    // above the incident's rate, its usual minute (none) is not. orders' one error a
+    // minute becomes three: a real but smaller rise.
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("contacts", |m| {
+        let errors = match m {
+            2..=4 => 30,
+            10.. => 6,
+            _ => 0,
+        };
+        (0..20)
+            .map(|i| format!("INFO contacts {i} found"))
+            .chain((0..errors).map(|i| format!("ERROR no contacts according to id {i}")))
+            .collect()
+    }));
+    obs.logs.extend(log_lines("orders", |m| {
+        let errors = if m >= 10 { 3 } else { 1 };
+        (0..20)
+            .map(|i| format!("INFO order {i} placed"))
+            .chain((0..errors).map(|i| format!("ERROR order {i} failed: seat taken")))
+            .collect()
+    }));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::features::templates(&obs);
+    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let (contacts, orders) = (&logs["contacts"], &logs["orders"]);
+    assert!(contacts.surge > 3.0, "{contacts:?}");
+    assert!(
+        contacts.surge > 2.0 * orders.surge,
+        "{contacts:?} {orders:?}"
+    );
+}
+
+#[test]
+fn a_few_lines_of_the_same_templates_are_not_a_changed_mix() {
+    // Six lines a minute drawn from the same eight templates all along: small samples
+    // of the same mix differ by chance alone. From minute 10, `cart` switches to two
+    // templates it never wrote before.
+    const STEPS: [&str; 8] = [
+        "parse", "load", "check", "price", "tax", "save", "ack", "log",
+    ];
+    let pick = |m: usize, i: usize| STEPS[((jitter(m * 10 + i) + 1.0) * 4.0) as usize % 8];
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("search", |m| {
+        (0..6)
+            .map(|i| format!("INFO {} done", pick(m, i)))
+            .collect()
+    }));
+    obs.logs.extend(log_lines("cart", |m| {
+        (0..6)
+            .map(|i| match m {
+                10.. => format!("INFO {} used", ["fallback", "cache"][i % 2]),
+                _ => format!("INFO {} done", pick(m + 50, i)),
+            })
+            .collect()
+    }));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::features::templates(&obs);
+    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let search = logs.get("search").map_or(0.0, |l| l.mix_shift);
+    assert!(search < 0.1, "chance alone: {search}");
+    assert!(logs["cart"].mix_shift > 1.0, "{:?}", logs["cart"]);
+}
+
+/// Minute `m` of a service whose requests (8 to 10 a minute) each write `first` then
+/// `second`, except that from minute 10 every other one stops before `second`,
+/// without an error line; among them `noise` lines whose number swings from minute
+/// to minute, so that no template keeps its share. `line(id, text)` writes a line.
+fn stops_half_way(
+    m: usize,
+    [first, second, noise]: [&str; 3],
+    line: impl Fn(usize, &str) -> String,
+) -> Vec<String> {
+    let noisy = [2, 30, 9, 0, 22, 5, 14, 40, 1, 18, 7, 25, 3, 12, 33][m];
+    let mut lines = Vec::new();
+    for r in 0..8 + m % 3 {
+        lines.push(line(r, first));
+        if m < 10 || r % 2 == 0 {
+            lines.push(line(r, second));
+        }
+    }
+    lines.extend((0..noisy).map(|i| line(100 + i, noise)));
+    lines
+}
+
+#[test]
+fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
+    // travel writes "distance" and "tickets" once per query, and from minute 10 every
+    // other query returns before "tickets". search quadruples its traffic at minute
+    // 10 with its own pair intact.
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("travel", |m| {
+        let texts = [
+            "calculate distance",
+            "rest tickets counted",
+            "user logged in",
+        ];
+        stops_half_way(m, texts, |q, text| format!("INFO query {q} {text}"))
+    }));
+    obs.logs.extend(log_lines("search", |m| {
+        let n = if m >= 10 { 40 } else { 10 };
+        (0..n)
+            .flat_map(|i| {
+                [
+                    format!("INFO search {i} started"),
+                    format!("INFO search {i} answered"),
+                ]
+            })
+            .collect()
+    }));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let ranking = rank(&obs);
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "travel", "{ranking:#?}");
+    // Its log mix hardly moved (the logins swing more than the lost lines): the
+    // broken pair is what makes it a confident lead rather than "unknown".
+    assert!(top.probability > 0.8, "{top:#?}");
+    let broken = top.change.invariant.as_ref().expect("a broken invariant");
+    assert!(broken.z > 2.0, "{broken:?}");
+    assert_eq!(broken.ratio, 1.0);
+    assert!(broken.less.0.contains("rest tickets"), "{broken:?}");
+    let search = ranking.candidates.iter().find(|c| c.service == "search");
+    let search_z = search
+        .and_then(|c| c.change.invariant.as_ref())
+        .map_or(0.0, |i| i.z);
+    assert!(search_z < 0.5, "more traffic is no break: {search_z}");
+    // The report says which ratio broke.
+    let report = super::report(&input(), &obs);
+    let travel = &report.ranked_root_causes[0];
+    assert!(
+        travel
+            .key_indicators
+            .iter()
+            .any(|i| i.contains("broke a ratio") && i.contains("rest tickets")),
+        "{:?}",
+        travel.key_indicators
+    );
+}
+
+#[test]
+fn structured_logs_keep_their_invariants() {
+    // The frontend logs JSON (as Online Boutique's does), "request started" and
+    // "request complete" per request, with the request's id and time in other fields
+    // and the message's last word right before the next field: read as text, both
+    // are "* request *". From minute 10 every other request stops before completing.
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(log_lines("frontend", |m| {
+        let texts = ["request started", "request complete", "Serving product page"];
+        stops_half_way(m, texts, |id, text| {
+            format!(
+                r#"{{"http.req.id":"{m:04}-{id:04}-9e70","message":"TraceID: {m}{id:030} SpanID: {id:016} {text}","severity":"info","timestamp":"2022-08-22T05:{m:02}:{id:02}Z"}}"#
+            )
+        })
+    }));
+    let ranking = rank(&obs);
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "frontend", "{ranking:#?}");
+    let broken = top.change.invariant.as_ref().expect("a broken invariant");
+    assert!(broken.z > 2.0, "{broken:?}");
+    let mut pair = [broken.more.0.as_str(), broken.less.0.as_str()];
+    pair.sort();
+    assert_eq!(pair, ["request complete", "request started"], "{broken:?}");
+}
+
+#[test]
+fn a_cpu_pinned_at_its_limit_outweighs_one_merely_busier() {
+    let shift = |name: &str, factor: f64| super::features::MetricShift {
+        signal: signal(name),
+        shift: super::stats::Shift {
+            z: 10.0,
+            effect: f64::ln(factor),
+            onset: START,
+            level: 1.0,
+            peak: factor,
+        },
+    };
+    let (pinned, busier) = (
+        shift("cpu_seconds_rate", 20.0).score(),
+        shift("cpu_seconds_rate", 8.0).score(),
+    );
+    assert!(pinned > busier + 0.5, "{pinned} vs {busier}");
+    // A sparse latency series jumps x8 by itself: x20 counts no more.
+    let (far, near) = (
+        shift("latency_p99_seconds", 20.0).score(),
+        shift("latency_p99_seconds", 8.0).score(),
+    );
+    assert_eq!(far, near);
+}
+
+/// frontend -> checkout -> email, one confirmation per order; from minute 11
+/// checkout throws before sending it: email's traffic stops while checkout's holds,
+/// and the frontend's error ratio and both callers' latency rise. No traces, no logs:
+/// nothing tells the engine who calls whom.
+fn checkout_stops_before_email() -> Observations {
+    let orders = series(0.4, 7, 99, 1.0);
+    let email = orders
+        .iter()
+        .enumerate()
+        .map(|(m, (t, v))| (*t, if (11..15).contains(&m) { 0.0 } else { *v }))
+        .collect();
+    let requests = metric(
+        "request_rate",
+        vec![
+            ("frontend", series(8.0, 1, 99, 1.0)),
+            ("checkout", orders),
+            ("email", email),
+        ],
+    );
+    let errors = metric(
+        "error_ratio",
+        vec![(
+            "frontend",
+            (0..=MINUTES)
+                .map(|m| (START + 60.0 * m as f64, if m >= 11 { 0.05 } else { 0.0 }))
+                .collect(),
+        )],
+    );
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("frontend", series(0.5, 2, 11, 2.0)),
+            ("checkout", series(0.4, 3, 11, 2.0)),
+            ("email", series(0.005, 4, 99, 1.0)),
+        ],
+    );
+    observations(vec![requests, errors, latency])
+}
+
+#[test]
+fn a_service_whose_requests_stop_reaching_its_callee_ranks_first() {
+    let ranking = rank(&checkout_stops_before_email());
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "checkout", "{ranking:?}");
+    let stopped = top.change.traffic.as_ref().expect("a broken traffic pair");
+    assert_eq!(stopped.follower, "email");
+    assert_eq!(stopped.pair.incident, (6, 4));
+    // The frontend's errors are the loudest symptom, and email's fall the plainest.
+    let frontend = ranking
+        .candidates
+        .iter()
+        .position(|c| c.service == "frontend");
+    assert!(frontend.is_some_and(|i| i > 0), "{ranking:?}");
+
+    let r = report(&input(), &checkout_stops_before_email());
+    let top = &r.ranked_root_causes[0];
+    assert!(
+        top.key_indicators
+            .iter()
+            .any(|i| i.starts_with("its requests stopped reaching email")),
+        "{:?}",
+        top.key_indicators
+    );
+    assert!(
+        top.evidence
+            .iter()
+            .any(|e| e.source == "prometheus" && e.query == "sum by (service) (request_rate)"),
+        "{:?}",
+        top.evidence
+    );
+}

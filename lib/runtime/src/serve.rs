@@ -1,0 +1,170 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::Router;
+use tower_http::timeout::TimeoutLayer;
+
+use super::{BuildError, Context, Function};
+use crate::Config;
+use aegis_core::events::{EventSink, HttpSink, Unconfigured};
+
+/// Runs one function as a process: reads and validates the configuration (a bad
+/// variable exits with one line naming it), starts logging and tracing, builds the
+/// function, and serves it on `$PORT` (or under AWS Lambda) until SIGTERM.
+pub fn run(build: fn(&Context) -> Result<Function, BuildError>) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    block_on(async move {
+        let ctx = match context_from_config(config).await {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        let function = match build(&ctx) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        let _telemetry = super::telemetry::init(&ctx.config.runtime, function.name);
+        let app = mount(function, &ctx);
+        match serve(app, &ctx.config.runtime).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "server failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Runs a process's main future on a fresh multi-threaded runtime; a runtime that
+/// cannot start is reported on stderr as a failure.
+pub fn block_on(main: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(main),
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The context of a standalone function process: the HTTP sink when `K_SINK` is set.
+pub async fn context_from_config(config: Config) -> Result<Context, anyhow::Error> {
+    let sink: Arc<dyn EventSink> = match HttpSink::from_config(&config.events) {
+        Some(sink) => Arc::new(sink),
+        None => Arc::new(Unconfigured),
+    };
+    let store = aegis_store::open(&config.store).await?;
+    Ok(Context {
+        config: Arc::new(config),
+        sink,
+        store,
+        metrics: super::process_metrics(),
+    })
+}
+
+/// One function's router with its timeout and the common layers.
+pub fn mount(function: Function, ctx: &Context) -> Router {
+    super::with_common_layers(with_timeout(function), &ctx.config.runtime, &ctx.metrics)
+}
+
+/// One function's router with its own timeout (503 past it) and no common layers: the
+/// `aegis` host mounts several of these under one set of common layers.
+pub fn with_timeout(function: Function) -> Router {
+    function.router.layer(TimeoutLayer::with_status_code(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        function.timeout,
+    ))
+}
+
+/// Serves `app` on the configured port until SIGTERM or SIGINT; then stops accepting,
+/// lets in-flight requests finish for up to the shutdown grace, and returns.
+pub async fn serve(app: Router, config: &super::ServeConfig) -> std::io::Result<()> {
+    if config.lambda {
+        return lambda_http::run(app).await.map_err(std::io::Error::other);
+    }
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on port {}: {e}", config.port),
+            )
+        })?;
+    serve_on(listener, app, config.shutdown_grace).await
+}
+
+/// Serves on an already bound listener (tests bind port 0) until SIGTERM or SIGINT.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
+    serve_until(listener, app, grace, shutdown_signal()).await
+}
+
+/// Serves on an already bound listener until `stop` resolves; then stops accepting
+/// (the listener is closed, so new connections are refused), lets in-flight requests
+/// finish for up to `grace`, and returns. In-process hosts and tests pass their own
+/// `stop`; processes use [`serve_on`], which stops on a signal.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    grace: std::time::Duration,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        stop.await;
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        let _ = stopping_tx.send(true);
+    });
+    let deadline = async move {
+        let _ = stopping_rx.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests still running after the shutdown grace; exiting");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGTERM (Knative, Kubernetes) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
