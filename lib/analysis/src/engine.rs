@@ -62,23 +62,8 @@ impl Engine for Statistical {
         let mut input = aegis_rca::Input::new(request.time_range, self.catalog.clone());
         input.symptom = Some(request.description.clone());
         input.alert = request.alert.clone();
-        let this = self.clone();
-        // The engine's future cannot be proven `Send` (rustc's higher-ranked lifetime
-        // limits on closures in its collection), which `async_trait` and `spawn` need:
-        // drive it on a blocking thread with the runtime's handle instead.
-        let handle = tokio::runtime::Handle::current();
-        let run = tokio::task::spawn_blocking(move || {
-            handle.block_on(async move { this.engine.analyze(&input, &this.tools).await })
-        });
-        match run.await {
-            Ok(mut report) => {
-                report.id = id.to_string();
-                report
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "statistical engine failed");
-                empty_report(id, request, "the statistical engine failed")
-            }
-        }
+        let mut report = self.engine.analyze(&input, &self.tools).await;
+        report.id = id.to_string();
+        report
     }
 }

@@ -10,14 +10,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::{StreamExt, stream};
 
 use super::catalog::{Catalog, SERVICE_LABELS};
-use super::features;
 use super::observations::{LogLine, Metric, Observations, Span};
+use super::window;
 use aegis_core::report::Step;
 use aegis_tools::{Tools, jaeger, loki};
-
-/// Lines worth reading for error templates; the method sorts out severities itself.
-pub const ERROR_FILTER: &str =
-    r#"|~ "(?i)(error|exception|fatal|panic|severe|critical|fail|warn|timeout|refused)""#;
 
 /// How the collector is bounded.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +73,7 @@ pub async fn collect(
 
     // Logs and spans are read in two parts, baseline and incident, so that a cap on
     // lines or traces cannot starve either side of the comparison.
-    let split = features::incident_start(&obs);
+    let split = window::incident_start(&obs);
     let split = Utc
         .timestamp_millis_opt((split * 1000.0) as i64)
         .single()
@@ -128,13 +124,16 @@ pub async fn collect(
 
 type Fetched<T> = (Result<T, String>, Step);
 
+/// A part of the range, from and to.
+type Part = (DateTime<Utc>, DateTime<Utc>);
+
 /// Where the history before a range starting at `start` begins.
 fn history_start(start: DateTime<Utc>, limits: Limits) -> DateTime<Utc> {
     chrono::Duration::from_std(limits.history).map_or(start, |h| start - h)
 }
 
 /// The log history before `start`, cut into [`Limits::log_history_parts`] parts.
-fn history_parts(start: DateTime<Utc>, limits: Limits) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+fn history_parts(start: DateTime<Utc>, limits: Limits) -> Vec<Part> {
     let n = limits.log_history_parts;
     let Ok(history) = chrono::Duration::from_std(limits.history) else {
         return Vec::new();
@@ -175,14 +174,15 @@ async fn metrics(
     };
     // One point a minute at least; longer ranges are thinned to ~180 points.
     let step_len = Duration::from_secs((((end - start).num_seconds() / 180).max(60)) as u64);
-    let results: Vec<_> = stream::iter(catalog.signals.iter())
+    // Owned items throughout these streams: closures over borrowed items make the
+    // engine's future impossible to prove `Send` (rustc's higher-ranked lifetime
+    // limits), and a caller could then only run it on a blocking thread.
+    let results: Vec<_> = stream::iter(catalog.signals.iter().cloned())
         .map(|signal| async move {
-            (
-                signal,
-                client
-                    .query_range(&signal.query, start, end, Some(step_len))
-                    .await,
-            )
+            let result = client
+                .query_range(&signal.query, start, end, Some(step_len))
+                .await;
+            (signal, result)
         })
         .buffered(limits.concurrency)
         .collect()
@@ -225,11 +225,7 @@ async fn metrics(
     (Ok(out), step(summary))
 }
 
-async fn logs(
-    tools: &Tools,
-    parts: &[(DateTime<Utc>, DateTime<Utc>)],
-    limits: Limits,
-) -> Fetched<(Vec<LogLine>, String)> {
+async fn logs(tools: &Tools, parts: &[Part], limits: Limits) -> Fetched<(Vec<LogLine>, String)> {
     let (start, end) = (parts[0].0, parts[parts.len() - 1].1);
     let client = match tools.loki() {
         Ok(c) => c,
@@ -241,16 +237,13 @@ async fn logs(
         Err(e) => return (Err(format!("loki: {e}")), log_step(e.to_string(), "")),
     };
     let selector = format!("{{{label}=\"<service>\"}}");
-    let template = format!("{selector} {ERROR_FILTER}");
+    let template = format!("{selector} {}", super::observations::ERROR_FILTER);
     let max = client.bounds().max_log_lines;
-    let jobs = services
-        .iter()
-        .flat_map(|s| parts.iter().map(move |p| (s, *p)));
-    let results: Vec<_> = stream::iter(jobs)
+    let results: Vec<_> = stream::iter(jobs(&services, parts))
         .map(|(service, (from, to))| {
             // Every line, not only errors: a change in what a service logs shows a
             // changed code path even when nothing is logged as an error.
-            let query = format!("{{{label}=\"{}\"}}", escape(service));
+            let query = format!("{{{label}=\"{}\"}}", escape(&service));
             async move {
                 client
                     .query_range(&query, from, to, max, loki::Direction::Backward)
@@ -306,11 +299,7 @@ fn log_step(observation: String, query: &str) -> Step {
     }
 }
 
-async fn traces(
-    tools: &Tools,
-    parts: &[(DateTime<Utc>, DateTime<Utc>)],
-    limits: Limits,
-) -> Fetched<(Vec<Span>, String)> {
+async fn traces(tools: &Tools, parts: &[Part], limits: Limits) -> Fetched<(Vec<Span>, String)> {
     let step = |observation: String| Step {
         index: 0,
         tool: "jaeger.find_traces".into(),
@@ -326,13 +315,10 @@ async fn traces(
         Ok(s) => s,
         Err(e) => return (Err(format!("jaeger: {e}")), step(e.to_string())),
     };
-    let jobs = services
-        .iter()
-        .flat_map(|s| parts.iter().map(move |p| (s, *p)));
-    let results: Vec<_> = stream::iter(jobs)
+    let results: Vec<_> = stream::iter(jobs(&services, parts))
         .map(|(service, (from, to))| {
             let query = jaeger::TraceQuery {
-                service: service.clone(),
+                service,
                 limit: limits.traces_per_service,
                 start: from,
                 end: to,
@@ -400,4 +386,12 @@ fn escape(value: &str) -> String {
 
 fn seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
+}
+
+/// One query per service and part of the range, owned (see the Prometheus stream).
+fn jobs(services: &[String], parts: &[Part]) -> Vec<(String, Part)> {
+    services
+        .iter()
+        .flat_map(|s| parts.iter().map(move |p| (s.clone(), *p)))
+        .collect()
 }

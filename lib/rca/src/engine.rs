@@ -1,15 +1,14 @@
-//! The engine's entry point: fetch through the tools, rank, and write the report.
+//! The engine's entry point: fetch through the tools, rank, and write the report
+//! ([`crate::report`]).
 
 use std::time::Instant;
-
-use chrono::{DateTime, TimeZone, Utc};
 
 use super::catalog::Catalog;
 use super::collect::{self, Limits};
 use super::observations::Observations;
-use super::rank::{self, Candidate, Ranking};
+use super::report;
 use aegis_core::alert::Notification;
-use aegis_core::report::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
+use aegis_core::report::{Report, Step, TimeRange, Trace, Usage};
 use aegis_tools::Tools;
 
 /// What to analyse.
@@ -47,16 +46,18 @@ pub struct Engine {
     pub limits: Limits,
 }
 
-/// Candidates put in a report at most.
-const MAX_CANDIDATES: usize = 5;
-
 impl Engine {
     /// Fetches the range through `tools`, ranks the services and writes the report.
     /// Never fails: a source that is down is listed in `degraded`.
     pub async fn analyze(&self, input: &Input, tools: &Tools) -> Report {
         let started = Instant::now();
         let (obs, steps) = self.observe(input, tools).await;
-        let mut report = report(input, &obs);
+        // Ranking is CPU work (about a second on a large range): off the async
+        // workers, so other requests of the process are not held up meanwhile.
+        let ranked = input.clone();
+        let mut report = tokio::task::spawn_blocking(move || report(&ranked, &obs))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         report.trace = Trace { steps };
         report.usage = Usage {
             tool_calls: report.trace.steps.len() as u64,
@@ -84,292 +85,5 @@ impl Engine {
         let mut obs = collected.observations;
         obs.graph.extend(input.graph.iter().cloned());
         (obs, collected.steps)
-    }
-}
-
-/// Ranks `obs` and writes the report (no trace, no timing).
-pub fn report(input: &Input, obs: &Observations) -> Report {
-    let ranking = rank::rank(obs);
-    let ranked: Vec<RootCause> = ranking
-        .candidates
-        .iter()
-        .filter(|c| c.score > 0.0)
-        .take(MAX_CANDIDATES)
-        .enumerate()
-        .map(|(i, c)| root_cause(i as u32 + 1, c, obs))
-        .collect();
-    Report {
-        id: format!("rca-{}", uuid::Uuid::new_v4()),
-        summary: summary(input, &ranking, obs),
-        next_actions: next_actions(&ranked, &ranking),
-        ranked_root_causes: ranked,
-        trace: Trace::default(),
-        model: "statistical".into(),
-        time_range: input.time_range,
-        duration_ms: 0,
-        usage: Usage::default(),
-        degraded: obs.degraded.clone(),
-        archived: true,
-    }
-}
-
-fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
-    let mut indicators = Vec::new();
-    let mut evidence = Vec::new();
-    for m in c.change.metrics.iter().filter(|m| m.score() >= 0.1).take(4) {
-        let s = &m.shift;
-        indicators.push(format!(
-            "{} x{:.2} since {} (z {:.1})",
-            m.signal.name,
-            s.factor(),
-            clock(s.onset),
-            s.z
-        ));
-        evidence.push(Evidence {
-            source: "prometheus".into(),
-            query: m.signal.query.clone(),
-            summary: format!(
-                "series service=\"{}\": level {} -> {} from {}",
-                c.service,
-                number(s.level),
-                number(s.peak),
-                clock(s.onset)
-            ),
-        });
-    }
-    let mut key_logs = Vec::new();
-    if let Some(l) = c.change.logs.as_ref().filter(|l| l.score() > 0.0) {
-        indicators.push(format!(
-            "{} error/warning lines after {} ({} before), {} new templates",
-            l.incident_errors, "the onset", l.baseline_errors, l.new_templates
-        ));
-        key_logs.extend(l.top.iter().map(|(_, n, line)| {
-            let line: String = line.chars().take(300).collect();
-            format!("[{n}x] {line}")
-        }));
-        evidence.push(Evidence {
-            source: "loki".into(),
-            query: obs.log_query(&format!("\"{}\"", c.service), true),
-            summary: format!(
-                "{} error/warning lines in the incident part, {} in the baseline; {} templates not seen before",
-                l.incident_errors, l.baseline_errors, l.new_templates
-            ),
-        });
-    }
-    if let Some(m) = c.change.mentions.as_ref().filter(|m| m.score() >= 0.1) {
-        let by: Vec<&str> = m.by.iter().map(String::as_str).collect();
-        indicators.push(format!("named in the rising errors of {}", by.join(", ")));
-        key_logs.push(m.example.chars().take(300).collect());
-        evidence.push(Evidence {
-            source: "loki".into(),
-            query: obs.log_query(&format!("~\"{}\"", by.join("|")), true),
-            summary: format!(
-                "error lines of {} that name {} rose in the incident part",
-                by.join(", "),
-                c.service
-            ),
-        });
-    }
-    if let Some(d) = c.change.drift.as_ref().filter(|d| d.score() >= 0.3) {
-        let (template, usual, now, line) = &d.template;
-        let template: String = template.chars().take(160).collect();
-        indicators.push(format!(
-            "its log mix changed: \"{template}\" was {:.0}% of its lines, now {:.0}%",
-            100.0 * usual,
-            100.0 * now
-        ));
-        key_logs.push(line.chars().take(300).collect());
-        evidence.push(Evidence {
-            source: "loki".into(),
-            // Every line of the service, not only errors.
-            query: obs.log_query(&format!("\"{}\"", c.service), false),
-            summary: format!(
-                "\"{template}\": usually {:.0}% of its lines (median of {} minutes before the incident), {:.0}% in the incident part",
-                100.0 * usual,
-                d.minutes,
-                100.0 * now
-            ),
-        });
-    }
-    if let Some(i) = c.change.invariant.as_ref().filter(|i| i.score() >= 0.5) {
-        let cut = |t: &str| t.chars().take(120).collect::<String>();
-        let (more, less) = (cut(&i.more.0), cut(&i.less.0));
-        indicators.push(format!(
-            "its logs broke a ratio they kept: \"{more}\" {} : \"{less}\" {} (usually {}:1)",
-            i.more.1, i.less.1, i.ratio
-        ));
-        key_logs.push(i.more.2.chars().take(300).collect());
-        key_logs.push(i.less.2.chars().take(300).collect());
-        evidence.push(Evidence {
-            source: "loki".into(),
-            query: obs.log_query(&format!("\"{}\"", c.service), false),
-            summary: format!(
-                "\"{more}\" came {}:1 to \"{less}\" in {} minutes before the incident; {} : {} in the incident part",
-                i.ratio, i.minutes, i.more.1, i.less.1
-            ),
-        });
-    }
-    if let Some(t) = c.change.traffic.as_ref().filter(|t| t.score() >= 0.2) {
-        let p = &t.pair;
-        indicators.push(format!(
-            "its requests stopped reaching {}: {} had {:.2} requests per request of {}, below half that in {} of {} samples since the onset",
-            t.follower,
-            t.follower,
-            p.ratio,
-            c.service,
-            p.incident.1,
-            p.incident.0
-        ));
-        evidence.push(Evidence {
-            source: "prometheus".into(),
-            query: t.signal.query.clone(),
-            summary: format!(
-                "{}: series service=\"{}\" kept {:.2}x series service=\"{}\" in {} of {} samples before the incident; below half that in {} of {} samples of it while {}'s own held",
-                t.signal.name,
-                t.follower,
-                p.ratio,
-                c.service,
-                p.history.1,
-                p.history.0,
-                p.incident.1,
-                p.incident.0,
-                c.service
-            ),
-        });
-    }
-    if let Some(t) = c.change.traces.as_ref().filter(|t| t.score() >= 0.2) {
-        indicators.push(format!(
-            "median span {:.1} ms -> {:.1} ms, self time x{:.2}{}{}{}",
-            t.median_ms.0,
-            t.median_ms.1,
-            t.self_time.exp(),
-            if t.call_mix >= 0.7 {
-                ", its calls to other services changed"
-            } else {
-                ""
-            },
-            if t.network >= 0.5 {
-                format!(
-                    ", calls to it spend x{:.1} as long outside its spans (network)",
-                    t.network.exp()
-                )
-            } else {
-                String::new()
-            },
-            if t.busy >= 0.5 {
-                format!(
-                    ", its calls to two services or more spend x{:.1} as long outside their spans (busy: slow to send and read)",
-                    t.busy.exp()
-                )
-            } else {
-                String::new()
-            }
-        ));
-        evidence.push(Evidence {
-            source: "jaeger".into(),
-            query: format!(
-                "GET /api/traces?service={}&start={}&end={}",
-                c.service,
-                (obs.start * 1e6) as i64,
-                (obs.end * 1e6) as i64
-            ),
-            summary: format!(
-                "{} spans in the incident part; median duration {:.1} ms -> {:.1} ms; error share +{:.0}%",
-                t.incident_spans,
-                t.median_ms.0,
-                t.median_ms.1,
-                100.0 * t.error_rise.max(0.0)
-            ),
-        });
-    }
-    let mut description = if indicators.is_empty() {
-        format!("{} changed slightly", c.service)
-    } else {
-        format!("{}: {}", c.service, indicators.join("; "))
-    };
-    if let Some(other) = &c.explained_by {
-        let blamed = c.change.logs.as_ref().and_then(|l| l.blame.as_ref());
-        description.push_str(&if blamed.is_some_and(|b| &b.service == other) {
-            format!(". Its new errors name {other}, which may be the origin")
-        } else {
-            format!(". It calls {other}, which is anomalous too and may be the origin")
-        });
-    }
-    RootCause {
-        rank,
-        service: c.service.clone(),
-        probability: (c.probability * 1000.0).round() / 1000.0,
-        description,
-        key_indicators: indicators,
-        key_logs,
-        evidence,
-    }
-}
-
-fn summary(input: &Input, ranking: &Ranking, obs: &Observations) -> String {
-    let mut out = String::new();
-    if let Some(s) = &input.symptom {
-        out.push_str(&format!("Symptom: {}. ", s.trim()));
-    }
-    match ranking.candidates.first() {
-        Some(top) if top.probability > ranking.unknown => out.push_str(&format!(
-            "Most likely root cause: {} (probability {:.0}%), changing from about {}.",
-            top.service,
-            100.0 * top.probability,
-            clock(top.change.onset().unwrap_or(ranking.incident_start))
-        )),
-        Some(top) => out.push_str(&format!(
-            "No service stands out clearly ({:.0}% unexplained); the strongest change is in {}.",
-            100.0 * ranking.unknown,
-            top.service
-        )),
-        None => out.push_str("No telemetry showed a change in this range."),
-    }
-    if !obs.degraded.is_empty() {
-        out.push_str(&format!(" Ranked without: {}.", obs.degraded.join("; ")));
-    }
-    out
-}
-
-fn next_actions(ranked: &[RootCause], ranking: &Ranking) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(top) = ranked.first() {
-        out.push(format!(
-            "Check what changed in {} around {} (deploys, config, dependencies).",
-            top.service,
-            clock(ranking.incident_start)
-        ));
-        out.push(format!(
-            "Read {}'s logs and slowest traces in the range; the evidence lists the exact queries.",
-            top.service
-        ));
-    }
-    if ranked.len() > 1 {
-        let others: Vec<&str> = ranked[1..].iter().map(|r| r.service.as_str()).collect();
-        out.push(format!(
-            "If {} is healthy, look at {} next.",
-            ranked[0].service,
-            others.join(", ")
-        ));
-    }
-    out
-}
-
-fn clock(unix: f64) -> String {
-    Utc.timestamp_millis_opt((unix * 1000.0) as i64)
-        .single()
-        .map_or_else(
-            || "?".into(),
-            |t: DateTime<Utc>| t.format("%H:%M:%S UTC").to_string(),
-        )
-}
-
-fn number(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
     }
 }

@@ -4,13 +4,13 @@
 //! Invariants from Console Logs for System Problem Detection" (USENIX ATC 2010). A
 //! method that throws or returns early stops writing the lines after the fault and
 //! breaks such a pair, however the traffic moves, and without logging any error;
-//! the share of each template ([`super::features::log_drift`]) moves with the
+//! the share of each template ([`crate::signals::log_drift`]) moves with the
 //! request mix, a ratio within one code path does not.
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::features::GUARD_SECONDS;
 use super::observations::Observations;
+use super::window::GUARD_SECONDS;
 
 /// Lines a template needs over the history to be part of an invariant.
 const MIN_TOTAL: usize = 10;
@@ -66,8 +66,8 @@ impl BrokenInvariant {
 
 /// Per service, the invariant of its logs that the part from `split` on breaks most:
 /// pairs of templates learnt from the minutes before the split (less the minute just
-/// before it, as for [`super::features::log_changes`]). `templates` are the lines'
-/// templates ([`super::features::templates`]).
+/// before it, as for [`crate::signals::log_changes`]). `templates` are the lines'
+/// templates ([`crate::signals::templates`]).
 pub fn broken(
     obs: &Observations,
     templates: &[String],

@@ -3,31 +3,36 @@
 //! callee, with calibrated probabilities. No LLM needed.
 //!
 //! [`Engine::analyze`] fetches a range through the read-only [`aegis_tools::Tools`]
-//! ([`collect`]), scores every service ([`rank()`]) and writes an
-//! [`aegis_core::report::Report`]. [`report`] does the same on [`Observations`] already
-//! in memory.
+//! ([`collect`]) into [`Observations`]; `window` splits the range into baseline and
+//! incident part; each of `signals` (metrics, logs, traces, mentions, drift),
+//! `invariants` and `traffic` says what changed for every service ([`ServiceChange`]); [`rank()`] scores and orders them, and
+//! [`report()`] writes the [`aegis_core::report::Report`]. Scoring the engine on
+//! recorded incidents is `aegis_eval`'s.
 
 mod catalog;
+mod change;
 pub mod collect;
 mod engine;
-mod features;
 mod invariants;
 mod observations;
 mod rank;
+mod report;
+mod signals;
 pub mod stats;
 mod template;
 mod traffic;
+mod window;
 
 pub use catalog::{Catalog, Error as CatalogError, Kind, SERVICE_LABELS, Signal};
-pub use engine::{Engine, Input, report};
-pub use features::{
-    ALERT_LEAD_SECONDS, Blame, LogChange, LogDrift, Mentions, MetricShift, ServiceChange,
-    TraceChange,
-};
-pub use observations::{LogLine, Metric, Observations, Span};
+pub use change::ServiceChange;
+pub use engine::{Engine, Input};
+pub use observations::{ERROR_FILTER, LogLine, Metric, Observations, Span};
 pub use rank::{Candidate, Ranking, rank};
+pub use report::report;
+pub use signals::{Blame, LogChange, LogDrift, Mentions, MetricShift, TraceChange};
 pub use stats::Shift;
 pub use traffic::{KeptRatio, TrafficBreak};
+pub use window::ALERT_LEAD_SECONDS;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,13 @@ use std::collections::BTreeMap;
 
 use super::catalog::Signal;
 
+/// The LogQL line filter for lines worth reading for error templates; the method
+/// sorts out severities itself.
+pub const ERROR_FILTER: &str =
+    r#"|~ "(?i)(error|exception|fatal|panic|severe|critical|fail|warn|timeout|refused)""#;
+
 /// The telemetry of one time range.
+
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Observations {
     /// Range start, unix seconds.
@@ -84,7 +90,7 @@ impl Observations {
         };
         let selector = selector.replace("\"<service>\"", matcher);
         if errors_only {
-            format!("{selector} {}", super::collect::ERROR_FILTER)
+            format!("{selector} {}", ERROR_FILTER)
         } else {
             selector
         }

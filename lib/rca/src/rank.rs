@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::features::{self, ServiceChange};
+use super::change::ServiceChange;
 use super::invariants;
 use super::observations::Observations;
+use super::signals::{self, MetricShift};
 use super::traffic;
+use super::window;
 
 /// One ranked service.
 #[derive(Debug, Clone)]
@@ -75,13 +77,13 @@ const START_UNCERTAINTY_SECONDS: f64 = 30.0;
 /// scores averaged with those half a minute either side
 /// ([`START_UNCERTAINTY_SECONDS`]). The evidence shown is the estimate's own.
 pub fn rank(obs: &Observations) -> Ranking {
-    let metrics = features::metric_changes(obs);
-    let templates = features::templates(obs);
+    let metrics = signals::metric_changes(obs);
+    let templates = signals::templates(obs);
     let rates = traffic::Rates::new(obs);
-    let guess = features::incident_start(obs);
+    let guess = window::incident_start(obs);
     // Kept inside the bounds the guess keeps (the guaranteed baseline, the last
     // minute): a side that would cross one is read at the bound.
-    let earliest = (obs.start + features::BASELINE_SECONDS).min(guess);
+    let earliest = (obs.start + window::BASELINE_SECONDS).min(guess);
     let latest = (obs.end - 60.0).max(guess);
     let others: Vec<f64> = [-START_UNCERTAINTY_SECONDS, START_UNCERTAINTY_SECONDS]
         .into_iter()
@@ -141,15 +143,15 @@ fn sort(candidates: &mut [Candidate]) {
 /// (neither sorted nor calibrated).
 fn candidates_at(
     obs: &Observations,
-    metrics: &BTreeMap<String, Vec<features::MetricShift>>,
+    metrics: &BTreeMap<String, Vec<MetricShift>>,
     templates: &[String],
     rates: &traffic::Rates,
     split: f64,
 ) -> Vec<Candidate> {
-    let mut logs = features::log_changes(obs, templates, split);
-    let (traces, mut edges) = features::trace_changes(obs, split);
-    let mentions = features::mentions(obs, &mut logs);
-    let drift = features::log_drift(obs, templates, split);
+    let mut logs = signals::log_changes(obs, templates, split);
+    let (traces, mut edges) = signals::trace_changes(obs, split);
+    let mentions = signals::mentions(obs, &mut logs);
+    let drift = signals::log_drift(obs, templates, split);
     let invariants = invariants::broken(obs, templates, split);
     let traffic = rates.broken(split);
     edges.extend(obs.graph.iter().cloned());

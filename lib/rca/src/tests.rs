@@ -167,7 +167,7 @@ fn the_report_shows_evidence_with_queries() {
     assert_eq!(top.rank, 1);
     assert!(top.key_logs.iter().any(|l| l.contains("card processor")));
     // The error lines' query: the selector that fetched the logs, plus the filter.
-    let errors = format!("{{app=\"payment\"}} {}", super::collect::ERROR_FILTER);
+    let errors = format!("{{app=\"payment\"}} {}", super::observations::ERROR_FILTER);
     assert!(
         top.evidence
             .iter()
@@ -758,8 +758,8 @@ fn warnings_that_rise_with_the_traffic_are_not_a_surge() {
             .collect()
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let templates = super::features::templates(&obs);
-    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let templates = super::signals::templates(&obs);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0);
     let search = &logs["search"];
     assert!(search.surge < 0.5, "{search:?}");
     assert!(search.mix_shift < 0.1, "{search:?}");
@@ -793,8 +793,8 @@ fn errors_a_recurring_fault_wrote_earlier_still_surge() {
             .collect()
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let templates = super::features::templates(&obs);
-    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let templates = super::signals::templates(&obs);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0);
     let (contacts, orders) = (&logs["contacts"], &logs["orders"]);
     assert!(contacts.surge > 3.0, "{contacts:?}");
     assert!(
@@ -827,8 +827,8 @@ fn a_few_lines_of_the_same_templates_are_not_a_changed_mix() {
             .collect()
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let templates = super::features::templates(&obs);
-    let logs = super::features::log_changes(&obs, &templates, START + 600.0);
+    let templates = super::signals::templates(&obs);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0);
     let search = logs.get("search").map_or(0.0, |l| l.mix_shift);
     assert!(search < 0.1, "chance alone: {search}");
     assert!(logs["cart"].mix_shift > 1.0, "{:?}", logs["cart"]);
@@ -936,7 +936,7 @@ fn structured_logs_keep_their_invariants() {
 
 #[test]
 fn a_cpu_pinned_at_its_limit_outweighs_one_merely_busier() {
-    let shift = |name: &str, factor: f64| super::features::MetricShift {
+    let shift = |name: &str, factor: f64| super::signals::MetricShift {
         signal: signal(name),
         shift: super::stats::Shift {
             z: 10.0,

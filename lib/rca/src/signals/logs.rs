@@ -1,0 +1,219 @@
+//! Error logs: templates that surge or appear in the incident part, measured against
+//! each service's own line rate, and the change in the mix of what a service logs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::observations::Observations;
+use crate::stats;
+use crate::template;
+use crate::window::GUARD_SECONDS;
+use aegis_tools::logline::{self, Severity};
+
+/// Weight of a change in the mix of a service's log templates.
+const LOG_MIX_WEIGHT: f64 = 1.0;
+
+/// Lines each part needs before its template mix is compared.
+const MIN_LINES_FOR_MIX: usize = 5;
+
+/// What a service's error logs show.
+#[derive(Debug, Clone, Default)]
+pub struct LogChange {
+    /// Rise of error and warning templates, in per-minute rate units scaled by the
+    /// baseline's Poisson noise, summed over templates.
+    pub surge: f64,
+    /// Error or warning templates that the baseline part does not have.
+    pub new_templates: usize,
+    /// Error and warning lines in the incident part.
+    pub incident_errors: usize,
+    /// Error and warning lines in the baseline part.
+    pub baseline_errors: usize,
+    /// The templates that rose most: (template, count in the incident part, a line).
+    pub top: Vec<(String, usize, String)>,
+    /// Every template that rose: (its rise, a line).
+    pub rising: Vec<(f64, String)>,
+    /// How much the mix of all its templates (any level) changed: the symmetric
+    /// Kullback-Leibler divergence of the two parts' template frequencies. A service
+    /// whose code path changed logs different lines, errors or not.
+    pub mix_shift: f64,
+    /// Whether its rising errors name other services; set by [`mentions`].
+    pub blame: Option<Blame>,
+}
+
+impl LogChange {
+    /// Its weight as evidence.
+    pub fn score(&self) -> f64 {
+        (self.surge / 5.0).min(2.0)
+            + 0.3 * (self.new_templates.min(3) as f64)
+            + LOG_MIX_WEIGHT * self.mix_shift.min(2.0)
+    }
+}
+
+/// A service's rising errors that name another service ("No instances available for
+/// ts-payment-service"): a service that reports a callee's failure is its victim,
+/// not its cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blame {
+    /// Share of the rise of its error templates whose lines name another service.
+    pub share: f64,
+    /// The service they name most.
+    pub service: String,
+}
+
+/// Every log line's template, in the order of [`Observations::logs`]: computed once
+/// for [`log_changes`] and [`log_drift`].
+pub fn templates(obs: &Observations) -> Vec<String> {
+    obs.logs
+        .iter()
+        .map(|l| template::template(&l.line))
+        .collect()
+}
+
+/// Log changes per service, splitting the range at `split`: error and warning
+/// templates that rose, and how much the mix of all templates changed. `templates`
+/// are the lines' templates ([`templates`]).
+pub fn log_changes(
+    obs: &Observations,
+    templates: &[String],
+    split: f64,
+) -> BTreeMap<String, LogChange> {
+    /// Per template: (count, severity, one line).
+    type Counts<'a> = HashMap<&'a str, (usize, Severity, &'a str)>;
+    let mut sides: HashMap<&str, [Counts; 2]> = HashMap::new();
+    // Minutes that have any line at all: sources that only kept some minutes must not
+    // read as silence.
+    let mut minutes = [HashSet::new(), HashSet::new()];
+    // The history before the range is for [`log_drift`]; here the range's own
+    // baseline part, less the guard before the split, is compared with its incident
+    // part. When the guard holds most of the baseline (a source that kept only the
+    // minutes around the incident), it stays in: a baseline of a few seconds would
+    // make every line look new or surging.
+    let guard_from = split - GUARD_SECONDS;
+    let count = |from: f64, to: f64| {
+        obs.logs
+            .iter()
+            .filter(|l| (from..to).contains(&l.time))
+            .count()
+    };
+    let guard_from = if 2 * count(obs.start, guard_from) >= count(guard_from, split).max(1) {
+        guard_from
+    } else {
+        split
+    };
+    // Per service and error template, its count in each baseline minute.
+    let mut error_minutes: HashMap<(&str, &str), HashMap<i64, usize>> = HashMap::new();
+    for (l, t) in obs.logs.iter().zip(templates) {
+        if l.time < obs.start || (guard_from..split).contains(&l.time) {
+            continue;
+        }
+        let k = usize::from(l.time >= split);
+        let minute = ((l.time - obs.start) / 60.0).floor() as i64;
+        minutes[k].insert(minute);
+        let entry = sides.entry(l.service.as_str()).or_default()[k]
+            .entry(t.as_str())
+            .or_insert_with(|| (0, logline::severity(&l.line), l.line.as_str()));
+        entry.0 += 1;
+        if k == 0 && entry.1 != Severity::Info {
+            *error_minutes
+                .entry((l.service.as_str(), t.as_str()))
+                .or_default()
+                .entry(minute)
+                .or_default() += 1;
+        }
+    }
+    let base_min = minutes[0].len().max(1) as f64;
+    let incident_min = minutes[1].len().max(1) as f64;
+    let mut out = BTreeMap::new();
+    for (service, [before, after]) in &sides {
+        let is_error = |c: &(usize, Severity, &str)| c.1 != Severity::Info;
+        let mut change = LogChange {
+            baseline_errors: before.values().filter(|c| is_error(c)).map(|c| c.0).sum(),
+            mix_shift: mix_shift(before, after),
+            ..LogChange::default()
+        };
+        let mut rises = Vec::new();
+        // Errors are expected to rise and fall with everything the service logs: a
+        // burst of requests writes more of its usual warnings without anything being
+        // wrong. The baseline's rate is scaled by the change of its line rate, when
+        // both parts have enough lines to tell.
+        let lines = |side: &Counts| side.values().map(|c| c.0).sum::<usize>();
+        let (n0, n1) = (lines(before), lines(after));
+        let volume = if n0 >= MIN_LINES_FOR_MIX && n1 >= MIN_LINES_FOR_MIX {
+            (n1 as f64 / incident_min) / (n0 as f64 / base_min)
+        } else {
+            1.0
+        };
+        for (tpl, c) in after.iter().filter(|(_, c)| is_error(c)) {
+            let (count, example) = (c.0, c.2);
+            change.incident_errors += count;
+            let was = before.get(tpl).map_or(0, |v| v.0);
+            if was == 0 {
+                change.new_templates += 1;
+            }
+            // Its usual rate: the lower of the baseline's mean and its median minute.
+            // The same fault minutes earlier (faults recur) fills a few baseline
+            // minutes with these errors and raises the mean, not the median of
+            // minutes that mostly had none.
+            let usual = error_minutes
+                .get(&(*service, *tpl))
+                .map_or(0.0, |per_minute| {
+                    (was as f64 / base_min).min(median_minute(per_minute, &minutes[0]))
+                });
+            let (r0, r1) = (volume * usual, count as f64 / incident_min);
+            let rise = (r1 - r0) / (r0 + 1.0).sqrt();
+            if rise > 0.0 {
+                change.surge += rise;
+                rises.push((rise, tpl.to_string(), count, example.to_string()));
+            }
+        }
+        rises.sort_by(|a, b| b.0.total_cmp(&a.0));
+        change.rising = rises.iter().map(|r| (r.0, r.3.clone())).collect();
+        change.top = rises
+            .into_iter()
+            .take(3)
+            .map(|(_, t, c, e)| (t, c, e))
+            .collect();
+        if change.incident_errors > 0 || change.mix_shift > 0.0 {
+            out.insert(service.to_string(), change);
+        }
+    }
+    out
+}
+
+/// The median of a template's count per minute over `minutes` (the minutes with any
+/// line: a minute the source did not keep is not a minute without the template).
+fn median_minute(per_minute: &HashMap<i64, usize>, minutes: &HashSet<i64>) -> f64 {
+    let mut counts: Vec<f64> = minutes
+        .iter()
+        .map(|m| per_minute.get(m).copied().unwrap_or(0) as f64)
+        .collect();
+    stats::median(&mut counts)
+}
+
+/// Symmetric KL divergence of two template histograms, with add-½ smoothing so a
+/// template seen on one side only counts but cannot be infinite, less what chance
+/// alone gives two samples of their sizes; 0 when either side has too few lines to
+/// say.
+fn mix_shift<V>(
+    before: &HashMap<&str, (usize, Severity, V)>,
+    after: &HashMap<&str, (usize, Severity, V)>,
+) -> f64 {
+    let n0: usize = before.values().map(|c| c.0).sum();
+    let n1: usize = after.values().map(|c| c.0).sum();
+    if n0 < MIN_LINES_FOR_MIX || n1 < MIN_LINES_FOR_MIX {
+        return 0.0;
+    }
+    let keys: HashSet<&str> = before.keys().chain(after.keys()).copied().collect();
+    let k = keys.len() as f64;
+    let divergence: f64 = keys
+        .iter()
+        .map(|t| {
+            let p = (before.get(t).map_or(0, |c| c.0) as f64 + 0.5) / (n0 as f64 + 0.5 * k);
+            let q = (after.get(t).map_or(0, |c| c.0) as f64 + 0.5) / (n1 as f64 + 0.5 * k);
+            (q - p) * (q / p).ln()
+        })
+        .sum();
+    // Two samples of one mix differ by chance: their divergence is about
+    // (k - 1)(1/n0 + 1/n1) on average (it is a chi-square with k - 1 degrees of
+    // freedom over the effective sample size), large for a few lines of many templates.
+    (divergence - (k - 1.0) * (1.0 / n0 as f64 + 1.0 / n1 as f64)).max(0.0)
+}

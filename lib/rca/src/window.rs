@@ -1,0 +1,63 @@
+//! The range's two parts: the baseline, and the incident part whose start is
+//! estimated here; every signal compares the second with the first.
+
+use crate::observations::Observations;
+
+/// The part of the range always taken as baseline: the fault starts at least this
+/// long after the range start (the incident datasets promise 5 minutes; an alert's
+/// default 15-minute range has it too).
+pub const BASELINE_SECONDS: f64 = 300.0;
+
+/// The part of the range's baseline just before the incident part that the log
+/// comparison leaves out: the incident start is an estimate, and a fault often shows
+/// in the logs a little before the alert or the question says (on the dev datasets
+/// about a minute before the recorded fault start), so that minute would make the
+/// baseline look like the incident.
+pub(crate) const GUARD_SECONDS: f64 = 60.0;
+
+/// How long before an alert fires its fault is taken to have begun: alerting rules
+/// usually wait a minute or more (`for:`) before firing, after a scrape or two.
+pub const ALERT_LEAD_SECONDS: f64 = 120.0;
+
+/// Where the incident part begins. With an onset hint (the alert that asked for
+/// the analysis fired at a known time), [`ALERT_LEAD_SECONDS`] before it; else the
+/// last third of the range: a question or an alert comes while the incident is on,
+/// so its range ends near the present and the change sits late in it. Never inside
+/// the guaranteed baseline, never in the last minute. (Estimating the onset from the
+/// median onset of the strongest metric shifts was tried and did worse: the tail of
+/// an earlier incident in the same range dominates it.)
+///
+/// When the logs and spans end before that part begins (a source that kept only
+/// some minutes, a collector that stopped), the same rule is applied to the part of
+/// the range they cover instead: an incident part with nothing in it cannot show
+/// anything.
+pub fn incident_start(obs: &Observations) -> f64 {
+    let guess = |from: f64, to: f64| {
+        obs.onset_hint
+            .map_or(to - (to - from) / 3.0, |hint| hint - ALERT_LEAD_SECONDS)
+    };
+    let split = guess(obs.start, obs.end)
+        .min(obs.end - 60.0)
+        .max(obs.start + BASELINE_SECONDS);
+    match covered(obs) {
+        Some((first, last)) if last <= split && last - first >= 120.0 => guess(first, last)
+            .min(last - 60.0)
+            .max(first + (last - first) / 3.0),
+        _ => split,
+    }
+}
+
+/// The first and last log line or span inside the range, if any. Metrics are left
+/// out: a range query repeats a series' last sample for minutes after it stopped.
+fn covered(obs: &Observations) -> Option<(f64, f64)> {
+    let times = obs
+        .logs
+        .iter()
+        .map(|l| l.time)
+        .chain(obs.spans.iter().map(|s| s.start))
+        .filter(|t| (obs.start..=obs.end).contains(t));
+    times.fold(None, |acc, t| match acc {
+        None => Some((t, t)),
+        Some((a, b)) => Some((f64::min(a, t), f64::max(b, t))),
+    })
+}
