@@ -24,12 +24,10 @@
 //! A client that disconnects cancels the analysis (its model calls and tool calls
 //! are dropped).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use aegis_analysis::{Analyzer, Progress, ProgressEvent, Slots, api};
+use aegis_analysis::{Admitted, Progress, ProgressEvent, Refused};
 use aegis_runtime::{BuildError, Context, Function};
-use aegis_store::ReportStore;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -46,39 +44,25 @@ pub const NAME: &str = "analyze-stream";
 /// Silence after which a `heartbeat` line is sent.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
-/// What the handler shares.
+/// What the handler shares: the analysis functions' state and the heartbeat.
 #[derive(Clone)]
 pub struct App {
-    /// Runs the analyses.
-    pub analyzer: Analyzer,
-    /// Where reports go.
-    pub store: Arc<dyn ReportStore>,
-    /// The concurrency limit.
-    pub slots: Slots,
+    /// The analyzer, the store and the slots.
+    pub analysis: aegis_analysis::App,
     /// Silence before a heartbeat.
     pub heartbeat: Duration,
 }
 
-impl App {
-    /// The app of a function context.
-    pub fn from_context(ctx: &Context) -> Self {
-        Self {
-            analyzer: Analyzer::from_settings(ctx.config.analyzer_settings()),
-            store: ctx.store.clone(),
-            slots: Slots::new(ctx.config.analysis.concurrency),
-            heartbeat: HEARTBEAT,
-        }
-    }
-}
-
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let app = App::from_context(ctx);
-    let timeout = app.analyzer.max_duration() + Duration::from_secs(15);
+    let app = App {
+        analysis: aegis_analysis::App::new(ctx.config.analyzer_settings(), ctx.store.clone()),
+        heartbeat: HEARTBEAT,
+    };
     Ok(Function {
         name: NAME,
+        timeout: app.analysis.timeout(),
         router: router(app),
-        timeout,
     })
 }
 
@@ -89,38 +73,19 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Why the stream did not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StreamError {
-    /// 400/422: what is wrong with the request.
-    #[error(transparent)]
-    Request(#[from] api::RequestError),
-    /// 429: every slot is taken.
-    #[error(transparent)]
-    Busy(#[from] aegis_analysis::Busy),
-}
-
-impl IntoResponse for StreamError {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Request(e) => e.into_response(),
-            Self::Busy(e) => e.into_response(),
-        }
-    }
-}
-
 /// `POST /api/ops/analyze/stream`: parse, validate, take a slot, then stream.
-async fn stream(State(app): State<App>, body: Bytes) -> Result<Response, StreamError> {
-    let request = api::parse(&body, &app.analyzer, chrono::Utc::now())?;
-    let slot = app.slots.try_acquire()?;
+async fn stream(State(app): State<App>, body: Bytes) -> Result<Response, Refused> {
+    let Admitted { request, slot } = app.analysis.admit(&body)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (progress, events) = Progress::channel();
     let task = {
         let id = id.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            app.analyzer
-                .run_archived(&id, &request, &progress, app.store.as_ref())
+            let analysis = app.analysis;
+            analysis
+                .analyzer
+                .run_archived(&id, &request, &progress, analysis.store.as_ref())
                 .await;
         })
     };
@@ -213,7 +178,7 @@ impl Lines {
 mod tests {
     use std::sync::Arc;
 
-    use aegis_analysis::{Engine, NoTools, Report, Request};
+    use aegis_analysis::{Analyzer, Engine, NoTools, Report, Request, Slots};
     use axum::http::StatusCode;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
@@ -242,6 +207,23 @@ mod tests {
         }
     }
 
+    /// An app whose engine is [`Slow`], with one slot.
+    fn slow_app(heartbeat: Duration) -> App {
+        let analyzer = Analyzer::new(
+            aegis_analysis::Settings::for_test(),
+            Arc::new(NoTools),
+            Arc::new(Slow),
+        );
+        App {
+            analysis: aegis_analysis::App {
+                analyzer,
+                store: Arc::new(aegis_store::Memory::default()),
+                slots: Slots::new(1),
+            },
+            heartbeat,
+        }
+    }
+
     /// An engine that takes a while, so the stream has silences to fill.
     struct Slow;
 
@@ -255,16 +237,7 @@ mod tests {
 
     #[tokio::test]
     async fn silence_gets_heartbeats_and_the_stream_ends_with_end() {
-        let app = App {
-            analyzer: Analyzer::new(
-                aegis_analysis::Settings::for_test(),
-                Arc::new(NoTools),
-                Arc::new(Slow),
-            ),
-            store: Arc::new(aegis_store::Memory::default()),
-            slots: Slots::new(1),
-            heartbeat: Duration::from_millis(50),
-        };
+        let app = slow_app(Duration::from_millis(50));
         let req = axum::http::Request::post("/api/ops/analyze/stream")
             .body(Body::from(r#"{"description": "x"}"#))
             .unwrap();
@@ -288,16 +261,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_request_is_refused_before_streaming() {
-        let app = App {
-            analyzer: Analyzer::new(
-                aegis_analysis::Settings::for_test(),
-                Arc::new(NoTools),
-                Arc::new(Slow),
-            ),
-            store: Arc::new(aegis_store::Memory::default()),
-            slots: Slots::new(1),
-            heartbeat: HEARTBEAT,
-        };
+        let app = slow_app(HEARTBEAT);
         let req = axum::http::Request::post("/api/ops/analyze/stream")
             .body(Body::from(r#"{"description": ""}"#))
             .unwrap();

@@ -14,49 +14,21 @@
 mod handler;
 mod subscriber;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use aegis_analysis::{Analyzer, Slots};
+pub use aegis_analysis::App;
 use aegis_runtime::{BuildError, Context, Function};
-use aegis_store::ReportStore;
 use axum::Router;
 use axum::routing::post;
 
 /// The function's name, as in `/fn/analyze/` and the manifests.
 pub const NAME: &str = "analyze";
 
-/// What the handlers share.
-#[derive(Clone)]
-pub struct App {
-    /// Runs the analyses.
-    pub analyzer: Analyzer,
-    /// Where reports go.
-    pub store: Arc<dyn ReportStore>,
-    /// The concurrency limit.
-    pub slots: Slots,
-}
-
-impl App {
-    /// The app of a function context.
-    pub fn from_context(ctx: &Context) -> Self {
-        Self {
-            analyzer: Analyzer::from_settings(ctx.config.analyzer_settings()),
-            store: ctx.store.clone(),
-            slots: Slots::new(ctx.config.analysis.concurrency),
-        }
-    }
-}
-
 /// Builds the function's router from the shared context.
 pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let app = App::from_context(ctx);
-    // Longer than any analysis, so the runtime's timeout never cuts one short.
-    let timeout = app.analyzer.max_duration() + Duration::from_secs(15);
+    let app = App::new(ctx.config.analyzer_settings(), ctx.store.clone());
     Ok(Function {
         name: NAME,
+        timeout: app.timeout(),
         router: router(app),
-        timeout,
     })
 }
 

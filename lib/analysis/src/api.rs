@@ -19,28 +19,50 @@ use super::{Analyzer, Request, TimeRange};
 /// Default range when none is given, in minutes.
 pub const DEFAULT_MINUTES: i64 = 15;
 
-#[derive(Deserialize)]
-struct Body {
+/// The body of `POST /api/ops/analyze` and `POST /api/ops/analyze/stream` (the original
+/// service's request). Times are RFC 3339, Unix seconds or milliseconds, or naive
+/// (`2026-01-29 16:40:00`, read in `AEGIS_TIMEZONE`, default UTC+8).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AnalyzeRequest {
+    /// The question or symptom, 1..4000 characters.
     description: String,
+    /// The range to analyse; default the last 15 minutes.
     #[serde(default)]
-    time_range: Option<RawRange>,
+    time_range: Option<RequestRange>,
+    /// Echoed back.
     #[serde(default)]
     session_id: Option<String>,
+    /// `qwen`, `glm`, `deepseek`, `doubao`, or a configured alias; default `DEFAULT_MODEL`.
     #[serde(default)]
     model: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct RawRange {
-    start: RawTime,
-    end: RawTime,
+/// A requested range.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RequestRange {
+    /// Start.
+    start: RequestTime,
+    /// End, after start.
+    end: RequestTime,
 }
 
-#[derive(Deserialize)]
+/// A requested time: RFC 3339, a naive local time, or Unix seconds or milliseconds.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
-enum RawTime {
+pub enum RequestTime {
+    /// RFC 3339 (`2026-01-29T08:40:00Z`), naive (`2026-01-29 16:40:00`) or digits.
     Text(String),
+    /// Unix seconds, or milliseconds when over 10^12.
     Number(f64),
+}
+
+/// The body of every 4xx answer to an analysis request.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong, in words.
+    pub error: String,
+    /// The field at fault (`description`, `time_range.start`, ...), if one is.
+    pub field: Option<String>,
 }
 
 /// Why a request is refused.
@@ -97,7 +119,10 @@ impl IntoResponse for RequestError {
             Self::UnknownModel(_) => Some("model".into()),
             Self::Malformed(_) => None,
         };
-        let body = serde_json::json!({"error": self.to_string(), "field": field});
+        let body = ErrorBody {
+            error: self.to_string(),
+            field,
+        };
         (self.status(), Json(body)).into_response()
     }
 }
@@ -109,7 +134,7 @@ pub fn parse(
     now: DateTime<Utc>,
 ) -> Result<Request, RequestError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let body: Body = serde_path_to_error::deserialize(de).map_err(|e| {
+    let body: AnalyzeRequest = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -168,15 +193,15 @@ pub fn parse(
 const TIME_FORMATS: &str = "expected an RFC 3339 time (2026-01-29T08:40:00Z), a naive time \
     (2026-01-29 16:40:00, in AEGIS_TIMEZONE) or Unix seconds";
 
-fn time(raw: &RawTime, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+fn time(raw: &RequestTime, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
     match raw {
-        RawTime::Number(n) if n.is_finite() && *n >= 0.0 => {
+        RequestTime::Number(n) if n.is_finite() && *n >= 0.0 => {
             // Values this large are milliseconds (year 33658 in seconds).
             let secs = if *n > 1e12 { n / 1000.0 } else { *n };
             DateTime::from_timestamp(secs.trunc() as i64, (secs.fract() * 1e9) as u32)
         }
-        RawTime::Number(_) => None,
-        RawTime::Text(s) => {
+        RequestTime::Number(_) => None,
+        RequestTime::Text(s) => {
             let s = s.trim();
             if let Ok(t) = DateTime::parse_from_rfc3339(s) {
                 return Some(t.with_timezone(&Utc));
@@ -185,7 +210,7 @@ fn time(raw: &RawTime, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
                 return Some(t.with_timezone(&Utc));
             }
             if let Ok(secs) = s.parse::<f64>() {
-                return time(&RawTime::Number(secs), tz);
+                return time(&RequestTime::Number(secs), tz);
             }
             let naive = [
                 "%Y-%m-%dT%H:%M:%S%.f",

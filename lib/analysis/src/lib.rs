@@ -5,6 +5,7 @@
 pub mod agent;
 mod analyzer;
 pub mod api;
+mod app;
 mod config;
 pub mod engine;
 mod metrics;
@@ -20,6 +21,7 @@ pub mod validate;
 pub use aegis_core::report::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
 pub use aegis_core::request::Request;
 pub use analyzer::{Analyzer, UnknownModel};
+pub use app::{Admitted, App, Refused};
 pub use config::{Config, Settings};
 pub use engine::{Engine, NoEngine, Statistical};
 pub use metrics::register_metrics;

@@ -1,136 +1,105 @@
 //! The HTTP API as an OpenAPI 3.1 document, served at `GET /api/openapi.json`.
 //!
-//! Schemas are derived from the types the handlers really use ([`Report`], the store's
-//! listing); the paths are declared here, one per public route, because the handlers
-//! live in the function crates and this document is shared by all of them.
+//! Schemas are derived from the types the handlers really use (the request body and
+//! error of [`super::api`], [`Report`], the store's listing); the paths are declared
+//! here, one per public route, because the handlers live in the function crates and
+//! this document is shared by all of them.
 
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
 
+use super::api::{AnalyzeRequest, ErrorBody, RequestRange, RequestTime};
 use super::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
 use aegis_store::DeadLetter;
 use aegis_store::ReportSummary;
 use aegis_store::api::{DeadLetterListing, Listing};
 
-/// The body of `POST /api/ops/analyze` and `POST /api/ops/analyze/stream` (the original
-/// service's request). Times are RFC 3339, Unix seconds or milliseconds, or naive
-/// (`2026-01-29 16:40:00`, read in `AEGIS_TIMEZONE`, default UTC+8).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // a schema only: the handlers parse the body in `analysis::api`
-pub struct AnalyzeRequest {
-    /// The question or symptom, 1..4000 characters.
-    description: String,
-    /// The range to analyse; default the last 15 minutes.
-    time_range: Option<RequestRange>,
-    /// Echoed back.
-    session_id: Option<String>,
-    /// `qwen`, `glm`, `deepseek`, `doubao`, or a configured alias; default `DEFAULT_MODEL`.
-    model: Option<String>,
+/// The routes, declared for the document only: the handlers live in the function
+/// crates, which this shared document cannot name. utoipa reads the attributes; the
+/// functions themselves are never called.
+#[allow(dead_code)]
+mod paths {
+    use super::*;
+
+    #[utoipa::path(post, path = "/api/ops/analyze", tag = "analysis",
+        request_body = AnalyzeRequest,
+        responses(
+            (status = 200, description = "The report", body = Report),
+            (status = 400, description = "end <= start, an unknown model, a malformed body"),
+            (status = 422, description = "A field is missing or invalid; the message names it"),
+            (status = 429, description = "Too many analyses in flight; see Retry-After"),
+        ))]
+    fn analyze() {}
+
+    #[utoipa::path(post, path = "/api/ops/analyze/stream", tag = "analysis",
+        request_body = AnalyzeRequest,
+        responses(
+            (status = 200, description = "application/x-ndjson: one event per line (start, llm_start, llm_token, llm_end, agent_thought, agent_action, tool_start, tool_end, agent_observation, heartbeat, error, final with the report, end)", content_type = "application/x-ndjson"),
+            (status = 400, description = "As for /api/ops/analyze"),
+            (status = 422, description = "As for /api/ops/analyze"),
+            (status = 429, description = "Too many analyses in flight"),
+        ))]
+    fn analyze_stream() {}
+
+    #[utoipa::path(get, path = "/api/ops/analyses/{id}", tag = "reports",
+        params(("id" = String, Path, description = "The analysis id")),
+        responses(
+            (status = 200, description = "The report (JSON, or Markdown with Accept: text/markdown)", body = Report),
+            (status = 400, description = "A malformed id"),
+            (status = 404, description = "No such analysis"),
+            (status = 503, description = "The report store is unavailable"),
+        ))]
+    fn get_analysis() {}
+
+    #[utoipa::path(get, path = "/api/ops/analyses", tag = "reports",
+        params(
+            ("since" = Option<String>, Query, description = "RFC 3339; only reports stored at or after it"),
+            ("limit" = Option<u32>, Query, description = "1..200, default 20"),
+        ),
+        responses(
+            (status = 200, description = "Reports, newest first", body = Listing),
+            (status = 400, description = "A bad parameter, named"),
+            (status = 503, description = "The report store is unavailable"),
+        ))]
+    fn list_analyses() {}
+
+    #[utoipa::path(get, path = "/api/ops/dead-letters", tag = "reports",
+        params(
+            ("since" = Option<String>, Query, description = "RFC 3339; only dead letters received at or after it"),
+            ("limit" = Option<u32>, Query, description = "1..200, default 20"),
+        ),
+        responses(
+            (status = 200, description = "Events whose delivery failed for good, newest first, with the Broker's knativeerror* extensions", body = DeadLetterListing),
+            (status = 400, description = "A bad parameter, named"),
+            (status = 503, description = "The report store is unavailable"),
+        ))]
+    fn list_dead_letters() {}
+
+    #[utoipa::path(post, path = "/alertmanager/webhook", tag = "alerts",
+        request_body(content = Object, description = "Alertmanager webhook payload, version 4"),
+        responses(
+            (status = 200, description = "{\"status\":\"ok\"}: the notification is held by the broker"),
+            (status = 400, description = "Wrong version, a missing field or a bad timestamp; the message names it"),
+            (status = 401, description = "AEGIS_WEBHOOK_TOKEN is set and the bearer token is missing or wrong"),
+            (status = 413, description = "The body is over AEGIS_BODY_LIMIT"),
+            (status = 503, description = "The broker did not accept the event; Alertmanager retries"),
+        ),
+        security(("bearer" = [])))]
+    fn webhook() {}
+
+    #[utoipa::path(get, path = "/healthz", tag = "operations",
+        responses((status = 200, description = "Alive; touches no backend")))]
+    fn healthz() {}
 }
-
-/// A requested range.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct RequestRange {
-    /// Start: RFC 3339, Unix time, or naive local time.
-    start: String,
-    /// End, after start.
-    end: String,
-}
-
-/// An error: what is wrong, in words.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ErrorBody {
-    /// The message.
-    error: String,
-}
-
-#[utoipa::path(post, path = "/api/ops/analyze", tag = "analysis",
-    request_body = AnalyzeRequest,
-    responses(
-        (status = 200, description = "The report", body = Report),
-        (status = 400, description = "end <= start, an unknown model, a malformed body"),
-        (status = 422, description = "A field is missing or invalid; the message names it"),
-        (status = 429, description = "Too many analyses in flight; see Retry-After"),
-    ))]
-#[allow(dead_code)]
-fn analyze() {}
-
-#[utoipa::path(post, path = "/api/ops/analyze/stream", tag = "analysis",
-    request_body = AnalyzeRequest,
-    responses(
-        (status = 200, description = "application/x-ndjson: one event per line (start, llm_start, llm_token, llm_end, agent_thought, agent_action, tool_start, tool_end, agent_observation, heartbeat, error, final with the report, end)", content_type = "application/x-ndjson"),
-        (status = 400, description = "As for /api/ops/analyze"),
-        (status = 422, description = "As for /api/ops/analyze"),
-        (status = 429, description = "Too many analyses in flight"),
-    ))]
-#[allow(dead_code)]
-fn analyze_stream() {}
-
-#[utoipa::path(get, path = "/api/ops/analyses/{id}", tag = "reports",
-    params(("id" = String, Path, description = "The analysis id")),
-    responses(
-        (status = 200, description = "The report (JSON, or Markdown with Accept: text/markdown)", body = Report),
-        (status = 400, description = "A malformed id"),
-        (status = 404, description = "No such analysis"),
-        (status = 503, description = "The report store is unavailable"),
-    ))]
-#[allow(dead_code)]
-fn get_analysis() {}
-
-#[utoipa::path(get, path = "/api/ops/analyses", tag = "reports",
-    params(
-        ("since" = Option<String>, Query, description = "RFC 3339; only reports stored at or after it"),
-        ("limit" = Option<u32>, Query, description = "1..200, default 20"),
-    ),
-    responses(
-        (status = 200, description = "Reports, newest first", body = Listing),
-        (status = 400, description = "A bad parameter, named"),
-        (status = 503, description = "The report store is unavailable"),
-    ))]
-#[allow(dead_code)]
-fn list_analyses() {}
-
-#[utoipa::path(get, path = "/api/ops/dead-letters", tag = "reports",
-    params(
-        ("since" = Option<String>, Query, description = "RFC 3339; only dead letters received at or after it"),
-        ("limit" = Option<u32>, Query, description = "1..200, default 20"),
-    ),
-    responses(
-        (status = 200, description = "Events whose delivery failed for good, newest first, with the Broker's knativeerror* extensions", body = DeadLetterListing),
-        (status = 400, description = "A bad parameter, named"),
-        (status = 503, description = "The report store is unavailable"),
-    ))]
-#[allow(dead_code)]
-fn list_dead_letters() {}
-
-#[utoipa::path(post, path = "/alertmanager/webhook", tag = "alerts",
-    request_body(content = Object, description = "Alertmanager webhook payload, version 4"),
-    responses(
-        (status = 200, description = "{\"status\":\"ok\"}: the notification is held by the broker"),
-        (status = 400, description = "Wrong version, a missing field or a bad timestamp; the message names it"),
-        (status = 401, description = "AEGIS_WEBHOOK_TOKEN is set and the bearer token is missing or wrong"),
-        (status = 413, description = "The body is over AEGIS_BODY_LIMIT"),
-        (status = 503, description = "The broker did not accept the event; Alertmanager retries"),
-    ),
-    security(("bearer" = [])))]
-#[allow(dead_code)]
-fn webhook() {}
-
-#[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Alive; touches no backend")))]
-#[allow(dead_code)]
-fn healthz() {}
 
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Aegis", description = "Read-only root-cause analysis for Kubernetes: ranked root-cause candidates with probabilities and evidence from Prometheus, Loki and Jaeger."),
-    paths(analyze, analyze_stream, get_analysis, list_analyses, list_dead_letters, webhook, healthz),
-    components(schemas(AnalyzeRequest, RequestRange, ErrorBody, Report, RootCause, Evidence, Trace, Step, Usage, TimeRange, ReportSummary, Listing, DeadLetter, DeadLetterListing)),
+    paths(paths::analyze, paths::analyze_stream, paths::get_analysis, paths::list_analyses, paths::list_dead_letters, paths::webhook, paths::healthz),
+    components(schemas(AnalyzeRequest, RequestRange, RequestTime, ErrorBody, Report, RootCause, Evidence, Trace, Step, Usage, TimeRange, ReportSummary, Listing, DeadLetter, DeadLetterListing)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
@@ -191,6 +160,10 @@ mod tests {
             "degraded",
         ] {
             assert!(report[field].is_object(), "Report.{field} missing");
+        }
+        let request = &json["components"]["schemas"]["AnalyzeRequest"]["properties"];
+        for field in ["description", "time_range", "session_id", "model"] {
+            assert!(request[field].is_object(), "AnalyzeRequest.{field} missing");
         }
     }
 }
