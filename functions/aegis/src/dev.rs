@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aegis_core::events::Received;
+use aegis_core::events::AnyEvent;
 use aegis_runtime::Config;
 use aegis_runtime::Context;
 use axum::Router;
@@ -217,8 +217,8 @@ pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime::Build
 }
 
 /// `POST /broker`: 202 once the broker holds the event; 400 with the reason for a
-/// malformed CloudEvent (from [`Received`]) or an event with no hops left.
-async fn ingress(State(broker): State<Broker>, Received(event): Received) -> Response {
+/// malformed CloudEvent (from [`AnyEvent`]) or an event with no hops left.
+async fn ingress(State(broker): State<Broker>, AnyEvent(event): AnyEvent) -> Response {
     match broker.publish(event) {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(e @ PublishError::TtlExhausted { .. }) => {

@@ -1,7 +1,6 @@
 use aegis_analysis::{Progress, Report};
 use aegis_core::events::{
-    self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, EXT_OUTCOME,
-    EventType, Failure, Outcome, Received,
+    self, AnalysisCompleted, AnalysisRequested, EventType, Failure, Outcome, Payload, Received,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,26 +12,14 @@ use super::NAME;
 /// `POST /`: an `analysis.requested` event. Replies `analysis.completed` (id derived
 /// from the request id). A request already completed replies its stored report
 /// without running again. An invalid request replies a `failed` completion, so the
-/// asker hears why; a malformed event is 400 (never retried); no free slot is 429
-/// (the broker retries).
-pub async fn receive(State(app): State<App>, Received(event): Received) -> Response {
-    if event.ty() != EventType::AnalysisRequested.as_str() {
-        return (
-            StatusCode::BAD_REQUEST,
-            format!(
-                "analyze accepts only {} events",
-                EventType::AnalysisRequested
-            ),
-        )
-            .into_response();
-    }
-    let requested: AnalysisRequested = match events::data_as(&event) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(event.id = %event.id(), error = %e, "malformed analysis request dropped");
-            return (StatusCode::BAD_REQUEST, e).into_response();
-        }
-    };
+/// asker hears why; another event type or a malformed request is 400 (never retried,
+/// see [`Received`]); no free slot is 429 (the broker retries).
+pub async fn receive(
+    State(app): State<App>,
+    Received {
+        data: requested, ..
+    }: Received<AnalysisRequested>,
+) -> Response {
     if let Err(problem) = requested.request.validate() {
         return completed(
             &requested,
@@ -92,19 +79,11 @@ fn completed(
         outcome,
         report,
         failure,
+        notice: None,
         report_url,
     };
     let id = events::derive_id(&[EventType::AnalysisCompleted.as_str(), &requested.request_id]);
-    match events::build(
-        EventType::AnalysisCompleted,
-        NAME,
-        id,
-        &data,
-        &[
-            (EXT_ORIGIN, requested.origin.as_str()),
-            (EXT_OUTCOME, outcome.as_str()),
-        ],
-    ) {
+    match data.to_event(NAME, id) {
         Ok(event) => events::reply(event),
         Err(e) => {
             tracing::error!(error = %e, "completion could not be encoded");

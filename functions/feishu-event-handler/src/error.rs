@@ -7,10 +7,7 @@ use axum::response::{IntoResponse, Response};
 /// A failure of the subscriber or the HTTP callback route.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    /// 400: the event is not a `feishu.message.received` event.
-    #[error("expected io.aegis.feishu.message.received.v1, got {0}")]
-    WrongType(String),
-    /// 400: the data is not a Feishu event envelope.
+    /// 400: the callback body is not a Feishu event envelope.
     #[error("malformed Feishu event: {0}")]
     Malformed(String),
     /// 503: the bot's identity could not be fetched; a retry can help.
@@ -43,9 +40,7 @@ impl HandlerError {
     /// The status this failure answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::WrongType(_) | Self::Malformed(_) | Self::NoEncryptKey | Self::Decrypt(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::Malformed(_) | Self::NoEncryptKey | Self::Decrypt(_) => StatusCode::BAD_REQUEST,
             Self::BadToken | Self::BadSignature => StatusCode::UNAUTHORIZED,
             Self::CallbackDisabled => StatusCode::NOT_FOUND,
             Self::Bot(_) | Self::Publish(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -2,20 +2,21 @@
 //! reply out (or a notice, or nothing).
 //!
 //! Notices (the usage, a refusal, "too many in flight") travel as
-//! `io.aegis.analysis.completed.v1` with outcome `failed` and a [`Failure`] whose kind
+//! `io.aegis.analysis.completed.v1` with outcome `notice` and a [`Notice`] whose kind
 //! says which (`usage`, `forbidden`, `busy`, `invalid`): only the notifier writes to
 //! Feishu, it already replies to completed analyses under the question, and the event
-//! catalog stays at four types.
+//! catalog stays at four types. The outcome is its own, not `failed`, so help and
+//! refusals are not counted as failed analyses.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aegis_core::events::{
-    self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, EXT_OUTCOME,
-    EventType, Failure, Origin, Outcome, Received, ReplyTarget,
+    self, AnalysisCompleted, AnalysisRequested, AttributesReader, Notice, Origin, Outcome, Payload,
+    Received, ReplyTarget,
 };
 use aegis_core::request::{Invalid, MAX_DESCRIPTION, Request};
-use aegis_feishu::event::{Envelope, MessageReceived};
+use aegis_feishu::event::{Envelope, MessageReceived, RawEnvelope};
 use aegis_store::{Claim, ReportStore};
 use axum::extract::State;
 use axum::response::Response;
@@ -70,17 +71,14 @@ enum Decision {
 /// `POST /`: one `feishu.message.received` event.
 pub async fn receive(
     State(app): State<App>,
-    Received(event): Received,
+    Received { event, data }: Received<RawEnvelope>,
 ) -> Result<Response, HandlerError> {
-    if EventType::parse(event.ty()) != Some(EventType::FeishuMessageReceived) {
-        return Err(HandlerError::WrongType(event.ty().to_string()));
-    }
-    let envelope: Envelope = events::data_as(&event).map_err(HandlerError::Malformed)?;
+    let envelope = data.envelope();
     let event_id = envelope
         .event_id()
         .unwrap_or_else(|| event.id())
         .to_string();
-    let decision = decide(&app, &envelope, &event_id, Utc::now()).await?;
+    let decision = decide(&app, envelope, &event_id, Utc::now()).await?;
     match decision {
         Decision::Ignore(why) => {
             tracing::debug!(event.id = %event_id, why, "chat event ignored");
@@ -88,30 +86,13 @@ pub async fn receive(
         }
         Decision::Analyze(req) => {
             tracing::info!(event.id = %event_id, request_id = %req.request_id, model = ?req.request.model, "analysis requested from chat");
-            let id = req.request_id.clone();
-            let reply = events::build(
-                EventType::AnalysisRequested,
-                crate::NAME,
-                id,
-                &req,
-                &[(EXT_ORIGIN, Origin::Feishu.as_str())],
-            )?;
+            let reply = req.to_event(crate::NAME, req.request_id.clone())?;
             Ok(events::reply(reply))
         }
         Decision::Notice(done) => {
-            let kind = done.failure.as_ref().map(|f| f.kind.clone());
+            let kind = done.notice.as_ref().map(|n| n.kind.as_str());
             tracing::info!(event.id = %event_id, kind = ?kind, "chat notice");
-            let id = done.request_id.clone();
-            let reply = events::build(
-                EventType::AnalysisCompleted,
-                crate::NAME,
-                id,
-                &done,
-                &[
-                    (EXT_ORIGIN, Origin::Feishu.as_str()),
-                    (EXT_OUTCOME, Outcome::Failed.as_str()),
-                ],
-            )?;
+            let reply = done.to_event(crate::NAME, done.request_id.clone())?;
             Ok(events::reply(reply))
         }
     }
@@ -160,11 +141,12 @@ async fn decide(
             request_id: events::derive_id(&["feishu-notice", event_id]),
             origin: Origin::Feishu,
             reply_to: reply_to.clone(),
-            outcome: Outcome::Failed,
+            outcome: Outcome::Notice,
             report: None,
-            failure: Some(Failure {
+            failure: None,
+            notice: Some(Notice {
                 kind: kind.into(),
-                message: text,
+                text,
             }),
             report_url: None,
         })

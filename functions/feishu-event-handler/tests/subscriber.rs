@@ -219,7 +219,11 @@ async fn notice(app: &Router, event: &Value) -> AnalysisCompleted {
     let (status, ty, body) = send(app, event).await;
     assert_eq!(status, 200);
     assert_eq!(ty.as_deref(), Some("io.aegis.analysis.completed.v1"));
-    serde_json::from_value(body).unwrap()
+    let done: AnalysisCompleted = serde_json::from_value(body).unwrap();
+    // A notice is its own outcome, never a failed analysis.
+    assert_eq!(done.outcome, aegis_core::events::Outcome::Notice);
+    assert!(done.failure.is_none(), "{done:?}");
+    done
 }
 
 #[tokio::test]
@@ -231,13 +235,9 @@ async fn help_gets_the_usage_as_a_reply() {
         ("h3", "@_user_1"),
     ] {
         let done = notice(&app, &envelope(id, "group", text, true)).await;
-        let failure = done.failure.unwrap();
-        assert_eq!(failure.kind, "usage");
-        assert!(
-            failure.message.contains("最近30分钟"),
-            "{}",
-            failure.message
-        );
+        let notice = done.notice.unwrap();
+        assert_eq!(notice.kind, "usage");
+        assert!(notice.text.contains("最近30分钟"), "{}", notice.text);
         assert_eq!(
             done.reply_to.message_id.as_deref(),
             Some(format!("om_{id}").as_str())
@@ -250,12 +250,12 @@ async fn others_get_a_polite_refusal() {
     let mut p = policy();
     p.allowed_chats = vec!["oc_other".into()];
     let done = notice(&app_with(p), &envelope("r1", "group", "@_user_1 why", true)).await;
-    assert_eq!(done.failure.unwrap().kind, "forbidden");
+    assert_eq!(done.notice.unwrap().kind, "forbidden");
 
     let mut p = policy();
     p.allowed_users = vec!["ou_carol".into()];
     let done = notice(&app_with(p), &envelope("r2", "group", "@_user_1 why", true)).await;
-    assert_eq!(done.failure.unwrap().kind, "forbidden");
+    assert_eq!(done.notice.unwrap().kind, "forbidden");
 
     let mut p = policy();
     p.allowed_users = vec!["alice".into()]; // by user_id
@@ -277,7 +277,7 @@ async fn a_busy_chat_is_told_to_wait() {
         (200, Some("io.aegis.analysis.requested.v1"))
     );
     let done = notice(&app, &envelope("b2", "group", "@_user_1 why again", true)).await;
-    assert_eq!(done.failure.unwrap().kind, "busy");
+    assert_eq!(done.notice.unwrap().kind, "busy");
 }
 
 #[tokio::test]
@@ -288,9 +288,9 @@ async fn impossible_time_range_is_explained() {
         &envelope("t1", "group", "@_user_1 last 0m checkout", true),
     )
     .await;
-    let failure = done.failure.unwrap();
-    assert_eq!(failure.kind, "invalid");
-    assert!(failure.message.contains("last 0m"), "{}", failure.message);
+    let notice = done.notice.unwrap();
+    assert_eq!(notice.kind, "invalid");
+    assert!(notice.text.contains("last 0m"), "{}", notice.text);
 }
 
 #[tokio::test]

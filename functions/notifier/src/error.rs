@@ -6,12 +6,10 @@ use axum::response::{IntoResponse, Response};
 /// 400 drops input that can never succeed, 429/503 make Knative redeliver.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    /// 400: the event's data is not what its type promises.
+    /// 400: the event's data, though it decodes, is not valid (another type or data
+    /// that does not decode is refused by [`aegis_core::events::Received`]).
     #[error("malformed event: {0}")]
     Malformed(String),
-    /// 400: an event type this function does not handle.
-    #[error("unexpected event type {0}")]
-    UnexpectedType(String),
     /// 429 (throttled) or 503 (unavailable, credentials refused): retry later.
     #[error("Feishu not available for now: {0}")]
     Feishu(#[source] feishu::Error),
@@ -27,7 +25,7 @@ impl NotifyError {
     /// The one place that maps failures to status codes.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Malformed(_) | Self::UnexpectedType(_) => StatusCode::BAD_REQUEST,
+            Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Feishu(feishu::Error::Throttled { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Feishu(_) | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,

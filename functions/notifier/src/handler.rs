@@ -1,12 +1,13 @@
 use aegis_core::alert::{Notification, Status};
 use aegis_core::events::{
-    self, AnalysisCompleted, AnalysisRequested, AttributesReader, EXT_ORIGIN, Event, EventType,
-    Origin, Outcome, Received, data_as,
+    self, AnalysisCompleted, AnalysisRequested, AttributesReader, Event, Notice, Origin, Outcome,
+    Payload, Received,
 };
 use aegis_feishu::{self as feishu, Message, ReceiveIdType, Sent, message_uuid};
 use axum::extract::State;
 use axum::response::Response;
 
+use crate::inbound::Inbound;
 use crate::{App, NAME, NotifyError, alert_card, request, result_card, route};
 
 /// Where cards go in local use (the console messenger) when no chat is configured.
@@ -17,19 +18,17 @@ const LOCAL_CHAT: &str = "console";
 /// event id and its purpose, so a redelivery never posts twice.
 pub async fn receive(
     State(app): State<App>,
-    Received(event): Received,
+    Received { event, data }: Received<Inbound>,
 ) -> Result<Response, NotifyError> {
-    match EventType::parse(event.ty()) {
-        Some(EventType::AlertGroupReceived) => alert_group(&app, &event).await,
-        Some(EventType::AnalysisRequested) => analysis_requested(&app, &event).await,
-        Some(EventType::AnalysisCompleted) => analysis_completed(&app, &event).await,
-        _ => Err(NotifyError::UnexpectedType(event.ty().to_string())),
+    match data {
+        Inbound::Alert(n) => alert_group(&app, &event, n).await,
+        Inbound::Requested(req) => analysis_requested(&app, &event, req).await,
+        Inbound::Completed(done) => analysis_completed(&app, &event, done).await,
     }
 }
 
 /// The alert card, then (policy permitting) the automatic analysis request.
-async fn alert_group(app: &App, event: &Event) -> Result<Response, NotifyError> {
-    let n: Notification = data_as(event).map_err(NotifyError::Malformed)?;
+async fn alert_group(app: &App, event: &Event, n: Notification) -> Result<Response, NotifyError> {
     n.validate()
         .map_err(|e| NotifyError::Malformed(e.to_string()))?;
     let id = event.id();
@@ -83,14 +82,9 @@ async fn alert_group(app: &App, event: &Event) -> Result<Response, NotifyError> 
     };
     if n.status == Status::Firing && app.auto_analyzes(&n) {
         let data = request::for_alert(&n, id, chat, &card_id, chrono::Utc::now());
-        let reply = events::build(
-            EventType::AnalysisRequested,
-            NAME,
-            data.request_id.clone(),
-            &data,
-            &[(EXT_ORIGIN, Origin::Alert.as_str())],
-        )
-        .map_err(NotifyError::Encode)?;
+        let reply = data
+            .to_event(NAME, data.request_id.clone())
+            .map_err(NotifyError::Encode)?;
         tracing::info!(event.id = %id, request_id = %data.request_id, "automatic analysis requested");
         return Ok(events::reply(reply));
     }
@@ -98,8 +92,11 @@ async fn alert_group(app: &App, event: &Event) -> Result<Response, NotifyError> 
 }
 
 /// A chat question: acknowledge it under the user's message.
-async fn analysis_requested(app: &App, event: &Event) -> Result<Response, NotifyError> {
-    let req: AnalysisRequested = data_as(event).map_err(NotifyError::Malformed)?;
+async fn analysis_requested(
+    app: &App,
+    event: &Event,
+    req: AnalysisRequested,
+) -> Result<Response, NotifyError> {
     if req.origin != Origin::Feishu {
         return Ok(events::accepted());
     }
@@ -127,21 +124,39 @@ async fn analysis_requested(app: &App, event: &Event) -> Result<Response, Notify
 }
 
 /// A finished analysis: the result card (or the apology) under the alert card or the
-/// question.
-async fn analysis_completed(app: &App, event: &Event) -> Result<Response, NotifyError> {
-    let done: AnalysisCompleted = data_as(event).map_err(NotifyError::Malformed)?;
+/// question; or a notice for the asker, posted as it is.
+async fn analysis_completed(
+    app: &App,
+    event: &Event,
+    done: AnalysisCompleted,
+) -> Result<Response, NotifyError> {
     // After the question's acknowledgement, should the result overtake it.
     let _turn = app
         .order
         .turn(&format!("request/{}", done.request_id), made(event))
         .await;
-    let message = match (done.outcome, &done.report) {
-        (Outcome::Ok, Some(report)) => result_card::render(report, done.report_url.as_deref()),
+    let (message, what) = match (done.outcome, &done.report) {
+        (Outcome::Ok, Some(report)) => (
+            result_card::render(report, done.report_url.as_deref()),
+            RESULT,
+        ),
         (Outcome::Ok, None) => {
             return Err(NotifyError::Malformed("outcome ok without a report".into()));
         }
-        (Outcome::Failed, _) => result_card::apology(done.failure.as_ref()),
+        (Outcome::Notice, _) => match &done.notice {
+            Some(notice) => (result_card::notice(notice), NOTICE),
+            None => {
+                return Err(NotifyError::Malformed(
+                    "outcome notice without a notice".into(),
+                ));
+            }
+        },
+        (Outcome::Failed, _) => match done.failure.as_ref().and_then(failure_as_notice) {
+            Some(notice) => (result_card::notice(&notice), NOTICE),
+            None => (result_card::apology(done.failure.as_ref()), RESULT),
+        },
     };
+    tracing::info!(event.id = %event.id(), request_id = %done.request_id, outcome = done.outcome.as_str(), what, "posting the completion");
     let parent = match (&done.reply_to.message_id, &done.reply_to.alert_event_id) {
         (Some(message_id), _) => Some(message_id.clone()),
         (None, Some(alert_event_id)) => app
@@ -166,8 +181,30 @@ async fn analysis_completed(app: &App, event: &Event) -> Result<Response, Notify
             return Ok(events::accepted());
         }
     };
-    delivered(&app.sends, sent, event.id(), "analysis result")?;
+    delivered(&app.sends, sent, event.id(), what)?;
     Ok(events::accepted())
+}
+
+/// `what` on `aegis_feishu_sends_total` for a result card or an apology.
+const RESULT: &str = "analysis result";
+/// `what` for a notice: it is no analysis result, so help and refusals are not
+/// counted as one.
+const NOTICE: &str = "notice";
+
+/// A notice in the shape it had before `Outcome::Notice`: a `failed` completion whose
+/// failure kind names a notice, the message being the reply. feishu-event-handler sent
+/// its notices so, and events already in flight during an upgrade (or waiting in a
+/// dead letter sink) still arrive so; analyze's own `invalid` failure (a request that
+/// failed validation) still does, and was always posted as it is.
+fn failure_as_notice(failure: &aegis_core::events::Failure) -> Option<Notice> {
+    matches!(
+        failure.kind.as_str(),
+        "usage" | "forbidden" | "busy" | "invalid"
+    )
+    .then(|| Notice {
+        kind: failure.kind.clone(),
+        text: failure.message.clone(),
+    })
 }
 
 /// When `event` was made (its `time`; now if it has none).

@@ -4,6 +4,7 @@
 mod alert_card;
 mod error;
 mod handler;
+mod inbound;
 mod metrics;
 mod order;
 mod request;
@@ -22,9 +23,10 @@ use axum::routing::post;
 
 pub use alert_card::{Style, render as render_alert_card};
 pub use error::NotifyError;
+pub use inbound::Inbound;
 pub use metrics::{SendLabels, Sends};
 pub use order::Order;
-pub use result_card::{ACK, apology, render as render_result};
+pub use result_card::{ACK, apology, notice, render as render_result};
 
 /// The function's name, as in `/fn/notifier/` and the manifests.
 pub const NAME: &str = "notifier";

@@ -6,7 +6,7 @@ use prometheus_client::metrics::family::Family;
 /// Labels of `aegis_feishu_sends_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SendLabels {
-    /// `alert card`, `acknowledgement`, `analysis result`.
+    /// `alert card`, `acknowledgement`, `analysis result`, `notice`.
     pub what: String,
     /// `ok`, `throttled`, `unavailable`, `rejected`.
     pub outcome: String,

@@ -1,7 +1,8 @@
-//! What an analysis sends back to the chat: the result card, or a short apology.
+//! What an analysis sends back to the chat: the result card, a notice, or a short
+//! apology.
 
 use aegis_analysis::Report;
-use aegis_core::events::Failure;
+use aegis_core::events::{Failure, Notice};
 use aegis_feishu::{Card, Message, Template, escape_markdown as esc};
 
 use crate::alert_card::clip;
@@ -96,16 +97,17 @@ fn build(report: &Report, report_url: Option<&str>, evidence: bool) -> Card {
     card.note(footer.join(" · "))
 }
 
+/// A notice from feishu-event-handler (help, a refusal, a limit, an unreadable
+/// question): its text is the reply, posted as it is.
+pub fn notice(notice: &Notice) -> Message {
+    Message::Text(clip(&notice.text, 2000))
+}
+
 /// The apology for a failed analysis, naming the kind of failure.
 pub fn apology(failure: Option<&Failure>) -> Message {
     let (kind, message) = failure
         .map(|f| (f.kind.as_str(), f.message.as_str()))
         .unwrap_or(("internal", "no details"));
-    // Notices from feishu-event-handler (help, refusals, limits, unreadable questions)
-    // travel as failed completions; their message is the reply, posted as it is.
-    if matches!(kind, "usage" | "forbidden" | "busy" | "invalid") {
-        return Message::Text(clip(message, 2000));
-    }
     let reason = match kind {
         "timeout" => "分析超时 (timeout)",
         "backend" => "数据源不可用 (backend)",
@@ -187,10 +189,10 @@ mod tests {
 
     #[test]
     fn chat_notices_are_posted_as_they_are() {
-        let Message::Text(text) = apology(Some(&Failure {
+        let Message::Text(text) = notice(&Notice {
             kind: "usage".into(),
-            message: "用法：@AegisBot [模型] 问题".into(),
-        })) else {
+            text: "用法：@AegisBot [模型] 问题".into(),
+        }) else {
             panic!("text")
         };
         assert_eq!(text, "用法：@AegisBot [模型] 问题");

@@ -1,6 +1,6 @@
 use std::sync::{Arc, Mutex};
 
-use aegis_core::events::{self, AttributesReader, EventType};
+use aegis_core::events::{self, AttributesReader, EventType, Payload};
 use aegis_feishu::{Error, Message, ReceiveIdType, Sent};
 use aegis_runtime::Context;
 use axum::body::Body;
@@ -76,6 +76,12 @@ impl Messenger for Recording {
 }
 
 fn setup() -> (Arc<Recording>, App) {
+    let (feishu, app, _) = setup_counted();
+    (feishu, app)
+}
+
+/// [`setup`], and the context whose `/metrics` counts the sends.
+fn setup_counted() -> (Arc<Recording>, App, Context) {
     let mut ctx = Context::for_test();
     let mut config = (*ctx.config).clone();
     config.feishu.default_chat_id = Some("oc_oncall".into());
@@ -83,7 +89,7 @@ fn setup() -> (Arc<Recording>, App) {
     ctx.config = Arc::new(config);
     let messenger = Arc::new(Recording::default());
     let app = App::new(&ctx, messenger.clone());
-    (messenger, app)
+    (messenger, app, ctx)
 }
 
 fn alert_event(status: &str, severity: &str) -> events::Event {
@@ -91,14 +97,7 @@ fn alert_event(status: &str, severity: &str) -> events::Event {
     n.alerts[0]
         .labels
         .insert("severity".into(), severity.into());
-    events::build(
-        EventType::AlertGroupReceived,
-        "webhook-receiver",
-        n.event_id(),
-        &n,
-        &[],
-    )
-    .unwrap()
+    n.to_event("webhook-receiver", n.event_id()).unwrap()
 }
 
 /// A chat question `request_id`, asked as message `om_question` in chat `oc_team`.
@@ -119,14 +118,7 @@ fn chat_question(request_id: &str) -> events::Event {
             ..Default::default()
         },
     };
-    events::build(
-        EventType::AnalysisRequested,
-        "feishu-event-handler",
-        request_id,
-        &data,
-        &[],
-    )
-    .unwrap()
+    data.to_event("feishu-event-handler", request_id).unwrap()
 }
 
 async fn deliver(app: &App, event: events::Event) -> axum::response::Response {
@@ -330,6 +322,105 @@ async fn completion_replies_under_the_stored_alert_card() {
     assert!(calls[0].reply);
     assert_eq!(calls[0].to, "om_card");
     assert!(matches!(&calls[0].message, Message::Text(t) if t.contains("timeout")));
+}
+
+/// A notice from feishu-event-handler, in `shape`: its own outcome, or (as events in
+/// flight during an upgrade still are) a failed completion naming a notice kind.
+fn notice_event(id: &str, shape: serde_json::Value) -> events::Event {
+    let mut data = serde_json::json!({
+        "request_id": id, "origin": "feishu",
+        "reply_to": {"chat_id": "oc_team", "message_id": "om_question"},
+    });
+    for (k, v) in shape.as_object().unwrap() {
+        data[k] = v.clone();
+    }
+    events::build(
+        EventType::AnalysisCompleted,
+        "feishu-event-handler",
+        id,
+        &data,
+        &[],
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_notice_is_posted_as_it_is_and_not_counted_as_an_analysis_result() {
+    let usage = "用法：@AegisBot [模型] 问题";
+    let shapes = [
+        serde_json::json!({"outcome": "notice", "notice": {"kind": "usage", "text": usage}}),
+        serde_json::json!({"outcome": "failed", "failure": {"kind": "usage", "message": usage}}),
+    ];
+    for (i, shape) in shapes.into_iter().enumerate() {
+        let (feishu, app, ctx) = setup_counted();
+        let res = deliver(&app, notice_event(&format!("n{i}"), shape)).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let calls = feishu.calls();
+        assert_eq!(calls.len(), 1);
+        assert!(calls[0].reply);
+        assert_eq!(calls[0].to, "om_question");
+        assert!(
+            matches!(&calls[0].message, Message::Text(t) if t == usage),
+            "{:?}",
+            calls[0].message
+        );
+        let text = ctx.metrics.encode();
+        assert!(
+            text.contains(r#"aegis_feishu_sends_total{what="notice",outcome="ok"} 1"#),
+            "{text}"
+        );
+        assert!(!text.contains(r#"what="analysis result""#), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_analysis_is_counted_as_an_analysis_result() {
+    let (_, app, ctx) = setup_counted();
+    let failed = serde_json::json!({"outcome": "failed", "failure": {"kind": "timeout", "message": "budget spent"}});
+    let res = deliver(&app, notice_event("f1", failed)).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let text = ctx.metrics.encode();
+    assert!(
+        text.contains(r#"aegis_feishu_sends_total{what="analysis result",outcome="ok"} 1"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_notice_outcome_without_a_notice_is_400() {
+    let (feishu, app) = setup();
+    let res = deliver(
+        &app,
+        notice_event("n", serde_json::json!({"outcome": "notice"})),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(feishu.calls().is_empty());
+}
+
+#[tokio::test]
+async fn other_event_types_are_400_naming_the_three_taken() {
+    let (feishu, app) = setup();
+    let e = events::build(
+        EventType::FeishuMessageReceived,
+        "feishu-bridge",
+        "x",
+        &serde_json::json!({}),
+        &[],
+    )
+    .unwrap();
+    let res = deliver(&app, e).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains("one of io.aegis.alert.group.received.v1"),
+        "{body}"
+    );
+    assert!(feishu.calls().is_empty());
 }
 
 #[tokio::test]

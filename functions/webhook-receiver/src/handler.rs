@@ -1,4 +1,4 @@
-use aegis_core::events::{self, EXT_SEVERITY, EXT_STATUS, EventType};
+use aegis_core::events::Payload;
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
@@ -16,14 +16,9 @@ pub async fn receive(
     let id = notification.event_id();
     let severity = notification.highest_severity();
     let status = notification.status.as_str();
-    let event = events::build_serialized(
-        EventType::AlertGroupReceived,
-        NAME,
-        id.clone(),
-        &notification,
-        &[(EXT_STATUS, status), (EXT_SEVERITY, severity.as_str())],
-    )
-    .map_err(WebhookError::Encode)?;
+    let event = notification
+        .to_event(NAME, id.clone())
+        .map_err(WebhookError::Encode)?;
     app.sink.send(event).await?;
     tracing::info!(
         event.id = %id,

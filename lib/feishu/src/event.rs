@@ -1,6 +1,7 @@
 //! The event envelope Feishu pushes (schema 2.0, and the v1 fields the HTTP callback
 //! mode may still carry) and the `im.message.receive_v1` event inside it.
 
+use aegis_core::events::{EXT_CHAT_TYPE, Event, EventType, Payload, derive_id};
 use serde::{Deserialize, Serialize};
 
 /// `header.event_type` of a message sent to the bot.
@@ -185,6 +186,63 @@ impl Envelope {
     }
 }
 
+/// Data of `io.aegis.feishu.message.received.v1`: the envelope as Feishu sent it
+/// (raw JSON, unknown fields kept, which is what goes on the wire) and the typed view
+/// consumers read.
+#[derive(Debug, Clone)]
+pub struct RawEnvelope {
+    raw: serde_json::Value,
+    envelope: Envelope,
+}
+
+impl RawEnvelope {
+    /// The envelope Feishu sent. A body that is not an envelope still publishes (with
+    /// an empty view: no id, no chat type); the subscriber then refuses it, where the
+    /// refusal is logged and counted, rather than the bridge losing it.
+    pub fn new(raw: serde_json::Value) -> Self {
+        let envelope = Envelope::deserialize(&raw).unwrap_or_default();
+        Self { raw, envelope }
+    }
+
+    /// The typed view.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The JSON as received.
+    pub fn raw(&self) -> &serde_json::Value {
+        &self.raw
+    }
+}
+
+impl Serialize for RawEnvelope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawEnvelope {
+    /// Strict, unlike [`RawEnvelope::new`]: data that is not an envelope is malformed.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = serde_json::Value::deserialize(deserializer)?;
+        let envelope = Envelope::deserialize(&raw).map_err(serde::de::Error::custom)?;
+        Ok(Self { raw, envelope })
+    }
+}
+
+impl Payload for RawEnvelope {
+    const TYPE: EventType = EventType::FeishuMessageReceived;
+
+    /// `aegischattype` for message events (none for others).
+    fn extensions(&self) -> Vec<(&'static str, String)> {
+        self.envelope
+            .chat_type()
+            .map(|chat_type| (EXT_CHAT_TYPE, chat_type))
+            .into_iter()
+            .collect()
+    }
+}
+
 /// The `io.aegis.feishu.message.received.v1` event for an envelope as received (its
 /// raw JSON): the id is `header.event_id` (v1: `uuid`), else derived from `fallback`
 /// (the frame's message id); `aegischattype` is set for message events. Used by the
@@ -193,24 +251,13 @@ pub fn received_event(
     raw: &serde_json::Value,
     function: &str,
     fallback: &str,
-) -> Result<aegis_core::events::Event, serde_json::Error> {
-    let envelope: Envelope = serde_json::from_value(raw.clone()).unwrap_or_default();
-    let id = match envelope.event_id() {
+) -> Result<Event, serde_json::Error> {
+    let data = RawEnvelope::new(raw.clone());
+    let id = match data.envelope.event_id() {
         Some(id) => id.to_string(),
-        None => aegis_core::events::derive_id(&["feishu-event", fallback]),
+        None => derive_id(&["feishu-event", fallback]),
     };
-    let chat_type = envelope.chat_type();
-    let mut extensions = Vec::new();
-    if let Some(chat_type) = chat_type.as_deref() {
-        extensions.push((aegis_core::events::EXT_CHAT_TYPE, chat_type));
-    }
-    aegis_core::events::build(
-        aegis_core::events::EventType::FeishuMessageReceived,
-        function,
-        id,
-        raw,
-        &extensions,
-    )
+    data.to_event(function, id)
 }
 
 impl Message {
@@ -313,6 +360,27 @@ mod tests {
         let anonymous = received_event(&serde_json::json!({}), "feishu-bridge", "m").unwrap();
         assert_eq!(
             anonymous.id(),
+            aegis_core::events::derive_id(&["feishu-event", "m"])
+        );
+    }
+
+    #[test]
+    fn raw_envelope_keeps_unknown_fields_and_decodes_strictly() {
+        use aegis_core::events::AttributesReader;
+        let raw = serde_json::json!({"schema":"2.0","header":{"event_id":"ev1","event_type":"x"},"extra":{"kept":true}});
+        let e = received_event(&raw, "feishu-bridge", "m").unwrap();
+        let back: RawEnvelope = aegis_core::events::data_as(&e).unwrap();
+        assert_eq!(back.raw(), &raw);
+        assert_eq!(back.envelope().event_id(), Some("ev1"));
+        assert!(
+            back.extensions().is_empty(),
+            "no chat type for a non-message"
+        );
+        let not_an_envelope = serde_json::json!({"header": "nope"});
+        assert!(serde_json::from_value::<RawEnvelope>(not_an_envelope.clone()).is_err());
+        let published = received_event(&not_an_envelope, "feishu-bridge", "m").unwrap();
+        assert_eq!(
+            published.id(),
             aegis_core::events::derive_id(&["feishu-event", "m"])
         );
     }

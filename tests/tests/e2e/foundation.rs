@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aegis_cli::broker::{HopOutcome, Manifests};
-use aegis_core::events::{AttributesReader, AttributesWriter, Event, Received};
+use aegis_core::events::{AnyEvent, AttributesReader, AttributesWriter, Event};
 use aegis_tests::process::{self, Aegis};
 use axum::Router;
 use axum::extract::State;
@@ -73,7 +73,7 @@ impl Subscriber {
 async fn receive(
     State((behaviour, seen)): State<(Behaviour, Seen)>,
     headers: HeaderMap,
-    Received(event): Received,
+    AnyEvent(event): AnyEvent,
 ) -> Response {
     let received = {
         let mut seen = seen.lock().unwrap();

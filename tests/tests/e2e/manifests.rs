@@ -368,7 +368,7 @@ fn replies() -> Vec<Reply> {
             EventType::AnalysisCompleted,
             vec![
                 (EXT_ORIGIN, Origin::Feishu.as_str()),
-                (EXT_OUTCOME, Outcome::Failed.as_str()),
+                (EXT_OUTCOME, Outcome::Notice.as_str()),
             ],
         ),
     ]

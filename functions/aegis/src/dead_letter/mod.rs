@@ -9,7 +9,7 @@ pub mod resend;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis_core::events::{AttributesReader, Received};
+use aegis_core::events::{AnyEvent, AttributesReader};
 use aegis_runtime::{BuildError, Context, Function};
 use aegis_store::ReportStore;
 use axum::Router;
@@ -51,7 +51,7 @@ struct Sink {
 
 /// Stores the dead letter, logs it as an error and answers 202; 503 when the store
 /// cannot take it, so that the broker tries again rather than lose it.
-async fn receive(State(sink): State<Sink>, Received(event): Received) -> Response {
+async fn receive(State(sink): State<Sink>, AnyEvent(event): AnyEvent) -> Response {
     let json = match serde_json::to_vec(&event) {
         Ok(json) => json,
         Err(e) => {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Severity;
-use crate::events::derive_id;
+use crate::events::{EXT_SEVERITY, EXT_STATUS, EventType, Payload, derive_id};
 
 /// An Alertmanager webhook notification (payload version 4), as Alertmanager sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +116,19 @@ impl Alert {
     }
 }
 
+impl Payload for Notification {
+    const TYPE: EventType = EventType::AlertGroupReceived;
+
+    /// `aegisstatus` and `aegisseverity` (the highest in the group), so Triggers can
+    /// pick firing or severe groups without reading the data.
+    fn extensions(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (EXT_STATUS, self.status.as_str().to_string()),
+            (EXT_SEVERITY, self.highest_severity().as_str().to_string()),
+        ]
+    }
+}
+
 impl Notification {
     /// The id of the `alert.group.received` event: a hash of the group key, the group
     /// status, and each alert's identity, status and start time (in a fixed order), so
@@ -193,6 +206,17 @@ mod tests {
             ]
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn event_carries_status_and_highest_severity() {
+        use crate::events::AttributesReader;
+        let n = sample();
+        let e = n.to_event("webhook-receiver", n.event_id()).unwrap();
+        assert_eq!(e.ty(), "io.aegis.alert.group.received.v1");
+        let ext = |name| e.extension(name).map(|v| v.to_string());
+        assert_eq!(ext(EXT_STATUS).as_deref(), Some("firing"));
+        assert_eq!(ext(EXT_SEVERITY).as_deref(), Some("critical"));
     }
 
     #[test]

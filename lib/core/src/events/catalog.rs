@@ -2,6 +2,8 @@ use cloudevents::{AttributesReader, Event, EventBuilder, EventBuilderV10};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::DecodeError;
+
 /// The event types Aegis emits and consumes: past-tense facts, versioned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
@@ -54,13 +56,25 @@ pub const EXT_SEVERITY: &str = "aegisseverity";
 pub const EXT_CHAT_TYPE: &str = "aegischattype";
 /// Extension: `alert`, `feishu` or `api` (analysis events).
 pub const EXT_ORIGIN: &str = "aegisorigin";
-/// Extension: `ok` or `failed` (analysis completions).
+/// Extension: `ok`, `failed` or `notice` (analysis completions).
 pub const EXT_OUTCOME: &str = "aegisoutcome";
 /// Extension: W3C trace context (CloudEvents distributed tracing extension).
 pub const EXT_TRACEPARENT: &str = "traceparent";
 
-/// Builds an event: `source` = `/aegis/<function>`, JSON data, the given extensions,
-/// and the current trace context as `traceparent` when there is one.
+/// Builds an event: `source` = `/aegis/<function>`, the data as JSON, the given
+/// extensions, and the current trace context as `traceparent` when there is one.
+///
+/// The typed way is [`Payload::to_event`](super::Payload::to_event), which names the
+/// type and the routing extensions itself; this one is for data that is no payload
+/// (tests of routing, tools resending what they read).
+///
+/// The data is serialised straight to JSON text and carried as bytes with
+/// `datacontenttype: application/json`, never as a `serde_json::Value`: in binary mode,
+/// which every sink and broker here speaks, the event is the same (the body is the
+/// same JSON, fields in the type's order rather than sorted) and [`data_as`] reads it
+/// the same; only a structured-mode encoding would differ (`data_base64`). Building,
+/// writing and dropping the `Value` tree was about a third of webhook-receiver's
+/// instructions per notification (callgrind).
 pub fn build(
     ty: EventType,
     function: &str,
@@ -68,39 +82,9 @@ pub fn build(
     data: &impl Serialize,
     extensions: &[(&str, &str)],
 ) -> Result<Event, serde_json::Error> {
-    let data = serde_json::to_value(data)?;
-    Ok(assemble(ty, function, id.into(), data.into(), extensions))
-}
-
-/// Like [`build`], but the data is serialised straight to JSON text and carried as
-/// bytes with `datacontenttype: application/json`, never as a `serde_json::Value`.
-///
-/// In binary mode, which every sink and broker here speaks, the event is the same:
-/// the same headers and a body of the same JSON (fields in the type's order rather
-/// than sorted), and [`data_as`] reads it the same. Only a structured-mode encoding
-/// would differ (`data_base64`). It exists for the alert hot path: building, writing
-/// and dropping the `Value` tree was about a third of webhook-receiver's instructions
-/// per notification (callgrind).
-pub fn build_serialized(
-    ty: EventType,
-    function: &str,
-    id: impl Into<String>,
-    data: &impl Serialize,
-    extensions: &[(&str, &str)],
-) -> Result<Event, serde_json::Error> {
     let data = serde_json::to_vec(data)?;
-    Ok(assemble(ty, function, id.into(), data.into(), extensions))
-}
-
-fn assemble(
-    ty: EventType,
-    function: &str,
-    id: String,
-    data: cloudevents::Data,
-    extensions: &[(&str, &str)],
-) -> Event {
     let mut builder = EventBuilderV10::new()
-        .id(id)
+        .id(id.into())
         .source(format!("/aegis/{function}"))
         .ty(ty.as_str())
         .time(chrono::Utc::now())
@@ -112,22 +96,23 @@ fn assemble(
         builder = builder.extension(EXT_TRACEPARENT, traceparent);
     }
     // Every required attribute is set above, so building cannot fail.
-    builder.build().expect("id, source and type are set")
+    Ok(builder.build().expect("id, source and type are set"))
 }
 
-/// The event's JSON data as `T`; the error says what does not match.
-pub fn data_as<T: DeserializeOwned>(event: &Event) -> Result<T, String> {
+/// The event's JSON data as `T`, whatever its type; the error says what does not
+/// match. Subscribers receive typed data through [`Received`](super::Received).
+pub fn data_as<T: DeserializeOwned>(event: &Event) -> Result<T, DecodeError> {
     use cloudevents::Data;
-    match event.data() {
-        Some(Data::Json(v)) => serde_json::from_value(v.clone())
-            .map_err(|e| format!("data does not match {}: {e}", event.ty())),
-        Some(Data::String(s)) => {
-            serde_json::from_str(s).map_err(|e| format!("data does not match {}: {e}", event.ty()))
-        }
-        Some(Data::Binary(b)) => serde_json::from_slice(b)
-            .map_err(|e| format!("data does not match {}: {e}", event.ty())),
-        None => Err(format!("{} event has no data", event.ty())),
-    }
+    let parsed = match event.data() {
+        Some(Data::Json(v)) => T::deserialize(v),
+        Some(Data::String(s)) => serde_json::from_str(s),
+        Some(Data::Binary(b)) => serde_json::from_slice(b),
+        None => return Err(DecodeError::NoData(event.ty().to_string())),
+    };
+    parsed.map_err(|e| DecodeError::Malformed {
+        ty: event.ty().to_string(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -163,26 +148,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn serialized_data_is_the_same_event_in_binary_mode() {
+    async fn data_is_json_bytes_in_binary_mode() {
         let data = serde_json::json!({"b": [1, 2], "a": {"c": "d"}});
-        let ext = [(EXT_STATUS, "firing")];
-        let by_value = build(EventType::AlertGroupReceived, "w", "id", &data, &ext).unwrap();
-        let by_bytes =
-            build_serialized(EventType::AlertGroupReceived, "w", "id", &data, &ext).unwrap();
-        assert_eq!(
-            data_as::<serde_json::Value>(&by_bytes).unwrap(),
-            data_as::<serde_json::Value>(&by_value).unwrap()
+        let e = build(
+            EventType::AlertGroupReceived,
+            "w",
+            "id",
+            &data,
+            &[("x", "y")],
+        )
+        .unwrap();
+        assert_eq!(data_as::<serde_json::Value>(&e).unwrap(), data);
+        let (headers, body) = crate::events::encode_binary(e).await.unwrap();
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(headers["ce-x"], "y");
+        let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(parsed, data);
+    }
+
+    #[test]
+    fn data_that_does_not_match_names_the_type() {
+        let e = build(EventType::AnalysisRequested, "t", "id", &[1], &[("a", "b")]).unwrap();
+        let err = data_as::<std::collections::BTreeMap<String, u8>>(&e).unwrap_err();
+        assert!(
+            err.to_string().contains("io.aegis.analysis.requested.v1"),
+            "{err}"
         );
-        let (h1, b1) = crate::events::encode_binary(by_value).await.unwrap();
-        let (h2, b2) = crate::events::encode_binary(by_bytes).await.unwrap();
-        for (name, value) in &h1 {
-            if name != "ce-time" {
-                assert_eq!(h2.get(name), Some(value), "{name}");
-            }
-        }
-        assert_eq!(h1.len(), h2.len());
-        assert_eq!(h2["content-type"], "application/json");
-        let parse = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap();
-        assert_eq!(parse(&b1), parse(&b2));
     }
 }
