@@ -43,7 +43,7 @@ enum Command {
     },
     /// Serve a recorded incident dataset behind the Prometheus, Loki and Jaeger query APIs.
     Replay {
-        /// The dataset folder (see shared/eval/FORMAT.md).
+        /// The dataset folder (see docs/dataset-format.md).
         dataset: PathBuf,
         /// Port to listen on.
         #[arg(long, default_value_t = 9090)]

@@ -1,5 +1,5 @@
 //! The long connection's life: discover, dial, ping, receive, acknowledge, and
-//! reconnect by the server's rules (`shared/specs/feishu.md` §1).
+//! reconnect by the server's rules (`docs/feishu-protocol.md` §1).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! `POST /feishu/events`: the HTTP callback mode of event subscription, for apps that
-//! subscribe with a request URL instead of the long connection (`shared/specs/feishu.md`
+//! subscribe with a request URL instead of the long connection (`docs/feishu-protocol.md`
 //! §3). It answers the URL verification, checks the token and the signature, decrypts,
 //! and publishes the same `feishu.message.received` event the bridge would.
 

@@ -1,5 +1,5 @@
 //! The cryptography of the HTTP callback mode: AES-256-CBC decryption of
-//! `{"encrypt": ...}` bodies and the request signature, per `shared/specs/feishu.md` §3.
+//! `{"encrypt": ...}` bodies and the request signature, per `docs/feishu-protocol.md` §3.
 
 use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::Pkcs7};
 use base64::Engine;

@@ -1,5 +1,5 @@
 //! Feishu (Lark): the open-platform client, cards, the long connection's frames, and the
-//! HTTP callback mode. Protocol facts: `shared/specs/feishu.md`.
+//! HTTP callback mode. Protocol facts: `docs/feishu-protocol.md`.
 
 pub mod callback;
 mod card;

@@ -1,4 +1,4 @@
-//! An incident dataset (shared/eval/FORMAT.md) loaded into memory.
+//! An incident dataset (docs/dataset-format.md) loaded into memory.
 
 use std::collections::BTreeMap;
 use std::fs::File;

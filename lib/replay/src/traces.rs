@@ -103,7 +103,7 @@ impl Table {
 }
 
 impl TraceStore {
-    /// Reads JSON Lines spans (see FORMAT.md).
+    /// Reads JSON Lines spans (see docs/dataset-format.md).
     pub fn parse(reader: impl BufRead) -> Result<Self, LoadError> {
         const FILE: &str = "traces.jsonl.gz";
         let mut traces = Table::default();

@@ -1,5 +1,5 @@
 //! The fake's HTTP API: tenant token, bot info, send and reply, answering with Feishu's
-//! envelope `{code, msg, data}` as `shared/specs/feishu.md` §4 describes; `uuid`
+//! envelope `{code, msg, data}` as `docs/feishu-protocol.md` §4 describes; `uuid`
 //! makes sends idempotent as on Feishu. Scripted faults: app throttling (HTTP 429,
 //! code 99991400, `x-ogw-ratelimit-*` headers), chat throttling (230020), 5xx, and
 //! expiring every issued token (99991663). It records every request.

@@ -1,4 +1,4 @@
-//! A fake Feishu open platform, faithful to `shared/specs/feishu.md` and checked
+//! A fake Feishu open platform, faithful to `docs/feishu-protocol.md` and checked
 //! against the official `lark-oapi` SDK: token, bot info, send and reply (`api`), and
 //! endpoint discovery plus the long connection's protobuf frames (`ws`). It records
 //! everything it receives.

@@ -581,7 +581,7 @@ async fn built_in_manifests_load_and_every_trigger_routes_to_a_mounted_function(
             trigger.name
         );
     }
-    // The flows of ARCHITECTURE.md §2, by event: which functions each reaches.
+    // The flows of docs/architecture.md, by event: which functions each reaches.
     let route = |ty: &str, origin: Option<&str>| {
         let ty = aegis_core::events::EventType::parse(ty).unwrap();
         let ext: Vec<(&str, &str)> = origin.map(|o| ("aegisorigin", o)).into_iter().collect();

@@ -1,4 +1,4 @@
-//! The event catalog (ARCHITECTURE.md §3) on cloudevents-sdk: type constants, the
+//! The event catalog (docs/architecture.md, "Events") on cloudevents-sdk: type constants, the
 //! typed data of each type ([`Payload`]) with its routing extensions, and
 //! deterministic ids; where events go ([`EventSink`]); and how a subscriber receives
 //! one, typed ([`Received`]), and answers.

@@ -1,4 +1,4 @@
-//! A dev dataset (`../shared/eval/dev`, format in `../shared/eval/FORMAT.md`) served by
+//! A dev dataset (`../shared/eval/dev`, format in `docs/dataset-format.md`) served by
 //! the replay as the backends of an analysis: Prometheus, Loki and Jaeger all at the
 //! replay's URL, the dataset's signals as the engine's catalog. Shared by the analyze
 //! tests and `benches/analysis_datasets.rs` (which includes this file by path).
