@@ -166,7 +166,7 @@ async fn analyse(
     compaction: Option<u64>,
 ) -> Run {
     let config = config(fake, backends);
-    let tools = aegis_tools::Tools::new(&config.tools).expect("tools build");
+    let tools = aegis_tools::Clients::new(&config.tools).expect("tools build");
     let range = TimeRange {
         start: case.start,
         end: case.end,
@@ -237,7 +237,7 @@ async fn analyse(
 /// The engine's report for `case`, as `aegis eval` computes it.
 async fn rank(backends: &Backends, fake: &FakeLlm, case: &Case) -> Report {
     let config = config(fake, backends);
-    let tools = aegis_tools::Tools::new(&config.tools).expect("tools build");
+    let tools = aegis_tools::Clients::new(&config.tools).expect("tools build");
     let input = aegis_rca::Input {
         symptom: Some(case.question.clone()),
         graph: backends

@@ -32,7 +32,7 @@ enum Tools {
     /// plus `rank_root_causes` (the engine as a tool) when `rank` is set.
     Backends {
         /// The backends' clients.
-        tools: Box<aegis_tools::Tools>,
+        tools: Box<aegis_tools::Clients>,
         /// Whether the statistical engine can read them (its signal catalog loaded).
         rank: bool,
     },
@@ -52,41 +52,41 @@ impl Analyzer {
     /// The analyzer of a function: the tools and engine built from its settings.
     pub fn from_settings(settings: Settings) -> Self {
         let config = &settings;
-        let (tools, engine): (Tools, Arc<dyn Engine>) = match aegis_tools::Tools::new(&config.tools)
-        {
-            Err(e) => {
-                tracing::error!(error = %e, "observability tools unavailable");
-                let reason = format!("observability tools unavailable: {e}");
-                (
-                    Tools::Fixed(Arc::new(NoTools)),
-                    Arc::new(NoEngine { reason }),
-                )
-            }
-            Ok(tools) => {
-                let (engine, rank): (Arc<dyn Engine>, bool) =
-                    match aegis_rca::Catalog::from_config(&config.tools) {
-                        Ok(catalog) => (
-                            Arc::new(super::engine::Statistical {
-                                engine: aegis_rca::Engine::default(),
-                                tools: tools.clone(),
-                                catalog,
-                            }),
-                            true,
-                        ),
-                        Err(e) => (
-                            Arc::new(NoEngine {
-                                reason: format!("the signal catalog could not be read: {e}"),
-                            }),
-                            false,
-                        ),
+        let (tools, engine): (Tools, Arc<dyn Engine>) =
+            match aegis_tools::Clients::new(&config.tools) {
+                Err(e) => {
+                    tracing::error!(error = %e, "observability tools unavailable");
+                    let reason = format!("observability tools unavailable: {e}");
+                    (
+                        Tools::Fixed(Arc::new(NoTools)),
+                        Arc::new(NoEngine { reason }),
+                    )
+                }
+                Ok(tools) => {
+                    let (engine, rank): (Arc<dyn Engine>, bool) =
+                        match aegis_rca::SignalCatalog::from_config(&config.tools) {
+                            Ok(catalog) => (
+                                Arc::new(super::engine::Statistical {
+                                    engine: aegis_rca::Engine::default(),
+                                    tools: tools.clone(),
+                                    catalog,
+                                }),
+                                true,
+                            ),
+                            Err(e) => (
+                                Arc::new(NoEngine {
+                                    reason: format!("the signal catalog could not be read: {e}"),
+                                }),
+                                false,
+                            ),
+                        };
+                    let tools = Tools::Backends {
+                        tools: Box::new(tools),
+                        rank,
                     };
-                let tools = Tools::Backends {
-                    tools: Box::new(tools),
-                    rank,
-                };
-                (tools, engine)
-            }
-        };
+                    (tools, engine)
+                }
+            };
         let mut analyzer = Self::new(settings.clone(), Arc::new(NoTools), engine);
         analyzer.tools = tools;
         analyzer

@@ -51,9 +51,9 @@ pub struct Statistical {
     /// The engine and its limits.
     pub engine: aegis_rca::Engine,
     /// The backends' clients.
-    pub tools: aegis_tools::Tools,
+    pub tools: aegis_tools::Clients,
     /// The signals to read.
-    pub catalog: aegis_rca::Catalog,
+    pub catalog: aegis_rca::SignalCatalog,
 }
 
 #[async_trait::async_trait]

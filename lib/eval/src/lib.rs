@@ -16,9 +16,9 @@ pub use prometheus::{LoadedPrometheus, available as prometheus_available};
 pub use score::{Accuracy, CaseResult, DatasetScore, Scores};
 
 use aegis_core::report::TimeRange;
-use aegis_rca::{Catalog, Engine, Input};
+use aegis_rca::{Engine, Input, SignalCatalog};
 use aegis_replay::{self as replay, Dataset};
-use aegis_tools::{self as tools, Backend, Tools};
+use aegis_tools::{self as tools, Backend, Clients};
 
 /// Evaluates the engine on `datasets`, printing progress and a table and optionally
 /// writing JSON. `limit` keeps the first N cases of each dataset; `interrupted`
@@ -114,8 +114,8 @@ async fn evaluate_one(
             }
         );
     }
-    let tools = Tools::new(&tools_config(metrics_url, &server.base_url)?)?;
-    let catalog = Catalog::from_map(&dataset.meta.signals);
+    let tools = Clients::new(&tools_config(metrics_url, &server.base_url)?)?;
+    let catalog = SignalCatalog::from_map(&dataset.meta.signals);
     let graph: Vec<(String, String)> = dataset
         .meta
         .graph
@@ -208,7 +208,7 @@ async fn evaluate_one(
     Ok(out)
 }
 
-/// Tools pointed at the loaded backends, with caps raised for whole systems.
+/// Clients pointed at the loaded backends, with caps raised for whole systems.
 fn tools_config(metrics: &str, replay: &str) -> anyhow::Result<tools::Config> {
     let backend = |url: &str| -> anyhow::Result<Option<Backend>> {
         Ok(Some(Backend {

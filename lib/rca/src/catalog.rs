@@ -109,7 +109,7 @@ pub const SERVICE_LABELS: &[&str] = &[
 
 /// The signals the engine reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Catalog {
+pub struct SignalCatalog {
     /// The signals, in order.
     pub signals: Vec<Signal>,
 }
@@ -138,7 +138,7 @@ pub enum Error {
     Empty(String),
 }
 
-impl Catalog {
+impl SignalCatalog {
     /// Signals from `name -> PromQL`, kinds guessed from the names.
     pub fn from_map<K: AsRef<str>, V: AsRef<str>>(map: impl IntoIterator<Item = (K, V)>) -> Self {
         Self {
@@ -171,7 +171,7 @@ impl Catalog {
         Ok(Self::from_map(map))
     }
 
-    /// The file named by the tools' configuration, else [`Catalog::default_cluster`].
+    /// The file named by the tools' configuration, else [`SignalCatalog::default_cluster`].
     pub fn from_config(config: &aegis_tools::Config) -> Result<Self, Error> {
         match &config.signals_file {
             Some(path) => Self::from_file(path),
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn default_catalog_parses_as_promql() {
-        for s in Catalog::default_cluster().signals {
+        for s in SignalCatalog::default_cluster().signals {
             promql_parser::parser::parse(&s.query)
                 .unwrap_or_else(|e| panic!("{}: {e}: {}", s.name, s.query));
         }
@@ -305,11 +305,11 @@ mod tests {
         let path = dir.path().join("signals.json");
         std::fs::write(&path, "[1]").unwrap();
         assert!(matches!(
-            Catalog::from_file(&path),
+            SignalCatalog::from_file(&path),
             Err(Error::Parse { .. })
         ));
         std::fs::write(&path, r#"{"cpu": "sum by (service) (rate(x[1m]))"}"#).unwrap();
-        let c = Catalog::from_file(&path).unwrap();
+        let c = SignalCatalog::from_file(&path).unwrap();
         assert_eq!(c.signals[0].kind, Kind::Cpu);
     }
 }

@@ -9,11 +9,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::{StreamExt, stream};
 
-use super::catalog::{Catalog, SERVICE_LABELS};
+use super::catalog::{SERVICE_LABELS, SignalCatalog};
 use super::observations::{LogLine, Metric, Observations, Span};
 use super::window;
 use aegis_core::report::Step;
-use aegis_tools::{Tools, jaeger, loki};
+use aegis_tools::{Clients, jaeger, loki};
 
 /// How the collector is bounded.
 #[derive(Debug, Clone, Copy)]
@@ -57,8 +57,8 @@ pub struct Collected {
 /// Fetches the range `[start, end]`; `onset_hint` is when the incident is known to
 /// have begun showing, if it is (see [`Observations::onset_hint`]).
 pub async fn collect(
-    tools: &Tools,
-    catalog: &Catalog,
+    tools: &Clients,
+    catalog: &SignalCatalog,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     onset_hint: Option<DateTime<Utc>>,
     limits: Limits,
@@ -151,8 +151,8 @@ fn history_parts(start: DateTime<Utc>, limits: Limits) -> Vec<Part> {
 }
 
 async fn metrics(
-    tools: &Tools,
-    catalog: &Catalog,
+    tools: &Clients,
+    catalog: &SignalCatalog,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     limits: Limits,
@@ -225,7 +225,7 @@ async fn metrics(
     (Ok(out), step(summary))
 }
 
-async fn logs(tools: &Tools, parts: &[Part], limits: Limits) -> Fetched<(Vec<LogLine>, String)> {
+async fn logs(tools: &Clients, parts: &[Part], limits: Limits) -> Fetched<(Vec<LogLine>, String)> {
     let (start, end) = (parts[0].0, parts[parts.len() - 1].1);
     let client = match tools.loki() {
         Ok(c) => c,
@@ -299,7 +299,7 @@ fn log_step(observation: String, query: &str) -> Step {
     }
 }
 
-async fn traces(tools: &Tools, parts: &[Part], limits: Limits) -> Fetched<(Vec<Span>, String)> {
+async fn traces(tools: &Clients, parts: &[Part], limits: Limits) -> Fetched<(Vec<Span>, String)> {
     let step = |observation: String| Step {
         index: 0,
         tool: "jaeger.find_traces".into(),

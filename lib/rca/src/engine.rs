@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use super::catalog::Catalog;
+use super::catalog::SignalCatalog;
 use super::collect::{self, Limits};
 use super::observations::Observations;
 use super::report;
 use aegis_core::alert::Notification;
 use aegis_core::report::{Report, Step, TimeRange, Trace, Usage};
-use aegis_tools::Tools;
+use aegis_tools::Clients;
 
 /// What to analyse.
 #[derive(Debug, Clone)]
@@ -21,14 +21,14 @@ pub struct Input {
     /// The alert group that caused the analysis, if any.
     pub alert: Option<Notification>,
     /// The signals to read.
-    pub catalog: Catalog,
+    pub catalog: SignalCatalog,
     /// Known caller -> callee edges besides those traces show (a dataset's `graph`).
     pub graph: Vec<(String, String)>,
 }
 
 impl Input {
     /// An input for `time_range` with `catalog` and nothing else.
-    pub fn new(time_range: TimeRange, catalog: Catalog) -> Self {
+    pub fn new(time_range: TimeRange, catalog: SignalCatalog) -> Self {
         Self {
             time_range,
             symptom: None,
@@ -49,7 +49,7 @@ pub struct Engine {
 impl Engine {
     /// Fetches the range through `tools`, ranks the services and writes the report.
     /// Never fails: a source that is down is listed in `degraded`.
-    pub async fn analyze(&self, input: &Input, tools: &Tools) -> Report {
+    pub async fn analyze(&self, input: &Input, tools: &Clients) -> Report {
         let started = Instant::now();
         let (obs, steps) = self.observe(input, tools).await;
         // Ranking is CPU work (about a second on a large range): off the async
@@ -70,7 +70,7 @@ impl Engine {
 
 impl Engine {
     /// Fetches what [`Engine::analyze`] ranks, with one step per source.
-    pub async fn observe(&self, input: &Input, tools: &Tools) -> (Observations, Vec<Step>) {
+    pub async fn observe(&self, input: &Input, tools: &Clients) -> (Observations, Vec<Step>) {
         // A firing alert says when the incident began showing; a resolved one's
         // start is as good (it fired then).
         let onset_hint = input.alert.as_ref().and_then(|a| a.earliest_start());

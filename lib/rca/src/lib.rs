@@ -2,7 +2,7 @@
 //! logs and traces depart from their own baseline, preferring the deepest anomalous
 //! callee, with calibrated probabilities. No LLM needed.
 //!
-//! [`Engine::analyze`] fetches a range through the read-only [`aegis_tools::Tools`]
+//! [`Engine::analyze`] fetches a range through the read-only [`aegis_tools::Clients`]
 //! ([`collect`]) into [`Observations`]; `window` splits the range into baseline and
 //! incident part; each of `signals` (metrics, logs, traces, mentions, drift),
 //! `invariants` and `traffic` says what changed for every service ([`ServiceChange`]); [`rank()`] scores and orders them, and
@@ -23,7 +23,7 @@ mod template;
 mod traffic;
 mod window;
 
-pub use catalog::{Catalog, Error as CatalogError, Kind, SERVICE_LABELS, Signal};
+pub use catalog::{Error as CatalogError, Kind, SERVICE_LABELS, Signal, SignalCatalog};
 pub use change::ServiceChange;
 pub use engine::{Engine, Input};
 pub use observations::{ERROR_FILTER, LogLine, Metric, Observations, Span};

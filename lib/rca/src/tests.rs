@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::catalog::{Catalog, Kind, Signal};
+use super::catalog::{Kind, Signal, SignalCatalog};
 use super::observations::{LogLine, Metric, Observations, Span};
 use super::{Engine, Input, rank, report};
 use aegis_core::report::TimeRange;
@@ -152,7 +152,7 @@ fn input() -> Input {
             start: chrono::DateTime::from_timestamp(START as i64, 0).unwrap(),
             end: chrono::DateTime::from_timestamp(START as i64 + 60 * MINUTES as i64, 0).unwrap(),
         },
-        Catalog { signals: vec![] },
+        SignalCatalog { signals: vec![] },
     )
 }
 
@@ -267,13 +267,13 @@ async fn a_source_down_still_ranks_and_is_listed_as_degraded() {
         url: down.parse().unwrap(),
         auth: None,
     });
-    let tools = aegis_tools::Tools::new(&config).unwrap();
+    let tools = aegis_tools::Clients::new(&config).unwrap();
     let input = Input::new(
         TimeRange {
             start: chrono::DateTime::from_timestamp(START as i64 + 300, 0).unwrap(),
             end: chrono::DateTime::from_timestamp(START as i64 + 1200, 0).unwrap(),
         },
-        Catalog::from_map([(
+        SignalCatalog::from_map([(
             "cpu_seconds_rate",
             "sum by (service) (rate(container_cpu_usage_seconds_total[2m]))",
         )]),

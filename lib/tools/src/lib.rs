@@ -3,6 +3,7 @@
 
 mod bounds;
 pub mod catalog;
+mod clients;
 pub mod compact;
 mod config;
 mod error;
@@ -11,10 +12,9 @@ pub mod jaeger;
 pub mod logline;
 pub mod loki;
 pub mod prometheus;
-mod toolbox;
 
 pub use bounds::{Bounds, Capped, TARGET_POINTS, auto_step};
 pub use catalog::{Catalog, Tool, Window, catalog, catalog_for};
+pub use clients::Clients;
 pub use config::{Auth, Backend, Config};
 pub use error::{Api, Error};
-pub use toolbox::Tools;

@@ -127,7 +127,7 @@ fn queries_for(ds: &Dataset) -> Vec<String> {
     let mut q: Vec<String> = ds.meta.signals.values().cloned().collect();
     q.extend(catalog_style_queries(&ds.meta.namespace));
     q.extend(
-        aegis_rca::Catalog::default_cluster()
+        aegis_rca::SignalCatalog::default_cluster()
             .signals
             .into_iter()
             .map(|s| s.query),

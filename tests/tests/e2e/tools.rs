@@ -17,7 +17,7 @@ use aegis_tools::compact::{self, BUDGET, tokens};
 use aegis_tools::http::{Http, Request};
 use aegis_tools::jaeger::TraceQuery;
 use aegis_tools::loki::Direction;
-use aegis_tools::{Api, Capped, Error, Tools, catalog::window};
+use aegis_tools::{Api, Capped, Clients, Error, catalog::window};
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -25,7 +25,7 @@ use serde_json::json;
 use recording::{Recorded, Recorder};
 
 /// The tools configured through the same variables as production.
-fn tools_from(vars: &[(&str, String)]) -> Tools {
+fn tools_from(vars: &[(&str, String)]) -> Clients {
     let map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
@@ -33,11 +33,11 @@ fn tools_from(vars: &[(&str, String)]) -> Tools {
     let lookup = |k: &str| map.get(k).cloned();
     let env = aegis_core::config::Env::new(&lookup);
     let config = aegis_tools::Config::from_env(&env).expect("valid tool configuration");
-    Tools::new(&config).expect("tools build")
+    Clients::new(&config).expect("tools build")
 }
 
 /// All three backends on one recording server, each under its own path prefix.
-fn all_backends(base: &str, extra: &[(&str, String)]) -> Tools {
+fn all_backends(base: &str, extra: &[(&str, String)]) -> Clients {
     let mut vars = vec![
         ("PROMETHEUS_BASE_URL", format!("{base}/prometheus")),
         ("LOKI_BASE_URL", format!("{base}/loki")),

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use super::{Error, Tools};
+use super::{Clients, Error};
 
 pub use args::Window;
 
@@ -189,13 +189,13 @@ impl Catalog {
 
 /// The tools of every configured backend; `start`/`end` left out by the model default
 /// to the last 15 minutes at call time.
-pub fn catalog(tools: &Tools) -> Catalog {
+pub fn catalog(tools: &Clients) -> Catalog {
     catalog_for(tools, Window::Trailing(chrono::Duration::minutes(15)))
 }
 
 /// The tools of every configured backend, with `window` as the default time range
 /// (an analysis passes its request's range).
-pub fn catalog_for(tools: &Tools, window: Window) -> Catalog {
+pub fn catalog_for(tools: &Clients, window: Window) -> Catalog {
     let mut catalog = Catalog::default();
     if let Ok(client) = tools.prometheus() {
         prometheus::add(&mut catalog, client, window);

@@ -79,7 +79,7 @@ impl Backends {
     }
 
     /// The engine's catalog: the dataset's signals.
-    pub fn catalog(&self) -> aegis_rca::Catalog {
-        aegis_rca::Catalog::from_map(&self.dataset.meta.signals)
+    pub fn catalog(&self) -> aegis_rca::SignalCatalog {
+        aegis_rca::SignalCatalog::from_map(&self.dataset.meta.signals)
     }
 }

@@ -130,7 +130,7 @@ fn config(
 async fn analyzer(fake: &FakeLlm, extra: &[(&str, &str)]) -> Analyzer {
     let prom = prometheus().await;
     let config = config(fake, Some(&prom), extra);
-    let tools = aegis_tools::Tools::new(&config.tools).expect("tools build");
+    let tools = aegis_tools::Clients::new(&config.tools).expect("tools build");
     let range = range();
     let catalog =
         aegis_tools::catalog_for(&tools, aegis_tools::catalog::window(range.start, range.end));

@@ -17,7 +17,7 @@ async fn model_calls_the_engine_as_a_tool_and_reads_its_ranking() {
     let vars = backends.vars();
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let probe = FakeLlm::start(Vec::new()).await.unwrap();
-    let tools = aegis_tools::Tools::new(&config(&probe, None, &vars).tools).expect("tools build");
+    let tools = aegis_tools::Clients::new(&config(&probe, None, &vars).tools).expect("tools build");
     let direct = aegis_rca::Engine::default()
         .analyze(&aegis_rca::Input::new(range, backends.catalog()), &tools)
         .await;

@@ -8,14 +8,14 @@ use super::{jaeger, loki, prometheus};
 /// not configured answers [`Error::NotConfigured`], so callers can report it as a
 /// degraded source instead of failing.
 #[derive(Debug, Clone)]
-pub struct Tools {
+pub struct Clients {
     prometheus: Option<prometheus::Client>,
     loki: Option<loki::Client>,
     jaeger: Option<jaeger::Client>,
     bounds: Bounds,
 }
 
-impl Tools {
+impl Clients {
     /// Builds a client for each configured backend.
     pub fn new(config: &Config) -> Result<Self, Error> {
         let bounds = Bounds::from(config);
