@@ -9,6 +9,8 @@
 
 pub mod api;
 mod config;
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 mod dead_letter;
 mod degrade;
 mod folder;
