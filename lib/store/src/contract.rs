@@ -136,7 +136,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn folder_keeps_the_contract() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let objects = FolderObjects::open(dir.path().join("data"), Duration::from_secs(3600))
+        let objects = FolderObjects::open(dir.path().join("data"), Duration::from_secs(3600), &[])
             .await
             .expect("open");
         super::object_store(&objects).await;

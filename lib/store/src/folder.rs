@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{Error, ObjectStore, ReportLinks, Store};
+use super::{Error, ObjectStore, ReportLinks, Store, layout};
 
 /// Pruning runs at open and then at most this often (on writes).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -21,7 +21,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 pub type Folder = Store<FolderObjects>;
 
 impl Folder {
-    /// Creates the folder `root` if needed and prunes entries older than `retention`.
+    /// Creates the folder `root` and the layout's folders in it if needed, and prunes
+    /// entries older than `retention`.
     /// `links` says how [`crate::ReportStore::report_link`] answers (presigned links
     /// need S3 and are treated as none).
     pub async fn open(
@@ -29,10 +30,8 @@ impl Folder {
         retention: Duration,
         links: ReportLinks,
     ) -> Result<Self, Error> {
-        Ok(Store::new(
-            FolderObjects::open(root, retention).await?,
-            links,
-        ))
+        let objects = FolderObjects::open(root, retention, &layout::FOLDERS).await?;
+        Ok(Store::new(objects, links))
     }
 
     /// Deletes every file older than the retention; returns how many went.
@@ -50,13 +49,22 @@ pub struct FolderObjects {
 }
 
 impl FolderObjects {
-    /// Creates `root` if needed and prunes files older than `retention`.
-    pub async fn open(root: impl Into<PathBuf>, retention: Duration) -> Result<Self, Error> {
+    /// Creates `root` and the `folders` in it if needed, and prunes files older than
+    /// `retention`. Other folders are made on their first write.
+    pub async fn open(
+        root: impl Into<PathBuf>,
+        retention: Duration,
+        folders: &[&str],
+    ) -> Result<Self, Error> {
         let root = Arc::new(root.into());
-        let dir = root.clone();
-        blocking(move || fs::create_dir_all(&*dir))
-            .await
-            .map_err(|e| Error::Unavailable(format!("cannot create {}: {e}", root.display())))?;
+        let dirs: Vec<PathBuf> = folders.iter().map(|folder| root.join(folder)).collect();
+        let top = root.clone();
+        blocking(move || {
+            fs::create_dir_all(&*top)?;
+            dirs.iter().try_for_each(fs::create_dir_all)
+        })
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot create {}: {e}", root.display())))?;
         let objects = Self {
             root,
             retention,

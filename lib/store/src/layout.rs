@@ -17,6 +17,9 @@ pub const INDEX: &str = "index/";
 /// The folder of the dead letters, newest first.
 pub const DEAD_LETTERS: &str = "dead-letters/";
 
+/// Every folder of the layout, which the folder store makes when it opens.
+pub const FOLDERS: [&str; 5] = ["reports", "index", "cards", "markers", "dead-letters"];
+
 /// `reports/<id>.json`: the report.
 pub fn report_json(id: &str) -> String {
     format!("reports/{}.json", key::object_name(id))
