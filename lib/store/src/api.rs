@@ -67,7 +67,7 @@ pub enum ApiError {
     #[error("no analysis with id {0}")]
     NotFound(String),
     /// 503 when the store is down; 500 when a stored object is unreadable.
-    #[error("{}", match .0 { Error::Unavailable(_) => "the report store is unavailable; retry later", Error::Corrupt { .. } => "the stored report is unreadable" })]
+    #[error("{}", match .0 { Error::Unavailable(_) => "the report store is unavailable; retry later", Error::Corrupt { .. } => "the stored report is unreadable", Error::InvalidKey(_) => "the report store failed" })]
     Store(#[from] Error),
 }
 
@@ -78,7 +78,9 @@ impl ApiError {
             Self::MalformedId | Self::BadParameter { .. } => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Store(Error::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Store(Error::Corrupt { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(Error::Corrupt { .. } | Error::InvalidKey(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
@@ -219,7 +221,7 @@ mod tests {
 
     use super::*;
     use crate::Memory;
-    use crate::test_support::{Down, report};
+    use crate::test_support::{down, report};
 
     async fn call(
         store: Arc<dyn ReportStore>,
@@ -294,10 +296,10 @@ mod tests {
 
     #[tokio::test]
     async fn store_down_is_503_without_internals() {
-        let (status, _, body) = call(Arc::new(Down), "/api/ops/analyses/a1", None).await;
+        let (status, _, body) = call(Arc::new(down()), "/api/ops/analyses/a1", None).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(!body.contains("connection refused"), "{body}");
-        let (status, _, _) = call(Arc::new(Down), "/api/ops/analyses", None).await;
+        let (status, _, _) = call(Arc::new(down()), "/api/ops/analyses", None).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     }
 
@@ -380,7 +382,7 @@ mod tests {
         let (status, _, body) = call(store, "/api/ops/dead-letters?limt=2", None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body.contains("limt"), "{body}");
-        let (status, _, _) = call(Arc::new(Down), "/api/ops/dead-letters", None).await;
+        let (status, _, _) = call(Arc::new(down()), "/api/ops/dead-letters", None).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

@@ -100,13 +100,13 @@ pub async fn claim_or_proceed(store: &dyn ReportStore, key: &str) -> bool {
 mod tests {
     use super::*;
     use crate::Memory;
-    use crate::test_support::{Down, report};
+    use crate::test_support::{down, report};
 
     #[tokio::test]
     async fn archive_marks_and_counts_a_failure() {
         let mut report = report("r1");
         let before = failures(Operation::Archive);
-        assert!(!archive(&Down, &mut report).await);
+        assert!(!archive(&down(), &mut report).await);
         assert!(!report.archived);
         assert!(failures(Operation::Archive) > before);
 
@@ -139,7 +139,7 @@ mod tests {
     #[tokio::test]
     async fn claims_proceed_when_the_store_is_down() {
         let before = failures(Operation::Claim);
-        assert!(claim_or_proceed(&Down, "k").await);
+        assert!(claim_or_proceed(&down(), "k").await);
         assert!(failures(Operation::Claim) > before);
         let store = Memory::default();
         assert!(claim_or_proceed(&store, "k").await);

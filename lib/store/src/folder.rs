@@ -1,86 +1,97 @@
-//! The folder store: the default on a laptop, when no bucket is configured.
+//! The folder backend: the default on a laptop, when no bucket is configured.
 //!
-//! Layout under the data folder:
-//! `reports/<id>.json` and `reports/<id>.md`, `index/<reverse time>-<id>` (the listing
-//! line, so listing reads only what it returns), `cards/<alert event id>` (the Feishu
-//! message id), `markers/<key>` and `dead-letters/<reverse time>-<event id>.json`.
-//! Names go through [`key::object_name`]. Every write is atomic (a temp file in the
-//! same folder, fsync, rename); markers are created with `O_EXCL`, so two claims of
-//! one marker cannot both win.
+//! An object `<folder>/<name>` is the file `<root>/<folder>/<name>`. Every write is atomic
+//! (a temp file in the same folder, fsync, rename, fsync of the folder); a conditional
+//! create is `O_CREAT | O_EXCL`, so of two creates of one file the kernel lets exactly
+//! one through. Files older than the retention are deleted at open and then, at most
+//! once an hour, in the background after a write: the folder's lifecycle rule.
 
-use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use chrono::{DateTime, Utc};
-
-use super::{Claim, DeadLetter, Error, ReportLinks, ReportStore, ReportSummary, key, markdown};
-use aegis_core::report::Report;
-
-const REPORTS: &str = "reports";
-const INDEX: &str = "index";
-const CARDS: &str = "cards";
-const MARKERS: &str = "markers";
-const DEAD_LETTERS: &str = "dead-letters";
+use super::{Error, ObjectStore, ReportLinks, Store, layout};
 
 /// Pruning runs at open and then at most this often (on writes).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Reports, cards and markers as files under one folder.
-#[derive(Debug)]
-pub struct Folder {
-    root: Arc<PathBuf>,
-    retention: Duration,
-    links: ReportLinks,
-    last_prune: Mutex<Instant>,
-}
+/// The report store in a folder.
+pub type Folder = Store<FolderObjects>;
 
 impl Folder {
-    /// Creates the layout under `root` if needed and prunes entries older than
-    /// `retention`. `links` says how [`ReportStore::report_link`] answers (presigned
-    /// links need S3 and are treated as none).
+    /// Creates the folder `root` and the layout's folders in it if needed, and prunes
+    /// entries older than `retention`.
+    /// `links` says how [`crate::ReportStore::report_link`] answers (presigned links
+    /// need S3 and are treated as none).
     pub async fn open(
         root: impl Into<PathBuf>,
         retention: Duration,
         links: ReportLinks,
     ) -> Result<Self, Error> {
+        let objects = FolderObjects::open(root, retention, &layout::FOLDERS).await?;
+        Ok(Store::new(objects, links))
+    }
+
+    /// Deletes every file older than the retention; returns how many went.
+    pub async fn prune(&self) -> Result<usize, Error> {
+        self.objects().prune().await
+    }
+}
+
+/// Objects as files under one folder, pruned by age.
+#[derive(Debug)]
+pub struct FolderObjects {
+    root: Arc<PathBuf>,
+    retention: Duration,
+    last_prune: Mutex<Instant>,
+}
+
+impl FolderObjects {
+    /// Creates `root` and the `folders` in it if needed, and prunes files older than
+    /// `retention`. Other folders are made on their first write.
+    pub async fn open(
+        root: impl Into<PathBuf>,
+        retention: Duration,
+        folders: &[&str],
+    ) -> Result<Self, Error> {
         let root = Arc::new(root.into());
-        let dirs = root.clone();
+        let dirs: Vec<PathBuf> = folders.iter().map(|folder| root.join(folder)).collect();
+        let top = root.clone();
         blocking(move || {
-            for sub in [REPORTS, INDEX, CARDS, MARKERS, DEAD_LETTERS] {
-                fs::create_dir_all(dirs.join(sub))?;
-            }
-            Ok(())
+            fs::create_dir_all(&*top)?;
+            dirs.iter().try_for_each(fs::create_dir_all)
         })
         .await
         .map_err(|e| Error::Unavailable(format!("cannot create {}: {e}", root.display())))?;
-        let store = Self {
+        let objects = Self {
             root,
             retention,
-            links,
             last_prune: Mutex::new(Instant::now()),
         };
-        store.prune().await?;
-        Ok(store)
+        objects.prune().await?;
+        Ok(objects)
     }
 
-    /// Deletes reports, index lines, cards and markers older than the retention;
-    /// returns how many files went.
+    /// Deletes files older than the retention, in the root and the folders in it;
+    /// returns how many went.
     pub async fn prune(&self) -> Result<usize, Error> {
         let root = self.root.clone();
-        let cutoff = SystemTime::now()
-            .checked_sub(self.retention)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let cutoff = self.cutoff();
         let removed = blocking(move || prune_before(&root, cutoff))
             .await
-            .map_err(|e| self.unavailable("prune", e))?;
+            .map_err(|e| self.unavailable("pruning", e))?;
         if removed > 0 {
             tracing::info!(removed, root = %self.root.display(), "pruned the report store");
         }
         Ok(removed)
+    }
+
+    fn cutoff(&self) -> SystemTime {
+        SystemTime::now()
+            .checked_sub(self.retention)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
     /// Starts a prune in the background when the last one is over an hour old.
@@ -96,9 +107,7 @@ impl Folder {
             *last = Instant::now();
         }
         let root = self.root.clone();
-        let cutoff = SystemTime::now()
-            .checked_sub(self.retention)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let cutoff = self.cutoff();
         tokio::task::spawn_blocking(move || {
             if let Err(e) = prune_before(&root, cutoff) {
                 tracing::warn!(error = %e, root = %root.display(), "pruning the report store failed");
@@ -110,241 +119,132 @@ impl Folder {
         Error::Unavailable(format!("{what} in {}: {e}", self.root.display()))
     }
 
-    async fn read_optional(
+    /// The file of `key`. Only `<folder>/<name>` shapes whose parts are plain names are
+    /// accepted, so no key reaches outside the root or a temp file.
+    fn path(&self, key: &str) -> Result<PathBuf, Error> {
+        let plain = |part: &str| !part.is_empty() && !part.starts_with('.') && !part.contains('\\');
+        if !key.split('/').all(plain) {
+            return Err(Error::InvalidKey(key.to_string()));
+        }
+        Ok(self.root.join(key))
+    }
+
+    /// Runs `f` on the file of `key` off the async threads; its failure is `what`
+    /// failing.
+    async fn with_file<T: Send + 'static>(
         &self,
-        dir: &'static str,
-        name: String,
-    ) -> Result<Option<Vec<u8>>, Error> {
-        let path = self.root.join(dir).join(&name);
-        blocking(move || match fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            // Absent only if its folder is there: a missing folder (an unmounted volume,
-            // a deleted data dir) means the store is down, not that nothing was stored.
-            Err(e)
-                if e.kind() == io::ErrorKind::NotFound
-                    && path.parent().is_some_and(Path::is_dir) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        })
-        .await
-        .map_err(|e| self.unavailable(&format!("reading {dir}/{name}"), e))
+        key: &str,
+        what: &str,
+        f: impl FnOnce(&Path, &Path) -> io::Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        let path = self.path(key)?;
+        let root = self.root.clone();
+        blocking(move || f(&root, &path))
+            .await
+            .map_err(|e| self.unavailable(&format!("{what} {key}"), e))
     }
 }
 
 #[async_trait::async_trait]
-impl ReportStore for Folder {
-    async fn put_report(&self, report: &Report) -> Result<(), Error> {
-        let now = Utc::now();
-        let name = key::object_name(&report.id);
-        let json = serde_json::to_vec_pretty(report).map_err(|e| Error::Corrupt {
-            key: report.id.clone(),
-            reason: e.to_string(),
-        })?;
-        let md = markdown::render(report);
-        let line =
-            serde_json::to_vec(&ReportSummary::of(report, now)).map_err(|e| Error::Corrupt {
-                key: report.id.clone(),
-                reason: e.to_string(),
-            })?;
-        let index_name = key::index_name(now, &report.id);
-        let root = self.root.clone();
-        blocking(move || {
-            let reports = root.join(REPORTS);
-            write_atomic(&reports, &format!("{name}.json"), &json)?;
-            write_atomic(&reports, &format!("{name}.md"), md.as_bytes())?;
-            // The index line last, so a listing never names a report that is not there.
-            write_atomic(&root.join(INDEX), &index_name, &line)
+impl ObjectStore for FolderObjects {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.with_file(key, "reading", |root, path| match fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            // Absent only if the root is there: a missing root (an unmounted volume, a
+            // deleted data dir) means the store is down, not that nothing was stored.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && root.is_dir() => Ok(None),
+            Err(e) => Err(e),
         })
         .await
-        .map_err(|e| self.unavailable("storing a report", e))?;
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, _: &str) -> Result<(), Error> {
+        self.with_file(key, "writing", move |root, path| {
+            create_parent(root, path)?;
+            write_atomic(path, &bytes)
+        })
+        .await?;
         self.maybe_prune();
         Ok(())
     }
 
-    async fn get_report(&self, id: &str) -> Result<Option<Report>, Error> {
-        let name = format!("{}.json", key::object_name(id));
-        let Some(bytes) = self.read_optional(REPORTS, name).await? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::Corrupt {
-                key: format!("{REPORTS}/{id}.json"),
-                reason: e.to_string(),
-            })
-    }
-
-    async fn get_report_markdown(&self, id: &str) -> Result<Option<String>, Error> {
-        let name = format!("{}.md", key::object_name(id));
-        let Some(bytes) = self.read_optional(REPORTS, name).await? else {
-            return Ok(None);
-        };
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| Error::Corrupt {
-                key: format!("{REPORTS}/{id}.md"),
-                reason: e.to_string(),
-            })
-    }
-
-    async fn list_reports(
-        &self,
-        since: Option<DateTime<Utc>>,
-        limit: usize,
-    ) -> Result<Vec<ReportSummary>, Error> {
-        let index = self.root.join(INDEX);
-        blocking(move || {
-            let mut names: Vec<String> = fs::read_dir(&index)?
-                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-                .filter(|name| key::index_time(name).is_some())
-                .collect();
-            names.sort_unstable();
-            let mut seen = HashSet::new();
-            let mut out = Vec::new();
-            for name in names {
-                if out.len() >= limit {
-                    break;
-                }
-                let at = key::index_time(&name).expect("filtered on index_time above");
-                if since.is_some_and(|s| at < s) {
-                    break;
-                }
-                // An entry pruned or unreadable since the directory was read is skipped:
-                // a listing is a best-effort view, the reports themselves are intact.
-                let summary: ReportSummary = match fs::read(index.join(&name))
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-                {
-                    Ok(summary) => summary,
-                    Err(reason) => {
-                        tracing::warn!(%name, %reason, "skipping an unreadable index entry");
-                        continue;
-                    }
-                };
-                // A report stored twice (a redelivery) is listed once, at its newest time.
-                if seen.insert(summary.id.clone()) {
-                    out.push(summary);
-                }
-            }
-            Ok(out)
-        })
-        .await
-        .map_err(|e| self.unavailable("listing reports", e))
-    }
-
-    async fn put_card(&self, alert_event_id: &str, message_id: &str) -> Result<(), Error> {
-        let dir = self.root.join(CARDS);
-        let name = key::object_name(alert_event_id);
-        let body = message_id.as_bytes().to_vec();
-        blocking(move || write_atomic(&dir, &name, &body))
-            .await
-            .map_err(|e| self.unavailable("storing a card id", e))
-    }
-
-    async fn get_card(&self, alert_event_id: &str) -> Result<Option<String>, Error> {
-        let Some(bytes) = self
-            .read_optional(CARDS, key::object_name(alert_event_id))
-            .await?
-        else {
-            return Ok(None);
-        };
-        String::from_utf8(bytes)
-            .map(|s| Some(s.trim().to_string()))
-            .map_err(|e| Error::Corrupt {
-                key: format!("{CARDS}/{alert_event_id}"),
-                reason: e.to_string(),
-            })
-    }
-
-    async fn claim(&self, key: &str) -> Result<Claim, Error> {
-        let path = self.root.join(MARKERS).join(key::object_name(key));
-        blocking(move || {
+    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>, _: &str) -> Result<bool, Error> {
+        self.with_file(key, "creating", move |root, path| {
+            create_parent(root, path)?;
             // O_CREAT | O_EXCL: the kernel lets exactly one creator through.
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            match OpenOptions::new().write(true).create_new(true).open(path) {
                 Ok(mut file) => {
-                    writeln!(file, "{}", Utc::now().to_rfc3339())?;
+                    file.write_all(&bytes)?;
                     file.sync_all()?;
-                    Ok(Claim::Won)
+                    Ok(true)
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Claim::AlreadyTaken),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
                 Err(e) => Err(e),
             }
         })
         .await
-        .map_err(|e| self.unavailable("claiming a marker", e))
     }
 
-    async fn release(&self, key: &str) -> Result<(), Error> {
-        let path = self.root.join(MARKERS).join(key::object_name(key));
-        blocking(move || match fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        })
-        .await
-        .map_err(|e| self.unavailable("releasing a marker", e))
-    }
-
-    async fn report_link(&self, id: &str) -> Result<Option<String>, Error> {
-        Ok(super::public_link(&self.links, id))
-    }
-
-    async fn put_dead_letter(
+    async fn list(
         &self,
-        at: DateTime<Utc>,
-        id: &str,
-        event: &[u8],
-    ) -> Result<(), Error> {
-        let dir = self.root.join(DEAD_LETTERS);
-        let name = DeadLetter::object_name(at, id);
-        let body = event.to_vec();
-        blocking(move || write_atomic(&dir, &name, &body))
-            .await
-            .map_err(|e| self.unavailable("storing a dead letter", e))
-    }
-
-    async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error> {
-        let path = self
-            .root
-            .join(DEAD_LETTERS)
-            .join(DeadLetter::object_name(at, id));
-        blocking(move || match fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        })
-        .await
-        .map_err(|e| self.unavailable("removing a dead letter", e))
-    }
-
-    async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
-        let dir = self.root.join(DEAD_LETTERS);
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, Error> {
+        let (folder, start) = prefix.rsplit_once('/').unwrap_or(("", prefix));
+        let (folder, start) = (folder.to_string(), start.to_string());
+        let after = after.map(str::to_string);
+        let root = self.root.clone();
         blocking(move || {
-            let mut names: Vec<String> = fs::read_dir(&dir)?
-                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-                .filter(|name| !name.starts_with('.'))
-                .collect();
-            names.sort_unstable();
-            let mut out = Vec::new();
-            for name in names {
-                if out.len() >= limit {
-                    break;
+            let dir = root.join(&folder);
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                // A folder nothing was written to yet is empty; a missing root is down.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && root.is_dir() => {
+                    return Ok(Vec::new());
                 }
-                let parsed = fs::read(dir.join(&name))
-                    .map_err(|e| e.to_string())
-                    .map(|bytes| DeadLetter::parse(&name, &bytes));
-                match parsed {
-                    Ok(None) => {}
-                    Ok(Some(Ok(letter))) => out.push(letter),
-                    Ok(Some(Err(reason))) | Err(reason) => {
-                        tracing::warn!(%name, %reason, "skipping an unreadable dead letter");
-                    }
+                Err(e) => return Err(e),
+            };
+            let mut keys = Vec::new();
+            for entry in entries {
+                let entry = entry?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                // Temp files of writes in flight start with `.`; no key does.
+                if name.starts_with('.')
+                    || !name.starts_with(&start)
+                    || !entry.file_type()?.is_file()
+                {
+                    continue;
+                }
+                let key = if folder.is_empty() {
+                    name
+                } else {
+                    format!("{folder}/{name}")
+                };
+                if after.as_ref().is_none_or(|after| key > *after) {
+                    keys.push(key);
                 }
             }
-            Ok(out)
+            keys.sort_unstable();
+            keys.truncate(limit);
+            Ok(keys)
         })
         .await
-        .map_err(|e| self.unavailable("listing dead letters", e))
+        .map_err(|e| self.unavailable(&format!("listing {prefix}"), e))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.with_file(key, "deleting", |_, path| match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .await
+    }
+
+    async fn presign(&self, _: &str, _: &str) -> Result<Option<String>, Error> {
+        Ok(None)
     }
 }
 
@@ -357,15 +257,39 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| io::Error::other(format!("file task failed: {e}")))?
 }
 
-/// Writes `dir/name` so that readers see the old content or the new, never a mix:
-/// a temp file in the same folder (same file system, so the rename is atomic), fsync,
-/// rename, then fsync the folder so the rename itself survives a crash.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+/// Creates the folders between `root` and `path`'s parent, but never `root` itself: a
+/// root that is gone (an unmounted volume) must fail the write, not be recreated empty.
+fn create_parent(root: &Path, path: &Path) -> io::Result<()> {
+    let Some(parent) = path.parent().filter(|p| !p.is_dir()) else {
+        return Ok(());
+    };
+    let mut missing: Vec<&Path> = parent.ancestors().take_while(|d| *d != root).collect();
+    missing.reverse();
+    for dir in missing {
+        match fs::create_dir(dir) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Writes `path` so that readers see the old content or the new, never a mix: a temp
+/// file in the same folder (same file system, so the rename is atomic), fsync, rename,
+/// then fsync the folder so the rename itself survives a crash.
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io::Error::other("not a file path"));
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        uuid::Uuid::new_v4().simple()
+    ));
     let written = File::create_new(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&tmp, dir.join(name))
+        fs::rename(&tmp, path)
     });
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
@@ -374,11 +298,18 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Removes files last modified before `cutoff` from every folder of the layout.
+/// Removes files last modified before `cutoff` from `root` and the folders in it.
 fn prune_before(root: &Path, cutoff: SystemTime) -> io::Result<usize> {
     let mut removed = 0;
-    for sub in [INDEX, REPORTS, CARDS, MARKERS, DEAD_LETTERS] {
-        for entry in fs::read_dir(root.join(sub))? {
+    let mut dirs = vec![root.to_path_buf()];
+    for entry in fs::read_dir(root)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            dirs.push(entry.path());
+        }
+    }
+    for dir in dirs {
+        for entry in fs::read_dir(dir)? {
             let entry = entry?;
             let meta = match entry.metadata() {
                 Ok(meta) if meta.is_file() => meta,
@@ -400,6 +331,7 @@ fn prune_before(root: &Path, cutoff: SystemTime) -> io::Result<usize> {
 mod tests {
     use super::*;
     use crate::test_support::report;
+    use crate::{Claim, ReportStore};
 
     fn age(path: &Path, by: Duration) {
         let file = File::options().write(true).open(path).expect("open");
@@ -427,7 +359,7 @@ mod tests {
         ] {
             age(&dir.path().join(rel), two_hours);
         }
-        for entry in fs::read_dir(dir.path().join(INDEX)).expect("index") {
+        for entry in fs::read_dir(dir.path().join("index")).expect("index") {
             let path = entry.expect("entry").path();
             if path.to_string_lossy().ends_with("-old") {
                 age(&path, two_hours);
@@ -498,7 +430,7 @@ mod tests {
             .expect("open");
         store.put_report(&report("r")).await.expect("put");
         store.put_report(&report("r")).await.expect("overwrite");
-        let names: Vec<_> = fs::read_dir(dir.path().join(REPORTS))
+        let names: Vec<_> = fs::read_dir(dir.path().join("reports"))
             .expect("read")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();

@@ -1,132 +1,76 @@
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+//! The memory backend: objects in a map, for unit tests of code that needs a store.
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Mutex, MutexGuard};
 
-use super::{Claim, DeadLetter, Error, ReportStore, ReportSummary};
-use aegis_core::report::Report;
+use super::{Error, ObjectStore, Store};
 
-/// An in-memory store, for unit tests of code that needs a store.
+/// The report store in memory, without links: what a function's unit tests pass.
+pub type Memory = Store<MemoryObjects>;
+
+/// Objects in a name-ordered map behind a lock; every operation is atomic, so of two
+/// concurrent creates of one key exactly one wins.
 #[derive(Debug, Default)]
-pub struct Memory {
-    inner: Mutex<Inner>,
+pub struct MemoryObjects {
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    reports: BTreeMap<String, (DateTime<Utc>, Report)>,
-    cards: HashMap<String, String>,
-    markers: HashSet<String>,
-    dead_letters: Vec<(DateTime<Utc>, String, Vec<u8>)>,
-}
-
-impl Memory {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
+impl MemoryObjects {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
+        // A test that panicked while holding the lock leaves a usable map behind.
+        self.objects
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 #[async_trait::async_trait]
-impl ReportStore for Memory {
-    async fn put_report(&self, report: &Report) -> Result<(), Error> {
-        self.lock()
-            .reports
-            .insert(report.id.clone(), (Utc::now(), report.clone()));
+impl ObjectStore for MemoryObjects {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.lock().get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, _: &str) -> Result<(), Error> {
+        self.lock().insert(key.to_string(), bytes);
         Ok(())
     }
 
-    async fn get_report(&self, id: &str) -> Result<Option<Report>, Error> {
-        Ok(self.lock().reports.get(id).map(|(_, r)| r.clone()))
+    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>, _: &str) -> Result<bool, Error> {
+        let mut objects = self.lock();
+        if objects.contains_key(key) {
+            return Ok(false);
+        }
+        objects.insert(key.to_string(), bytes);
+        Ok(true)
     }
 
-    async fn get_report_markdown(&self, id: &str) -> Result<Option<String>, Error> {
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, Error> {
+        let start = match after {
+            Some(after) if after >= prefix => Bound::Excluded(after),
+            _ => Bound::Included(prefix),
+        };
         Ok(self
             .lock()
-            .reports
-            .get(id)
-            .map(|(_, r)| super::markdown::render(r)))
+            .range::<str, _>((start, Bound::Unbounded))
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(prefix))
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
-    async fn list_reports(
-        &self,
-        since: Option<DateTime<Utc>>,
-        limit: usize,
-    ) -> Result<Vec<ReportSummary>, Error> {
-        let inner = self.lock();
-        let mut all: Vec<_> = inner
-            .reports
-            .values()
-            .filter(|(at, _)| since.is_none_or(|s| *at >= s))
-            .map(|(at, r)| ReportSummary::of(r, *at))
-            .collect();
-        all.sort_by_key(|s| std::cmp::Reverse(s.created_at));
-        all.truncate(limit);
-        Ok(all)
-    }
-
-    async fn put_card(&self, alert_event_id: &str, message_id: &str) -> Result<(), Error> {
-        self.lock()
-            .cards
-            .insert(alert_event_id.to_string(), message_id.to_string());
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.lock().remove(key);
         Ok(())
     }
 
-    async fn get_card(&self, alert_event_id: &str) -> Result<Option<String>, Error> {
-        Ok(self.lock().cards.get(alert_event_id).cloned())
-    }
-
-    async fn claim(&self, key: &str) -> Result<Claim, Error> {
-        Ok(if self.lock().markers.insert(key.to_string()) {
-            Claim::Won
-        } else {
-            Claim::AlreadyTaken
-        })
-    }
-
-    async fn release(&self, key: &str) -> Result<(), Error> {
-        self.lock().markers.remove(key);
-        Ok(())
-    }
-
-    async fn report_link(&self, _id: &str) -> Result<Option<String>, Error> {
+    async fn presign(&self, _: &str, _: &str) -> Result<Option<String>, Error> {
         Ok(None)
-    }
-
-    async fn put_dead_letter(
-        &self,
-        at: DateTime<Utc>,
-        id: &str,
-        event: &[u8],
-    ) -> Result<(), Error> {
-        self.lock()
-            .dead_letters
-            .push((at, id.to_string(), event.to_vec()));
-        Ok(())
-    }
-
-    async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error> {
-        self.lock()
-            .dead_letters
-            .retain(|(t, i, _)| (*t, i.as_str()) != (at, id));
-        Ok(())
-    }
-
-    async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
-        let mut letters: Vec<DeadLetter> = self
-            .lock()
-            .dead_letters
-            .iter()
-            .filter_map(|(at, _, bytes)| {
-                Some(DeadLetter {
-                    received_at: *at,
-                    event: serde_json::from_slice(bytes).ok()?,
-                })
-            })
-            .collect();
-        letters.sort_by_key(|d| std::cmp::Reverse(d.received_at));
-        letters.truncate(limit);
-        Ok(letters)
     }
 }

@@ -1,8 +1,8 @@
 //! Fixtures for the store's unit tests: a report and a store that is always down.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
-use super::{Claim, Error, ReportStore, ReportSummary};
+use super::{Error, ObjectStore, ReportLinks, Store};
 use aegis_core::report::{Report, TimeRange, Trace, Usage};
 
 /// A minimal report with id `id`.
@@ -22,53 +22,36 @@ pub fn report(id: &str) -> Report {
     }
 }
 
-/// A store whose every operation fails as unavailable.
+/// Objects whose every operation fails as unavailable.
 pub struct Down;
 
-fn down<T>() -> Result<T, Error> {
+/// A report store that is always down.
+pub fn down() -> Store<Down> {
+    Store::new(Down, ReportLinks::None)
+}
+
+fn refused<T>() -> Result<T, Error> {
     Err(Error::Unavailable("connection refused".into()))
 }
 
 #[async_trait::async_trait]
-impl ReportStore for Down {
-    async fn put_report(&self, _: &Report) -> Result<(), Error> {
-        down()
+impl ObjectStore for Down {
+    async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, Error> {
+        refused()
     }
-    async fn get_report(&self, _: &str) -> Result<Option<Report>, Error> {
-        down()
+    async fn put(&self, _: &str, _: Vec<u8>, _: &str) -> Result<(), Error> {
+        refused()
     }
-    async fn get_report_markdown(&self, _: &str) -> Result<Option<String>, Error> {
-        down()
+    async fn put_if_absent(&self, _: &str, _: Vec<u8>, _: &str) -> Result<bool, Error> {
+        refused()
     }
-    async fn list_reports(
-        &self,
-        _: Option<DateTime<Utc>>,
-        _: usize,
-    ) -> Result<Vec<ReportSummary>, Error> {
-        down()
+    async fn list(&self, _: &str, _: Option<&str>, _: usize) -> Result<Vec<String>, Error> {
+        refused()
     }
-    async fn put_card(&self, _: &str, _: &str) -> Result<(), Error> {
-        down()
+    async fn delete(&self, _: &str) -> Result<(), Error> {
+        refused()
     }
-    async fn get_card(&self, _: &str) -> Result<Option<String>, Error> {
-        down()
-    }
-    async fn claim(&self, _: &str) -> Result<Claim, Error> {
-        down()
-    }
-    async fn release(&self, _: &str) -> Result<(), Error> {
-        down()
-    }
-    async fn report_link(&self, _: &str) -> Result<Option<String>, Error> {
-        down()
-    }
-    async fn put_dead_letter(&self, _: DateTime<Utc>, _: &str, _: &[u8]) -> Result<(), Error> {
-        down()
-    }
-    async fn list_dead_letters(&self, _: usize) -> Result<Vec<super::DeadLetter>, Error> {
-        down()
-    }
-    async fn remove_dead_letter(&self, _: DateTime<Utc>, _: &str) -> Result<(), Error> {
-        down()
+    async fn presign(&self, _: &str, _: &str) -> Result<Option<String>, Error> {
+        refused()
     }
 }

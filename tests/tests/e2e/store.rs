@@ -22,6 +22,17 @@ struct Fixture {
     backend: Backend,
 }
 
+/// The S3 store on `server`'s bucket, with `links`.
+fn s3_store(server: &S3Server, links: ReportLinks) -> S3 {
+    S3::with_credentials(
+        &server.store_config(BUCKET),
+        links,
+        Duration::from_secs(600),
+        S3Server::credentials(),
+    )
+    .expect("S3 store builds")
+}
+
 impl Fixture {
     async fn folder(links: ReportLinks) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -37,13 +48,7 @@ impl Fixture {
     async fn s3(links: ReportLinks) -> Self {
         let server = S3Server::start().await.expect("moto's S3 server starts");
         server.create_bucket(BUCKET).await.expect("bucket");
-        let store = S3::with_credentials(
-            &server.store_config(BUCKET),
-            links,
-            Duration::from_secs(600),
-            S3Server::credentials(),
-        )
-        .expect("S3 store builds");
+        let store = s3_store(&server, links);
         Self {
             store: Arc::new(store),
             backend: Backend::S3(Box::new(server)),
@@ -403,13 +408,7 @@ async fn analyze_answers_when_s3_goes_down() {
     let mut ctx = aegis_runtime::context_from_config(config)
         .await
         .expect("context");
-    let s3 = S3::with_credentials(
-        &server.store_config(BUCKET),
-        ReportLinks::None,
-        Duration::from_secs(600),
-        S3Server::credentials(),
-    )
-    .expect("S3 store builds");
+    let s3 = s3_store(&server, ReportLinks::None);
     s3.check().await.expect("the bucket is reachable");
     ctx.store = Arc::new(s3.clone());
     let build = aegis_cli::host::FUNCTIONS
@@ -552,3 +551,13 @@ both_stores!(
     dead_letters_are_kept_newest_first_and_removed_once_sent,
     aegis_store::ReportLinks::None
 );
+
+/// The object-store contract (the same body the folder and memory backends run in
+/// `aegis-store`'s unit tests) against S3 on moto.
+#[tokio::test]
+async fn s3_objects_keep_the_object_store_contract() {
+    let server = S3Server::start().await.expect("moto's S3 server starts");
+    server.create_bucket(BUCKET).await.expect("bucket");
+    let s3 = s3_store(&server, ReportLinks::None);
+    store::contract::object_store(s3.objects()).await;
+}

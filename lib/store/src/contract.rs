@@ -1,0 +1,139 @@
+//! The contract every [`ObjectStore`] keeps, as one test body that each backend's tests
+//! run: the folder and memory backends in this crate's unit tests, S3 (on a real
+//! S3-compatible server) in the end-to-end tests, through the `contract` feature.
+//! Test code: it panics on the first broken promise.
+
+use super::ObjectStore;
+
+/// Checks `objects`, an empty store, against the contract of [`ObjectStore`]: get,
+/// put, conditional create (including two racing creates, of which exactly one wins),
+/// name-ordered paged listing, delete and presign.
+pub async fn object_store(objects: &dyn ObjectStore) {
+    get_put_and_delete(objects).await;
+    put_if_absent(objects).await;
+    racing_creates(objects).await;
+    listing(objects).await;
+    // A link or none, depending on the backend; never an error for a reachable store.
+    objects
+        .presign("c/linked", "application/json")
+        .await
+        .expect("presign");
+}
+
+async fn get_put_and_delete(objects: &dyn ObjectStore) {
+    assert_eq!(objects.get("a/absent").await.expect("get"), None);
+    // The second put replaces the first.
+    for bytes in [&b"first"[..], b"second"] {
+        objects
+            .put("a/one", bytes.to_vec(), "text/plain")
+            .await
+            .expect("put");
+        assert_eq!(
+            objects.get("a/one").await.expect("get").as_deref(),
+            Some(bytes)
+        );
+    }
+    objects.delete("a/one").await.expect("delete");
+    assert_eq!(objects.get("a/one").await.expect("get"), None);
+    objects
+        .delete("a/one")
+        .await
+        .expect("deleting what is gone is no error");
+}
+
+async fn put_if_absent(objects: &dyn ObjectStore) {
+    let create = |bytes: &[u8]| objects.put_if_absent("m/once", bytes.to_vec(), "text/plain");
+    assert!(
+        create(b"winner").await.expect("create"),
+        "the first create wins"
+    );
+    assert!(
+        !create(b"loser").await.expect("create"),
+        "the second finds it"
+    );
+    assert_eq!(
+        objects.get("m/once").await.expect("get").as_deref(),
+        Some(&b"winner"[..]),
+        "a create that lost changes nothing"
+    );
+    objects.delete("m/once").await.expect("delete");
+    assert!(
+        create(b"again").await.expect("create"),
+        "deleted, it can be created again"
+    );
+}
+
+async fn racing_creates(objects: &dyn ObjectStore) {
+    for round in 0..20 {
+        let key = format!("m/race-{round}");
+        let (a, b) = futures::join!(
+            objects.put_if_absent(&key, b"a".to_vec(), "text/plain"),
+            objects.put_if_absent(&key, b"b".to_vec(), "text/plain"),
+        );
+        let wins = [a.expect("create"), b.expect("create")]
+            .iter()
+            .filter(|won| **won)
+            .count();
+        assert_eq!(
+            wins, 1,
+            "round {round}: exactly one of two racing creates wins"
+        );
+    }
+}
+
+async fn listing(objects: &dyn ObjectStore) {
+    for key in ["l/b", "l/c", "l/a", "l/ba", "other/a"] {
+        objects
+            .put(key, key.as_bytes().to_vec(), "text/plain")
+            .await
+            .expect("put");
+    }
+    let list = |prefix: &'static str, after: Option<&'static str>, limit| async move {
+        objects.list(prefix, after, limit).await.expect("list")
+    };
+    assert_eq!(list("l/", None, 10).await, ["l/a", "l/b", "l/ba", "l/c"]);
+    assert_eq!(
+        list("l/", None, 2).await,
+        ["l/a", "l/b"],
+        "a page of at most limit"
+    );
+    assert_eq!(
+        list("l/", Some("l/b"), 10).await,
+        ["l/ba", "l/c"],
+        "after a key"
+    );
+    assert_eq!(list("l/", Some("l/ba"), 1).await, ["l/c"]);
+    assert!(list("l/", Some("l/c"), 10).await.is_empty());
+    assert_eq!(
+        list("l/b", None, 10).await,
+        ["l/b", "l/ba"],
+        "a name prefix"
+    );
+    assert!(list("l/", None, 0).await.is_empty());
+    assert!(
+        list("never/", None, 10).await.is_empty(),
+        "nothing put there"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{FolderObjects, MemoryObjects};
+
+    #[tokio::test]
+    async fn memory_keeps_the_contract() {
+        super::object_store(&MemoryObjects::default()).await;
+    }
+
+    // Several threads, so the racing creates really run at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn folder_keeps_the_contract() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let objects = FolderObjects::open(dir.path().join("data"), Duration::from_secs(3600), &[])
+            .await
+            .expect("open");
+        super::object_store(&objects).await;
+    }
+}

@@ -1,0 +1,51 @@
+//! The keys and content types of everything the store keeps (docs/store.md, "Layout"):
+//! the one place that names them, for every backend.
+
+use chrono::{DateTime, Utc};
+
+use super::key;
+
+/// Content type of the JSON objects: reports, index lines, dead letters.
+pub const JSON: &str = "application/json; charset=utf-8";
+/// Content type of a report's Markdown rendering.
+pub const MARKDOWN: &str = "text/markdown; charset=utf-8";
+/// Content type of card ids and markers.
+pub const TEXT: &str = "text/plain; charset=utf-8";
+
+/// The folder of the listing lines, newest first.
+pub const INDEX: &str = "index/";
+/// The folder of the dead letters, newest first.
+pub const DEAD_LETTERS: &str = "dead-letters/";
+
+/// Every folder of the layout, which the folder store makes when it opens.
+pub const FOLDERS: [&str; 5] = ["reports", "index", "cards", "markers", "dead-letters"];
+
+/// `reports/<id>.json`: the report.
+pub fn report_json(id: &str) -> String {
+    format!("reports/{}.json", key::object_name(id))
+}
+
+/// `reports/<id>.md`: the report as Markdown.
+pub fn report_markdown(id: &str) -> String {
+    format!("reports/{}.md", key::object_name(id))
+}
+
+/// `index/<reverse time>-<id>`: the listing line of the report `id` stored at `at`.
+pub fn index_line(at: DateTime<Utc>, id: &str) -> String {
+    format!("{INDEX}{}", key::index_name(at, id))
+}
+
+/// `cards/<alert event id>`: the Feishu message id of the alert's card.
+pub fn card(alert_event_id: &str) -> String {
+    format!("cards/{}", key::object_name(alert_event_id))
+}
+
+/// `markers/<key>`: an idempotency marker.
+pub fn marker(marker: &str) -> String {
+    format!("markers/{}", key::object_name(marker))
+}
+
+/// `dead-letters/<reverse time>-<event id>.json`: the dead letter `id` received at `at`.
+pub fn dead_letter(at: DateTime<Utc>, id: &str) -> String {
+    format!("{DEAD_LETTERS}{}.json", key::index_name(at, id))
+}

@@ -1,0 +1,231 @@
+//! What the store keeps, written once over any [`ObjectStore`]: the [`ReportStore`]
+//! operations callers use, and [`Store`], their one implementation.
+//!
+//! Callers hold `Arc<dyn ReportStore>` (a trait, so a function's tests can pass any
+//! store and the backend is chosen at start-up); the backends only provide the object
+//! operations, so the layout, the write order and the listing rules cannot drift apart
+//! between them.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::listing::{self, Listed};
+use super::{Claim, DeadLetter, Error, ObjectStore, ReportLinks, ReportSummary, layout, markdown};
+use aegis_core::report::Report;
+
+/// Where reports, card ids, markers and dead letters last.
+#[async_trait::async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores a report as JSON and as Markdown, then its listing line.
+    async fn put_report(&self, report: &Report) -> Result<(), Error>;
+    /// A stored report.
+    async fn get_report(&self, id: &str) -> Result<Option<Report>, Error>;
+    /// A stored report's Markdown rendering.
+    async fn get_report_markdown(&self, id: &str) -> Result<Option<String>, Error>;
+    /// Reports newest first, stored at or after `since`, at most `limit`; a report
+    /// stored twice is listed once, at its newest time.
+    async fn list_reports(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<ReportSummary>, Error>;
+    /// Remembers the Feishu message id of the card posted for an alert event.
+    async fn put_card(&self, alert_event_id: &str, message_id: &str) -> Result<(), Error>;
+    /// The Feishu message id of an alert event's card.
+    async fn get_card(&self, alert_event_id: &str) -> Result<Option<String>, Error>;
+    /// Creates the marker `key` unless it exists (a conditional create).
+    async fn claim(&self, key: &str) -> Result<Claim, Error>;
+    /// Removes a marker so a failed piece of work can be retried.
+    async fn release(&self, key: &str) -> Result<(), Error>;
+    /// A link to the report for result cards, if the store offers one.
+    async fn report_link(&self, id: &str) -> Result<Option<String>, Error>;
+    /// Keeps an event whose delivery failed for good, received at `at`: `event` is the
+    /// structured CloudEvent (JSON) with the broker's `knativeerror*` extensions, stored
+    /// as `dead-letters/<reverse time>-<id>.json` (newest first, like the index), so
+    /// that it can be read and sent again.
+    async fn put_dead_letter(&self, at: DateTime<Utc>, id: &str, event: &[u8])
+    -> Result<(), Error>;
+    /// Kept dead letters, newest first, at most `limit`. One that cannot be read is
+    /// skipped with a warning: a listing is a best-effort view.
+    async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error>;
+    /// Removes the dead letter `id` received at `at` (see [`DeadLetter::id`]), once it
+    /// has been sent again; removing one that is gone is not an error.
+    async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error>;
+}
+
+/// The report store over the object store `O`, with the result cards' link policy.
+/// [`crate::Folder`], [`crate::S3`] and [`crate::Memory`] are this over each backend.
+#[derive(Debug, Clone)]
+pub struct Store<O> {
+    objects: O,
+    links: ReportLinks,
+}
+
+impl<O> Store<O> {
+    /// The report store over `objects`; `links` says how [`ReportStore::report_link`]
+    /// answers (presigned links where the backend has none are treated as none).
+    pub fn new(objects: O, links: ReportLinks) -> Self {
+        Self { objects, links }
+    }
+
+    /// The object store underneath.
+    pub fn objects(&self) -> &O {
+        &self.objects
+    }
+}
+
+impl<O: Default> Default for Store<O> {
+    /// The store over a default backend, without links.
+    fn default() -> Self {
+        Self::new(O::default(), ReportLinks::None)
+    }
+}
+
+impl<O: ObjectStore> Store<O> {
+    /// The UTF-8 text under `key`.
+    async fn get_text(&self, key: String) -> Result<Option<String>, Error> {
+        let Some(bytes) = self.objects.get(&key).await? else {
+            return Ok(None);
+        };
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                key,
+                reason: e.to_string(),
+            })
+    }
+
+    async fn newest<T: Listed>(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+        keep: impl FnMut(&T) -> bool + Send,
+    ) -> Result<Vec<T>, Error> {
+        listing::newest(&self.objects, since, limit, keep).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<O: ObjectStore> ReportStore for Store<O> {
+    async fn put_report(&self, report: &Report) -> Result<(), Error> {
+        let now = Utc::now();
+        let corrupt = |e: serde_json::Error| Error::Corrupt {
+            key: report.id.clone(),
+            reason: e.to_string(),
+        };
+        let json = serde_json::to_vec_pretty(report).map_err(corrupt)?;
+        let line = serde_json::to_vec(&ReportSummary::of(report, now)).map_err(corrupt)?;
+        let md = markdown::render(report).into_bytes();
+        let (json_key, md_key) = (
+            layout::report_json(&report.id),
+            layout::report_markdown(&report.id),
+        );
+        futures::try_join!(
+            self.objects.put(&json_key, json, layout::JSON),
+            self.objects.put(&md_key, md, layout::MARKDOWN),
+        )?;
+        // The index line last, so a listing never names a report that is not there.
+        self.objects
+            .put(&layout::index_line(now, &report.id), line, layout::JSON)
+            .await
+    }
+
+    async fn get_report(&self, id: &str) -> Result<Option<Report>, Error> {
+        let key = layout::report_json(id);
+        let Some(bytes) = self.objects.get(&key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                key,
+                reason: e.to_string(),
+            })
+    }
+
+    async fn get_report_markdown(&self, id: &str) -> Result<Option<String>, Error> {
+        self.get_text(layout::report_markdown(id)).await
+    }
+
+    async fn list_reports(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<ReportSummary>, Error> {
+        let mut seen = HashSet::new();
+        // A report stored twice (a redelivery) is listed once, at its newest time.
+        self.newest(since, limit, |s: &ReportSummary| seen.insert(s.id.clone()))
+            .await
+    }
+
+    async fn put_card(&self, alert_event_id: &str, message_id: &str) -> Result<(), Error> {
+        let body = message_id.as_bytes().to_vec();
+        self.objects
+            .put(&layout::card(alert_event_id), body, layout::TEXT)
+            .await
+    }
+
+    async fn get_card(&self, alert_event_id: &str) -> Result<Option<String>, Error> {
+        let card = self.get_text(layout::card(alert_event_id)).await?;
+        Ok(card.map(|s| s.trim().to_string()))
+    }
+
+    async fn claim(&self, key: &str) -> Result<Claim, Error> {
+        let body = format!("{}\n", Utc::now().to_rfc3339()).into_bytes();
+        let created = self
+            .objects
+            .put_if_absent(&layout::marker(key), body, layout::TEXT)
+            .await?;
+        Ok(if created {
+            Claim::Won
+        } else {
+            Claim::AlreadyTaken
+        })
+    }
+
+    async fn release(&self, key: &str) -> Result<(), Error> {
+        self.objects.delete(&layout::marker(key)).await
+    }
+
+    async fn report_link(&self, id: &str) -> Result<Option<String>, Error> {
+        match &self.links {
+            ReportLinks::Presigned => {
+                self.objects
+                    .presign(&layout::report_json(id), layout::JSON)
+                    .await
+            }
+            ReportLinks::PublicBase(base) => Ok(public_link(base, id)),
+            ReportLinks::None => Ok(None),
+        }
+    }
+
+    async fn put_dead_letter(
+        &self,
+        at: DateTime<Utc>,
+        id: &str,
+        event: &[u8],
+    ) -> Result<(), Error> {
+        self.objects
+            .put(&layout::dead_letter(at, id), event.to_vec(), layout::JSON)
+            .await
+    }
+
+    async fn list_dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
+        self.newest(None, limit, |_: &DeadLetter| true).await
+    }
+
+    async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error> {
+        self.objects.delete(&layout::dead_letter(at, id)).await
+    }
+}
+
+/// `<public base>/api/ops/analyses/<id>`, the read API's address of the report.
+fn public_link(base: &url::Url, id: &str) -> Option<String> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(["api", "ops", "analyses", id]);
+    Some(url.to_string())
+}
