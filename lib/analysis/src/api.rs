@@ -79,14 +79,10 @@ pub enum RequestError {
         /// What is wrong.
         problem: String,
     },
-    /// 400: the range is empty or inverted.
-    #[error("time_range: end ({end}) must be after start ({start})")]
-    EmptyRange {
-        /// Start.
-        start: DateTime<Utc>,
-        /// End.
-        end: DateTime<Utc>,
-    },
+    /// 400 for an empty or inverted range, 422 for a bad description: what
+    /// [`Request::validate`] found.
+    #[error("{field}: {0}", field = .0.field())]
+    Invalid(#[from] Invalid),
     /// 400: the model alias is not configured.
     #[error(transparent)]
     UnknownModel(#[from] super::UnknownModel),
@@ -97,9 +93,9 @@ impl RequestError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Malformed(_) | Self::EmptyRange { .. } | Self::UnknownModel(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::Invalid(Invalid::EmptyRange { .. }) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Malformed(_) | Self::UnknownModel(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -115,7 +111,7 @@ impl IntoResponse for RequestError {
     fn into_response(self) -> Response {
         let field = match &self {
             Self::Field { field, .. } => Some(field.clone()),
-            Self::EmptyRange { .. } => Some("time_range".into()),
+            Self::Invalid(invalid) => Some(invalid.field().into()),
             Self::UnknownModel(_) => Some("model".into()),
             Self::Malformed(_) => None,
         };
@@ -182,10 +178,7 @@ pub fn parse(
         session_id: body.session_id,
         alert: None,
     };
-    request.validate().map_err(|e| match e {
-        Invalid::EmptyRange { start, end } => RequestError::EmptyRange { start, end },
-        other => RequestError::field(other.field(), other.to_string()),
-    })?;
+    request.validate()?;
     analyzer.provider_for(&request)?;
     Ok(request)
 }
