@@ -7,8 +7,8 @@
 //!   anyway" (at least once beats lost); the metric (`operation="claim"`) and a warning
 //!   say so.
 //!
-//! The counter is process-wide; [`register_metrics`] adds it to the function's
-//! registry (call it once per registry, from the function that archives or claims).
+//! The counter is process-wide; [`register_metrics`] adds it to the process's
+//! registry (the function host calls it once, `aegis_runtime::process_metrics`).
 
 use std::sync::LazyLock;
 
@@ -47,13 +47,8 @@ struct Labels {
 
 static FAILURES: LazyLock<Family<Labels, Counter>> = LazyLock::new(Family::default);
 
-/// Registers `aegis_store_failures_total{operation}` in `metrics`. Idempotent: in the
-/// all-in-one host several functions share one registry and each may call this.
+/// Registers `aegis_store_failures_total{operation}` in `metrics`, once per registry.
 pub fn register_metrics(metrics: &Metrics) {
-    // `Metrics` offers no lookup; its exposition says whether the family is there.
-    if metrics.encode().contains("# TYPE aegis_store_failures ") {
-        return;
-    }
     metrics.register(
         "store_failures",
         "Report store operations that failed and were degraded (report not archived, marker skipped)",
@@ -112,14 +107,8 @@ mod tests {
 
         let metrics = Metrics::default();
         register_metrics(&metrics);
-        register_metrics(&metrics);
         let text = metrics.encode();
         assert!(text.contains("aegis_store_failures_total{operation=\"archive\"}"));
-        assert_eq!(
-            text.matches("# TYPE aegis_store_failures ").count(),
-            1,
-            "{text}"
-        );
     }
 
     #[tokio::test]
