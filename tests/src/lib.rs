@@ -6,3 +6,4 @@ pub mod fake_feishu;
 pub mod fake_llm;
 pub mod peers;
 pub mod process;
+pub mod reports;

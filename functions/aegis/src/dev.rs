@@ -203,8 +203,7 @@ pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime::Build
         let function = build(ctx)?;
         let routes = aegis_runtime::with_timeout(function);
         for (path, _) in PUBLIC_ROUTES.iter().filter(|(_, owner)| owner == name) {
-            // route_service refuses a Router itself; its service form is the same routes.
-            app = app.route_service(path, routes.clone().into_service::<axum::body::Body>());
+            app = app.route_service(path, Unrouted(routes.clone()));
         }
         app = app.nest_service(&format!("/fn/{name}"), routes);
     }
@@ -214,6 +213,35 @@ pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime::Build
         &ctx.config.runtime,
         &ctx.metrics,
     ))
+}
+
+/// A function's router served under one of its own public paths.
+///
+/// axum adds the path parameters an outer route captured to those the inner router
+/// captures again, so `Path<String>` in the function would see `{id}` twice and
+/// answer 500. The function matches the whole path itself, so the request reaches
+/// it without the outer route's extensions (no handler here reads any other; the
+/// outer [`axum::extract::MatchedPath`] has already labelled the metrics).
+#[derive(Clone)]
+struct Unrouted(Router);
+
+impl tower::Service<axum::extract::Request> for Unrouted {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = <Router as tower::Service<axum::extract::Request>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower::Service::<axum::extract::Request>::poll_ready(&mut self.0, cx)
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        let (mut parts, body) = req.into_parts();
+        parts.extensions = http::Extensions::new();
+        self.0.call(axum::extract::Request::from_parts(parts, body))
+    }
 }
 
 /// `POST /broker`: 202 once the broker holds the event; 400 with the reason for a

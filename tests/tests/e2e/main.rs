@@ -9,5 +9,6 @@ mod foundation;
 mod manifests;
 mod rca;
 mod replay;
+mod routes;
 mod store;
 mod tools;

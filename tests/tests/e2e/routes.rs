@@ -1,0 +1,171 @@
+//! Every route of the OpenAPI document, through `aegis dev` and through the function
+//! that owns it served alone: the same request gets the same documented status.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aegis_store::{Folder, ReportLinks, ReportStore};
+use aegis_tests::{process, reports};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// One request to send to a route, and the status it must get.
+struct Probe {
+    method: Method,
+    path: String,
+    body: Option<&'static str>,
+    expect: StatusCode,
+}
+
+/// The requests for `template` (a path of the document): the well-formed request
+/// that succeeds where one can without backends, and the malformed ones.
+fn probes(method: &Method, template: &str, known_id: &str) -> Vec<Probe> {
+    let probe = |path: &str, body, expect| Probe {
+        method: method.clone(),
+        path: path.to_string(),
+        body,
+        expect,
+    };
+    match (method.as_str(), template) {
+        ("GET", "/api/ops/analyses/{id}") => vec![
+            probe(
+                &format!("/api/ops/analyses/{known_id}"),
+                None,
+                StatusCode::OK,
+            ),
+            probe(
+                "/api/ops/analyses/no-such-report",
+                None,
+                StatusCode::NOT_FOUND,
+            ),
+            probe("/api/ops/analyses/a%20b%3F", None, StatusCode::BAD_REQUEST),
+        ],
+        ("GET", "/api/ops/analyses" | "/api/ops/dead-letters") => vec![
+            probe(template, None, StatusCode::OK),
+            probe(
+                &format!("{template}?limit=0"),
+                None,
+                StatusCode::BAD_REQUEST,
+            ),
+        ],
+        ("POST", "/api/ops/analyze" | "/api/ops/analyze/stream") => vec![
+            probe(template, Some("{}"), StatusCode::UNPROCESSABLE_ENTITY),
+            probe(template, Some("not json"), StatusCode::BAD_REQUEST),
+        ],
+        ("POST", "/alertmanager/webhook") => {
+            vec![probe(
+                template,
+                Some(r#"{"version":"3"}"#),
+                StatusCode::BAD_REQUEST,
+            )]
+        }
+        ("GET", "/healthz") => vec![probe(template, None, StatusCode::OK)],
+        _ => panic!("{method} {template} is in the document but has no probe here; add one"),
+    }
+}
+
+/// The function that owns `path` (every function answers `/healthz`; analyze is one).
+fn owner(path: &str) -> &'static str {
+    aegis_cli::host::PUBLIC_ROUTES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, f)| *f)
+        .unwrap_or("analyze")
+}
+
+/// `name` alone, as `aegis serve` mounts it, on a free port; its base URL.
+async fn serve_alone(name: &str, config: aegis_runtime::Config) -> String {
+    let ctx = aegis_runtime::context_from_config(config).await.unwrap();
+    let (_, build) = aegis_cli::host::FUNCTIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap();
+    let app = aegis_runtime::mount(build(&ctx).unwrap(), &ctx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(aegis_runtime::serve_on(
+        listener,
+        app,
+        Duration::from_secs(1),
+    ));
+    url
+}
+
+async fn send(http: &reqwest::Client, base: &str, probe: &Probe) -> (StatusCode, String) {
+    let mut req = http.request(probe.method.clone(), format!("{base}{}", probe.path));
+    if let Some(body) = probe.body {
+        req = req.header("content-type", "application/json").body(body);
+    }
+    let res = req.send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_openapi_route_answers_as_documented_through_dev_and_each_function_alone() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let vars = [("AEGIS_DATA_DIR", data_dir.as_str())];
+    let store = Folder::open(data.path(), Duration::from_secs(86400), ReportLinks::None)
+        .await
+        .unwrap();
+    store
+        .put_report(&reports::sample("rep-routes"))
+        .await
+        .unwrap();
+
+    let (dev, _dev_data) = process::dev(&vars, None).await.unwrap();
+    let http = reqwest::Client::new();
+    let doc: Value = http
+        .get(dev.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let config = || {
+        aegis_runtime::Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap()
+    };
+    let mut alone: BTreeMap<&str, String> = BTreeMap::new();
+    let paths = doc["paths"].as_object().expect("the document has paths");
+    assert!(paths.len() >= 7, "{paths:?}");
+    let mut probed = 0;
+    for (template, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let documented: Vec<&String> =
+                operation["responses"].as_object().unwrap().keys().collect();
+            let name = owner(template);
+            if !alone.contains_key(name) {
+                alone.insert(name, serve_alone(name, config()).await);
+            }
+            for probe in probes(&method, template, "rep-routes") {
+                let via_dev = send(&http, &dev.url(""), &probe).await;
+                let via_fn = send(&http, &alone[name], &probe).await;
+                let what = format!("{method} {} ({name})", probe.path);
+                assert_eq!(
+                    via_dev.0, probe.expect,
+                    "{what} through aegis dev: {}",
+                    via_dev.1
+                );
+                assert_eq!(via_fn.0, probe.expect, "{what} alone: {}", via_fn.1);
+                assert!(
+                    documented.contains(&&probe.expect.as_u16().to_string()),
+                    "{what}: {} is not documented ({documented:?})",
+                    probe.expect
+                );
+                if probe.expect.is_client_error() {
+                    assert!(!via_dev.1.trim().is_empty(), "{what}: a 4xx says why");
+                }
+                probed += 1;
+            }
+        }
+    }
+    assert!(probed >= 12, "{probed}");
+    dev.shutdown().await.unwrap();
+}
