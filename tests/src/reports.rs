@@ -21,6 +21,7 @@ pub fn sample(id: &str) -> Report {
                     source: "prometheus".into(),
                     query: "sum(rate(pg_errors_total{db=\"payments\"}[5m]))".into(),
                     summary: "errors rose at 08:43".into(),
+                    chart: None,
                 }],
             },
             RootCause {
@@ -49,5 +50,8 @@ pub fn sample(id: &str) -> Report {
         usage: Usage::default(),
         degraded: vec!["loki: connection refused".into()],
         archived: true,
+        timezone: "UTC".into(),
+        call_graph: Vec::new(),
+        feedback: None,
     }
 }

@@ -130,7 +130,7 @@ pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
     );
 
     let report = follow(&handle).await?;
-    print_outcome(&report, &base, &notification_file);
+    print_outcome(&report, &base, &notification_file, &work.join("reports"));
     if once {
         handle.shutdown().await?;
         drop(replay);
@@ -305,7 +305,7 @@ fn describe_hop(hop: &crate::broker::Hop) -> String {
 }
 
 /// The ranking, where the full report is, and what to try next.
-fn print_outcome(report: &Report, base: &str, notification: &Path) {
+fn print_outcome(report: &Report, base: &str, notification: &Path, reports: &Path) {
     println!();
     println!(
         "Result ({} in {} ms, model: {}):",
@@ -320,6 +320,19 @@ fn print_outcome(report: &Report, base: &str, notification: &Path) {
     if !report.degraded.is_empty() {
         println!("  degraded: {}", report.degraded.join("; "));
     }
+    println!();
+    println!("The report page (charts, call graph, every tool call):");
+    println!(
+        "  {}",
+        reports
+            .join("reports")
+            .join(format!("{}.html", report.id))
+            .display()
+    );
+    println!(
+        "  {base}/api/ops/analyses/{}   # in a browser, while the demo runs",
+        report.id
+    );
     println!();
     println!("Try it yourself (while the demo runs):");
     println!(

@@ -141,6 +141,7 @@ mod tests {
                         source: "prometheus".into(),
                         query: "container_memory_working_set_bytes".into(),
                         summary: "memory climbs".into(),
+                        chart: None,
                     }],
                 })
                 .collect(),
@@ -152,6 +153,9 @@ mod tests {
             usage: Usage::default(),
             degraded: vec![],
             archived: true,
+            timezone: "UTC".into(),
+            call_graph: Vec::new(),
+            feedback: None,
         }
     }
 

@@ -70,6 +70,7 @@ impl Analyzer {
                                     engine: aegis_rca::Engine::default(),
                                     tools: tools.clone(),
                                     catalog,
+                                    clock: aegis_core::report::Clock(config.analysis.timezone),
                                 }),
                                 true,
                             ),
@@ -233,6 +234,7 @@ impl Analyzer {
         report.id = id.to_string();
         report.time_range = request.time_range;
         report.duration_ms = started.elapsed().as_millis() as u64;
+        report.timezone = self.settings.analysis.timezone.name().into();
         super::metrics::record(&report);
         report
     }
@@ -307,6 +309,9 @@ impl Analyzer {
                     usage: outcome.usage,
                     degraded,
                     archived: true,
+                    timezone: engine_report.timezone.clone(),
+                    call_graph: engine_report.call_graph.clone(),
+                    feedback: None,
                 }
             }
             Err(reason) => {

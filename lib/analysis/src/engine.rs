@@ -39,6 +39,9 @@ pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
         usage: Usage::default(),
         degraded: vec![reason.to_string()],
         archived: true,
+        timezone: "UTC".into(),
+        call_graph: Vec::new(),
+        feedback: None,
     }
 }
 
@@ -54,6 +57,8 @@ pub struct Statistical {
     pub tools: aegis_tools::Clients,
     /// The signals to read.
     pub catalog: aegis_rca::SignalCatalog,
+    /// The zone the report's text gives times in.
+    pub clock: aegis_core::report::Clock,
 }
 
 #[async_trait::async_trait]
@@ -62,6 +67,7 @@ impl Engine for Statistical {
         let mut input = aegis_rca::Input::new(request.time_range, self.catalog.clone());
         input.symptom = Some(request.description.clone());
         input.alert = request.alert.clone();
+        input.clock = self.clock;
         let mut report = self.engine.analyze(&input, &self.tools).await;
         report.id = id.to_string();
         report

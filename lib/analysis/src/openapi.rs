@@ -46,7 +46,7 @@ mod paths {
     #[utoipa::path(get, path = "/api/ops/analyses/{id}", tag = "reports",
         params(("id" = String, Path, description = "The analysis id")),
         responses(
-            (status = 200, description = "The report (JSON, or Markdown with Accept: text/markdown)", body = Report),
+            (status = 200, description = "The report (JSON; Markdown with Accept: text/markdown; its HTML page with Accept: text/html)", body = Report),
             (status = 400, description = "A malformed id"),
             (status = 404, description = "No such analysis"),
             (status = 503, description = "The report store is unavailable"),

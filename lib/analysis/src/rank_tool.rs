@@ -131,6 +131,7 @@ mod tests {
                 source: "prometheus".into(),
                 query: "sum by (service) (rate(cpu[2m]))".into(),
                 summary: "level 0.1 -> 0.3".into(),
+                chart: None,
             }],
         }];
         r

@@ -126,6 +126,7 @@ pub fn validate(value: Value, calls: &Calls<'_>) -> Result<Answer, Vec<String>> 
                         },
                         query,
                         summary: e.summary,
+                        chart: None,
                     })
                 }
                 Err(p) => problems.push(format!("{who}: {p}")),

@@ -8,7 +8,7 @@ use super::collect::{self, Limits};
 use super::observations::Observations;
 use super::report;
 use aegis_core::alert::Notification;
-use aegis_core::report::{Report, Step, TimeRange, Trace, Usage};
+use aegis_core::report::{Clock, Report, Step, TimeRange, Trace, Usage};
 use aegis_tools::Clients;
 
 /// What to analyse.
@@ -24,6 +24,8 @@ pub struct Input {
     pub catalog: SignalCatalog,
     /// Known caller -> callee edges besides those traces show (a dataset's `graph`).
     pub graph: Vec<(String, String)>,
+    /// The zone the report's text gives times in.
+    pub clock: Clock,
 }
 
 impl Input {
@@ -35,6 +37,7 @@ impl Input {
             alert: None,
             catalog,
             graph: Vec::new(),
+            clock: Clock::default(),
         }
     }
 }

@@ -2,12 +2,13 @@
 //! the indicators, log lines and evidence behind each (with the query that shows it),
 //! a summary and next steps.
 
-use chrono::{DateTime, TimeZone, Utc};
+use std::collections::BTreeSet;
 
 use crate::engine::Input;
 use crate::observations::Observations;
 use crate::rank::{self, Candidate, Ranking};
-use aegis_core::report::{Evidence, Report, RootCause, Trace, Usage};
+use crate::window::BASELINE_SECONDS;
+use aegis_core::report::{Chart, Clock, Edge, Evidence, Report, RootCause, Trace, Unit, Usage};
 
 /// Candidates put in a report at most.
 const MAX_CANDIDATES: usize = 5;
@@ -21,12 +22,12 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         .filter(|c| c.score > 0.0)
         .take(MAX_CANDIDATES)
         .enumerate()
-        .map(|(i, c)| root_cause(i as u32 + 1, c, obs))
+        .map(|(i, c)| root_cause(i as u32 + 1, c, obs, input.clock))
         .collect();
     Report {
         id: format!("rca-{}", uuid::Uuid::new_v4()),
         summary: summary(input, &ranking, obs),
-        next_actions: next_actions(&ranked, &ranking),
+        next_actions: next_actions(&ranked, &ranking, input.clock),
         ranked_root_causes: ranked,
         trace: Trace::default(),
         model: "statistical".into(),
@@ -35,31 +36,76 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         usage: Usage::default(),
         degraded: obs.degraded.clone(),
         archived: true,
+        timezone: input.clock.name().into(),
+        call_graph: call_graph(obs),
+        feedback: None,
     }
 }
 
-fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
+/// The given edges and those the spans show (a child span of another service).
+fn call_graph(obs: &Observations) -> Vec<Edge> {
+    let by_id: std::collections::HashMap<&str, &str> = obs
+        .spans
+        .iter()
+        .map(|s| (s.span_id.as_str(), s.service.as_str()))
+        .collect();
+    let mut edges: BTreeSet<(String, String)> = obs.graph.iter().cloned().collect();
+    for s in &obs.spans {
+        if let Some(parent) = s.parent_span_id.as_deref().and_then(|p| by_id.get(p)) {
+            if *parent != s.service {
+                edges.insert((parent.to_string(), s.service.clone()));
+            }
+        }
+    }
+    edges
+        .into_iter()
+        .map(|(caller, callee)| Edge { caller, callee })
+        .collect()
+}
+
+fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> RootCause {
     let mut indicators = Vec::new();
     let mut evidence = Vec::new();
     for m in c.change.metrics.iter().filter(|m| m.score() >= 0.1).take(4) {
         let s = &m.shift;
+        let unit = Unit::from_signal_name(&m.signal.name);
+        // In plain words first; the z-score and the ratio stay in the evidence.
         indicators.push(format!(
-            "{} x{:.2} since {} (z {:.1})",
+            "{} {} -> {} since {}",
             m.signal.name,
-            s.factor(),
-            clock(s.onset),
-            s.z
+            unit.format(s.level),
+            unit.format(s.peak),
+            clock.time_of_unix(s.onset),
         ));
+        let chart = obs
+            .metrics
+            .iter()
+            .find(|x| x.signal.name == m.signal.name)
+            .and_then(|x| x.series.get(&c.service))
+            .map(|points| {
+                Chart::new(
+                    format!("{} of {}", m.signal.name, c.service),
+                    unit,
+                    points,
+                    s.level,
+                    obs.start + BASELINE_SECONDS,
+                    s.onset,
+                )
+            });
         evidence.push(Evidence {
             source: "prometheus".into(),
             query: m.signal.query.clone(),
             summary: format!(
-                "series service=\"{}\": level {} -> {} from {}",
+                "{} of {}: {} -> {} from {} (x{:.2}, z {:.1})",
+                m.signal.name,
                 c.service,
-                number(s.level),
-                number(s.peak),
-                clock(s.onset)
+                unit.format(s.level),
+                unit.format(s.peak),
+                clock.time_of_unix(s.onset),
+                s.factor(),
+                s.z
             ),
+            chart,
         });
     }
     let mut key_logs = Vec::new();
@@ -79,6 +125,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
                 "{} error/warning lines in the incident part, {} in the baseline; {} templates not seen before",
                 l.incident_errors, l.baseline_errors, l.new_templates
             ),
+            chart: None,
         });
     }
     if let Some(m) = c.change.mentions.as_ref().filter(|m| m.score() >= 0.1) {
@@ -93,6 +140,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
                 by.join(", "),
                 c.service
             ),
+            chart: None,
         });
     }
     if let Some(d) = c.change.drift.as_ref().filter(|d| d.score() >= 0.3) {
@@ -114,6 +162,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
                 d.minutes,
                 100.0 * now
             ),
+            chart: None,
         });
     }
     if let Some(i) = c.change.invariant.as_ref().filter(|i| i.score() >= 0.5) {
@@ -132,6 +181,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
                 "\"{more}\" came {}:1 to \"{less}\" in {} minutes before the incident; {} : {} in the incident part",
                 i.ratio, i.minutes, i.more.1, i.less.1
             ),
+            chart: None,
         });
     }
     if let Some(t) = c.change.traffic.as_ref().filter(|t| t.score() >= 0.2) {
@@ -160,6 +210,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
                 p.incident.0,
                 c.service
             ),
+            chart: None,
         });
     }
     if let Some(t) = c.change.traces.as_ref().filter(|t| t.score() >= 0.2) {
@@ -205,6 +256,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations) -> RootCause {
                 t.median_ms.1,
                 100.0 * t.error_rise.max(0.0)
             ),
+            chart: None,
         });
     }
     let mut description = if indicators.is_empty() {
@@ -241,7 +293,9 @@ fn summary(input: &Input, ranking: &Ranking, obs: &Observations) -> String {
             "Most likely root cause: {} (probability {:.0}%), changing from about {}.",
             top.service,
             100.0 * top.probability,
-            clock(top.change.onset().unwrap_or(ranking.incident_start))
+            input
+                .clock
+                .time_of_unix(top.change.onset().unwrap_or(ranking.incident_start))
         )),
         Some(top) => out.push_str(&format!(
             "No service stands out clearly ({:.0}% unexplained); the strongest change is in {}.",
@@ -256,13 +310,13 @@ fn summary(input: &Input, ranking: &Ranking, obs: &Observations) -> String {
     out
 }
 
-fn next_actions(ranked: &[RootCause], ranking: &Ranking) -> Vec<String> {
+fn next_actions(ranked: &[RootCause], ranking: &Ranking, clock: Clock) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(top) = ranked.first() {
         out.push(format!(
             "Check what changed in {} around {} (deploys, config, dependencies).",
             top.service,
-            clock(ranking.incident_start)
+            clock.time_of_unix(ranking.incident_start)
         ));
         out.push(format!(
             "Read {}'s logs and slowest traces in the range; the evidence lists the exact queries.",
@@ -278,23 +332,4 @@ fn next_actions(ranked: &[RootCause], ranking: &Ranking) -> Vec<String> {
         ));
     }
     out
-}
-
-fn clock(unix: f64) -> String {
-    Utc.timestamp_millis_opt((unix * 1000.0) as i64)
-        .single()
-        .map_or_else(
-            || "?".into(),
-            |t: DateTime<Utc>| t.format("%H:%M:%S UTC").to_string(),
-        )
-}
-
-fn number(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
 }

@@ -1,7 +1,8 @@
 //! The read API over stored reports, mounted by the analyze function:
 //!
-//! - `GET /api/ops/analyses/{id}`: the report as JSON, or as Markdown when `Accept`
-//!   names `text/markdown` before `application/json`. 404 when absent, 400 for an id
+//! - `GET /api/ops/analyses/{id}`: the report as JSON, as Markdown when `Accept`
+//!   names `text/markdown` first, or as its page when it names `text/html` first (a
+//!   browser). 404 when absent, 400 for an id
 //!   that cannot be a report id, 503 when the store is down (a retry can help).
 //! - `GET /api/ops/analyses?since=<RFC 3339>&limit=<1..=200>`: `{"analyses": [...]}`,
 //!   newest first, 20 by default. 400 names the bad parameter.
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use super::{DeadLetter, Error, ReportStore, ReportSummary, key};
+use super::{DeadLetter, Error, ReportStore, ReportSummary, key, layout};
 
 /// Listing size when `limit` is absent.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -103,21 +104,27 @@ async fn show(
     if !key::is_plain(&id) {
         return Err(ApiError::MalformedId);
     }
-    let mut res = if wants_markdown(&headers) {
-        let md = store
-            .get_report_markdown(&id)
-            .await?
-            .ok_or(ApiError::NotFound(id))?;
-        let mut res = md.into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/markdown; charset=utf-8"),
-        );
-        res
-    } else {
-        let report = store.get_report(&id).await?.ok_or(ApiError::NotFound(id))?;
-        axum::Json(report).into_response()
+    let (text, content_type) = match representation(&headers) {
+        Representation::Json => {
+            let report = store.get_report(&id).await?.ok_or(ApiError::NotFound(id))?;
+            let mut res = axum::Json(report).into_response();
+            res.headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept"));
+            return Ok(res);
+        }
+        Representation::Markdown => (store.get_report_markdown(&id).await?, layout::MARKDOWN),
+        // A report stored before pages were: drawn from its JSON.
+        Representation::Html => match store.get_report_page(&id).await? {
+            Some(page) => (Some(page), layout::HTML),
+            None => (
+                store.get_report(&id).await?.map(|r| aegis_view::page(&r)),
+                layout::HTML,
+            ),
+        },
     };
+    let mut res = text.ok_or(ApiError::NotFound(id))?.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept"));
     Ok(res)
@@ -188,7 +195,17 @@ fn parse_listing_query(query: &str) -> Result<(Option<DateTime<Utc>>, usize), Ap
 
 /// Markdown when the `Accept` header names `text/markdown` (with a non-zero q) before any
 /// JSON type; JSON otherwise, including for `*/*` and no header.
-fn wants_markdown(headers: &HeaderMap) -> bool {
+/// How a report is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Representation {
+    Json,
+    Markdown,
+    Html,
+}
+
+/// The first of JSON, Markdown and HTML that `Accept` names (and does not refuse
+/// with `q=0`), in the order it names them; JSON when it names none (`*/*`, curl).
+fn representation(headers: &HeaderMap) -> Representation {
     for value in headers.get_all(header::ACCEPT) {
         let Ok(value) = value.to_str() else { continue };
         for range in value.split(',') {
@@ -203,13 +220,14 @@ fn wants_markdown(headers: &HeaderMap) -> bool {
                 continue;
             }
             match media.as_str() {
-                "text/markdown" => return true,
-                "application/json" | "application/*" => return false,
+                "text/markdown" => return Representation::Markdown,
+                "text/html" | "application/xhtml+xml" => return Representation::Html,
+                "application/json" | "application/*" => return Representation::Json,
                 _ => {}
             }
         }
     }
-    false
+    Representation::Json
 }
 
 #[cfg(test)]
@@ -281,6 +299,31 @@ mod tests {
         )
         .await;
         assert!(ctype.starts_with("application/json"));
+    }
+
+    #[tokio::test]
+    async fn a_browser_gets_the_page_and_a_feedback_verdict_shows_on_it() {
+        let store = with_reports(&["a1"]).await;
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        let (status, ctype, body) =
+            call(store.clone(), "/api/ops/analyses/a1", Some(browser)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ctype, "text/html; charset=utf-8");
+        assert!(body.starts_with("<!DOCTYPE html>"), "{}", &body[..60]);
+        assert!(!body.contains("right cause"));
+        let (_, ctype, _) = call(store.clone(), "/api/ops/analyses/a1", Some("*/*")).await;
+        assert!(ctype.starts_with("application/json"), "curl gets JSON");
+
+        let feedback = aegis_core::report::Feedback {
+            verdict: aegis_core::report::Verdict::RightCause,
+            by: Some("ou_1".into()),
+            at: Utc::now(),
+        };
+        let updated = store.put_feedback("a1", feedback.clone()).await.unwrap();
+        assert_eq!(updated.and_then(|r| r.feedback), Some(feedback.clone()));
+        let (_, _, body) = call(store.clone(), "/api/ops/analyses/a1", Some(browser)).await;
+        assert!(body.contains("right cause"), "the page is stored again");
+        assert_eq!(store.put_feedback("absent", feedback).await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -434,7 +434,7 @@ mod tests {
             .expect("read")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names.len(), 2, "{names:?}");
+        assert_eq!(names.len(), 3, "json, markdown, page: {names:?}");
         assert!(names.iter().all(|n| !n.starts_with('.')));
         let listed = store.list_reports(None, 10).await.expect("list");
         assert_eq!(listed.len(), 1, "a report stored twice is listed once");

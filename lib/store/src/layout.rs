@@ -9,6 +9,8 @@ use super::key;
 pub const JSON: &str = "application/json; charset=utf-8";
 /// Content type of a report's Markdown rendering.
 pub const MARKDOWN: &str = "text/markdown; charset=utf-8";
+/// Content type of a report's page.
+pub const HTML: &str = "text/html; charset=utf-8";
 /// Content type of card ids and markers.
 pub const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -28,6 +30,11 @@ pub fn report_json(id: &str) -> String {
 /// `reports/<id>.md`: the report as Markdown.
 pub fn report_markdown(id: &str) -> String {
     format!("reports/{}.md", key::object_name(id))
+}
+
+/// `reports/<id>.html`: the report's page (charts, call graph, tool calls).
+pub fn report_page(id: &str) -> String {
+    format!("reports/{}.html", key::object_name(id))
 }
 
 /// `index/<reverse time>-<id>`: the listing line of the report `id` stored at `at`.

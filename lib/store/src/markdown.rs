@@ -17,11 +17,12 @@ pub fn render(report: &Report) -> String {
 fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(out, "# Analysis {}\n", inline(&r.id))?;
     writeln!(out, "{}\n", r.summary.trim())?;
+    let clock = r.clock();
     writeln!(
         out,
-        "- **Range:** {} → {} (UTC)",
-        r.time_range.start.format("%Y-%m-%d %H:%M:%S"),
-        r.time_range.end.format("%Y-%m-%d %H:%M:%S")
+        "- **Range:** {} → {}",
+        clock.date_time(r.time_range.start),
+        clock.date_time(r.time_range.end)
     )?;
     writeln!(out, "- **Model:** {}", inline(&r.model))?;
     writeln!(
@@ -31,6 +32,14 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     )?;
     if !r.archived {
         writeln!(out, "- **Not archived:** the report store was unavailable")?;
+    }
+    if let Some(f) = &r.feedback {
+        writeln!(
+            out,
+            "- **Feedback:** {} ({})",
+            f.verdict.words(),
+            clock.date_time(f.at)
+        )?;
     }
     writeln!(out)?;
 
@@ -165,6 +174,7 @@ mod tests {
                     source: "prometheus".into(),
                     query: "rate(errors_total{job=\"db\"}[5m]) ```".into(),
                     summary: "errors up".into(),
+                    chart: None,
                 }],
             }],
             next_actions: vec!["Check the pool size".into()],
@@ -183,6 +193,9 @@ mod tests {
             usage: Usage::default(),
             degraded: vec!["loki: connection refused".into()],
             archived: true,
+            timezone: "UTC".into(),
+            call_graph: Vec::new(),
+            feedback: None,
         }
     }
 

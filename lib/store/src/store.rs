@@ -12,17 +12,23 @@ use chrono::{DateTime, Utc};
 
 use super::listing::{self, Listed};
 use super::{Claim, DeadLetter, Error, ObjectStore, ReportLinks, ReportSummary, layout, markdown};
-use aegis_core::report::Report;
+use aegis_core::report::{Feedback, Report};
 
 /// Where reports, card ids, markers and dead letters last.
 #[async_trait::async_trait]
 pub trait ReportStore: Send + Sync {
-    /// Stores a report as JSON and as Markdown, then its listing line.
+    /// Stores a report as JSON, as Markdown and as its page, then its listing line.
     async fn put_report(&self, report: &Report) -> Result<(), Error>;
     /// A stored report.
     async fn get_report(&self, id: &str) -> Result<Option<Report>, Error>;
     /// A stored report's Markdown rendering.
     async fn get_report_markdown(&self, id: &str) -> Result<Option<String>, Error>;
+    /// A stored report's page (HTML).
+    async fn get_report_page(&self, id: &str) -> Result<Option<String>, Error>;
+    /// Records a person's verdict on the report `id` and stores the report again
+    /// (JSON, Markdown, page); the updated report, or `None` when there is no such
+    /// report. A later verdict replaces an earlier one.
+    async fn put_feedback(&self, id: &str, feedback: Feedback) -> Result<Option<Report>, Error>;
     /// Reports newest first, stored at or after `since`, at most `limit`; a report
     /// stored twice is listed once, at its newest time.
     async fn list_reports(
@@ -117,13 +123,16 @@ impl<O: ObjectStore> ReportStore for Store<O> {
         let json = serde_json::to_vec_pretty(report).map_err(corrupt)?;
         let line = serde_json::to_vec(&ReportSummary::of(report, now)).map_err(corrupt)?;
         let md = markdown::render(report).into_bytes();
-        let (json_key, md_key) = (
+        let page = aegis_view::page(report).into_bytes();
+        let (json_key, md_key, page_key) = (
             layout::report_json(&report.id),
             layout::report_markdown(&report.id),
+            layout::report_page(&report.id),
         );
         futures::try_join!(
             self.objects.put(&json_key, json, layout::JSON),
             self.objects.put(&md_key, md, layout::MARKDOWN),
+            self.objects.put(&page_key, page, layout::HTML),
         )?;
         // The index line last, so a listing never names a report that is not there.
         self.objects
@@ -146,6 +155,19 @@ impl<O: ObjectStore> ReportStore for Store<O> {
 
     async fn get_report_markdown(&self, id: &str) -> Result<Option<String>, Error> {
         self.get_text(layout::report_markdown(id)).await
+    }
+
+    async fn get_report_page(&self, id: &str) -> Result<Option<String>, Error> {
+        self.get_text(layout::report_page(id)).await
+    }
+
+    async fn put_feedback(&self, id: &str, feedback: Feedback) -> Result<Option<Report>, Error> {
+        let Some(mut report) = self.get_report(id).await? else {
+            return Ok(None);
+        };
+        report.feedback = Some(feedback);
+        self.put_report(&report).await?;
+        Ok(Some(report))
     }
 
     async fn list_reports(
@@ -192,7 +214,7 @@ impl<O: ObjectStore> ReportStore for Store<O> {
         match &self.links {
             ReportLinks::Presigned => {
                 self.objects
-                    .presign(&layout::report_json(id), layout::JSON)
+                    .presign(&layout::report_page(id), layout::HTML)
                     .await
             }
             ReportLinks::PublicBase(base) => Ok(public_link(base, id)),

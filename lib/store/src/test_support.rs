@@ -19,6 +19,9 @@ pub fn report(id: &str) -> Report {
         usage: Usage::default(),
         degraded: vec![],
         archived: true,
+        timezone: "UTC".into(),
+        call_graph: Vec::new(),
+        feedback: None,
     }
 }
 
