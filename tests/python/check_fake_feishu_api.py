@@ -2,21 +2,37 @@
 
 Usage: check_fake_feishu_api.py BASE_URL APP_ID APP_SECRET CHAT_ID
 
-The SDK fetches a tenant token, sends a text message and an interactive card, and
-replies under the first; each response must parse into the SDK's own types with
+The SDK fetches a tenant token, sends a text message, uploads a PNG (the image API
+cards use), sends an interactive card showing it, and replies under the first; each response must parse into the SDK's own types with
 code 0. Prints one JSON line with what the SDK read; exits 1 on any failure.
 """
 
+import io
 import json
 import sys
+import zlib
 
 import lark_oapi as lark
 from lark_oapi.api.im.v1 import (
+    CreateImageRequest,
+    CreateImageRequestBody,
     CreateMessageRequest,
     CreateMessageRequestBody,
     ReplyMessageRequest,
     ReplyMessageRequestBody,
 )
+
+
+def tiny_png() -> bytes:
+    """A 1x1 white PNG, written out by hand so no imaging library is needed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = (1).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def main() -> int:
@@ -50,10 +66,29 @@ def main() -> int:
     if not text.success():
         print(f"send text failed: code={text.code} msg={text.msg}", file=sys.stderr)
         return 1
+    image = client.im.v1.image.create(
+        CreateImageRequest.builder()
+        .request_body(
+            CreateImageRequestBody.builder()
+            .image_type("message")
+            .image(io.BytesIO(tiny_png()))
+            .build()
+        )
+        .build()
+    )
+    if not image.success():
+        print(f"image upload failed: code={image.code} msg={image.msg}", file=sys.stderr)
+        return 1
     card = {
         "schema": "2.0",
         "header": {"title": {"tag": "plain_text", "content": "sdk card"}, "template": "blue"},
-        "body": {"elements": [{"tag": "markdown", "content": "**hi**"}]},
+        "body": {
+            "elements": [
+                {"tag": "markdown", "content": "**hi**"},
+                {"tag": "img", "img_key": image.data.image_key,
+                 "alt": {"tag": "plain_text", "content": "a chart"}},
+            ]
+        },
     }
     interactive = send("interactive", card, "sdk-check-card")
     if not interactive.success():
@@ -84,6 +119,7 @@ def main() -> int:
                 "text_msg_type": text.data.msg_type,
                 "text_body": text.data.body.content,
                 "card_message_id": interactive.data.message_id,
+                "image_key": image.data.image_key,
                 "reply_message_id": reply.data.message_id,
                 "reply_parent_id": reply.data.parent_id,
             }

@@ -49,11 +49,16 @@ enum Command {
         #[arg(long, default_value_t = 9090)]
         port: u16,
     },
-    /// Run the statistical engine on every case of the datasets and score it.
+    /// Run the statistical engine on every case of the datasets and score it; or,
+    /// with --feedback, score the stored reports by the verdicts people gave them.
     Eval {
         /// Dataset folders.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "feedback")]
         datasets: Vec<PathBuf>,
+        /// Score the reports in the configured store (AEGIS_DATA_DIR or AEGIS_S3_*)
+        /// against the result cards' "right cause" / "wrong cause" verdicts.
+        #[arg(long, conflicts_with = "datasets")]
+        feedback: bool,
         /// Write the scores as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -131,9 +136,15 @@ pub fn main() -> ExitCode {
         } => crate::host::dev(port, host, knative),
         Command::Replay { dataset, port } => block_on(aegis_replay::serve_dataset(&dataset, port)),
         Command::Eval {
+            feedback: true,
+            json,
+            ..
+        } => block_on(feedback(json)),
+        Command::Eval {
             datasets,
             json,
             limit,
+            ..
         } => block_on(aegis_eval::run(
             &datasets,
             json.as_deref(),
@@ -141,6 +152,18 @@ pub fn main() -> ExitCode {
             aegis_runtime::shutdown_signal(),
         )),
     }
+}
+
+/// `aegis eval --feedback`: the verdicts on the stored reports, as a table (and JSON).
+async fn feedback(json: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = aegis_runtime::Config::from_env()?;
+    let store = aegis_store::open(&config.store).await?;
+    let scores = aegis_eval::feedback::score(store.as_ref()).await?;
+    print!("{}", aegis_eval::feedback::table(&scores));
+    if let Some(path) = json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&scores)?)?;
+    }
+    Ok(())
 }
 
 /// Runs a command's future on a fresh runtime; an error is printed as one line.

@@ -211,9 +211,10 @@ impl Bridge {
                                 next_ping = Instant::now() + interval;
                             }
                         }
-                        Kind::Event => self.data(frame, &mut fragments, &acks),
-                        // Card callbacks are not subscribed; like the SDKs, skip them.
-                        Kind::Card | Kind::Ping | Kind::Other => {}
+                        // Card callbacks (the result card's feedback buttons) carry an
+                        // envelope like events do and travel the same way.
+                        Kind::Event | Kind::Card => self.data(frame, &mut fragments, &acks),
+                        Kind::Ping | Kind::Other => {}
                     }
                 }
                 Some(ack) = ack_rx.recv() => {

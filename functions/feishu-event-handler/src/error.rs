@@ -31,6 +31,9 @@ pub enum HandlerError {
     /// 401: the signature headers are missing or do not match.
     #[error("invalid or missing request signature")]
     BadSignature,
+    /// 503: a feedback verdict could not be stored; the broker redelivers.
+    #[error("the feedback could not be stored")]
+    Store(#[source] aegis_store::Error),
     /// 503: the broker did not take the event; Feishu retries the callback.
     #[error("event broker unavailable")]
     Publish(#[from] aegis_core::events::SendError),
@@ -43,7 +46,7 @@ impl HandlerError {
             Self::Malformed(_) | Self::NoEncryptKey | Self::Decrypt(_) => StatusCode::BAD_REQUEST,
             Self::BadToken | Self::BadSignature => StatusCode::UNAUTHORIZED,
             Self::CallbackDisabled => StatusCode::NOT_FOUND,
-            Self::Bot(_) | Self::Publish(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Bot(_) | Self::Publish(_) | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Build(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

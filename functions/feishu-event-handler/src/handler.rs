@@ -15,8 +15,9 @@ use aegis_core::events::{
     self, AnalysisCompleted, AnalysisRequested, AttributesReader, Notice, Origin, Outcome, Payload,
     Received, ReplyTarget,
 };
+use aegis_core::report::{Feedback, FeedbackValue};
 use aegis_core::request::{Invalid, MAX_DESCRIPTION, Request};
-use aegis_feishu::event::{Envelope, MessageReceived, RawEnvelope};
+use aegis_feishu::event::{CardAction, Envelope, MessageReceived, RawEnvelope};
 use aegis_store::{Claim, ReportStore};
 use axum::extract::State;
 use axum::response::Response;
@@ -98,14 +99,47 @@ pub async fn receive(
     }
 }
 
+/// A click on a result card's "right cause" / "wrong cause": the verdict is stored
+/// with the report (a repeated click stores the same verdict again).
+async fn feedback(
+    app: &App,
+    action: CardAction,
+    now: DateTime<Utc>,
+) -> Result<Decision, HandlerError> {
+    let Ok(value) = serde_json::from_value::<FeedbackValue>(action.action.value) else {
+        return Ok(Decision::Ignore("a card action that is not Aegis feedback"));
+    };
+    if value.action != FeedbackValue::ACTION || !aegis_store::key::is_plain(&value.report_id) {
+        return Ok(Decision::Ignore("a card action that is not Aegis feedback"));
+    }
+    let verdict = Feedback {
+        verdict: value.verdict,
+        by: action.operator.open_id.clone(),
+        at: now,
+    };
+    match app.store.put_feedback(&value.report_id, verdict).await {
+        Ok(Some(_)) => {
+            tracing::info!(report = %value.report_id, service = %value.service, verdict = value.verdict.words(), "feedback stored");
+            Ok(Decision::Ignore("feedback stored"))
+        }
+        Ok(None) => Ok(Decision::Ignore("feedback on a report that is not stored")),
+        Err(e) => Err(HandlerError::Store(e)),
+    }
+}
+
 async fn decide(
     app: &App,
     envelope: &Envelope,
     event_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Decision, HandlerError> {
+    if let Some(action) = envelope.card_action() {
+        return feedback(app, action, now).await;
+    }
     let Some(MessageReceived { sender, message }) = envelope.message() else {
-        return Ok(Decision::Ignore("not im.message.receive_v1"));
+        return Ok(Decision::Ignore(
+            "neither im.message.receive_v1 nor card.action.trigger",
+        ));
     };
     if sender.sender_type != "user" {
         return Ok(Decision::Ignore("sent by an app or the bot itself"));

@@ -306,3 +306,87 @@ async fn wrong_event_type_or_data_is_400() {
     let (status, _, _) = send(&app, &json!({"header": "not an object"})).await;
     assert_eq!(status, 400);
 }
+
+fn card_action(event_id: &str, value: Value) -> Value {
+    json!({
+        "schema": "2.0",
+        "header": {"event_id": event_id, "event_type": "card.action.trigger",
+                   "create_time": now_ms(), "token": "t", "app_id": "cli_x", "tenant_key": "tk"},
+        "event": {
+            "operator": {"open_id": "ou_alice", "user_id": "alice"},
+            "action": {"tag": "button", "value": value},
+            "context": {"open_message_id": "om_card", "open_chat_id": "oc_ops"}
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_feedback_click_stores_the_verdict_with_the_report() {
+    use aegis_core::report::{FeedbackValue, Verdict};
+    use aegis_store::ReportStore;
+    let store: Arc<Memory> = Arc::new(Memory::default());
+    let mut report: aegis_core::report::Report = serde_json::from_value(json!({
+        "id": "rep-1", "summary": "s", "ranked_root_causes": [], "next_actions": [],
+        "trace": {"steps": []}, "model": "statistical",
+        "time_range": {"start": "2026-01-29T08:00:00Z", "end": "2026-01-29T08:15:00Z"},
+        "duration_ms": 1, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "tool_calls": 0},
+        "degraded": []
+    }))
+    .unwrap();
+    report.timezone = "Asia/Shanghai".into();
+    store.put_report(&report).await.unwrap();
+    let app = router(
+        App {
+            bot: Arc::new(FixedBot(Some("ou_bot".into()))),
+            store: store.clone(),
+            policy: Arc::new(policy()),
+        },
+        Callback {
+            verification_token: None,
+            encrypt_key: None,
+            sink: Arc::new(aegis_core::events::Unconfigured),
+        },
+    );
+    let click = |id: &str, verdict| {
+        card_action(
+            id,
+            serde_json::to_value(FeedbackValue::new(id_report(id), "cart", verdict)).unwrap(),
+        )
+    };
+    fn id_report(event: &str) -> &str {
+        if event == "ev-unknown" {
+            "rep-none"
+        } else {
+            "rep-1"
+        }
+    }
+    let (status, ty, _) = send(&app, &click("ev-1", Verdict::RightCause)).await;
+    assert_eq!((status, ty), (202, None), "a click replies with no event");
+    let stored = store.get_report("rep-1").await.unwrap().unwrap();
+    let feedback = stored.feedback.expect("the verdict is stored");
+    assert_eq!(feedback.verdict, Verdict::RightCause);
+    assert_eq!(feedback.by.as_deref(), Some("ou_alice"));
+    assert!(
+        store
+            .get_report_markdown("rep-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("right cause"),
+        "the Markdown is written again"
+    );
+    // A later click replaces the verdict; an unknown report or another card's button
+    // changes nothing and is still 202 (nothing to retry).
+    send(&app, &click("ev-2", Verdict::WrongCause)).await;
+    let stored = store.get_report("rep-1").await.unwrap().unwrap();
+    assert_eq!(stored.feedback.unwrap().verdict, Verdict::WrongCause);
+    assert_eq!(
+        send(&app, &click("ev-unknown", Verdict::RightCause))
+            .await
+            .0,
+        202
+    );
+    let other = card_action("ev-3", json!({"action": "someone.else", "x": 1}));
+    assert_eq!(send(&app, &other).await.0, 202);
+    assert!(store.get_report("rep-none").await.unwrap().is_none());
+}

@@ -123,6 +123,29 @@ async fn analysis_requested(
     Ok(events::accepted())
 }
 
+/// Size of the card's chart, in pixels.
+const CARD_CHART: (u32, u32) = (640, 240);
+
+/// The top candidate's key series drawn as PNG and uploaded; its image key. `None`
+/// when there is nothing to draw or the upload fails: the card goes out without it.
+async fn chart_image(app: &App, report: &aegis_analysis::Report) -> Option<String> {
+    let chart = result_card::top_chart(report)?;
+    let png = match aegis_view::chart::png(chart, report.clock(), CARD_CHART.0, CARD_CHART.1) {
+        Ok(png) => png,
+        Err(e) => {
+            tracing::warn!(report = %report.id, error = %e, "the card's chart could not be drawn");
+            return None;
+        }
+    };
+    match app.messenger.upload_image(&png).await {
+        Ok(key) => Some(key),
+        Err(e) => {
+            tracing::warn!(report = %report.id, error = %e, "the card's chart was not uploaded; sending the card without it");
+            None
+        }
+    }
+}
+
 /// A finished analysis: the result card (or the apology) under the alert card or the
 /// question; or a notice for the asker, posted as it is.
 async fn analysis_completed(
@@ -136,10 +159,13 @@ async fn analysis_completed(
         .turn(&format!("request/{}", done.request_id), made(event))
         .await;
     let (message, what) = match (done.outcome, &done.report) {
-        (Outcome::Ok, Some(report)) => (
-            result_card::render(report, done.report_url.as_deref()),
-            RESULT,
-        ),
+        (Outcome::Ok, Some(report)) => {
+            let chart = chart_image(app, report).await;
+            (
+                result_card::render(report, done.report_url.as_deref(), chart.as_deref()),
+                RESULT,
+            )
+        }
         (Outcome::Ok, None) => {
             return Err(NotifyError::Malformed("outcome ok without a report".into()));
         }

@@ -11,17 +11,28 @@ use crate::alert_card::clip;
 pub const ACK: &str = "收到，正在分析…";
 
 /// The result card: summary; the top three candidates with probability, service and
-/// key evidence; next steps; model and duration; a link to the full report.
-pub fn render(report: &Report, report_url: Option<&str>) -> Message {
-    let card = build(report, report_url, true);
+/// key evidence (the top one's key series as `chart`, an uploaded image's key); next
+/// steps; the feedback buttons; range, model and duration; a link to the full report.
+pub fn render(report: &Report, report_url: Option<&str>, chart: Option<&str>) -> Message {
+    let card = build(report, report_url, chart, true);
     // Evidence is the bulk; a card that is still too big loses it, never the verdict.
     if aegis_feishu::Message::Card(card.clone()).content().is_ok() {
         return Message::Card(card);
     }
-    Message::Card(build(report, report_url, false))
+    Message::Card(build(report, report_url, chart, false))
 }
 
-fn build(report: &Report, report_url: Option<&str>, evidence: bool) -> Card {
+/// The evidence chart of the top candidate, if it has one: its title and series.
+pub fn top_chart(report: &Report) -> Option<&aegis_core::report::Chart> {
+    report
+        .ranked_root_causes
+        .first()?
+        .evidence
+        .iter()
+        .find_map(|e| e.chart.as_ref())
+}
+
+fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidence: bool) -> Card {
     let top = report
         .ranked_root_causes
         .first()
@@ -65,6 +76,11 @@ fn build(report: &Report, report_url: Option<&str>, evidence: bool) -> Card {
                 }
             }
             card = card.markdown(lines.join("\n"));
+            if cause.rank == 1
+                && let (Some(key), Some(c)) = (chart, top_chart(report))
+            {
+                card = card.image(key, c.title.clone());
+            }
         }
     }
     if !report.next_actions.is_empty() {
@@ -79,7 +95,33 @@ fn build(report: &Report, report_url: Option<&str>, evidence: bool) -> Card {
             .hr()
             .markdown(format!("**Next steps**\n{}", steps.join("\n")));
     }
+    if let Some(top) = report.ranked_root_causes.first() {
+        use aegis_core::report::{FeedbackValue, Verdict};
+        let value = |verdict| {
+            serde_json::to_value(FeedbackValue::new(&report.id, &top.service, verdict))
+                .unwrap_or_default()
+        };
+        card = card
+            .hr()
+            .markdown(format!("Was **{}** the cause?", esc(&top.service)))
+            .button(
+                Verdict::RightCause.words(),
+                "primary",
+                value(Verdict::RightCause),
+            )
+            .button(
+                Verdict::WrongCause.words(),
+                "danger",
+                value(Verdict::WrongCause),
+            );
+    }
+    let clock = report.clock();
     let mut footer = vec![
+        format!(
+            "{} → {}",
+            clock.date_time(report.time_range.start),
+            clock.time(report.time_range.end)
+        ),
         format!("model {}", esc(&report.model)),
         format!("{:.1}s", report.duration_ms as f64 / 1000.0),
     ];
@@ -161,7 +203,7 @@ mod tests {
 
     #[test]
     fn card_has_top_three_next_steps_model_duration_and_link() {
-        let Message::Card(card) = render(&report(5), Some("https://reports/r1")) else {
+        let Message::Card(card) = render(&report(5), Some("https://reports/r1"), None) else {
             panic!("a card")
         };
         let text = card.text();
@@ -178,6 +220,43 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
+    }
+
+    #[test]
+    fn card_has_the_chart_the_feedback_buttons_and_times_in_the_zone() {
+        let mut r = report(2);
+        r.timezone = "Asia/Shanghai".into();
+        r.ranked_root_causes[0].evidence[0].chart = Some(aegis_core::report::Chart::new(
+            "cpu of svc-0".into(),
+            aegis_core::report::Unit::Cores,
+            &[(0.0, 1.0), (60.0, 2.0)],
+            1.0,
+            30.0,
+            45.0,
+        ));
+        let Message::Card(card) = render(&r, None, Some("img_v2_x")) else {
+            panic!("a card")
+        };
+        let json = card.to_value().to_string();
+        assert!(json.contains(r#""img_key":"img_v2_x""#), "{json}");
+        assert!(
+            json.contains(r#""tag":"button""#) && json.contains("wrong cause"),
+            "{json}"
+        );
+        assert!(json.contains(r#""verdict":"right_cause""#), "{json}");
+        assert!(
+            json.contains(&format!(r#""report_id":"{}""#, r.id)),
+            "{json}"
+        );
+        assert!(card.text().contains(" CST"), "{}", card.text());
+        assert!(!card.text().contains("UTC"), "{}", card.text());
+        let Message::Card(plain) = render(&r, None, None) else {
+            panic!("a card")
+        };
+        assert!(
+            !plain.to_value().to_string().contains("img_key"),
+            "no chart without an upload"
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ struct Call {
 struct Recording {
     calls: Mutex<Vec<Call>>,
     fail: Mutex<Option<fn() -> Error>>,
+    /// Image uploads fail (sends still work).
+    fail_uploads: std::sync::atomic::AtomicBool,
+    uploads: std::sync::atomic::AtomicUsize,
 }
 
 impl Recording {
@@ -72,6 +75,19 @@ impl Messenger for Recording {
             message: message.clone(),
             uuid: uuid.into(),
         })
+    }
+
+    async fn upload_image(&self, png: &[u8]) -> Result<String, Error> {
+        if let Some(fail) = *self.fail.lock().unwrap() {
+            return Err(fail());
+        }
+        assert!(png.starts_with(b"\x89PNG"), "a PNG is uploaded");
+        self.uploads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.fail_uploads.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Unavailable("HTTP 500".into()));
+        }
+        Ok("img_recorded".into())
     }
 }
 
@@ -463,5 +479,66 @@ async fn send_outcomes_are_counted_on_metrics() {
     assert!(
         text.contains(r#"aegis_feishu_sends_total{what="alert card",outcome="throttled"} 1"#),
         "{text}"
+    );
+}
+
+/// A completed analysis whose top candidate has a charted series.
+fn completed_with_chart(id: &str) -> events::Event {
+    let points: Vec<[f64; 2]> = (0..20)
+        .map(|i| [1_769_700_000.0 + 15.0 * i as f64, i as f64])
+        .collect();
+    let data = serde_json::json!({
+        "request_id": id, "origin": "alert",
+        "reply_to": {"chat_id": "oc_oncall"},
+        "outcome": "ok",
+        "report": {
+            "id": format!("rep-{id}"), "summary": "cart is slow", "next_actions": [],
+            "ranked_root_causes": [{"rank": 1, "service": "cart", "probability": 0.8,
+                "description": "cpu", "key_indicators": [], "key_logs": [],
+                "evidence": [{"source": "prometheus", "query": "q", "summary": "cpu of cart",
+                    "chart": {"title": "cpu_seconds_rate of cart", "unit": "cores", "points": points,
+                              "baseline": 1.0, "baseline_end": 1_769_700_060.0, "onset": 1_769_700_150.0}}]}],
+            "trace": {"steps": []}, "model": "statistical",
+            "time_range": {"start": "2026-01-29T08:00:00Z", "end": "2026-01-29T08:15:00Z"},
+            "duration_ms": 1, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "tool_calls": 0},
+            "degraded": [], "timezone": "Asia/Shanghai"
+        }
+    });
+    events::build(EventType::AnalysisCompleted, "analyze", id, &data, &[]).unwrap()
+}
+
+#[tokio::test]
+async fn the_result_card_shows_the_uploaded_chart_and_goes_out_without_it_when_the_upload_fails() {
+    let (feishu, app) = setup();
+    assert_eq!(
+        deliver(&app, completed_with_chart("c1")).await.status(),
+        StatusCode::ACCEPTED
+    );
+    feishu
+        .fail_uploads
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        deliver(&app, completed_with_chart("c2")).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(feishu.uploads.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let cards: Vec<String> = feishu
+        .calls()
+        .iter()
+        .map(|c| match &c.message {
+            Message::Card(card) => card.to_value().to_string(),
+            Message::Text(t) => panic!("a card, not {t}"),
+        })
+        .collect();
+    assert_eq!(cards.len(), 2, "both cards went out");
+    assert!(
+        cards[0].contains(r#""img_key":"img_recorded""#),
+        "{}",
+        cards[0]
+    );
+    assert!(!cards[1].contains("img_key"), "{}", cards[1]);
+    assert!(
+        cards[1].contains("wrong cause"),
+        "the feedback buttons are there"
     );
 }

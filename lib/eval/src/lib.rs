@@ -3,6 +3,7 @@
 //! `prometheus` and `promtool` are installed, else from the replay; logs and traces
 //! always from the replay. Only the scorer reads `truth.jsonl`.
 
+pub mod feedback;
 mod prometheus;
 mod score;
 

@@ -68,6 +68,24 @@ pub enum Element {
     Note(String),
     /// A horizontal rule.
     Hr,
+    /// An uploaded image (`image_key` from [`crate::Client::upload_image`]) with its
+    /// alternative text.
+    Image {
+        /// The `img_...` key.
+        key: String,
+        /// What it shows, for screen readers and clients that cannot show it.
+        alt: String,
+    },
+    /// A button that calls back with `value` when clicked (a `card.action.trigger`
+    /// event, through the long connection or the callback URL).
+    Button {
+        /// Its words.
+        text: String,
+        /// `primary`, `danger` or `default`.
+        kind: &'static str,
+        /// What the callback carries in `event.action.value`.
+        value: serde_json::Value,
+    },
 }
 
 impl Element {
@@ -89,6 +107,8 @@ impl Element {
             Self::Markdown(text) => SHELLS[0] + twice_escaped_len(text),
             Self::Note(text) => SHELLS[1] + twice_escaped_len(text),
             Self::Hr => SHELLS[2],
+            // Few and small: measured by encoding them.
+            Self::Image { .. } | Self::Button { .. } => encoded_len(&json_string(self)) - 1,
         }
     }
 }
@@ -109,6 +129,23 @@ impl Serialize for Element {
             Self::Markdown(content) => (Some(content.as_str()), "markdown", None),
             Self::Note(content) => (Some(content.as_str()), "markdown", Some("notation")),
             Self::Hr => (None, "hr", None),
+            Self::Image { key, alt } => {
+                return serde_json::json!({
+                    "tag": "img",
+                    "img_key": key,
+                    "alt": {"tag": "plain_text", "content": alt},
+                })
+                .serialize(serializer);
+            }
+            Self::Button { text, kind, value } => {
+                return serde_json::json!({
+                    "tag": "button",
+                    "text": {"tag": "plain_text", "content": text},
+                    "type": kind,
+                    "behaviors": [{"type": "callback", "value": value}],
+                })
+                .serialize(serializer);
+            }
         };
         Json {
             content,
@@ -169,6 +206,30 @@ impl Card {
         self
     }
 
+    /// Appends an uploaded image.
+    pub fn image(mut self, key: impl Into<String>, alt: impl Into<String>) -> Self {
+        self.elements.push(Element::Image {
+            key: key.into(),
+            alt: alt.into(),
+        });
+        self
+    }
+
+    /// Appends a callback button.
+    pub fn button(
+        mut self,
+        text: impl Into<String>,
+        kind: &'static str,
+        value: serde_json::Value,
+    ) -> Self {
+        self.elements.push(Element::Button {
+            text: text.into(),
+            kind,
+            value,
+        });
+        self
+    }
+
     /// The card JSON 2.0 object.
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).expect("a card holds only strings and booleans")
@@ -190,6 +251,8 @@ impl Card {
             .iter()
             .filter_map(|e| match e {
                 Element::Markdown(s) | Element::Note(s) => Some(s.as_str()),
+                Element::Image { alt, .. } => Some(alt.as_str()),
+                Element::Button { text, .. } => Some(text.as_str()),
                 Element::Hr => None,
             })
             .collect::<Vec<_>>()

@@ -229,7 +229,7 @@ impl Client {
                 reqwest::Method::POST,
                 "/open-apis/im/v1/messages",
                 &[("receive_id_type", receive_id_type.as_str())],
-                Some(&body),
+                Some(Body::Json(&body)),
             )
             .await?;
         sent(&answer)
@@ -258,10 +258,29 @@ impl Client {
                 reqwest::Method::POST,
                 &path,
                 &[],
-                Some(&body),
+                Some(Body::Json(&body)),
             )
             .await?;
         sent(&answer)
+    }
+
+    /// Uploads a PNG for use in cards (`POST /open-apis/im/v1/images`,
+    /// `image_type=message`); its `image_key`.
+    pub async fn upload_image(&self, png: &[u8]) -> Result<String, Error> {
+        let answer = self
+            .call(
+                None,
+                reqwest::Method::POST,
+                "/open-apis/im/v1/images",
+                &[],
+                Some(Body::Image(png)),
+            )
+            .await?;
+        answer
+            .pointer("/data/image_key")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Error::Unavailable("Feishu's answer has no data.image_key".into()))
     }
 
     fn url(&self, path: &str) -> url::Url {
@@ -278,7 +297,7 @@ impl Client {
         method: reqwest::Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&Value>,
+        body: Option<Body<'_>>,
     ) -> Result<Value, Error> {
         let policy = &self.inner.retry;
         let mut turn = match chat {
@@ -294,7 +313,10 @@ impl Client {
                 turn.pace().await;
             }
             let token = self.tenant_token().await?;
-            let wait = match self.attempt(&method, path, query, body, &token).await {
+            let wait = match self
+                .attempt(&method, path, query, body.as_ref(), &token)
+                .await
+            {
                 Ok(answer) => return Ok(answer),
                 Err(Failure::TokenInvalid { code, msg }) => {
                     self.invalidate(&token).await;
@@ -350,7 +372,7 @@ impl Client {
         method: &reqwest::Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&Value>,
+        body: Option<&Body<'_>>,
         token: &Secret,
     ) -> Result<Value, Failure> {
         let mut req = aegis_core::http_client()
@@ -361,8 +383,21 @@ impl Client {
         if !query.is_empty() {
             req = req.query(query);
         }
-        if let Some(body) = body {
-            req = req.json(body);
+        match body {
+            Some(Body::Json(body)) => req = req.json(body),
+            // A form is consumed by its request, so each attempt builds its own.
+            Some(Body::Image(png)) => {
+                let image = reqwest::multipart::Part::bytes(png.to_vec())
+                    .file_name("chart.png")
+                    .mime_str("image/png")
+                    .map_err(|e| Failure::Unavailable(e.to_string()))?;
+                req = req.multipart(
+                    reqwest::multipart::Form::new()
+                        .text("image_type", "message")
+                        .part("image", image),
+                );
+            }
+            None => {}
         }
         let res = req
             .send()
@@ -411,6 +446,14 @@ impl Client {
     }
 }
 
+/// What a request carries.
+enum Body<'a> {
+    /// A JSON body.
+    Json(&'a Value),
+    /// An image upload: `multipart/form-data` with `image_type` and `image`.
+    Image(&'a [u8]),
+}
+
 /// `data.message_id` of a send or reply answer.
 fn sent(answer: &Value) -> Result<Sent, Error> {
     answer
@@ -442,5 +485,9 @@ impl Messenger for Client {
         reply_in_thread: bool,
     ) -> Result<Sent, Error> {
         Client::reply(self, message_id, message, uuid, reply_in_thread).await
+    }
+
+    async fn upload_image(&self, png: &[u8]) -> Result<String, Error> {
+        Client::upload_image(self, png).await
     }
 }

@@ -57,6 +57,34 @@ pub struct EventHeader {
     pub tenant_key: String,
 }
 
+/// `header.event_type` of a click on a card's callback button.
+pub const CARD_ACTION_TRIGGER: &str = "card.action.trigger";
+
+/// The body of `card.action.trigger`: who clicked which button of which card.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CardAction {
+    /// Who clicked.
+    #[serde(default)]
+    pub operator: UserId,
+    /// What was clicked.
+    #[serde(default)]
+    pub action: Action,
+    /// Where: `open_message_id`, `open_chat_id`.
+    #[serde(default)]
+    pub context: serde_json::Value,
+}
+
+/// The clicked element of a [`CardAction`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Action {
+    /// The `value` the button's callback behaviour carries.
+    #[serde(default)]
+    pub value: serde_json::Value,
+    /// `button`, ...
+    #[serde(default)]
+    pub tag: String,
+}
+
 /// The body of `im.message.receive_v1`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MessageReceived {
@@ -171,6 +199,14 @@ impl Envelope {
     /// The message event, when this is `im.message.receive_v1`.
     pub fn message(&self) -> Option<MessageReceived> {
         if self.event_type() != Some(MESSAGE_RECEIVE_V1) {
+            return None;
+        }
+        serde_json::from_value(self.event.clone()?).ok()
+    }
+
+    /// The card action, when this is `card.action.trigger`.
+    pub fn card_action(&self) -> Option<CardAction> {
+        if self.event_type() != Some(CARD_ACTION_TRIGGER) {
             return None;
         }
         serde_json::from_value(self.event.clone()?).ok()

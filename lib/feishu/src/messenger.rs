@@ -23,6 +23,9 @@ pub trait Messenger: Send + Sync {
         uuid: &str,
         reply_in_thread: bool,
     ) -> Result<Sent, Error>;
+
+    /// Uploads a PNG for cards; its `image_key`.
+    async fn upload_image(&self, png: &[u8]) -> Result<String, Error>;
 }
 
 /// The messenger the configuration calls for: the client when credentials are set,
@@ -92,6 +95,13 @@ impl Messenger for Console {
         Ok(Sent {
             message_id: format!("console-{uuid}"),
         })
+    }
+
+    /// The console shows no images: the card goes out without its chart.
+    async fn upload_image(&self, _png: &[u8]) -> Result<String, Error> {
+        Err(Error::Unavailable(
+            "the console messenger shows no images".into(),
+        ))
     }
 }
 

@@ -51,10 +51,10 @@ fn call_graph(obs: &Observations) -> Vec<Edge> {
         .collect();
     let mut edges: BTreeSet<(String, String)> = obs.graph.iter().cloned().collect();
     for s in &obs.spans {
-        if let Some(parent) = s.parent_span_id.as_deref().and_then(|p| by_id.get(p)) {
-            if *parent != s.service {
-                edges.insert((parent.to_string(), s.service.clone()));
-            }
+        if let Some(parent) = s.parent_span_id.as_deref().and_then(|p| by_id.get(p))
+            && *parent != s.service
+        {
+            edges.insert((parent.to_string(), s.service.clone()));
         }
     }
     edges

@@ -1,4 +1,5 @@
-//! The fake's HTTP API: tenant token, bot info, send and reply, answering with Feishu's
+//! The fake's HTTP API: tenant token, bot info, send and reply, image upload (cards
+//! may only name uploaded images), answering with Feishu's
 //! envelope `{code, msg, data}` as `docs/feishu-protocol.md` §4 describes; `uuid`
 //! makes sends idempotent as on Feishu. Scripted faults: app throttling (HTTP 429,
 //! code 99991400, `x-ogw-ratelimit-*` headers), chat throttling (230020), 5xx, and
@@ -131,6 +132,8 @@ struct Inner {
     requests: Vec<Recorded>,
     messages: Vec<Posted>,
     by_uuid: HashMap<String, usize>,
+    images: Vec<(String, Vec<u8>)>,
+    image_faults: usize,
 }
 
 impl ApiState {
@@ -156,6 +159,16 @@ impl ApiState {
     /// Tokens issued so far.
     pub fn tokens_issued(&self) -> u64 {
         self.lock().issued
+    }
+
+    /// Every image uploaded, as `(image_key, bytes)`, in order.
+    pub fn images(&self) -> Vec<(String, Vec<u8>)> {
+        self.lock().images.clone()
+    }
+
+    /// The next `n` image uploads fail with HTTP 500.
+    pub fn fail_image_uploads(&self, n: usize) {
+        self.lock().image_faults += n;
     }
 
     /// Every request received, in order.
@@ -197,6 +210,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/open-apis/bot/v3/info", get(bot_info))
         .route("/open-apis/im/v1/messages", post(send))
         .route("/open-apis/im/v1/messages/{message_id}/reply", post(reply))
+        .route("/open-apis/im/v1/images", post(upload_image))
         .with_state(state)
 }
 
@@ -345,6 +359,101 @@ async fn reply(
     .await
 }
 
+/// `POST /open-apis/im/v1/images`: `multipart/form-data` with `image_type`
+/// (`message` or `avatar`) and `image` (JPEG, PNG, WEBP, GIF, TIFF, BMP or ICO, at
+/// most 10 MB); `data.image_key` is what a card's `img` element names.
+async fn upload_image(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    const PATH: &str = "/open-apis/im/v1/images";
+    const MAX_IMAGE: usize = 10 * 1024 * 1024;
+    let answer = match state.check_token(&headers) {
+        Some(refused) => refused,
+        None => {
+            let (mut image_type, mut image) = (None, None);
+            let mut broken = None;
+            loop {
+                match form.next_field().await {
+                    Ok(Some(field)) => {
+                        let name = field.name().unwrap_or_default().to_string();
+                        match field.bytes().await {
+                            Ok(bytes) if name == "image_type" => {
+                                image_type = Some(String::from_utf8_lossy(&bytes).into_owned())
+                            }
+                            Ok(bytes) if name == "image" => image = Some(bytes.to_vec()),
+                            Ok(_) => {}
+                            Err(e) => broken = Some(e.to_string()),
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        broken = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let bad = |code, msg: &str| envelope(StatusCode::BAD_REQUEST, code, msg, json!({}));
+            let recognised = |b: &[u8]| {
+                [&b"\x89PNG"[..], b"\xff\xd8\xff", b"GIF8", b"RIFF", b"BM"]
+                    .iter()
+                    .any(|magic| b.starts_with(magic))
+            };
+            let mut inner = state.lock();
+            if inner.image_faults > 0 {
+                inner.image_faults -= 1;
+                envelope(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    1,
+                    "internal error",
+                    json!({}),
+                )
+            } else if let Some(e) = broken {
+                bad(234001, &format!("Invalid request param: {e}"))
+            } else if !matches!(image_type.as_deref(), Some("message" | "avatar")) {
+                bad(234001, "Invalid request param: image_type")
+            } else {
+                match image {
+                    None => bad(234001, "Invalid request param: image"),
+                    Some(b) if b.len() > MAX_IMAGE => {
+                        bad(234006, "The image size exceeds the limit.")
+                    }
+                    Some(b) if !recognised(&b) => bad(234011, "Can't recognize the image format."),
+                    Some(b) => {
+                        let key = format!("img_v2_fake_{}", inner.images.len() + 1);
+                        inner.images.push((key.clone(), b));
+                        envelope(
+                            StatusCode::OK,
+                            0,
+                            "success",
+                            json!({"data": {"image_key": key}}),
+                        )
+                    }
+                }
+            }
+        }
+    };
+    state.record("POST", PATH, "", &headers, Value::Null, &answer);
+    (answer.0, Json(answer.1)).into_response()
+}
+
+/// Every `img_key` a card names.
+fn image_keys(content: &Value, out: &mut Vec<String>) {
+    match content {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("img_key", Value::String(key)) => out.push(key.clone()),
+                    _ => image_keys(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| image_keys(i, out)),
+        _ => {}
+    }
+}
+
 enum Target {
     Send(String),
     Reply(String),
@@ -433,6 +542,16 @@ fn create(state: &ApiState, body: &Value, size: usize, target: &Target) -> (Stat
         return bad("invalid param: uuid longer than 50 characters");
     }
     let mut inner = state.lock();
+    let mut keys = Vec::new();
+    image_keys(&content, &mut keys);
+    if let Some(unknown) = keys
+        .iter()
+        .find(|k| !inner.images.iter().any(|(i, _)| i == *k))
+    {
+        return bad(&format!(
+            "card content invalid: image_key {unknown} was not uploaded by this app"
+        ));
+    }
     let (chat_id, parent_id) = match target {
         Target::Send(kind) => {
             let Some(id) = body["receive_id"].as_str() else {

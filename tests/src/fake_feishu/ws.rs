@@ -65,6 +65,8 @@ struct Inner {
 struct Pending {
     payload: Vec<u8>,
     fragments: usize,
+    /// The frame's `type` header: `event`, or `card` for a card callback.
+    kind: &'static str,
 }
 
 struct Connection {
@@ -166,6 +168,23 @@ impl WsState {
         let pending = Pending {
             payload: event.to_string().into_bytes(),
             fragments: fragments.max(1),
+            kind: "event",
+        };
+        let mut inner = self.lock();
+        inner.pending.insert(message_id.clone(), pending.clone());
+        let frames = inner.frames(&message_id, &pending);
+        inner.send(Command::Frames(frames));
+        message_id
+    }
+
+    /// Pushes a card callback (`card.action.trigger`, a button click) in one frame
+    /// of type `card`, as Feishu does for a card's callback buttons.
+    pub fn push_card(&self, event: &serde_json::Value) -> String {
+        let message_id = format!("fake_card_{}", uuid_like(event));
+        let pending = Pending {
+            payload: event.to_string().into_bytes(),
+            fragments: 1,
+            kind: "card",
         };
         let mut inner = self.lock();
         inner.pending.insert(message_id.clone(), pending.clone());
@@ -186,6 +205,7 @@ impl WsState {
         let pending = Pending {
             payload: event.to_string().into_bytes(),
             fragments: fragments.max(1),
+            kind: "event",
         };
         let mut inner = self.lock();
         inner.pending.insert(message_id.clone(), pending.clone());
@@ -290,7 +310,7 @@ impl Inner {
                     service: SERVICE_ID,
                     method: METHOD_DATA,
                     headers: vec![
-                        Header::new(HEADER_TYPE, "event"),
+                        Header::new(HEADER_TYPE, p.kind),
                         Header::new(HEADER_MESSAGE_ID, message_id),
                         Header::new(HEADER_SUM, sum.to_string()),
                         Header::new(HEADER_SEQ, seq.to_string()),

@@ -97,6 +97,15 @@ async fn fake_feishu_api_speaks_the_official_sdk() {
     assert_eq!(seen["reply_parent_id"], messages[0].message_id);
     assert_eq!(messages[0].content["text"], "hello from lark-oapi");
     assert_eq!(messages[1].template(), Some("blue"));
+    let images = fake.api.images();
+    assert_eq!(images.len(), 1, "the SDK's upload was accepted");
+    assert_eq!(seen["image_key"], images[0].0.as_str());
+    assert!(images[0].1.starts_with(b"\x89PNG"));
+    assert_eq!(
+        messages[1].content.pointer("/body/elements/1/img_key"),
+        Some(&Value::String(images[0].0.clone())),
+        "the card shows the uploaded image"
+    );
     assert_eq!(
         messages[2].parent_id.as_deref(),
         Some(messages[0].message_id.as_str())
@@ -117,6 +126,9 @@ async fn fake_feishu_api_speaks_the_official_sdk() {
             .iter()
             .all(|r| r.authorization.as_deref() == Some("Bearer t-fake-1"))
     );
+    // Our client's upload reads the same answer the SDK read.
+    let key = fake.client().upload_image(&images[0].1).await.unwrap();
+    assert!(key.starts_with("img_v2_"), "{key}");
 }
 
 #[tokio::test]

@@ -207,7 +207,7 @@ async fn chat_question_is_acknowledged_analysed_and_answered_once() {
     .unwrap();
     let base = fake.base_url().to_string();
     let ollama = llm.base_url.trim_end_matches("/v1").to_string();
-    let (dev, _data) = process::dev(
+    let (dev, data) = process::dev(
         &[
             ("FEISHU_BASE_URL", base.as_str()),
             ("FEISHU_APP_ID", APP_ID),
@@ -276,6 +276,57 @@ async fn chat_question_is_acknowledged_analysed_and_answered_once() {
     );
     assert_eq!(replies[1].msg_type, "interactive", "{:#?}", replies[1]);
     assert_eq!(fake.api.messages().len(), 2, "nothing else was posted");
+
+    // "wrong cause" on a result card (the value its button carries; the card above
+    // has no candidate to judge): the click comes back over the long connection as a
+    // `card` frame and the verdict is stored with the report.
+    let report_id = "rep-feedback";
+    let store = aegis_store::Folder::open(
+        data.path(),
+        Duration::from_secs(3600),
+        aegis_store::ReportLinks::None,
+    )
+    .await
+    .unwrap();
+    aegis_store::ReportStore::put_report(&store, &aegis_tests::reports::sample(report_id))
+        .await
+        .unwrap();
+    let value = serde_json::to_value(aegis_core::report::FeedbackValue::new(
+        report_id,
+        "payments-db",
+        aegis_core::report::Verdict::WrongCause,
+    ))
+    .unwrap();
+    fake.ws.push_card(&json!({
+        "schema": "2.0",
+        "header": {"event_id": "ev_card_1", "event_type": "card.action.trigger",
+                   "create_time": chrono::Utc::now().timestamp_millis().to_string(),
+                   "token": "", "app_id": APP_ID, "tenant_key": "tenant"},
+        "event": {
+            "operator": {"open_id": "ou_alice", "union_id": "on_alice", "user_id": "alice", "tenant_key": "tenant"},
+            "token": "c-callback-token",
+            "action": {"tag": "button", "value": value},
+            "host": "im_message",
+            "context": {"open_message_id": replies[1].message_id, "open_chat_id": CHAT}
+        }
+    }));
+    let mut stored = Value::Null;
+    for _ in 0..100 {
+        dev.broker().wait_idle().await;
+        stored = reqwest::get(dev.url(&format!("/api/ops/analyses/{report_id}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !stored["feedback"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stored["feedback"]["verdict"], "wrong_cause", "{stored}");
+    assert_eq!(stored["feedback"]["by"], "ou_alice");
+    assert_eq!(fake.api.messages().len(), 2, "a click posts nothing");
 
     // The model named in the question was the one asked, with the question in its
     // prompt and the bot's mention gone.

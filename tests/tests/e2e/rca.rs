@@ -184,3 +184,55 @@ async fn a_terminated_eval_stops_prometheus_and_removes_its_folder() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[tokio::test]
+async fn eval_feedback_scores_the_stored_reports_by_peoples_verdicts() {
+    use aegis_core::report::{Feedback, Verdict};
+    use aegis_store::ReportStore;
+    let data = tempfile::tempdir().unwrap();
+    let store = aegis_store::Folder::open(
+        data.path(),
+        std::time::Duration::from_secs(3600),
+        aegis_store::ReportLinks::None,
+    )
+    .await
+    .unwrap();
+    for (id, verdict) in [
+        ("r1", Some(Verdict::RightCause)),
+        ("r2", Some(Verdict::WrongCause)),
+        ("r3", Some(Verdict::RightCause)),
+        ("r4", None),
+    ] {
+        store
+            .put_report(&aegis_tests::reports::sample(id))
+            .await
+            .unwrap();
+        if let Some(verdict) = verdict {
+            let feedback = Feedback {
+                verdict,
+                by: Some("ou_sre".into()),
+                at: chrono::Utc::now(),
+            };
+            store.put_feedback(id, feedback).await.unwrap();
+        }
+    }
+    let json = data.path().join("feedback.json");
+    let out = aegis_tests::process::run(
+        &["eval", "--feedback", "--json", json.to_str().unwrap()],
+        &[("AEGIS_DATA_DIR", data.path().to_str().unwrap())],
+    )
+    .await
+    .unwrap();
+    let stdout = &out.stdout;
+    assert_eq!(out.code, Some(0), "{stdout}{}", out.stderr);
+    assert!(stdout.contains("4 reports, 3 with a verdict"), "{stdout}");
+    assert!(
+        stdout.contains("| statistical | 3 | 2 | 0.667 | 0.700 |"),
+        "{stdout}"
+    );
+    let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(scores["by_model"]["statistical"]["right"], 2);
+
+    let refused = aegis_tests::process::run(&["eval"], &[]).await.unwrap();
+    assert_ne!(refused.code, Some(0), "eval needs datasets or --feedback");
+}

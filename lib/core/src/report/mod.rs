@@ -110,6 +110,35 @@ pub struct Feedback {
     pub at: DateTime<Utc>,
 }
 
+/// What a feedback button carries to its callback (`event.action.value` of a
+/// `card.action.trigger`): which report, which candidate, which verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackValue {
+    /// Always [`FeedbackValue::ACTION`], so other buttons are told apart.
+    pub action: String,
+    /// The report.
+    pub report_id: String,
+    /// The top candidate the verdict is about.
+    pub service: String,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl FeedbackValue {
+    /// The `action` of feedback buttons.
+    pub const ACTION: &'static str = "aegis.feedback";
+
+    /// The value of the button giving `verdict` on `report_id`'s top candidate.
+    pub fn new(report_id: &str, service: &str, verdict: Verdict) -> Self {
+        Self {
+            action: Self::ACTION.into(),
+            report_id: report_id.into(),
+            service: service.into(),
+            verdict,
+        }
+    }
+}
+
 /// The verdict of a [`Feedback`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
