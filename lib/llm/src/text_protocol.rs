@@ -40,6 +40,21 @@ pub fn instructions(tools: &[ToolSpec]) -> String {
     out
 }
 
+/// The JSON schema of one tool action (`{"action": <a tool's name>, "action_input":
+/// {...}}`), for `response_format` where a turn must call a tool.
+pub fn action_schema(tools: &[ToolSpec]) -> Value {
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": names},
+            "action_input": {"type": "object"},
+        },
+        "required": ["action", "action_input"],
+        "additionalProperties": false,
+    })
+}
+
 /// The correction sent when a turn is not one valid action.
 pub fn correction(problem: &str) -> String {
     format!(
