@@ -40,19 +40,31 @@ pub fn instructions(tools: &[ToolSpec]) -> String {
     out
 }
 
-/// The JSON schema of one tool action (`{"action": <a tool's name>, "action_input":
-/// {...}}`), for `response_format` where a turn must call a tool.
+/// The JSON schema of one tool action, `{"action": <a tool's name>, "action_input":
+/// <that tool's arguments>}` (one alternative per tool), for `response_format` where a
+/// turn must call a tool: a grammar-constrained model then writes a call that exists,
+/// with arguments of the right shape, and stops.
 pub fn action_schema(tools: &[ToolSpec]) -> Value {
-    let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-    serde_json::json!({
-        "type": "object",
-        "properties": {
-            "action": {"type": "string", "enum": names},
-            "action_input": {"type": "object"},
-        },
-        "required": ["action", "action_input"],
-        "additionalProperties": false,
-    })
+    let alternatives: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            let input = if t.parameters.is_object() {
+                t.parameters.clone()
+            } else {
+                serde_json::json!({"type": "object"})
+            };
+            serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "action": {"type": "string", "enum": [t.name]},
+                    "action_input": input,
+                },
+                "required": ["action", "action_input"],
+                "additionalProperties": false,
+            })
+        })
+        .collect();
+    serde_json::json!({"anyOf": alternatives})
 }
 
 /// The correction sent when a turn is not one valid action.

@@ -7,6 +7,7 @@ mod client;
 mod datasets;
 mod functions;
 mod rank_tool;
+mod real_model;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
