@@ -15,6 +15,7 @@
 //! [--max-tokens N] [--budget 300s]`
 
 #[path = "../tests/e2e/analyze/datasets.rs"]
+#[allow(dead_code)] // the engine's catalog is the e2e tests' and the other bench's
 mod datasets;
 
 use std::time::Instant;
@@ -107,21 +108,36 @@ async fn run(o: Options) {
         Some(url) => (
             None,
             url.clone(),
-            o.model.clone().expect("--model is required with --base-url"),
+            o.model
+                .clone()
+                .expect("--model is required with --base-url"),
             o.native_tools.unwrap_or(true),
         ),
         None => {
-            let server = Llama::start(4_096).await.expect("the llama.cpp peer starts");
+            let server = Llama::start(4_096)
+                .await
+                .expect("the llama.cpp peer starts");
             let url = server.base_url.clone();
             // SmolLM2's chat template has no tools: the text protocol.
-            (Some(server), url, llama::MODEL.to_string(), o.native_tools.unwrap_or(false))
+            (
+                Some(server),
+                url,
+                llama::MODEL.to_string(),
+                o.native_tools.unwrap_or(false),
+            )
         }
     };
-    println!("model {model} at {base_url} (native tools: {native}); max steps {}, budget {}", o.max_steps, o.budget);
+    println!(
+        "model {model} at {base_url} (native tools: {native}); max steps {}, budget {}",
+        o.max_steps, o.budget
+    );
     let mut total = Tally::default();
     for name in &o.datasets {
         let backends = Backends::start(name).await;
-        let truth = backends.dataset.truth().expect("the dev dataset has its truth");
+        let truth = backends
+            .dataset
+            .truth()
+            .expect("the dev dataset has its truth");
         let mut vars: Vec<(&str, String)> = backends.vars();
         vars.extend([
             ("AEGIS_LLM_BASE_URL", base_url.clone()),
@@ -198,7 +214,9 @@ async fn run(o: Options) {
         print_row(name, &tally);
     }
     println!();
-    println!("| dataset | cases | valid reports | fallbacks | tokens / case | seconds / case | agent AC@1 | agent AC@3 | engine AC@1 | engine AC@3 |");
+    println!(
+        "| dataset | cases | valid reports | fallbacks | tokens / case | seconds / case | agent AC@1 | agent AC@3 | engine AC@1 | engine AC@3 |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     print_row("all", &total);
     drop(peer);

@@ -34,7 +34,7 @@ pub const ANSWER_SCHEMA: &str = r#"{
 /// candidate can be supported, so the schema admits none.
 pub fn answer_schema(ok_steps: &[u32]) -> Value {
     let text = |max: u32| json!({"type": "string", "maxLength": max});
-    let list = |max: u32| json!({"type": "array", "items": text(200), "maxItems": max});
+    let list = |max: u32| json!({"type": "array", "items": text(160), "maxItems": max});
     let step = if ok_steps.is_empty() {
         json!({"type": "integer"})
     } else {
@@ -46,7 +46,7 @@ pub fn answer_schema(ok_steps: &[u32]) -> Value {
             "step": step,
             "source": {"type": "string", "enum": ["prometheus", "loki", "jaeger"]},
             "query": text(300),
-            "summary": text(200),
+            "summary": text(160),
         },
         "required": ["step", "source", "query", "summary"],
         "additionalProperties": false,
@@ -57,10 +57,10 @@ pub fn answer_schema(ok_steps: &[u32]) -> Value {
             "rank": {"type": "integer", "minimum": 1},
             "service": text(100),
             "probability": {"type": "number", "minimum": 0, "maximum": 1},
-            "description": text(300),
-            "key_indicators": list(3),
-            "key_logs": list(3),
-            "evidence": {"type": "array", "items": evidence, "minItems": 1, "maxItems": 3},
+            "description": text(240),
+            "key_indicators": list(2),
+            "key_logs": list(2),
+            "evidence": {"type": "array", "items": evidence, "minItems": 1, "maxItems": 2},
         },
         "required": ["rank", "service", "probability", "description", "key_indicators", "key_logs", "evidence"],
         "additionalProperties": false,
@@ -69,7 +69,7 @@ pub fn answer_schema(ok_steps: &[u32]) -> Value {
     json!({
         "type": "object",
         "properties": {
-            "summary": text(600),
+            "summary": text(400),
             "ranked_root_causes": {"type": "array", "items": cause, "maxItems": max_causes},
             "next_actions": list(3),
         },

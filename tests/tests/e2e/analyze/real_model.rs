@@ -28,7 +28,7 @@ async fn small_local_model_at_a_4k_context_gives_a_valid_report_never_worse_than
         // SmolLM2's chat template has no tools: the text protocol, its actions and the
         // final answer constrained by response_format.
         ("AEGIS_LLM_NATIVE_TOOLS", "false".to_string()),
-        ("AEGIS_LLM_MAX_TOKENS", "256".to_string()),
+        ("AEGIS_LLM_MAX_TOKENS", "400".to_string()),
         ("AEGIS_LLM_TIMEOUT", "200s".to_string()),
         ("AEGIS_ANALYSIS_MAX_STEPS", "2".to_string()),
         ("AEGIS_ANALYSIS_BUDGET", "400s".to_string()),
