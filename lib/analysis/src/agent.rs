@@ -773,6 +773,26 @@ mod tests {
     }
 
     #[test]
+    fn compact_specs_shorten_descriptions_then_drop_parameter_descriptions() {
+        let spec = llm::ToolSpec {
+            name: "prometheus_range".into(),
+            description: "Runs a PromQL range query. Use it for trends. It returns series.".into(),
+            parameters: serde_json::json!({"type": "object", "properties": {
+                "query": {"type": "string", "description": "PromQL"}}, "required": ["query"]}),
+        };
+        let whole = compact_specs(vec![spec.clone()], 0);
+        assert_eq!(whole[0], spec);
+        let short = compact_specs(vec![spec.clone()], 1);
+        assert_eq!(short[0].description, "Runs a PromQL range query.");
+        assert_eq!(short[0].parameters, spec.parameters);
+        let bare = compact_specs(vec![spec], 2);
+        assert_eq!(
+            bare[0].parameters,
+            serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})
+        );
+    }
+
+    #[test]
     fn arguments() {
         assert!(parse_arguments("").unwrap().is_object());
         assert!(parse_arguments("{\"a\":").is_err());

@@ -307,6 +307,20 @@ fn query_of(input: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answer_schema_admits_only_successful_steps_and_no_candidate_without_one() {
+        let none = answer_schema(&[]);
+        assert_eq!(none["properties"]["ranked_root_causes"]["maxItems"], 0);
+        let some = answer_schema(&[2, 5]);
+        let cause = &some["properties"]["ranked_root_causes"]["items"];
+        assert_eq!(
+            cause["properties"]["evidence"]["items"]["properties"]["step"]["enum"],
+            json!([2, 5])
+        );
+        assert_eq!(cause["properties"]["evidence"]["minItems"], 1);
+        assert_eq!(some["additionalProperties"], false);
+    }
     use serde_json::json;
 
     fn steps() -> (Vec<Step>, Vec<bool>) {
