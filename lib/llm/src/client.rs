@@ -325,10 +325,21 @@ impl Client {
                 Ok(Ok(res)) => {
                     let status = res.status().as_u16();
                     let retry_after = retry_after(res.headers());
-                    let body = res.text().await.unwrap_or_default();
+                    let answer = res.text().await.unwrap_or_default();
                     let key = self.provider.api_key.as_ref().map(|k| k.expose());
                     let secrets: Vec<&str> = key.into_iter().collect();
-                    (Error::from_status(status, &body, &secrets), retry_after)
+                    let prompt: String = body
+                        .get("messages")
+                        .and_then(|m| m.as_array())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|m| m.get("content").and_then(|c| c.as_str()))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    (
+                        Error::from_status(status, &answer, &secrets, &prompt),
+                        retry_after,
+                    )
                 }
             };
             if !err.retryable() || attempt >= self.retry.attempts {

@@ -60,14 +60,20 @@ impl Error {
         }
     }
 
-    /// Reads an error answer: the server's message (secrets in `secrets` masked) and
-    /// whether it says the context is exceeded.
-    pub(crate) fn from_status(status: u16, body: &str, secrets: &[&str]) -> Self {
+    /// Reads an error answer: the server's message (secrets in `secrets` masked, and
+    /// withheld when it quotes `prompt`, the request's message texts, as validation
+    /// errors that echo their input do) and whether it says the context is exceeded.
+    pub(crate) fn from_status(status: u16, body: &str, secrets: &[&str], prompt: &str) -> Self {
         let mask = |s: &str| {
-            secrets
+            let masked = secrets
                 .iter()
                 .filter(|k| !k.is_empty())
-                .fold(s.to_string(), |acc, k| acc.replace(k, "***"))
+                .fold(s.to_string(), |acc, k| acc.replace(k, "***"));
+            if quotes(&masked, prompt) {
+                "(the server's message quotes the prompt; withheld)".to_string()
+            } else {
+                masked
+            }
         };
         let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
         let error = parsed.as_ref().map(|v| match v.get("error") {
@@ -126,6 +132,19 @@ impl Error {
     }
 }
 
+/// Whether `text` contains 24 consecutive characters of `prompt`.
+fn quotes(text: &str, prompt: &str) -> bool {
+    const RUN: usize = 24;
+    let chars: Vec<char> = text.chars().collect();
+    if prompt.is_empty() || chars.len() < RUN {
+        return false;
+    }
+    chars.windows(RUN).any(|w| {
+        let piece: String = w.iter().collect();
+        prompt.contains(&piece)
+    })
+}
+
 /// vLLM and OpenAI say "maximum context length is 4096 tokens. However, you requested
 /// 5031 tokens": (prompt, context) from such a sentence.
 fn numbers_in(message: &str) -> (Option<u64>, Option<u64>) {
@@ -158,7 +177,7 @@ mod tests {
     #[test]
     fn llama_cpp_context_error_is_read_with_its_numbers() {
         let body = r#"{"error":{"code":400,"message":"request (5031 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5031,"n_ctx":4096}}"#;
-        match Error::from_status(400, body, &[]) {
+        match Error::from_status(400, body, &[], "") {
             Error::ContextExceeded {
                 message,
                 prompt_tokens,
@@ -177,7 +196,7 @@ mod tests {
     #[test]
     fn vllm_context_error_is_read_from_its_sentence() {
         let body = r#"{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5100 tokens (5000 in the messages, 100 in the completion).","type":"BadRequestError","code":400}"#;
-        match Error::from_status(400, body, &[]) {
+        match Error::from_status(400, body, &[], "") {
             Error::ContextExceeded {
                 prompt_tokens,
                 context_tokens,
@@ -190,7 +209,7 @@ mod tests {
     #[test]
     fn server_message_is_shown_with_secrets_masked() {
         let body = r#"{"error":{"message":"invalid api key sk-secret-123","type":"invalid_request_error"}}"#;
-        let e = Error::from_status(401, body, &["sk-secret-123"]);
+        let e = Error::from_status(401, body, &["sk-secret-123"], "");
         let text = e.to_string();
         assert_eq!(
             text,
@@ -200,10 +219,22 @@ mod tests {
     }
 
     #[test]
+    fn a_message_quoting_the_prompt_is_withheld() {
+        let prompt = "Question: why does checkout return 5xx since 10:04 today?";
+        let body = format!(
+            r#"{{"error":{{"message":"1 validation error: input {{'role': 'user', 'content': '{prompt}'}}"}}}}"#
+        );
+        let e = Error::from_status(400, &body, &[], prompt);
+        assert!(!e.to_string().contains("checkout"), "{e}");
+        assert!(!format!("{e:?}").contains("checkout"), "{e:?}");
+        assert!(e.to_string().contains("withheld"), "{e}");
+    }
+
+    #[test]
     fn an_html_page_is_not_a_message() {
-        let e = Error::from_status(502, "<html><body>Bad gateway</body></html>", &[]);
+        let e = Error::from_status(502, "<html><body>Bad gateway</body></html>", &[], "");
         assert_eq!(e.to_string(), "model endpoint answered HTTP 502");
-        let e = Error::from_status(500, "fake model: script exhausted", &[]);
+        let e = Error::from_status(500, "fake model: script exhausted", &[], "");
         assert_eq!(
             e.to_string(),
             "model endpoint answered HTTP 500: fake model: script exhausted"
