@@ -8,6 +8,12 @@
 //! arguments split, a usage chunk when `stream_options.include_usage`, then
 //! `data: [DONE]`). Usage is counted as characters / 4, like a tokenizer would roughly.
 //! When the script is exhausted it answers 500.
+//!
+//! [`FakeLlm::with_context`] makes it a llama.cpp server of that context: `GET /props`
+//! says `default_generation_settings.n_ctx`, and a request whose prompt (messages and
+//! tools, characters / 4) is larger is answered like llama.cpp does, 400
+//! `exceed_context_size_error` with `n_prompt_tokens` and `n_ctx`, without using a
+//! scripted reply.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -42,6 +48,13 @@ pub enum Reply {
     },
     /// No answer for this long (to trip timeouts).
     Hang(Duration),
+    /// An error status with this JSON body (the server's own error object).
+    Error {
+        /// The status.
+        status: u16,
+        /// The body.
+        body: Value,
+    },
 }
 
 impl Reply {
@@ -100,6 +113,14 @@ impl Reply {
         }
     }
 
+    /// An error status with the OpenAI error body `{"error": {"message": ..}}`.
+    pub fn error(status: u16, message: &str) -> Self {
+        Self::Error {
+            status,
+            body: json!({"error": {"message": message, "type": "invalid_request_error"}}),
+        }
+    }
+
     /// An error status.
     pub fn status(status: u16) -> Self {
         Self::Status {
@@ -113,6 +134,10 @@ impl Reply {
 struct Inner {
     script: VecDeque<Reply>,
     requests: Vec<Value>,
+    /// The llama.cpp context, when it plays one.
+    n_ctx: Option<u64>,
+    /// Whether `/props` says `n_ctx`.
+    props: bool,
 }
 
 /// A running fake model server.
@@ -126,12 +151,25 @@ pub struct FakeLlm {
 impl FakeLlm {
     /// Starts a server on port 0 answering `script` in order.
     pub async fn start(script: Vec<Reply>) -> anyhow::Result<Self> {
+        Self::serve(script, None, false).await
+    }
+
+    /// Starts a server playing llama.cpp with a context of `n_ctx` tokens; `props`:
+    /// whether `GET /props` says it (otherwise the client learns it from the 400).
+    pub async fn with_context(script: Vec<Reply>, n_ctx: u64, props: bool) -> anyhow::Result<Self> {
+        Self::serve(script, Some(n_ctx), props).await
+    }
+
+    async fn serve(script: Vec<Reply>, n_ctx: Option<u64>, props: bool) -> anyhow::Result<Self> {
         let inner = Arc::new(Mutex::new(Inner {
             script: script.into(),
             requests: Vec::new(),
+            n_ctx,
+            props,
         }));
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
+            .route("/props", axum::routing::get(props_of))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -164,14 +202,47 @@ impl FakeLlm {
     }
 }
 
+/// llama.cpp's `/props`, only where it plays llama.cpp and says its context.
+async fn props_of(State(inner): State<Arc<Mutex<Inner>>>) -> Response {
+    let inner = inner.lock().unwrap_or_else(|p| p.into_inner());
+    match inner.n_ctx {
+        Some(n) if inner.props => axum::Json(json!({
+            "default_generation_settings": {"n_ctx": n, "params": {}},
+            "total_slots": 1,
+        }))
+        .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn completions(State(inner): State<Arc<Mutex<Inner>>>, body: axum::body::Bytes) -> Response {
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "body is not JSON").into_response();
     };
+    let prompt = (request["messages"].to_string().len() as u64
+        + request
+            .get("tools")
+            .map_or(0, |t| t.to_string().len() as u64))
+    .div_ceil(4);
     let reply = {
         let mut inner = inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.requests.push(request.clone());
-        inner.script.pop_front()
+        match inner.n_ctx {
+            Some(n_ctx) if prompt > n_ctx => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({"error": {
+                        "code": 400,
+                        "message": format!("request ({prompt} tokens) exceeds the available context size ({n_ctx} tokens), try increasing it"),
+                        "type": "exceed_context_size_error",
+                        "n_prompt_tokens": prompt,
+                        "n_ctx": n_ctx,
+                    }})),
+                )
+                    .into_response();
+            }
+            _ => inner.script.pop_front(),
+        }
     };
     let Some(reply) = reply else {
         return (
@@ -200,6 +271,11 @@ async fn completions(State(inner): State<Arc<Mutex<Inner>>>, body: axum::body::B
             }
             res
         }
+        Reply::Error { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            axum::Json(body),
+        )
+            .into_response(),
         Reply::Hang(d) => {
             tokio::time::sleep(d).await;
             (StatusCode::GATEWAY_TIMEOUT, "fake model hung").into_response()

@@ -1,6 +1,10 @@
-//! The tool-calling loop: bounded by steps, wall clock and tokens; tool outputs
-//! redacted and compacted before the model sees them; repeated calls refused;
-//! independent calls run in parallel; the final answer validated with one repair.
+//! The tool-calling loop: bounded by steps, wall clock and tokens; every prompt fitted
+//! in the model's context (older tool outputs compacted, then the case and the tool
+//! list shortened), and a "context exceeded" answer met by compacting and retrying;
+//! tool outputs redacted and compacted before the model sees them; repeated calls
+//! refused; independent calls run in parallel; the first turn must call a tool and the
+//! last must answer, the final answer requested against its JSON schema where the
+//! server supports it, validated with one repair.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -13,7 +17,9 @@ use super::redact::Redactor;
 use super::toolset::ToolSet;
 use super::validate::{self, Answer, Calls};
 use super::{Step, Usage, prompt};
-use aegis_llm::{self as llm, ChatRequest, Completion, Delta, Message, Role, text_protocol};
+use aegis_llm::{
+    self as llm, ChatRequest, Completion, Delta, Message, Role, ToolChoice, text_protocol,
+};
 
 /// The agent's bounds.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +34,19 @@ pub struct Limits {
     pub compaction: bool,
     /// Longest tool output the model sees, in characters.
     pub max_observation_chars: usize,
+    /// The model's context in tokens, when known: every prompt plus `max_tokens` must
+    /// fit in it.
+    pub context_window: Option<u64>,
+    /// `max_tokens` of each call; `None`: not sent, and a quarter of the context (at
+    /// most 2,048) kept free for the answer.
+    pub max_tokens: Option<u32>,
 }
+
+/// How many times one turn is retried after a "context exceeded" answer.
+const CONTEXT_RETRIES: u32 = 4;
+
+/// The levels of the first prompt, from whole to most compact (see [`Agent::fit`]).
+const LEVELS: usize = 4;
 
 impl Limits {
     /// The bounds from the analysis configuration.
@@ -39,7 +57,16 @@ impl Limits {
             context_tokens: (config.token_budget / 5).clamp(2_000, 32_000),
             compaction: true,
             max_observation_chars: 6_000,
+            context_window: None,
+            max_tokens: None,
         }
+    }
+
+    /// Tokens kept free for the answer in a context of `window`.
+    fn reserve(&self, window: u64) -> u64 {
+        self.max_tokens
+            .map(u64::from)
+            .unwrap_or((window / 4).min(2_048))
     }
 }
 
@@ -78,6 +105,19 @@ struct State {
     seen: HashMap<String, u32>,
     usage: Usage,
     repaired: bool,
+    /// A repair was asked: the next turn must answer.
+    repair_pending: bool,
+    /// The case, from whole to most compact.
+    cases: Vec<String>,
+    /// How compact the first prompt is (0: whole).
+    level: usize,
+    /// The tools as offered at `level`.
+    specs: Vec<llm::ToolSpec>,
+    /// The context in tokens as last known (the server's error may correct it).
+    window: Option<u64>,
+    /// Server tokens per estimated token (characters / 4), learnt from the usage the
+    /// server reports and from its "context exceeded" numbers; starts cautious.
+    scale: f64,
 }
 
 /// A call that passed the checks and will run.
@@ -88,27 +128,26 @@ struct Planned {
 }
 
 impl Agent<'_> {
-    /// Runs the loop on the case until a valid answer, a bound, or a failure.
-    pub async fn run(&self, case: String, deadline: Deadline) -> Outcome {
-        let native = self.client.provider().native_tools;
-        let specs = self.tools.specs();
-        let tools_section = if native {
-            String::new()
-        } else {
-            format!("\n{}", text_protocol::instructions(&specs))
-        };
+    /// Runs the loop on the case until a valid answer, a bound, or a failure. `cases`
+    /// is the case from whole to most compact (the first that fits the context is
+    /// sent); it must not be empty.
+    pub async fn run(&self, cases: Vec<String>, deadline: Deadline) -> Outcome {
         let mut st = State {
-            messages: vec![
-                Message::system(prompt::system(&tools_section)),
-                Message::user(case),
-            ],
+            messages: Vec::new(),
             steps: Vec::new(),
             ok: Vec::new(),
             seen: HashMap::new(),
             usage: Usage::default(),
             repaired: false,
+            repair_pending: false,
+            cases,
+            level: 0,
+            specs: Vec::new(),
+            window: self.limits.context_window,
+            scale: 1.25,
         };
-        let answer = self.turns(&mut st, native, &specs, deadline).await;
+        self.first_prompt(&mut st);
+        let answer = self.turns(&mut st, deadline).await;
         if let Err(reason) = &answer {
             self.progress.emit(ProgressEvent::Error {
                 message: format!("agent stopped: {reason}"),
@@ -122,31 +161,107 @@ impl Agent<'_> {
         }
     }
 
-    async fn turns(
-        &self,
-        st: &mut State,
-        native: bool,
-        specs: &[llm::ToolSpec],
-        deadline: Deadline,
-    ) -> Result<Answer, String> {
-        let offered: &[llm::ToolSpec] = if native { specs } else { &[] };
+    fn native(&self) -> bool {
+        self.client.provider().native_tools
+    }
+
+    /// Writes the system prompt and the case at the state's level: 0 whole; 1 tool
+    /// descriptions cut to their first sentence and the case's next version; 2 and 3
+    /// tools without parameter descriptions and the most compact case.
+    fn first_prompt(&self, st: &mut State) {
+        let specs = compact_specs(self.tools.specs(), st.level);
+        let tools_section = if self.native() {
+            String::new()
+        } else {
+            format!("\n{}", text_protocol::instructions(&specs))
+        };
+        let case = st
+            .cases
+            .get(st.level.min(st.cases.len().saturating_sub(1)))
+            .cloned()
+            .unwrap_or_default();
+        let system = Message::system(prompt::system(&tools_section));
+        let user = Message::user(case);
+        if st.messages.len() >= 2 {
+            st.messages[0] = system;
+            st.messages[1] = user;
+        } else {
+            st.messages = vec![system, user];
+        }
+        st.specs = specs;
+    }
+
+    /// The prompt's size in estimated tokens (characters / 4): the messages and, with
+    /// native tools, their schemas, which travel in the request too.
+    fn raw_size(&self, st: &State, offered: &[llm::ToolSpec]) -> u64 {
+        let tools: usize = offered.iter().map(|t| t.wire().to_string().len()).sum();
+        llm::estimate_tokens(st.messages.iter().map(Message::chars).sum::<usize>() + tools)
+    }
+
+    /// Fits the prompt in the context: older tool outputs compacted first, then the
+    /// first prompt made more compact, level by level. Returns whether it fits.
+    fn fit(&self, st: &mut State, offered_final: bool) -> bool {
+        let Some(window) = st.window else {
+            if self.limits.compaction {
+                compact(&mut st.messages, self.limits.context_tokens);
+            }
+            return true;
+        };
+        let budget = window.saturating_sub(self.limits.reserve(window));
+        loop {
+            let target = (budget as f64 / st.scale) as u64;
+            let target = if self.limits.compaction {
+                target.min(self.limits.context_tokens)
+            } else {
+                target
+            };
+            compact(&mut st.messages, target);
+            let offered = if offered_final || !self.native() {
+                &[][..]
+            } else {
+                &st.specs[..]
+            };
+            if self.raw_size(st, offered) <= target {
+                return true;
+            }
+            if st.level + 1 >= LEVELS {
+                return false;
+            }
+            st.level += 1;
+            tracing::info!(
+                level = st.level,
+                window,
+                "prompt too large for the model's context; compacting the case and the tool list"
+            );
+            self.first_prompt(st);
+        }
+    }
+
+    /// The successful steps, which a final answer may cite.
+    fn ok_steps(st: &State) -> Vec<u32> {
+        st.steps
+            .iter()
+            .zip(&st.ok)
+            .filter(|(_, ok)| **ok)
+            .map(|(s, _)| s.index)
+            .collect()
+    }
+
+    async fn turns(&self, st: &mut State, deadline: Deadline) -> Result<Answer, String> {
+        let native = self.native();
         for turn in 1..=self.limits.max_steps as u32 {
             if Deadline::now() >= deadline {
                 return Err("the wall-clock budget is spent".into());
             }
-            if self.limits.compaction {
-                compact(&mut st.messages, self.limits.context_tokens);
-            }
-            let spent = st.usage.prompt_tokens + st.usage.completion_tokens;
-            let next_prompt = llm::estimate_tokens(st.messages.iter().map(Message::chars).sum());
-            if spent + next_prompt > self.limits.token_budget {
-                return Err(format!(
-                    "the token budget of {} is spent ({spent} used)",
-                    self.limits.token_budget
-                ));
-            }
-            let completion = self.call_model(st, turn, offered, deadline).await?;
-            if native && !completion.tool_calls.is_empty() {
+            // The last turn, a turn after a repair request and a turn without tools
+            // must answer: no tools are offered and the answer's schema is asked for.
+            let must_answer = turn as usize == self.limits.max_steps
+                || st.repair_pending
+                || self.tools.specs().is_empty();
+            st.repair_pending = false;
+            let (completion, specs) = self.fitted_call(st, turn, must_answer, deadline).await?;
+            let specs = &specs[..];
+            if native && !must_answer && !completion.tool_calls.is_empty() {
                 let calls = completion.tool_calls.clone();
                 st.messages.push(Message::assistant_calls(
                     Some(completion.content.clone()),
@@ -174,7 +289,7 @@ impl Agent<'_> {
                 }
                 continue;
             }
-            let answer = if native {
+            let answer = if native || must_answer {
                 match text_protocol::extract_json(&completion.content) {
                     Some(v) => self.finish(st, v, &completion.content)?,
                     None => self.invalid_final(
@@ -223,23 +338,113 @@ impl Agent<'_> {
         ))
     }
 
-    /// One model call, streamed when someone watches.
-    async fn call_model(
+    /// One turn's model call, its prompt fitted in the context first; a "context
+    /// exceeded" answer makes it compact further and retry. Returns the completion and
+    /// the tools as offered (the names the model may call).
+    async fn fitted_call(
         &self,
         st: &mut State,
         turn: u32,
-        tools: &[llm::ToolSpec],
+        must_answer: bool,
         deadline: Deadline,
-    ) -> Result<Completion, String> {
+    ) -> Result<(Completion, Vec<llm::ToolSpec>), String> {
+        let native = self.native();
+        let mut retries = 0;
+        loop {
+            let fits = self.fit(st, must_answer);
+            let spent = st.usage.prompt_tokens + st.usage.completion_tokens;
+            let offered: Vec<llm::ToolSpec> = if native && !must_answer {
+                st.specs.clone()
+            } else {
+                Vec::new()
+            };
+            let raw = self.raw_size(st, &offered);
+            if spent + (raw as f64 * st.scale) as u64 > self.limits.token_budget {
+                return Err(format!(
+                    "the token budget of {} is spent ({spent} used)",
+                    self.limits.token_budget
+                ));
+            }
+            if !fits {
+                tracing::info!(window = ?st.window, "the prompt may not fit the context even compacted; sending it");
+            }
+            let schema = if must_answer {
+                Some(validate::answer_schema(&Self::ok_steps(st)))
+            } else if !native && turn == 1 && !st.specs.is_empty() {
+                Some(text_protocol::action_schema(&st.specs))
+            } else {
+                None
+            };
+            let tool_choice = if native && turn == 1 && !offered.is_empty() {
+                ToolChoice::Required
+            } else {
+                ToolChoice::Auto
+            };
+            let req = ChatRequest {
+                messages: &st.messages,
+                tools: &offered,
+                tool_choice,
+                response_schema: schema.as_ref(),
+                max_tokens: self.limits.max_tokens,
+            };
+            match self.call_model(&mut st.usage, turn, req, deadline).await {
+                Ok(c) => {
+                    if c.usage_reported && raw > 0 {
+                        st.scale = (c.usage.prompt_tokens as f64 / raw as f64).clamp(0.5, 4.0);
+                    }
+                    let specs = if native { offered } else { st.specs.clone() };
+                    return Ok((c, specs));
+                }
+                Err(Failure::Other(reason)) => return Err(reason),
+                Err(Failure::Context {
+                    message,
+                    prompt_tokens,
+                    context_tokens,
+                }) => {
+                    retries += 1;
+                    let before = (st.level, self.raw_size(st, &offered));
+                    if let Some(n) = context_tokens {
+                        st.window = Some(st.window.map_or(n, |w| w.min(n)));
+                    }
+                    st.scale = match prompt_tokens {
+                        Some(n) if raw > 0 => (n as f64 / raw as f64 * 1.1).max(st.scale * 1.1),
+                        _ => st.scale * 1.3,
+                    }
+                    .min(8.0);
+                    if st.window.is_none() {
+                        // The server did not say its size: assume what it refused was
+                        // too large by a third.
+                        st.window = Some((raw as f64 * st.scale * 0.66) as u64);
+                    }
+                    self.fit(st, must_answer);
+                    let after = (st.level, self.raw_size(st, &offered));
+                    tracing::warn!(model = %self.client.provider().alias, retries, window = ?st.window, level = st.level, %message, "the prompt exceeded the model's context; compacted, retrying");
+                    self.progress.emit(ProgressEvent::Error {
+                        message: format!("the prompt exceeded the model's context ({message}); compacting and retrying"),
+                    });
+                    if retries > CONTEXT_RETRIES || (before == after && st.level + 1 >= LEVELS) {
+                        return Err(format!(
+                            "the prompt does not fit the model's context even compacted: {message}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One model call, streamed when someone watches.
+    async fn call_model(
+        &self,
+        usage: &mut Usage,
+        turn: u32,
+        req: ChatRequest<'_>,
+        deadline: Deadline,
+    ) -> Result<Completion, Failure> {
         let alias = self.client.provider().alias.clone();
         self.progress.emit(ProgressEvent::LlmStart {
             turn,
             model: alias.clone(),
         });
-        let req = ChatRequest {
-            messages: &st.messages,
-            tools,
-        };
         let call = async {
             if self.progress.is_watched() {
                 let progress = self.progress.clone();
@@ -253,15 +458,26 @@ impl Agent<'_> {
             }
         };
         let completion = match tokio::time::timeout_at(deadline, call).await {
-            Err(_) => return Err("the wall-clock budget is spent".into()),
+            Err(_) => return Err(Failure::Other("the wall-clock budget is spent".into())),
+            Ok(Err(llm::Error::ContextExceeded {
+                message,
+                prompt_tokens,
+                context_tokens,
+            })) => {
+                return Err(Failure::Context {
+                    message,
+                    prompt_tokens,
+                    context_tokens,
+                });
+            }
             Ok(Err(e)) => {
                 tracing::warn!(model = %alias, error = ?e, "model call failed");
-                return Err(format!("model {alias} failed: {e}"));
+                return Err(Failure::Other(format!("model {alias} failed: {e}")));
             }
             Ok(Ok(c)) => c,
         };
-        st.usage.prompt_tokens += completion.usage.prompt_tokens;
-        st.usage.completion_tokens += completion.usage.completion_tokens;
+        usage.prompt_tokens += completion.usage.prompt_tokens;
+        usage.completion_tokens += completion.usage.completion_tokens;
         self.progress.emit(ProgressEvent::LlmEnd {
             turn,
             prompt_tokens: completion.usage.prompt_tokens,
@@ -406,6 +622,7 @@ impl Agent<'_> {
             ));
         }
         st.repaired = true;
+        st.repair_pending = true;
         self.progress.emit(ProgressEvent::Error {
             message: format!(
                 "invalid final answer, asking for a repair: {}",
@@ -415,6 +632,55 @@ impl Agent<'_> {
         st.messages.push(Message::assistant(text.to_string()));
         st.messages.push(Message::user(prompt::repair(&problems)));
         Ok(None)
+    }
+}
+
+/// Why a model call gave no completion.
+enum Failure {
+    /// The prompt was too large for the model's context.
+    Context {
+        message: String,
+        prompt_tokens: Option<u64>,
+        context_tokens: Option<u64>,
+    },
+    /// Anything else: the analysis falls back.
+    Other(String),
+}
+
+/// The tools as offered at a prompt `level`: whole at 0; from 1 each description cut
+/// to its first sentence (at most 160 characters); from 2 the parameters' own
+/// descriptions dropped too (names, types and required stay).
+fn compact_specs(mut specs: Vec<llm::ToolSpec>, level: usize) -> Vec<llm::ToolSpec> {
+    if level == 0 {
+        return specs;
+    }
+    for spec in &mut specs {
+        let first = spec
+            .description
+            .split_inclusive(". ")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        spec.description = first.chars().take(160).collect();
+        if level >= 2 {
+            strip_descriptions(&mut spec.parameters);
+        }
+    }
+    specs
+}
+
+fn strip_descriptions(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            map.remove("description");
+            map.remove("examples");
+            for v in map.values_mut() {
+                strip_descriptions(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_descriptions),
+        _ => {}
     }
 }
 
@@ -504,6 +770,26 @@ mod tests {
             "{first}"
         );
         assert!(messages[5].content.as_deref().unwrap().len() > 8_000);
+    }
+
+    #[test]
+    fn compact_specs_shorten_descriptions_then_drop_parameter_descriptions() {
+        let spec = llm::ToolSpec {
+            name: "prometheus_range".into(),
+            description: "Runs a PromQL range query. Use it for trends. It returns series.".into(),
+            parameters: serde_json::json!({"type": "object", "properties": {
+                "query": {"type": "string", "description": "PromQL"}}, "required": ["query"]}),
+        };
+        let whole = compact_specs(vec![spec.clone()], 0);
+        assert_eq!(whole[0], spec);
+        let short = compact_specs(vec![spec.clone()], 1);
+        assert_eq!(short[0].description, "Runs a PromQL range query.");
+        assert_eq!(short[0].parameters, spec.parameters);
+        let bare = compact_specs(vec![spec], 2);
+        assert_eq!(
+            bare[0].parameters,
+            serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})
+        );
     }
 
     #[test]

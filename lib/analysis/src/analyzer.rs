@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,9 @@ pub struct Analyzer {
     redactor: Arc<Redactor>,
     retry: Option<llm::Retry>,
     limits: Limits,
+    /// Context sizes by alias, asked once per process (a server that did not answer
+    /// and has no setting is asked again next time).
+    windows: Arc<std::sync::Mutex<HashMap<String, u64>>>,
 }
 
 /// Where the agent's tools come from.
@@ -106,6 +110,7 @@ impl Analyzer {
             redactor,
             retry: None,
             limits,
+            windows: Arc::default(),
         }
     }
 
@@ -239,6 +244,27 @@ impl Analyzer {
         report
     }
 
+    /// The model's context: the server's word (asked once per alias), else the
+    /// provider's setting.
+    async fn context_window(&self, client: &llm::Client) -> Option<u64> {
+        let alias = client.provider().alias.clone();
+        let known = self
+            .windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&alias)
+            .copied();
+        if known.is_some() {
+            return known;
+        }
+        let window = client.context_window().await?;
+        self.windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(alias, window);
+        Some(window)
+    }
+
     async fn with_agent(
         &self,
         provider: &llm::Provider,
@@ -270,17 +296,26 @@ impl Analyzer {
                 Arc::new(catalog)
             }
         };
+        let mut limits = self.limits;
+        limits.context_window = self.context_window(&client).await;
+        limits.max_tokens = self.settings.llm.max_tokens;
         let agent = Agent {
             client: &client,
             tools: tools.as_ref(),
             redactor: &self.redactor,
-            limits: self.limits,
+            limits,
             progress,
         };
-        let case = prompt::case(request, self.settings.analysis.timezone, &engine_report);
-        let outcome = agent.run(case, deadline).await;
+        let cases = prompt::cases(request, self.settings.analysis.timezone, &engine_report);
+        let outcome = agent.run(cases, deadline).await;
         match outcome.answer {
-            Ok(answer) => {
+            Ok(mut answer) => {
+                if let Some(note) =
+                    super::guard::keep_engine_top(&mut answer, &engine_report, &outcome.steps)
+                {
+                    tracing::info!(analysis = %id, model = %provider.alias, %note, "model ranking adjusted");
+                    answer.summary = format!("{} {note}", answer.summary.trim_end());
+                }
                 let degraded = outcome
                     .steps
                     .iter()

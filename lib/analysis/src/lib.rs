@@ -8,6 +8,7 @@ pub mod api;
 mod app;
 mod config;
 pub mod engine;
+mod guard;
 mod metrics;
 pub mod openapi;
 mod progress;

@@ -32,8 +32,49 @@ nothing.\n{tools_section}"
     )
 }
 
-/// The first user message: the case.
-pub fn case(request: &Request, tz: chrono_tz::Tz, hypothesis: &Report) -> String {
+/// The first user message, the case, from whole to most compact, for a model whose context cannot hold the
+/// whole: the alert group's JSON and the engine's candidates shortened step by step.
+pub fn cases(request: &Request, tz: chrono_tz::Tz, hypothesis: &Report) -> Vec<String> {
+    DETAIL
+        .iter()
+        .map(|d| case_at(request, tz, hypothesis, d))
+        .collect()
+}
+
+/// How much of the case a version carries.
+struct Detail {
+    /// Characters of the alert group's JSON.
+    alert_chars: usize,
+    /// Candidates of the engine's ranking.
+    candidates: usize,
+    /// Characters of each candidate's description.
+    description_chars: usize,
+}
+
+const DETAIL: [Detail; 4] = [
+    Detail {
+        alert_chars: 4_000,
+        candidates: 5,
+        description_chars: usize::MAX,
+    },
+    Detail {
+        alert_chars: 1_500,
+        candidates: 5,
+        description_chars: 240,
+    },
+    Detail {
+        alert_chars: 600,
+        candidates: 3,
+        description_chars: 160,
+    },
+    Detail {
+        alert_chars: 0,
+        candidates: 3,
+        description_chars: 100,
+    },
+];
+
+fn case_at(request: &Request, tz: chrono_tz::Tz, hypothesis: &Report, detail: &Detail) -> String {
     let range = request.time_range;
     let mut out = format!(
         "Question: {}\n\nTime range (absolute): {} to {} (UTC), i.e. {} to {} ({tz}). \
@@ -46,15 +87,35 @@ Unix seconds: start={} end={}.\n",
         range.start.timestamp(),
         range.end.timestamp(),
     );
-    if let Some(alert) = &request.alert {
+    if let Some(alert) = &request.alert
+        && detail.alert_chars > 0
+    {
         let alerts = serde_json::to_string(alert).unwrap_or_default();
-        let alerts: String = alerts.chars().take(4000).collect();
+        let alerts: String = alerts.chars().take(detail.alert_chars).collect();
         out.push_str(&format!(
             "\nAlert group that triggered this analysis (JSON):\n{alerts}\n"
         ));
     }
     out.push_str("\nStatistical engine's ranking (starting hypothesis):\n");
-    out.push_str(&ranking(hypothesis, false));
+    if detail.description_chars == usize::MAX {
+        out.push_str(&ranking(hypothesis, false));
+    } else {
+        let mut short = hypothesis.clone();
+        short.ranked_root_causes.truncate(detail.candidates);
+        for c in &mut short.ranked_root_causes {
+            if c.description.chars().count() > detail.description_chars {
+                c.description = c
+                    .description
+                    .chars()
+                    .take(detail.description_chars)
+                    .collect();
+                c.description.push('…');
+                // What the cut description no longer lists.
+                c.key_indicators.truncate(2);
+            }
+        }
+        out.push_str(&ranking(&short, false));
+    }
     out
 }
 

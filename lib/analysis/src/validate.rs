@@ -3,7 +3,7 @@
 //! that really happened and succeeded.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Evidence, RootCause, Step};
 
@@ -25,6 +25,58 @@ pub const ANSWER_SCHEMA: &str = r#"{
   ],
   "next_actions": ["read-only checks the on-call engineer should do next"]
 }"#;
+
+/// The answer's JSON schema for `response_format` `json_schema`: the shape of
+/// [`ANSWER_SCHEMA`], every property required and none other (OpenAI's strict mode),
+/// evidence steps limited to `ok_steps` (the successful calls so far) and strings and
+/// lists bounded, so that a grammar-constrained small model cannot cite a step that
+/// never ran or ramble until `max_tokens` cuts the JSON. Without a successful step no
+/// candidate can be supported, so the schema admits none.
+pub fn answer_schema(ok_steps: &[u32]) -> Value {
+    let text = |max: u32| json!({"type": "string", "maxLength": max});
+    let list = |max: u32| json!({"type": "array", "items": text(160), "maxItems": max});
+    let step = if ok_steps.is_empty() {
+        json!({"type": "integer"})
+    } else {
+        json!({"type": "integer", "enum": ok_steps})
+    };
+    let evidence = json!({
+        "type": "object",
+        "properties": {
+            "step": step,
+            "source": {"type": "string", "enum": ["prometheus", "loki", "jaeger"]},
+            "query": text(300),
+            "summary": text(160),
+        },
+        "required": ["step", "source", "query", "summary"],
+        "additionalProperties": false,
+    });
+    let cause = json!({
+        "type": "object",
+        "properties": {
+            "rank": {"type": "integer", "minimum": 1},
+            "service": text(100),
+            "probability": {"type": "number", "minimum": 0, "maximum": 1},
+            "description": text(240),
+            "key_indicators": list(2),
+            "key_logs": list(2),
+            "evidence": {"type": "array", "items": evidence, "minItems": 1, "maxItems": 2},
+        },
+        "required": ["rank", "service", "probability", "description", "key_indicators", "key_logs", "evidence"],
+        "additionalProperties": false,
+    });
+    let max_causes = if ok_steps.is_empty() { 0 } else { 3 };
+    json!({
+        "type": "object",
+        "properties": {
+            "summary": text(400),
+            "ranked_root_causes": {"type": "array", "items": cause, "maxItems": max_causes},
+            "next_actions": list(3),
+        },
+        "required": ["summary", "ranked_root_causes", "next_actions"],
+        "additionalProperties": false,
+    })
+}
 
 /// A final answer that passed every check.
 #[derive(Debug, Clone, PartialEq)]
@@ -256,6 +308,20 @@ fn query_of(input: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answer_schema_admits_only_successful_steps_and_no_candidate_without_one() {
+        let none = answer_schema(&[]);
+        assert_eq!(none["properties"]["ranked_root_causes"]["maxItems"], 0);
+        let some = answer_schema(&[2, 5]);
+        let cause = &some["properties"]["ranked_root_causes"]["items"];
+        assert_eq!(
+            cause["properties"]["evidence"]["items"]["properties"]["step"]["enum"],
+            json!([2, 5])
+        );
+        assert_eq!(cause["properties"]["evidence"]["minItems"], 1);
+        assert_eq!(some["additionalProperties"], false);
+    }
     use serde_json::json;
 
     fn steps() -> (Vec<Step>, Vec<bool>) {

@@ -1,4 +1,6 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -33,14 +35,51 @@ impl Default for Retry {
     }
 }
 
-/// One request: the conversation and the tools offered (empty: none, as in the text
-/// protocol).
+/// One request: the conversation, the tools offered (empty: none, as in the text
+/// protocol), and what the answer must be.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatRequest<'a> {
     /// The conversation so far.
     pub messages: &'a [Message],
     /// Tools offered natively.
     pub tools: &'a [ToolSpec],
+    /// Whether the model may answer in text (`auto`) or must call a tool (`required`).
+    pub tool_choice: ToolChoice,
+    /// A JSON schema the answer must follow, sent as `response_format` `json_schema`
+    /// where the server accepts it (dropped, for this client's life, where it does not).
+    pub response_schema: Option<&'a Value>,
+    /// Most completion tokens (`max_tokens`).
+    pub max_tokens: Option<u32>,
+}
+
+impl<'a> ChatRequest<'a> {
+    /// The conversation with `tools`, the model free to answer in text.
+    pub fn new(messages: &'a [Message], tools: &'a [ToolSpec]) -> Self {
+        Self {
+            messages,
+            tools,
+            tool_choice: ToolChoice::Auto,
+            response_schema: None,
+            max_tokens: None,
+        }
+    }
+}
+
+/// `tool_choice` of a request that offers tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model chooses between calling tools and answering.
+    Auto,
+    /// The model must call a tool (dropped where the server refuses it).
+    Required,
+}
+
+/// What the server turned out to refuse, learnt from its 400s, so later calls do not
+/// ask again.
+#[derive(Debug, Default)]
+struct Refused {
+    response_format: AtomicBool,
+    tool_choice: AtomicBool,
 }
 
 /// An OpenAI-compatible chat-completions client for one provider.
@@ -50,6 +89,7 @@ pub struct Client {
     provider: Provider,
     timeout: Duration,
     retry: Retry,
+    refused: Arc<Refused>,
 }
 
 impl Client {
@@ -61,6 +101,7 @@ impl Client {
             provider,
             timeout,
             retry: Retry::default(),
+            refused: Arc::default(),
         }
     }
 
@@ -75,10 +116,34 @@ impl Client {
         &self.provider
     }
 
+    /// Whether `response_format` `json_schema` is still sent (the server has not
+    /// refused it).
+    pub fn structured_output(&self) -> bool {
+        !self.refused.response_format.load(Ordering::Relaxed)
+    }
+
+    /// The model's context size in tokens: what the server says (llama.cpp `/props`
+    /// and `/v1/models` `meta.n_ctx`, vLLM `/v1/models` `max_model_len`, Ollama
+    /// `/api/show`), else the provider's `context_tokens` setting; `None` when neither
+    /// says.
+    pub async fn context_window(&self) -> Option<u64> {
+        let key = self
+            .provider
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_string());
+        match super::context::discover(&self.http, &self.provider, key.as_deref()).await {
+            Some((tokens, source)) => {
+                tracing::info!(model = %self.provider.alias, tokens, source, "model context read from the server");
+                Some(tokens)
+            }
+            None => self.provider.context_tokens,
+        }
+    }
+
     /// One call, answered whole.
     pub async fn complete(&self, req: ChatRequest<'_>) -> Result<Completion, Error> {
-        let body = self.body(req, false);
-        let res = self.send(&body).await?;
+        let res = self.send_adaptive(req, false).await?;
         let bytes = tokio::time::timeout(self.timeout, res.bytes())
             .await
             .map_err(|_| self.timed_out())?
@@ -115,8 +180,7 @@ impl Client {
         req: ChatRequest<'_>,
         on_delta: &mut (dyn FnMut(Delta) + Send),
     ) -> Result<Completion, Error> {
-        let body = self.body(req, true);
-        let res = self.send(&body).await?;
+        let res = self.send_adaptive(req, true).await?;
         let mut bytes = res.bytes_stream();
         let mut decoder = SseDecoder::default();
         let mut think = ThinkFilter::default();
@@ -179,9 +243,60 @@ impl Client {
         }
         if !req.tools.is_empty() {
             body["tools"] = req.tools.iter().map(ToolSpec::wire).collect();
-            body["tool_choice"] = json!("auto");
+            let required = req.tool_choice == ToolChoice::Required
+                && !self.refused.tool_choice.load(Ordering::Relaxed);
+            body["tool_choice"] = json!(if required { "required" } else { "auto" });
+        }
+        if let Some(schema) = req.response_schema
+            && self.structured_output()
+        {
+            body["response_format"] = json!({
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "strict": true, "schema": schema},
+            });
+        }
+        if let Some(n) = req.max_tokens {
+            body["max_tokens"] = json!(n);
         }
         body
+    }
+
+    /// Sends; a 400 to a request that asked for structured output or a forced tool
+    /// call is taken as the server refusing them: they are dropped (for this client's
+    /// life) and the request sent once more without.
+    async fn send_adaptive(
+        &self,
+        req: ChatRequest<'_>,
+        stream: bool,
+    ) -> Result<reqwest::Response, Error> {
+        let body = self.body(req, stream);
+        let asked_format = body.get("response_format").is_some();
+        let asked_choice = body["tool_choice"] == json!("required");
+        match self.send(&body).await {
+            Err(Error::Status {
+                status: 400,
+                message,
+                detail,
+            }) if asked_format || asked_choice => {
+                let said = message.as_deref().unwrap_or("").to_ascii_lowercase();
+                let names_format = ["response_format", "json_schema", "schema", "grammar"]
+                    .iter()
+                    .any(|w| said.contains(w));
+                let names_choice = said.contains("tool_choice");
+                // When the server does not say which, both go.
+                let drop_format = asked_format && (names_format || !names_choice);
+                let drop_choice = asked_choice && (names_choice || !names_format);
+                tracing::warn!(model = %self.provider.alias, response_format = drop_format, tool_choice = drop_choice, error = %message.as_deref().unwrap_or(&detail), "the server refused a request option; sending without it");
+                if drop_format {
+                    self.refused.response_format.store(true, Ordering::Relaxed);
+                }
+                if drop_choice {
+                    self.refused.tool_choice.store(true, Ordering::Relaxed);
+                }
+                self.send(&self.body(req, stream)).await
+            }
+            other => other,
+        }
     }
 
     /// Posts with retries; returns the first successful response (body unread).
@@ -210,14 +325,21 @@ impl Client {
                 Ok(Ok(res)) => {
                     let status = res.status().as_u16();
                     let retry_after = retry_after(res.headers());
-                    let detail = res
-                        .text()
-                        .await
-                        .unwrap_or_default()
-                        .chars()
-                        .take(300)
-                        .collect();
-                    (Error::Status { status, detail }, retry_after)
+                    let answer = res.text().await.unwrap_or_default();
+                    let key = self.provider.api_key.as_ref().map(|k| k.expose());
+                    let secrets: Vec<&str> = key.into_iter().collect();
+                    let prompt: String = body
+                        .get("messages")
+                        .and_then(|m| m.as_array())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|m| m.get("content").and_then(|c| c.as_str()))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    (
+                        Error::from_status(status, &answer, &secrets, &prompt),
+                        retry_after,
+                    )
                 }
             };
             if !err.retryable() || attempt >= self.retry.attempts {

@@ -11,6 +11,8 @@ pub struct Config {
     pub default_model: Option<String>,
     /// Timeout of one model call.
     pub timeout: Duration,
+    /// `max_tokens` of each call (`None`: not sent).
+    pub max_tokens: Option<u32>,
 }
 
 /// One OpenAI-compatible endpoint and model, under an alias.
@@ -28,6 +30,9 @@ pub struct Provider {
     pub native_tools: bool,
     /// Whether it emits reasoning (`reasoning_content` or `<think>`), to be stripped.
     pub reasoning: bool,
+    /// The model's context in tokens when the server does not say it (llama.cpp, vLLM
+    /// and Ollama do; `Client::context_window` asks them first).
+    pub context_tokens: Option<u64>,
 }
 
 impl Config {
@@ -37,6 +42,7 @@ impl Config {
             .url("OLLAMA_BASE_URL")?
             .unwrap_or_else(|| url::Url::parse("http://localhost:11434").expect("constant URL"));
         let ollama_v1 = v1(&ollama);
+        let ollama_ctx = context_tokens(env, "OLLAMA_CONTEXT_TOKENS")?;
         let mut providers = vec![
             Provider {
                 alias: "qwen".into(),
@@ -45,6 +51,7 @@ impl Config {
                 api_key: None,
                 native_tools: true,
                 reasoning: false,
+                context_tokens: ollama_ctx,
             },
             Provider {
                 alias: "glm".into(),
@@ -53,6 +60,7 @@ impl Config {
                 api_key: None,
                 native_tools: true,
                 reasoning: true,
+                context_tokens: ollama_ctx,
             },
             Provider {
                 alias: "deepseek".into(),
@@ -62,6 +70,7 @@ impl Config {
                 // deepseek-r1 has no reliable native tool calling: it gets the text protocol.
                 native_tools: false,
                 reasoning: true,
+                context_tokens: ollama_ctx,
             },
             Provider {
                 alias: "doubao".into(),
@@ -75,6 +84,7 @@ impl Config {
                     .or_else(|| env.secret("ARK_API_KEY")),
                 native_tools: true,
                 reasoning: true,
+                context_tokens: context_tokens(env, "DOUBAO_CONTEXT_TOKENS")?,
             },
         ];
         let custom = env.url("AEGIS_LLM_BASE_URL")?;
@@ -92,6 +102,7 @@ impl Config {
                 api_key: custom_key,
                 native_tools: native,
                 reasoning: true,
+                context_tokens: context_tokens(env, "AEGIS_LLM_CONTEXT_TOKENS")?,
             });
         }
         let default_model = match env.string("DEFAULT_MODEL") {
@@ -114,6 +125,15 @@ impl Config {
             timeout: env
                 .duration("AEGIS_LLM_TIMEOUT")?
                 .unwrap_or(Duration::from_secs(120)),
+            max_tokens: match env.parse::<u32>("AEGIS_LLM_MAX_TOKENS", "a positive integer")? {
+                Some(0) => {
+                    return Err(Error::new(
+                        "AEGIS_LLM_MAX_TOKENS",
+                        "expected a positive integer, got 0",
+                    ));
+                }
+                other => other,
+            },
         })
     }
 
@@ -133,6 +153,17 @@ impl Config {
         self.providers
             .iter()
             .find(|p| p.alias.eq_ignore_ascii_case(alias))
+    }
+}
+
+/// A context size setting: a positive number of tokens.
+fn context_tokens(env: &Env, name: &str) -> Result<Option<u64>, Error> {
+    match env.parse::<u64>(name, "a positive number of tokens")? {
+        Some(0) => Err(Error::new(
+            name,
+            "expected a positive number of tokens, got 0",
+        )),
+        other => Ok(other),
     }
 }
 

@@ -3,13 +3,14 @@
 
 mod client;
 mod config;
+mod context;
 mod error;
 mod message;
 mod reasoning;
 mod sse;
 pub mod text_protocol;
 
-pub use client::{ChatRequest, Client, Retry};
+pub use client::{ChatRequest, Client, Retry, ToolChoice};
 pub use config::{Config, Provider};
 pub use error::Error;
 pub use message::{

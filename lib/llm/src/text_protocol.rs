@@ -40,6 +40,33 @@ pub fn instructions(tools: &[ToolSpec]) -> String {
     out
 }
 
+/// The JSON schema of one tool action, `{"action": <a tool's name>, "action_input":
+/// <that tool's arguments>}` (one alternative per tool), for `response_format` where a
+/// turn must call a tool: a grammar-constrained model then writes a call that exists,
+/// with arguments of the right shape, and stops.
+pub fn action_schema(tools: &[ToolSpec]) -> Value {
+    let alternatives: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            let input = if t.parameters.is_object() {
+                t.parameters.clone()
+            } else {
+                serde_json::json!({"type": "object"})
+            };
+            serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "action": {"type": "string", "enum": [t.name]},
+                    "action_input": input,
+                },
+                "required": ["action", "action_input"],
+                "additionalProperties": false,
+            })
+        })
+        .collect();
+    serde_json::json!({"anyOf": alternatives})
+}
+
 /// The correction sent when a turn is not one valid action.
 pub fn correction(problem: &str) -> String {
     format!(

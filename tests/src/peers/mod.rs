@@ -3,5 +3,6 @@
 //! silently.
 
 pub mod alertmanager;
+pub mod llama;
 pub mod prometheus;
 pub mod s3;

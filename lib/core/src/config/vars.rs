@@ -246,6 +246,11 @@ pub const VARIABLES: &[Variable] = &[
         "deepseek-r1:32b",
         "Model name behind the deepseek alias.",
     ),
+    var(
+        "OLLAMA_CONTEXT_TOKENS",
+        "",
+        "Context size (tokens) of the qwen, glm and deepseek models when the server does not say it; Ollama's /api/show is asked first (its num_ctx, else 4096 capped by the model's trained length).",
+    ),
     secret(
         "DOUBAO_API_KEY",
         "Volcengine Ark API key for the doubao alias (ARK_API_KEY also works).",
@@ -262,6 +267,11 @@ pub const VARIABLES: &[Variable] = &[
         "Model (or endpoint id) behind the doubao alias.",
     ),
     var(
+        "DOUBAO_CONTEXT_TOKENS",
+        "",
+        "Context size (tokens) of the doubao model; Ark does not say it (empty: the analysis's own prompt bound).",
+    ),
+    var(
         "AEGIS_LLM_BASE_URL",
         "",
         "One OpenAI-compatible endpoint, used as the default model (alias `custom`).",
@@ -273,7 +283,17 @@ pub const VARIABLES: &[Variable] = &[
         "true",
         "Whether the AEGIS_LLM_BASE_URL model gets native tool calling (false: the text protocol).",
     ),
+    var(
+        "AEGIS_LLM_CONTEXT_TOKENS",
+        "",
+        "Context size (tokens) of the AEGIS_LLM_BASE_URL model when the server does not say it (llama.cpp /props, vLLM /v1/models max_model_len and Ollama /api/show are asked first); every prompt is fitted in it.",
+    ),
     var("AEGIS_LLM_TIMEOUT", "120s", "Timeout of one model call."),
+    var(
+        "AEGIS_LLM_MAX_TOKENS",
+        "",
+        "max_tokens of each model call, also the room kept free for the answer in the context (empty: not sent; a quarter of the context, at most 2048, is kept free).",
+    ),
     // analysis
     var(
         "AEGIS_TIMEZONE",

@@ -329,7 +329,10 @@ async fn step_limit_ends_in_a_degraded_report() {
         "{:?}",
         report.degraded
     );
-    assert_eq!(report.usage.tool_calls, 3);
+    // The last turn must answer: it offers no tools, so its calls are not run.
+    assert_eq!(report.usage.tool_calls, 2);
+    let last = &fake.requests()[2];
+    assert!(last.get("tools").is_none() && last["response_format"]["type"] == "json_schema");
 }
 
 /// Tools answering from memory what a log line could carry: secrets among them.
@@ -401,4 +404,145 @@ async fn token_budget_ends_in_a_degraded_report() {
         report.degraded
     );
     assert!(fake.remaining() > 0, "stopped before the script ran out");
+}
+
+/// The analyzer against a fake playing llama.cpp at `n_ctx`, with the real catalog of
+/// tools (their schemas alone are thousands of tokens).
+async fn small_context_analyzer(fake: &FakeLlm) -> Analyzer {
+    analyzer(fake, &[("AEGIS_LLM_MAX_TOKENS", "256")]).await
+}
+
+/// The prompt the fake saw in request `n`, in its own tokens (characters / 4).
+fn prompt_tokens(fake: &FakeLlm, n: usize) -> u64 {
+    let r = &fake.requests()[n];
+    (r["messages"].to_string().len() as u64
+        + r.get("tools").map_or(0, |t| t.to_string().len() as u64))
+    .div_ceil(4)
+}
+
+#[tokio::test]
+async fn first_prompt_fits_the_context_the_server_states() {
+    let whole = {
+        let fake = FakeLlm::start(vec![Reply::json(answer(json!([])))])
+            .await
+            .unwrap();
+        small_context_analyzer(&fake)
+            .await
+            .run("c0", &request("q"), &Progress::none())
+            .await;
+        prompt_tokens(&fake, 0)
+    };
+    // The whole first prompt fits, but not with the 256 tokens of the answer.
+    let n_ctx = whole;
+    let fake = FakeLlm::with_context(
+        vec![
+            Reply::calls(&[("prometheus_query", json!({"query": "up"}))]),
+            Reply::json(answer(json!([cause(1, "prometheus", 0.5, 1)]))),
+        ],
+        n_ctx,
+        true,
+    )
+    .await
+    .unwrap();
+    let report = small_context_analyzer(&fake)
+        .await
+        .run("c1", &request("is anything down?"), &Progress::none())
+        .await;
+    assert!(report.degraded.is_empty(), "{:?}", report.degraded);
+    assert_eq!(report.ranked_root_causes[0].service, "prometheus");
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 2, "no request was refused");
+    for n in 0..2 {
+        assert!(
+            prompt_tokens(&fake, n) + 256 <= n_ctx,
+            "request {n}: {} of {n_ctx}",
+            prompt_tokens(&fake, n)
+        );
+    }
+    assert_eq!(reqs[0]["max_tokens"], 256);
+    assert!(
+        reqs[0]["tools"].as_array().is_some_and(|t| !t.is_empty()),
+        "the tools were compacted, not dropped"
+    );
+}
+
+#[tokio::test]
+async fn context_exceeded_answer_is_met_by_compacting_and_retrying() {
+    let whole = {
+        let fake = FakeLlm::start(vec![Reply::json(answer(json!([])))])
+            .await
+            .unwrap();
+        small_context_analyzer(&fake)
+            .await
+            .run("c2", &request("q"), &Progress::none())
+            .await;
+        prompt_tokens(&fake, 0)
+    };
+    // The server does not say its size: the agent learns it from the 400.
+    let n_ctx = whole * 3 / 4;
+    let fake = FakeLlm::with_context(vec![Reply::json(answer(json!([])))], n_ctx, false)
+        .await
+        .unwrap();
+    let report = small_context_analyzer(&fake)
+        .await
+        .run("c3", &request("q"), &Progress::none())
+        .await;
+    assert!(report.degraded.is_empty(), "{:?}", report.degraded);
+    assert_eq!(report.model, "custom");
+    let reqs = fake.requests();
+    assert!(reqs.len() >= 2, "{}", reqs.len());
+    assert!(prompt_tokens(&fake, 0) > n_ctx, "the first was refused");
+    assert!(
+        prompt_tokens(&fake, reqs.len() - 1) <= n_ctx,
+        "the last fitted"
+    );
+}
+
+#[tokio::test]
+async fn first_turn_must_call_a_tool_and_the_last_must_answer_against_the_schema() {
+    let fake = FakeLlm::start(vec![
+        Reply::calls(&[("prometheus_query", json!({"query": "up"}))]),
+        Reply::json(answer(json!([cause(1, "prometheus", 0.5, 1)]))),
+    ])
+    .await
+    .unwrap();
+    let a = analyzer(&fake, &[("AEGIS_ANALYSIS_MAX_STEPS", "2")]).await;
+    let report = a.run("s1", &request("q"), &Progress::none()).await;
+    assert!(report.degraded.is_empty(), "{:?}", report.degraded);
+    let reqs = fake.requests();
+    assert_eq!(reqs[0]["tool_choice"], "required");
+    assert!(reqs[0].get("response_format").is_none());
+    let last = &reqs[1];
+    assert!(last.get("tools").is_none(), "the last turn offers no tools");
+    let format = &last["response_format"];
+    assert_eq!(format["type"], "json_schema");
+    assert_eq!(
+        format["json_schema"]["schema"]["properties"]["ranked_root_causes"]["items"]["properties"]
+            ["evidence"]["items"]["properties"]["step"]["enum"],
+        json!([1]),
+        "only the successful step may be cited"
+    );
+}
+
+#[tokio::test]
+async fn the_servers_error_message_reaches_the_degraded_note_without_the_key() {
+    let fake = FakeLlm::start(vec![Reply::error(
+        404,
+        "model 'qwen9:900b' not found (key sk-test-key-never-leaks-0000)",
+    )])
+    .await
+    .unwrap();
+    let a = analyzer(&fake, &[]).await;
+    let report = a.run("e1", &request("q"), &Progress::none()).await;
+    let note = &report.degraded[0];
+    assert!(
+        note.contains("HTTP 404: model 'qwen9:900b' not found"),
+        "{note}"
+    );
+    assert!(
+        !serde_json::to_string(&report)
+            .unwrap()
+            .contains("sk-test-key-never-leaks"),
+        "{note}"
+    );
 }

@@ -40,7 +40,12 @@ pub struct Backends {
 impl Backends {
     /// Loads the dev dataset `name` (seconds in debug builds) and serves it on port 0.
     pub async fn start(name: &str) -> Self {
-        let folder = dev_dataset(name);
+        Self::start_at(dev_dataset(name)).await
+    }
+
+    /// Loads the dataset in `folder` and serves it on port 0.
+    pub async fn start_at(folder: PathBuf) -> Self {
+        let name = folder.display().to_string();
         let dataset = tokio::task::spawn_blocking(move || Dataset::load(&folder))
             .await
             .expect("the loader does not panic")

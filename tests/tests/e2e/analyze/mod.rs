@@ -1,12 +1,14 @@
 //! The analysis flow: the LLM agent driven by a scripted OpenAI-compatible fake model
-//! (the only fake: a model cannot run here), its tools reading a real Prometheus, and
-//! the analyze and analyze-stream functions over real HTTP.
+//! (the only fake: it makes the model's turns deterministic), its tools reading a real
+//! Prometheus, and the analyze and analyze-stream functions over real HTTP; and once
+//! against a real model server (`real_model`: llama.cpp with SmolLM2-135M).
 
 mod agent;
 mod client;
 mod datasets;
 mod functions;
 mod rank_tool;
+mod real_model;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};

@@ -1,0 +1,174 @@
+//! The model's ranking is never worse than the engine's: the engine's top candidate
+//! stays first unless the model's evidence overturns it, that is unless the model's own
+//! top candidate cites a successful data query (not the engine's `rank_root_causes`)
+//! whose result names that service.
+
+use super::validate::Answer;
+use super::{Report, Step};
+
+/// The tool that is the engine itself: its output cannot overturn the engine.
+const ENGINE_TOOL: &str = "rank_root_causes";
+
+/// Applies the rule to `answer`; returns what was changed, for the summary, or `None`
+/// when the model's ranking stands.
+pub fn keep_engine_top(answer: &mut Answer, engine: &Report, steps: &[Step]) -> Option<String> {
+    let engine_top = engine.ranked_root_causes.first()?;
+    let Some(model_top) = answer.ranked_root_causes.first() else {
+        answer.ranked_root_causes = engine.ranked_root_causes.clone();
+        return Some(
+            "The model ranked no candidate; the statistical engine's ranking is kept.".into(),
+        );
+    };
+    if model_top.service.eq_ignore_ascii_case(&engine_top.service)
+        || overturned(&model_top.service, &model_top.evidence, steps)
+    {
+        return None;
+    }
+    let blamed = model_top.service.clone();
+    let causes = &mut answer.ranked_root_causes;
+    let top = match causes
+        .iter()
+        .position(|c| c.service.eq_ignore_ascii_case(&engine_top.service))
+    {
+        Some(i) => causes.remove(i),
+        None => engine_top.clone(),
+    };
+    causes.insert(0, top);
+    // Ranks follow probabilities: the kept candidate gets at least the highest one,
+    // then all are scaled so they still sum to at most 1.
+    let highest = causes.iter().map(|c| c.probability).fold(0.0, f64::max);
+    causes[0].probability = causes[0].probability.max(highest);
+    let total: f64 = causes.iter().map(|c| c.probability).sum();
+    for (i, c) in causes.iter_mut().enumerate() {
+        if total > 1.0 {
+            c.probability /= total;
+        }
+        c.rank = i as u32 + 1;
+    }
+    Some(format!(
+        "The statistical engine's top candidate {} is kept first: no data the model cited names {blamed}.",
+        engine_top.service
+    ))
+}
+
+/// Whether some evidence cites a successful data query whose result names `service`.
+fn overturned(service: &str, evidence: &[super::Evidence], steps: &[Step]) -> bool {
+    let service = service.to_ascii_lowercase();
+    evidence.iter().any(|e| {
+        steps.iter().any(|s| {
+            s.tool != ENGINE_TOOL
+                && !s.observation.starts_with("error:")
+                && s.observation.to_ascii_lowercase().contains(&service)
+                && (e.query.is_empty() || ran(s, &e.query))
+        })
+    })
+}
+
+/// Whether `query` is (part of) one of the step's string arguments.
+fn ran(step: &Step, query: &str) -> bool {
+    step.tool_input.as_object().is_some_and(|m| {
+        m.values()
+            .filter_map(|v| v.as_str())
+            .any(|v| v.contains(query))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Evidence, RootCause};
+    use serde_json::json;
+
+    fn cause(rank: u32, service: &str, p: f64, query: &str) -> RootCause {
+        RootCause {
+            rank,
+            service: service.into(),
+            probability: p,
+            description: String::new(),
+            key_indicators: vec![],
+            key_logs: vec![],
+            evidence: vec![Evidence {
+                source: "prometheus".into(),
+                query: query.into(),
+                summary: String::new(),
+            }],
+        }
+    }
+
+    fn step(tool: &str, query: &str, observation: &str) -> Step {
+        Step {
+            index: 1,
+            tool: tool.into(),
+            tool_input: json!({"query": query}),
+            observation: observation.into(),
+            log: String::new(),
+        }
+    }
+
+    fn engine(top: &str) -> Report {
+        let mut r = crate::engine::empty_report("r", &test_request(), "x");
+        r.degraded.clear();
+        r.ranked_root_causes = vec![cause(1, top, 0.7, "rate(errors[5m])")];
+        r
+    }
+
+    fn test_request() -> crate::Request {
+        crate::Request {
+            description: "why".into(),
+            time_range: crate::TimeRange::last(chrono::Utc::now(), 15),
+            model: None,
+            session_id: None,
+            alert: None,
+        }
+    }
+
+    fn answer(causes: Vec<RootCause>) -> Answer {
+        Answer {
+            summary: "s".into(),
+            ranked_root_causes: causes,
+            next_actions: vec![],
+        }
+    }
+
+    #[test]
+    fn unsupported_change_of_top_keeps_the_engines_first() {
+        let mut a = answer(vec![
+            cause(1, "frontend", 0.8, "up"),
+            cause(2, "payment", 0.1, "up"),
+        ]);
+        let steps = [step("prometheus_query", "up", "up{job=\"prometheus\"} 1")];
+        let note = keep_engine_top(&mut a, &engine("payment"), &steps).unwrap();
+        assert!(note.contains("payment is kept first"), "{note}");
+        let order: Vec<_> = a
+            .ranked_root_causes
+            .iter()
+            .map(|c| (c.rank, c.service.as_str()))
+            .collect();
+        assert_eq!(order, [(1, "payment"), (2, "frontend")]);
+        let p: Vec<f64> = a.ranked_root_causes.iter().map(|c| c.probability).collect();
+        assert!(p[0] >= p[1] && p.iter().sum::<f64>() <= 1.0 + 1e-9, "{p:?}");
+    }
+
+    #[test]
+    fn evidence_naming_the_service_overturns_the_engine() {
+        let mut a = answer(vec![cause(1, "frontend", 0.6, "up")]);
+        let steps = [step("prometheus_query", "up", "up{service=\"frontend\"} 0")];
+        assert_eq!(keep_engine_top(&mut a, &engine("payment"), &steps), None);
+        assert_eq!(a.ranked_root_causes[0].service, "frontend");
+    }
+
+    #[test]
+    fn the_engines_own_output_does_not_overturn_it() {
+        let mut a = answer(vec![cause(1, "frontend", 0.6, "")]);
+        let steps = [step(ENGINE_TOOL, "", "1. frontend (p=0.2)")];
+        assert!(keep_engine_top(&mut a, &engine("payment"), &steps).is_some());
+        assert_eq!(a.ranked_root_causes[0].service, "payment");
+    }
+
+    #[test]
+    fn an_empty_ranking_takes_the_engines() {
+        let mut a = answer(vec![]);
+        assert!(keep_engine_top(&mut a, &engine("payment"), &[]).is_some());
+        assert_eq!(a.ranked_root_causes[0].service, "payment");
+    }
+}
