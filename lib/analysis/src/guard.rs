@@ -91,6 +91,7 @@ mod tests {
                 source: "prometheus".into(),
                 query: query.into(),
                 summary: String::new(),
+                chart: None,
             }],
         }
     }
