@@ -135,6 +135,14 @@ async fn put_get_markdown_and_cards(f: Fixture) {
         "{md}"
     );
     assert!(md.contains("## Degraded sources"), "{md}");
+    let page = f
+        .store
+        .get_report_page("rep-1")
+        .await
+        .expect("page")
+        .expect("page stored");
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("payments-db"));
+    assert_eq!(f.store.get_report_page("absent").await.expect("page"), None);
 
     assert_eq!(f.store.get_card("alert-1").await.expect("card"), None);
     f.store.put_card("alert-1", "om_first").await.expect("card");
@@ -249,7 +257,7 @@ both_stores!(
 );
 
 #[tokio::test]
-async fn presigned_link_serves_the_json_to_a_plain_http_client() {
+async fn presigned_link_serves_the_report_page_with_no_function_running() {
     let f = Fixture::s3(ReportLinks::Presigned).await;
     let stored = report("linked");
     f.store.put_report(&stored).await.expect("put");
@@ -268,9 +276,10 @@ async fn presigned_link_serves_the_json_to_a_plain_http_client() {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    assert!(ctype.starts_with("application/json"), "{ctype}");
-    let fetched: Report = res.json().await.expect("JSON report");
-    assert_eq!(fetched, stored);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    let page = res.text().await.expect("the page");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..60]);
+    assert!(page.contains(&stored.summary), "the page is this report's");
 }
 
 async fn public_base_links_point_at_the_read_api(f: Fixture) {
