@@ -49,5 +49,7 @@ pub fn sample(id: &str) -> Report {
         usage: Usage::default(),
         degraded: vec!["loki: connection refused".into()],
         archived: true,
+        moved: Vec::new(),
+        similar: Vec::new(),
     }
 }

@@ -152,6 +152,8 @@ mod tests {
             usage: Usage::default(),
             degraded: vec![],
             archived: true,
+            moved: Vec::new(),
+            similar: Vec::new(),
         }
     }
 

@@ -307,6 +307,10 @@ impl Analyzer {
                     usage: outcome.usage,
                     degraded,
                     archived: true,
+                    // The engine measured the same range: its account of what moved
+                    // fingerprints the agent's report too.
+                    moved: engine_report.moved,
+                    similar: Vec::new(),
                 }
             }
             Err(reason) => {

@@ -39,6 +39,8 @@ pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
         usage: Usage::default(),
         degraded: vec![reason.to_string()],
         archived: true,
+        moved: Vec::new(),
+        similar: Vec::new(),
     }
 }
 

@@ -23,6 +23,13 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         .enumerate()
         .map(|(i, c)| root_cause(i as u32 + 1, c, obs))
         .collect();
+    let moved = ranking
+        .candidates
+        .iter()
+        .filter(|c| c.score > 0.0)
+        .take(MAX_CANDIDATES)
+        .flat_map(crate::moved::moved)
+        .collect();
     Report {
         id: format!("rca-{}", uuid::Uuid::new_v4()),
         summary: summary(input, &ranking, obs),
@@ -35,6 +42,8 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         usage: Usage::default(),
         degraded: obs.degraded.clone(),
         archived: true,
+        moved,
+        similar: Vec::new(),
     }
 }
 

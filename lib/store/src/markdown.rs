@@ -183,6 +183,8 @@ mod tests {
             usage: Usage::default(),
             degraded: vec!["loki: connection refused".into()],
             archived: true,
+            moved: Vec::new(),
+            similar: Vec::new(),
         }
     }
 

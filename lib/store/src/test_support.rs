@@ -19,6 +19,8 @@ pub fn report(id: &str) -> Report {
         usage: Usage::default(),
         degraded: vec![],
         archived: true,
+        moved: Vec::new(),
+        similar: Vec::new(),
     }
 }
 
