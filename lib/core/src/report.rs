@@ -95,7 +95,7 @@ pub enum Direction {
 pub struct SimilarIncident {
     /// The past report's id.
     pub id: String,
-    /// When it was stored.
+    /// When it was: the end of the range that report analysed.
     pub at: DateTime<Utc>,
     /// Its summary.
     pub summary: String,

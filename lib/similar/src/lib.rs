@@ -28,7 +28,8 @@ pub const MIN_SIMILARITY: f64 = 0.15;
 pub struct Entry {
     /// The report's id.
     pub id: String,
-    /// When it was stored.
+    /// When the incident was: the end of the range the report analysed (what a reader
+    /// asks "when", and known from the report alone, so an entry can be rebuilt).
     pub at: DateTime<Utc>,
     /// Its summary.
     pub summary: String,
@@ -39,11 +40,11 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The entry of `report`, stored at `at`.
-    pub fn of(report: &Report, at: DateTime<Utc>) -> Self {
+    /// The entry of `report`.
+    pub fn of(report: &Report) -> Self {
         Self {
             id: report.id.clone(),
-            at,
+            at: report.time_range.end,
             summary: report.summary.clone(),
             top_service: report.ranked_root_causes.first().map(|c| c.service.clone()),
             fingerprint: Fingerprint::of(report),

@@ -45,11 +45,12 @@ fn report(id: &str, services: &[&str], moved: &[(&str, &str, Direction)]) -> Rep
 }
 
 fn entry(r: &Report, minute: u32) -> Entry {
-    let at = Utc
+    let mut r = r.clone();
+    r.time_range.end = Utc
         .with_ymd_and_hms(2026, 1, 1, 0, minute, 0)
         .single()
         .expect("valid");
-    Entry::of(r, at)
+    Entry::of(&r)
 }
 
 #[test]

@@ -89,6 +89,27 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
         writeln!(out)?;
     }
 
+    if !r.similar.is_empty() {
+        writeln!(out, "## Similar past incidents\n")?;
+        for p in &r.similar {
+            writeln!(
+                out,
+                "- {} ({}, {:.0}% alike){}: {}{}",
+                p.at.format("%Y-%m-%d %H:%M UTC"),
+                inline(&p.id),
+                p.similarity * 100.0,
+                p.top_service
+                    .as_deref()
+                    .map_or_else(String::new, |s| format!(", top cause {}", inline(s))),
+                inline(&p.summary),
+                p.feedback
+                    .as_deref()
+                    .map_or_else(String::new, |f| format!(" Feedback: {}.", inline(f)))
+            )?;
+        }
+        writeln!(out)?;
+    }
+
     if !r.degraded.is_empty() {
         writeln!(out, "## Degraded sources\n")?;
         for d in &r.degraded {
@@ -144,7 +165,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use aegis_core::report::{Evidence, RootCause, Step, TimeRange, Trace, Usage};
+    use aegis_core::report::{Evidence, RootCause, SimilarIncident, Step, TimeRange, Trace, Usage};
 
     fn report() -> Report {
         let start = Utc
@@ -184,7 +205,14 @@ mod tests {
             degraded: vec!["loki: connection refused".into()],
             archived: true,
             moved: Vec::new(),
-            similar: Vec::new(),
+            similar: vec![SimilarIncident {
+                id: "r0".into(),
+                at: start,
+                summary: "payments-db saturated".into(),
+                top_service: Some("payments-db".into()),
+                similarity: 0.8,
+                feedback: Some("right cause".into()),
+            }],
         }
     }
 
@@ -196,6 +224,9 @@ mod tests {
         assert!(md.contains("## Next actions\n\n1. Check the pool size"));
         assert!(md.contains("## Degraded sources\n\n- loki: connection refused"));
         assert!(md.contains("### Step 1: query_metrics"));
+        assert!(md.contains(
+            "## Similar past incidents\n\n- 2026-11-25 08:30 UTC (r0, 80% alike), top cause payments-db: payments-db saturated Feedback: right cause."
+        ));
         assert!(md.contains("\"query\": \"up\""));
     }
 
