@@ -11,7 +11,8 @@ use crate::alert_card::clip;
 pub const ACK: &str = "收到，正在分析…";
 
 /// The result card: summary; the top three candidates with probability, service and
-/// key evidence; next steps; model and duration; a link to the full report.
+/// key evidence; next steps; up to three similar past incidents; model and duration;
+/// a link to the full report.
 pub fn render(report: &Report, report_url: Option<&str>) -> Message {
     let card = build(report, report_url, true);
     // Evidence is the bulk; a card that is still too big loses it, never the verdict.
@@ -78,6 +79,28 @@ fn build(report: &Report, report_url: Option<&str>, evidence: bool) -> Card {
         card = card
             .hr()
             .markdown(format!("**Next steps**\n{}", steps.join("\n")));
+    }
+    if !report.similar.is_empty() {
+        let lines: Vec<String> = report
+            .similar
+            .iter()
+            .take(3)
+            .map(|p| {
+                format!(
+                    "- {} · {} · {:.0}% alike: {}{}",
+                    p.at.format("%m-%d %H:%M UTC"),
+                    esc(p.top_service.as_deref().unwrap_or("no cause")),
+                    p.similarity * 100.0,
+                    esc(&clip(&p.summary, 160)),
+                    p.feedback
+                        .as_deref()
+                        .map_or_else(String::new, |f| format!(" ({})", esc(&clip(f, 40))))
+                )
+            })
+            .collect();
+        card = card
+            .hr()
+            .markdown(format!("**Similar past incidents**\n{}", lines.join("\n")));
     }
     let mut footer = vec![
         format!("model {}", esc(&report.model)),
@@ -153,7 +176,14 @@ mod tests {
             degraded: vec![],
             archived: true,
             moved: Vec::new(),
-            similar: Vec::new(),
+            similar: vec![aegis_core::report::SimilarIncident {
+                id: "r0".into(),
+                at: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("valid"),
+                summary: "cart ran out of memory".into(),
+                top_service: Some("cart".into()),
+                similarity: 0.72,
+                feedback: Some("right cause".into()),
+            }],
         }
     }
 
@@ -173,6 +203,7 @@ mod tests {
             "model statistical",
             "4.2s",
             "[Full report](https://reports/r1)",
+            "**Similar past incidents**\n- 11-14 22:13 UTC · cart · 72% alike: cart ran out of memory (right cause)",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }

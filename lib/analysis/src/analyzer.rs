@@ -21,6 +21,7 @@ pub struct Analyzer {
     redactor: Arc<Redactor>,
     retry: Option<llm::Retry>,
     limits: Limits,
+    store: Option<Arc<dyn aegis_store::ReportStore>>,
 }
 
 /// Where the agent's tools come from.
@@ -105,12 +106,20 @@ impl Analyzer {
             redactor,
             retry: None,
             limits,
+            store: None,
         }
     }
 
     /// Replaces the model-call retry policy (tests keep backoffs short).
     pub fn with_retry(mut self, retry: llm::Retry) -> Self {
         self.retry = Some(retry);
+        self
+    }
+
+    /// Gives the agent `search_past_incidents` over `store` (the store its reports go
+    /// to).
+    pub fn with_store(mut self, store: Arc<dyn aegis_store::ReportStore>) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -176,7 +185,8 @@ impl Analyzer {
     }
 
     /// Like [`Analyzer::run`], and stores the report before `final` is emitted
-    /// (archive or degrade: `archived` says whether the store took it).
+    /// (archive or degrade: `archived` says whether the store took it), with the
+    /// closest past incidents of the store in `similar`.
     pub async fn run_archived(
         &self,
         id: &str,
@@ -185,6 +195,7 @@ impl Analyzer {
         store: &dyn aegis_store::ReportStore,
     ) -> Report {
         let mut report = self.analyze(id, request, progress).await;
+        report.similar = similar_incidents(store, &report).await;
         aegis_store::archive(store, &mut report).await;
         progress.emit(ProgressEvent::Final {
             report: Box::new(report.clone()),
@@ -258,6 +269,9 @@ impl Analyzer {
                     tools,
                     aegis_tools::catalog::window(range.start, range.end),
                 );
+                if let Some(store) = &self.store {
+                    catalog.add(super::past_tool::tool(store.clone(), Some(id.to_string())));
+                }
                 if *rank {
                     catalog.add(super::rank_tool::tool(
                         self.engine.clone(),
@@ -331,3 +345,36 @@ impl Analyzer {
         }
     }
 }
+
+/// The store's closest past incidents to `report` (none when its evidence is empty, or
+/// the store cannot say within a few seconds: the analysis answers without them).
+async fn similar_incidents(
+    store: &dyn aegis_store::ReportStore,
+    report: &Report,
+) -> Vec<aegis_core::report::SimilarIncident> {
+    let fingerprint = aegis_similar::Fingerprint::of(report);
+    if fingerprint.is_empty() {
+        return Vec::new();
+    }
+    let query = aegis_similar::Query::Like(fingerprint);
+    let search = store.similar(
+        &query,
+        Some(&report.id),
+        aegis_similar::SHOWN,
+        aegis_similar::MIN_SIMILARITY,
+    );
+    match tokio::time::timeout(SIMILAR_BUDGET, search).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            tracing::warn!(analysis = %report.id, error = %e, "past-incident search failed; the report has none");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::warn!(analysis = %report.id, "past-incident search timed out; the report has none");
+            Vec::new()
+        }
+    }
+}
+
+/// How long the past-incident search may add to an analysis.
+const SIMILAR_BUDGET: Duration = Duration::from_secs(5);

@@ -10,6 +10,7 @@ mod config;
 pub mod engine;
 mod metrics;
 pub mod openapi;
+pub mod past_tool;
 mod progress;
 mod prompt;
 pub mod rank_tool;
