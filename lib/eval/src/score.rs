@@ -22,8 +22,9 @@ pub struct CaseResult {
     /// The fault type.
     #[serde(skip)]
     pub fault: String,
-    /// The fingerprint of its report, for the past-incident search.
-    #[serde(skip)]
+    /// The fingerprint of its report, for the past-incident search (in the JSON, to
+    /// tune the search offline).
+    #[serde(skip_serializing_if = "aegis_similar::Fingerprint::is_empty")]
     pub fingerprint: aegis_similar::Fingerprint,
 }
 
