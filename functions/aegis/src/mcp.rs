@@ -33,18 +33,18 @@ pub async fn run(http: Option<SocketAddr>, allow_hosts: Vec<String>) -> anyhow::
     let config = aegis_runtime::Config::from_env()?;
     let store = aegis_store::open(&config.store).await?;
     let clients = aegis_tools::Clients::new(&config.tools)?;
-    let engine: Option<Arc<dyn Engine>> =
-        match aegis_rca::SignalCatalog::from_config(&config.tools) {
-            Ok(catalog) => Some(Arc::new(aegis_analysis::Statistical {
-                engine: aegis_rca::Engine::default(),
-                tools: clients.clone(),
-                catalog,
-            })),
-            Err(e) => {
-                tracing::warn!(error = %e, "the signal catalog cannot be read: rank_root_causes is not offered");
-                None
-            }
-        };
+    let engine: Option<Arc<dyn Engine>> = match aegis_rca::SignalCatalog::from_config(&config.tools)
+    {
+        Ok(catalog) => Some(Arc::new(aegis_analysis::Statistical {
+            engine: aegis_rca::Engine::default(),
+            tools: clients.clone(),
+            catalog,
+        })),
+        Err(e) => {
+            tracing::warn!(error = %e, "the signal catalog cannot be read: rank_root_causes is not offered");
+            None
+        }
+    };
     let budget = (config.analysis.budget / 4).min(Duration::from_secs(60));
     let server = Server::new(
         tools(&clients, engine, store, budget),
@@ -177,9 +177,9 @@ impl Server {
         // A failing tool is a result the model reads (isError), not a protocol error:
         // the message says what to change.
         Ok(match tool.call(args).await {
-            Ok(text) => CallToolResult::success(vec![ContentBlock::text(
-                self.redactor.redact(&text),
-            )]),
+            Ok(text) => {
+                CallToolResult::success(vec![ContentBlock::text(self.redactor.redact(&text))])
+            }
             Err(e) => CallToolResult::error(vec![ContentBlock::text(
                 self.redactor.redact(&e.to_string()),
             )]),
@@ -239,7 +239,10 @@ async fn serve_http(
     );
     let app = axum::Router::new().nest_service("/mcp", service);
     // The line a supervisor (or a test) waits for; stdout stays free for nothing else.
-    eprintln!("aegis mcp: streamable HTTP at http://{}/mcp", listener.local_addr()?);
+    eprintln!(
+        "aegis mcp: streamable HTTP at http://{}/mcp",
+        listener.local_addr()?
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             aegis_runtime::shutdown_signal().await;

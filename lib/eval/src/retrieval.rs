@@ -46,9 +46,9 @@ impl Retrieval {
             })
             .collect();
         let relevant = |a: &CaseResult, id: &str| {
-            cases.iter().any(|b| {
-                b.id == id && b.id != a.id && b.truth == a.truth && b.fault == a.fault
-            })
+            cases
+                .iter()
+                .any(|b| b.id == id && b.id != a.id && b.truth == a.truth && b.fault == a.fault)
         };
         let mut out = Self {
             cases: cases.len(),

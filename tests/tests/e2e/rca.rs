@@ -203,7 +203,11 @@ async fn repeated_faults_find_each_other_and_other_faults_do_not() {
     .map(|d| root.join(d))
     .collect();
     for d in &datasets {
-        assert!(d.join("dataset.json").is_file(), "{} is missing", d.display());
+        assert!(
+            d.join("dataset.json").is_file(),
+            "{} is missing",
+            d.display()
+        );
     }
     let scores = aegis_eval::evaluate(&datasets, &aegis_eval::Options::default())
         .await
@@ -212,11 +216,14 @@ async fn repeated_faults_find_each_other_and_other_faults_do_not() {
     eprintln!("{}", r.table());
     assert_eq!(r.cases, 20);
     assert_eq!(r.with_relevant, 20, "every Petshop fault repeats");
+    // A case has up to 9 repeats here, so R@3 is at most 1/3; precision is the test.
     assert!(r.precision_at_1 >= P1_FLOOR, "{r:?}");
-    assert!(r.recall_at_3 >= R3_FLOOR, "{r:?}");
+    assert!(r.precision_at_3 >= P3_FLOOR, "{r:?}");
+    assert!(r.shown_precision >= SHOWN_FLOOR, "{r:?}");
 }
 
-/// Floors a little under what was measured (docs/evaluation.md), so a change that
-/// makes the search worse fails here.
-const P1_FLOOR: f64 = 0.7;
-const R3_FLOOR: f64 = 0.3;
+/// Floors under what was measured (P@1 0.750, P@3 0.617, shown precision 0.632;
+/// docs/evaluation.md), so a change that makes the search worse fails here.
+const P1_FLOOR: f64 = 0.65;
+const P3_FLOOR: f64 = 0.5;
+const SHOWN_FLOOR: f64 = 0.5;

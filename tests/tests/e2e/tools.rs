@@ -257,12 +257,16 @@ async fn the_mcp_servers_tools_send_only_query_endpoints() {
     });
     let store = std::sync::Arc::new(aegis_store::Memory::default());
     let mcp = aegis_cli::mcp::tools(&tools, Some(engine), store, Duration::from_secs(30));
-    let mut expected = aegis_tools::catalog(&tools).names();
+    let backends = aegis_tools::catalog(&tools);
+    let mut expected = backends.names();
     expected.extend(["rank_root_causes", "search_past_incidents"]);
     expected.sort_unstable();
     let mut listed = mcp.names();
     listed.sort_unstable();
-    assert_eq!(listed, expected, "the backends' tools, the engine and the search, no more");
+    assert_eq!(
+        listed, expected,
+        "the backends' tools, the engine and the search, no more"
+    );
     let (start, end) = incident_window();
     let text = mcp
         .call(
@@ -273,7 +277,10 @@ async fn the_mcp_servers_tools_send_only_query_endpoints() {
         .expect("rank_root_causes");
     assert!(text.starts_with("Statistical ranking of"), "{text}");
     let text = mcp
-        .call("search_past_incidents", json!({"services": ["svc-00-orders"]}))
+        .call(
+            "search_past_incidents",
+            json!({"services": ["svc-00-orders"]}),
+        )
         .await
         .expect("search_past_incidents");
     assert_eq!(text, "No stored past incident matches.");
