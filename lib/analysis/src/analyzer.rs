@@ -378,3 +378,75 @@ async fn similar_incidents(
 
 /// How long the past-incident search may add to an analysis.
 const SIMILAR_BUDGET: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aegis_core::report::{Direction, Moved, RootCause, TimeRange, Usage};
+    use aegis_store::ReportStore;
+
+    /// An engine whose every report blames cart for its CPU.
+    struct CartCpu;
+
+    #[async_trait::async_trait]
+    impl Engine for CartCpu {
+        async fn analyze(&self, id: &str, request: &Request) -> Report {
+            Report {
+                id: id.into(),
+                summary: "cart is starved of CPU".into(),
+                ranked_root_causes: vec![RootCause {
+                    rank: 1,
+                    service: "cart".into(),
+                    probability: 0.8,
+                    description: String::new(),
+                    key_indicators: Vec::new(),
+                    key_logs: Vec::new(),
+                    evidence: Vec::new(),
+                }],
+                next_actions: Vec::new(),
+                trace: Trace::default(),
+                model: STATISTICAL.into(),
+                time_range: request.time_range,
+                duration_ms: 0,
+                usage: Usage::default(),
+                degraded: Vec::new(),
+                archived: true,
+                moved: vec![Moved {
+                    service: "cart".into(),
+                    signal: "metric:cpu_seconds_rate".into(),
+                    direction: Direction::Up,
+                }],
+                similar: Vec::new(),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_archived_report_names_the_stored_incidents_like_it() {
+        let analyzer = Analyzer::new(Settings::for_test(), Arc::new(NoTools), Arc::new(CartCpu));
+        let store = aegis_store::Memory::default();
+        let request = Request {
+            description: "cart is slow".into(),
+            time_range: TimeRange::last(chrono::Utc::now(), 15),
+            model: None,
+            session_id: None,
+            alert: None,
+        };
+        let progress = Progress::none();
+        let first = analyzer
+            .run_archived("first", &request, &progress, &store)
+            .await;
+        assert!(first.similar.is_empty(), "nothing stored before it");
+        let second = analyzer
+            .run_archived("second", &request, &progress, &store)
+            .await;
+        assert_eq!(second.similar.len(), 1, "{:?}", second.similar);
+        assert_eq!(second.similar[0].id, "first");
+        assert_eq!(second.similar[0].similarity, 1.0);
+        let stored = store.get_report("second").await.unwrap().unwrap();
+        assert_eq!(
+            stored.similar, second.similar,
+            "stored with its past incidents"
+        );
+    }
+}

@@ -86,10 +86,10 @@ impl Query {
         let s = match self {
             Self::Like(f) => similarity(f, &entry.fingerprint),
             Self::Services { services, signal } => {
-                if let Some(word) = signal {
-                    if !entry.fingerprint.mentions(word) {
-                        return None;
-                    }
+                if let Some(word) = signal
+                    && !entry.fingerprint.mentions(word)
+                {
+                    return None;
                 }
                 Fingerprint::of_services(services).service_similarity(&entry.fingerprint)
             }

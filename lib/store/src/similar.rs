@@ -74,13 +74,11 @@ async fn entry(
     entry_key: &str,
     has_entry: bool,
 ) -> Result<Option<Entry>, Error> {
-    if has_entry {
-        if let Some(bytes) = objects.get(entry_key).await? {
-            match serde_json::from_slice::<Entry>(&bytes) {
-                Ok(e) => return Ok(Some(e)),
-                Err(e) => {
-                    tracing::warn!(key = %entry_key, reason = %e, "rebuilding an unreadable past-incident entry from its report");
-                }
+    if has_entry && let Some(bytes) = objects.get(entry_key).await? {
+        match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(e) => return Ok(Some(e)),
+            Err(e) => {
+                tracing::warn!(key = %entry_key, reason = %e, "rebuilding an unreadable past-incident entry from its report");
             }
         }
     }

@@ -70,7 +70,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let dataset = aegis_replay::Dataset::load(&incident_dir()).expect("the demo incident loads");
+    let dataset = aegis_replay::Dataset::load(incident_dir()).expect("the demo incident loads");
     let case = dataset.cases()[0].clone();
     let signals = dataset.meta.signals.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
