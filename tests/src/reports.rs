@@ -53,5 +53,7 @@ pub fn sample(id: &str) -> Report {
         timezone: "UTC".into(),
         call_graph: Vec::new(),
         feedback: None,
+        moved: Vec::new(),
+        similar: Vec::new(),
     }
 }

@@ -66,6 +66,18 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// The read-only engine as an MCP server: the Prometheus, Loki and Jaeger tools,
+    /// rank_root_causes and search_past_incidents, configured from the environment
+    /// like every function. Over stdio unless --http is given.
+    Mcp {
+        /// Serve streamable HTTP at http://ADDR/mcp instead of stdio (e.g. 127.0.0.1:8090).
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+        /// Also accept requests whose Host is NAME (or NAME:PORT); loopback names
+        /// always are. Needed when clients reach it by another name.
+        #[arg(long = "allow-host", value_name = "NAME")]
+        allow_hosts: Vec<String>,
+    },
     /// Events whose delivery failed for good, kept in the report store by the
     /// dead-letter sink: list them, or send them to the Broker again.
     DeadLetters {
@@ -127,6 +139,17 @@ pub fn main() -> ExitCode {
         Command::DeadLetters {
             command: DeadLettersCommand::Resend { to, selection },
         } => block_on(crate::dead_letter::resend::resend_command(to, selection)),
+        Command::Mcp { http, allow_hosts } => {
+            // Logs to stderr: on stdio, stdout is the protocol's.
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "warn".into()),
+                )
+                .init();
+            block_on(crate::mcp::run(http, allow_hosts))
+        }
         Command::Serve { function } => crate::host::serve_one(&function),
         Command::Demo { port, once } => block_on(crate::demo::run(port, once)),
         Command::Dev {

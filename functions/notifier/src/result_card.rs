@@ -12,7 +12,7 @@ pub const ACK: &str = "收到，正在分析…";
 
 /// The result card: summary; the top three candidates with probability, service and
 /// key evidence (the top one's key series as `chart`, an uploaded image's key); next
-/// steps; the feedback buttons; range, model and duration; a link to the full report.
+/// steps; up to three similar past incidents; the feedback buttons; range, model and duration; a link to the full report.
 pub fn render(report: &Report, report_url: Option<&str>, chart: Option<&str>) -> Message {
     let card = build(report, report_url, chart, true);
     // Evidence is the bulk; a card that is still too big loses it, never the verdict.
@@ -94,6 +94,28 @@ fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidenc
         card = card
             .hr()
             .markdown(format!("**Next steps**\n{}", steps.join("\n")));
+    }
+    if !report.similar.is_empty() {
+        let lines: Vec<String> = report
+            .similar
+            .iter()
+            .take(3)
+            .map(|p| {
+                format!(
+                    "- {} · {} · {:.0}% alike: {}{}",
+                    report.clock().date_time(p.at),
+                    esc(p.top_service.as_deref().unwrap_or("no cause")),
+                    p.similarity * 100.0,
+                    esc(&clip(&p.summary, 160)),
+                    p.feedback
+                        .as_deref()
+                        .map_or_else(String::new, |f| format!(" ({})", esc(&clip(f, 40))))
+                )
+            })
+            .collect();
+        card = card
+            .hr()
+            .markdown(format!("**Similar past incidents**\n{}", lines.join("\n")));
     }
     if let Some(top) = report.ranked_root_causes.first() {
         use aegis_core::report::{FeedbackValue, Verdict};
@@ -198,6 +220,15 @@ mod tests {
             timezone: "UTC".into(),
             call_graph: Vec::new(),
             feedback: None,
+            moved: Vec::new(),
+            similar: vec![aegis_core::report::SimilarIncident {
+                id: "r0".into(),
+                at: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("valid"),
+                summary: "cart ran out of memory".into(),
+                top_service: Some("cart".into()),
+                similarity: 0.72,
+                feedback: Some("right cause".into()),
+            }],
         }
     }
 
@@ -217,6 +248,7 @@ mod tests {
             "model statistical",
             "4.2s",
             "[Full report](https://reports/r1)",
+            "**Similar past incidents**\n- 11-14 22:13 UTC · cart · 72% alike: cart ran out of memory (right cause)",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }

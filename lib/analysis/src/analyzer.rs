@@ -25,6 +25,7 @@ pub struct Analyzer {
     /// Context sizes by alias, asked once per process (a server that did not answer
     /// and has no setting is asked again next time).
     windows: Arc<std::sync::Mutex<HashMap<String, u64>>>,
+    store: Option<Arc<dyn aegis_store::ReportStore>>,
 }
 
 /// Where the agent's tools come from.
@@ -111,12 +112,20 @@ impl Analyzer {
             retry: None,
             limits,
             windows: Arc::default(),
+            store: None,
         }
     }
 
     /// Replaces the model-call retry policy (tests keep backoffs short).
     pub fn with_retry(mut self, retry: llm::Retry) -> Self {
         self.retry = Some(retry);
+        self
+    }
+
+    /// Gives the agent `search_past_incidents` over `store` (the store its reports go
+    /// to).
+    pub fn with_store(mut self, store: Arc<dyn aegis_store::ReportStore>) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -182,7 +191,8 @@ impl Analyzer {
     }
 
     /// Like [`Analyzer::run`], and stores the report before `final` is emitted
-    /// (archive or degrade: `archived` says whether the store took it).
+    /// (archive or degrade: `archived` says whether the store took it), with the
+    /// closest past incidents of the store in `similar`.
     pub async fn run_archived(
         &self,
         id: &str,
@@ -191,6 +201,7 @@ impl Analyzer {
         store: &dyn aegis_store::ReportStore,
     ) -> Report {
         let mut report = self.analyze(id, request, progress).await;
+        report.similar = similar_incidents(store, &report).await;
         aegis_store::archive(store, &mut report).await;
         progress.emit(ProgressEvent::Final {
             report: Box::new(report.clone()),
@@ -286,6 +297,9 @@ impl Analyzer {
                     tools,
                     aegis_tools::catalog::window(range.start, range.end),
                 );
+                if let Some(store) = &self.store {
+                    catalog.add(super::past_tool::tool(store.clone(), Some(id.to_string())));
+                }
                 if *rank {
                     catalog.add(super::rank_tool::tool(
                         self.engine.clone(),
@@ -347,6 +361,10 @@ impl Analyzer {
                     timezone: engine_report.timezone.clone(),
                     call_graph: engine_report.call_graph.clone(),
                     feedback: None,
+                    // The engine measured the same range: its account of what moved
+                    // fingerprints the agent's report too.
+                    moved: engine_report.moved,
+                    similar: Vec::new(),
                 }
             }
             Err(reason) => {
@@ -365,5 +383,113 @@ impl Analyzer {
                 report
             }
         }
+    }
+}
+
+/// The store's closest past incidents to `report` (none when its evidence is empty, or
+/// the store cannot say within a few seconds: the analysis answers without them).
+async fn similar_incidents(
+    store: &dyn aegis_store::ReportStore,
+    report: &Report,
+) -> Vec<aegis_core::report::SimilarIncident> {
+    let fingerprint = aegis_similar::Fingerprint::of(report);
+    if fingerprint.is_empty() {
+        return Vec::new();
+    }
+    let query = aegis_similar::Query::Like(fingerprint);
+    let search = store.similar(
+        &query,
+        Some(&report.id),
+        aegis_similar::SHOWN,
+        aegis_similar::MIN_SIMILARITY,
+    );
+    match tokio::time::timeout(SIMILAR_BUDGET, search).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            tracing::warn!(analysis = %report.id, error = %e, "past-incident search failed; the report has none");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::warn!(analysis = %report.id, "past-incident search timed out; the report has none");
+            Vec::new()
+        }
+    }
+}
+
+/// How long the past-incident search may add to an analysis.
+const SIMILAR_BUDGET: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aegis_core::report::{Direction, Moved, RootCause, TimeRange, Usage};
+    use aegis_store::ReportStore;
+
+    /// An engine whose every report blames cart for its CPU.
+    struct CartCpu;
+
+    #[async_trait::async_trait]
+    impl Engine for CartCpu {
+        async fn analyze(&self, id: &str, request: &Request) -> Report {
+            Report {
+                id: id.into(),
+                summary: "cart is starved of CPU".into(),
+                ranked_root_causes: vec![RootCause {
+                    rank: 1,
+                    service: "cart".into(),
+                    probability: 0.8,
+                    description: String::new(),
+                    key_indicators: Vec::new(),
+                    key_logs: Vec::new(),
+                    evidence: Vec::new(),
+                }],
+                next_actions: Vec::new(),
+                trace: Trace::default(),
+                model: STATISTICAL.into(),
+                time_range: request.time_range,
+                duration_ms: 0,
+                usage: Usage::default(),
+                degraded: Vec::new(),
+                archived: true,
+                timezone: "UTC".into(),
+                call_graph: Vec::new(),
+                feedback: None,
+                moved: vec![Moved {
+                    service: "cart".into(),
+                    signal: "metric:cpu_seconds_rate".into(),
+                    direction: Direction::Up,
+                }],
+                similar: Vec::new(),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_archived_report_names_the_stored_incidents_like_it() {
+        let analyzer = Analyzer::new(Settings::for_test(), Arc::new(NoTools), Arc::new(CartCpu));
+        let store = aegis_store::Memory::default();
+        let request = Request {
+            description: "cart is slow".into(),
+            time_range: TimeRange::last(chrono::Utc::now(), 15),
+            model: None,
+            session_id: None,
+            alert: None,
+        };
+        let progress = Progress::none();
+        let first = analyzer
+            .run_archived("first", &request, &progress, &store)
+            .await;
+        assert!(first.similar.is_empty(), "nothing stored before it");
+        let second = analyzer
+            .run_archived("second", &request, &progress, &store)
+            .await;
+        assert_eq!(second.similar.len(), 1, "{:?}", second.similar);
+        assert_eq!(second.similar[0].id, "first");
+        assert_eq!(second.similar[0].similarity, 1.0);
+        let stored = store.get_report("second").await.unwrap().unwrap();
+        assert_eq!(
+            stored.similar, second.similar,
+            "stored with its past incidents"
+        );
     }
 }

@@ -56,7 +56,7 @@ impl App {
     pub fn new(settings: Settings, store: Arc<dyn ReportStore>) -> Self {
         let slots = Slots::new(settings.analysis.concurrency);
         Self {
-            analyzer: Analyzer::from_settings(settings),
+            analyzer: Analyzer::from_settings(settings).with_store(store.clone()),
             store,
             slots,
         }

@@ -42,6 +42,8 @@ pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
         timezone: "UTC".into(),
         call_graph: Vec::new(),
         feedback: None,
+        moved: Vec::new(),
+        similar: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod engine;
 mod guard;
 mod metrics;
 pub mod openapi;
+pub mod past_tool;
 mod progress;
 mod prompt;
 pub mod rank_tool;

@@ -12,6 +12,7 @@ use utoipa::OpenApi;
 
 use super::api::{AnalyzeRequest, ErrorBody, RequestRange, RequestTime};
 use super::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
+use aegis_core::report::{Direction, Moved, SimilarIncident};
 use aegis_store::DeadLetter;
 use aegis_store::ReportSummary;
 use aegis_store::api::{DeadLetterListing, Listing};
@@ -99,7 +100,7 @@ mod paths {
 #[openapi(
     info(title = "Aegis", description = "Read-only root-cause analysis for Kubernetes: ranked root-cause candidates with probabilities and evidence from Prometheus, Loki and Jaeger."),
     paths(paths::analyze, paths::analyze_stream, paths::get_analysis, paths::list_analyses, paths::list_dead_letters, paths::webhook, paths::healthz),
-    components(schemas(AnalyzeRequest, RequestRange, RequestTime, ErrorBody, Report, RootCause, Evidence, Trace, Step, Usage, TimeRange, ReportSummary, Listing, DeadLetter, DeadLetterListing)),
+    components(schemas(AnalyzeRequest, RequestRange, RequestTime, ErrorBody, Report, RootCause, Evidence, Trace, Step, Usage, TimeRange, Moved, Direction, SimilarIncident, ReportSummary, Listing, DeadLetter, DeadLetterListing)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -5,6 +5,7 @@
 
 pub mod feedback;
 mod prometheus;
+mod retrieval;
 mod score;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 pub use prometheus::{LoadedPrometheus, available as prometheus_available};
+pub use retrieval::Retrieval;
 pub use score::{Accuracy, CaseResult, DatasetScore, Scores};
 
 use aegis_core::report::TimeRange;
@@ -183,7 +185,8 @@ async fn evaluate_one(
                 }
             );
         }
-        ranked.push((case.id.clone(), services, ms));
+        let fingerprint = aegis_similar::Fingerprint::of(&report);
+        ranked.push((case.id.clone(), services, ms, fingerprint));
     }
 
     // Only now, after every case ran, does anything read the truth.
@@ -191,7 +194,7 @@ async fn evaluate_one(
         .truth()
         .map_err(|e| anyhow::anyhow!("cannot read the truth of {}: {e}", dir.display()))?;
     let mut out = Vec::new();
-    for (id, services, ms) in ranked {
+    for (id, services, ms, fingerprint) in ranked {
         let t = truth
             .iter()
             .find(|t| t.id == id)
@@ -203,6 +206,7 @@ async fn evaluate_one(
             ms,
             dataset: dataset.meta.id.clone(),
             fault: t.fault.clone(),
+            fingerprint,
         });
     }
     drop(loaded);
@@ -256,6 +260,10 @@ mod tests {
         print!("{}", scores.table());
     }
 
+    fn chrono_of(unix: f64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis((unix * 1000.0) as i64).unwrap()
+    }
+
     /// Development aid: re-ranks the telemetry `dev_datasets` dumped, without any
     /// backend, and scores it. `AEGIS_EVAL_VERBOSE` prints each case's leading
     /// candidates with their evidence; `AEGIS_EVAL_SCORES=<dir>` writes every
@@ -305,6 +313,13 @@ mod tests {
                     .iter()
                     .map(|c| c.service.clone())
                     .collect();
+                let input = aegis_rca::Input::new(
+                    aegis_core::report::TimeRange {
+                        start: chrono_of(obs.start),
+                        end: chrono_of(obs.end),
+                    },
+                    aegis_rca::SignalCatalog::from_map(Vec::<(String, String)>::new()),
+                );
                 let r = super::CaseResult {
                     id: t.id.clone(),
                     truth: t.service.clone(),
@@ -312,6 +327,7 @@ mod tests {
                     ms: 0,
                     dataset: id.clone(),
                     fault: t.fault.clone(),
+                    fingerprint: aegis_similar::Fingerprint::of(&aegis_rca::report(&input, &obs)),
                 };
                 if std::env::var("AEGIS_EVAL_VERBOSE").is_ok() {
                     println!(

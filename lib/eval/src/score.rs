@@ -22,6 +22,10 @@ pub struct CaseResult {
     /// The fault type.
     #[serde(skip)]
     pub fault: String,
+    /// The fingerprint of its report, for the past-incident search (in the JSON, to
+    /// tune the search offline).
+    #[serde(skip_serializing_if = "aegis_similar::Fingerprint::is_empty")]
+    pub fingerprint: aegis_similar::Fingerprint,
 }
 
 impl CaseResult {
@@ -87,6 +91,8 @@ pub struct Scores {
     pub overall: Accuracy,
     /// Per dataset id.
     pub datasets: BTreeMap<String, DatasetScore>,
+    /// The past-incident search over every case (leave one out).
+    pub past_incidents: super::Retrieval,
     /// Every case.
     pub cases: Vec<CaseResult>,
 }
@@ -120,6 +126,7 @@ impl Scores {
         Self {
             overall: Accuracy::of(&cases),
             datasets,
+            past_incidents: super::Retrieval::of(&cases),
             cases,
         }
     }
@@ -143,6 +150,7 @@ impl Scores {
             out.push_str(&row(id, "(all)", &d.accuracy));
         }
         out.push_str(&row("overall", "", &self.overall));
+        out.push_str(&self.past_incidents.table());
         out
     }
 }
@@ -159,6 +167,7 @@ mod tests {
             ms: 1,
             dataset: dataset.into(),
             fault: fault.into(),
+            fingerprint: Default::default(),
         }
     }
 

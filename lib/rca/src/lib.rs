@@ -14,6 +14,7 @@ mod change;
 pub mod collect;
 mod engine;
 mod invariants;
+mod moved;
 mod observations;
 mod rank;
 mod report;

@@ -24,6 +24,13 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         .enumerate()
         .map(|(i, c)| root_cause(i as u32 + 1, c, obs, input.clock))
         .collect();
+    let moved = ranking
+        .candidates
+        .iter()
+        .filter(|c| c.score > 0.0)
+        .take(MAX_CANDIDATES)
+        .flat_map(crate::moved::moved)
+        .collect();
     Report {
         id: format!("rca-{}", uuid::Uuid::new_v4()),
         summary: summary(input, &ranking, obs),
@@ -39,6 +46,8 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         timezone: input.clock.name().into(),
         call_graph: call_graph(obs),
         feedback: None,
+        moved,
+        similar: Vec::new(),
     }
 }
 

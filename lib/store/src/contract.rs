@@ -3,7 +3,9 @@
 //! S3-compatible server) in the end-to-end tests, through the `contract` feature.
 //! Test code: it panics on the first broken promise.
 
-use super::ObjectStore;
+use super::{ObjectStore, ReportStore, Store, layout};
+use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange, Trace, Usage};
+use aegis_similar::{Fingerprint, Query};
 
 /// Checks `objects`, an empty store, against the contract of [`ObjectStore`]: get,
 /// put, conditional create (including two racing creates, of which exactly one wins),
@@ -116,6 +118,111 @@ async fn listing(objects: &dyn ObjectStore) {
     );
 }
 
+/// Checks the past-incident index of `store`, over an empty object store: an entry is
+/// written with each report; the search finds a repeated fault and not another one;
+/// an entry that is missing or unreadable is rebuilt from its report and written
+/// back; an entry whose report is gone is ignored.
+pub async fn past_incidents<O: ObjectStore>(store: &Store<O>) {
+    let cpu = |id: &str| incident(id, "cart", "metric:cpu_seconds_rate");
+    for r in [
+        cpu("cpu-1"),
+        cpu("cpu-2"),
+        incident("disk", "payment", "metric:disk"),
+    ] {
+        store.put_report(&r).await.expect("put report");
+        assert!(
+            store
+                .objects()
+                .get(&layout::similar_entry(&r.id))
+                .await
+                .expect("get")
+                .is_some(),
+            "an entry is written with the report"
+        );
+    }
+    let like_cpu = Query::Like(Fingerprint::of(&cpu("cpu-3")));
+    let search = || async {
+        store
+            .similar(&like_cpu, Some("cpu-3"), 3, 0.1)
+            .await
+            .expect("search")
+            .into_iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>()
+    };
+    let mut found = search().await;
+    found.sort();
+    assert_eq!(found, ["cpu-1", "cpu-2"], "the other fault is not alike");
+
+    // Missing and unreadable entries come back from their reports.
+    let objects = store.objects();
+    objects
+        .delete(&layout::similar_entry("cpu-1"))
+        .await
+        .expect("delete");
+    objects
+        .put(
+            &layout::similar_entry("cpu-2"),
+            b"{not json".to_vec(),
+            layout::JSON,
+        )
+        .await
+        .expect("put");
+    let mut found = search().await;
+    found.sort();
+    assert_eq!(found, ["cpu-1", "cpu-2"], "rebuilt from the reports");
+    for id in ["cpu-1", "cpu-2"] {
+        let bytes = objects
+            .get(&layout::similar_entry(id))
+            .await
+            .expect("get")
+            .expect("written back");
+        serde_json::from_slice::<aegis_similar::Entry>(&bytes).expect("a readable entry");
+    }
+
+    // The reports are the truth: an entry without its report is not an incident.
+    objects
+        .delete(&layout::report_json("cpu-2"))
+        .await
+        .expect("delete");
+    assert_eq!(search().await, ["cpu-1"]);
+}
+
+/// A report blaming `service`, whose `signal` rose.
+fn incident(id: &str, service: &str, signal: &str) -> Report {
+    let now = chrono::Utc::now();
+    Report {
+        id: id.into(),
+        summary: format!("{service} {signal}"),
+        ranked_root_causes: vec![RootCause {
+            rank: 1,
+            service: service.into(),
+            probability: 0.8,
+            description: String::new(),
+            key_indicators: Vec::new(),
+            key_logs: Vec::new(),
+            evidence: Vec::new(),
+        }],
+        next_actions: Vec::new(),
+        trace: Trace::default(),
+        model: "statistical".into(),
+        time_range: TimeRange::last(now, 15),
+        duration_ms: 1,
+        usage: Usage::default(),
+        degraded: Vec::new(),
+        archived: true,
+        timezone: "UTC".into(),
+        call_graph: Vec::new(),
+        feedback: None,
+        moved: vec![Moved {
+            service: service.into(),
+            signal: signal.into(),
+            direction: Direction::Up,
+        }],
+        similar: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -125,6 +232,24 @@ mod tests {
     #[tokio::test]
     async fn memory_keeps_the_contract() {
         super::object_store(&MemoryObjects::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_keeps_the_past_incident_index() {
+        super::past_incidents(&crate::Memory::default()).await;
+    }
+
+    #[tokio::test]
+    async fn folder_keeps_the_past_incident_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = crate::Folder::open(
+            &dir.path().join("data"),
+            Duration::from_secs(3600),
+            crate::ReportLinks::None,
+        )
+        .await
+        .expect("open");
+        super::past_incidents(&folder).await;
     }
 
     // Several threads, so the racing creates really run at once.

@@ -16,11 +16,20 @@ pub const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The folder of the listing lines, newest first.
 pub const INDEX: &str = "index/";
+/// The folder of the past-incident entries, one per report.
+pub const SIMILAR: &str = "similar/";
 /// The folder of the dead letters, newest first.
 pub const DEAD_LETTERS: &str = "dead-letters/";
 
 /// Every folder of the layout, which the folder store makes when it opens.
-pub const FOLDERS: [&str; 5] = ["reports", "index", "cards", "markers", "dead-letters"];
+pub const FOLDERS: [&str; 6] = [
+    "reports",
+    "index",
+    "similar",
+    "cards",
+    "markers",
+    "dead-letters",
+];
 
 /// `reports/<id>.json`: the report.
 pub fn report_json(id: &str) -> String {
@@ -35,6 +44,11 @@ pub fn report_markdown(id: &str) -> String {
 /// `reports/<id>.html`: the report's page (charts, call graph, tool calls).
 pub fn report_page(id: &str) -> String {
     format!("reports/{}.html", key::object_name(id))
+}
+
+/// `similar/<id>.json`: the report's past-incident entry (its fingerprint).
+pub fn similar_entry(id: &str) -> String {
+    format!("{SIMILAR}{}.json", key::object_name(id))
 }
 
 /// `index/<reverse time>-<id>`: the listing line of the report `id` stored at `at`.

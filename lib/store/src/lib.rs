@@ -21,6 +21,7 @@ pub mod markdown;
 mod memory;
 mod object;
 mod s3;
+mod similar;
 mod store;
 mod summary;
 #[cfg(test)]

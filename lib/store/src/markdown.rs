@@ -98,6 +98,27 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
         writeln!(out)?;
     }
 
+    if !r.similar.is_empty() {
+        writeln!(out, "## Similar past incidents\n")?;
+        for p in &r.similar {
+            writeln!(
+                out,
+                "- {} ({}, {:.0}% alike){}: {}{}",
+                clock.date_time(p.at),
+                inline(&p.id),
+                p.similarity * 100.0,
+                p.top_service
+                    .as_deref()
+                    .map_or_else(String::new, |s| format!(", top cause {}", inline(s))),
+                inline(&p.summary),
+                p.feedback
+                    .as_deref()
+                    .map_or_else(String::new, |f| format!(" Feedback: {}.", inline(f)))
+            )?;
+        }
+        writeln!(out)?;
+    }
+
     if !r.degraded.is_empty() {
         writeln!(out, "## Degraded sources\n")?;
         for d in &r.degraded {
@@ -153,7 +174,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use aegis_core::report::{Evidence, RootCause, Step, TimeRange, Trace, Usage};
+    use aegis_core::report::{Evidence, RootCause, SimilarIncident, Step, TimeRange, Trace, Usage};
 
     fn report() -> Report {
         let start = Utc
@@ -196,6 +217,15 @@ mod tests {
             timezone: "UTC".into(),
             call_graph: Vec::new(),
             feedback: None,
+            moved: Vec::new(),
+            similar: vec![SimilarIncident {
+                id: "r0".into(),
+                at: start,
+                summary: "payments-db saturated".into(),
+                top_service: Some("payments-db".into()),
+                similarity: 0.8,
+                feedback: Some("right cause".into()),
+            }],
         }
     }
 
@@ -207,6 +237,9 @@ mod tests {
         assert!(md.contains("## Next actions\n\n1. Check the pool size"));
         assert!(md.contains("## Degraded sources\n\n- loki: connection refused"));
         assert!(md.contains("### Step 1: query_metrics"));
+        assert!(md.contains(
+            "## Similar past incidents\n\n- 2026-11-25 08:30:00 UTC (r0, 80% alike), top cause payments-db: payments-db saturated Feedback: right cause."
+        ));
         assert!(md.contains("\"query\": \"up\""));
     }
 

@@ -11,8 +11,11 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::listing::{self, Listed};
-use super::{Claim, DeadLetter, Error, ObjectStore, ReportLinks, ReportSummary, layout, markdown};
-use aegis_core::report::{Feedback, Report};
+use super::{
+    Claim, DeadLetter, Error, ObjectStore, ReportLinks, ReportSummary, layout, markdown, similar,
+};
+use aegis_core::report::{Feedback, Report, SimilarIncident};
+use aegis_similar::Query;
 
 /// Where reports, card ids, markers and dead letters last.
 #[async_trait::async_trait]
@@ -36,6 +39,16 @@ pub trait ReportStore: Send + Sync {
         since: Option<DateTime<Utc>>,
         limit: usize,
     ) -> Result<Vec<ReportSummary>, Error>;
+    /// The `limit` stored incidents closest to `query`, most similar first, at least
+    /// `min` alike, leaving out the report `exclude` (the one being analysed). A
+    /// report without a readable past-incident entry gets one rebuilt from it.
+    async fn similar(
+        &self,
+        query: &Query,
+        exclude: Option<&str>,
+        limit: usize,
+        min: f64,
+    ) -> Result<Vec<SimilarIncident>, Error>;
     /// Remembers the Feishu message id of the card posted for an alert event.
     async fn put_card(&self, alert_event_id: &str, message_id: &str) -> Result<(), Error>;
     /// The Feishu message id of an alert event's card.
@@ -124,15 +137,18 @@ impl<O: ObjectStore> ReportStore for Store<O> {
         let line = serde_json::to_vec(&ReportSummary::of(report, now)).map_err(corrupt)?;
         let md = markdown::render(report).into_bytes();
         let page = aegis_view::page(report).into_bytes();
-        let (json_key, md_key, page_key) = (
+        let entry = similar::encode(report).map_err(corrupt)?;
+        let (json_key, md_key, page_key, entry_key) = (
             layout::report_json(&report.id),
             layout::report_markdown(&report.id),
             layout::report_page(&report.id),
+            layout::similar_entry(&report.id),
         );
         futures::try_join!(
             self.objects.put(&json_key, json, layout::JSON),
             self.objects.put(&md_key, md, layout::MARKDOWN),
             self.objects.put(&page_key, page, layout::HTML),
+            self.objects.put(&entry_key, entry, layout::JSON),
         )?;
         // The index line last, so a listing never names a report that is not there.
         self.objects
@@ -179,6 +195,16 @@ impl<O: ObjectStore> ReportStore for Store<O> {
         // A report stored twice (a redelivery) is listed once, at its newest time.
         self.newest(since, limit, |s: &ReportSummary| seen.insert(s.id.clone()))
             .await
+    }
+
+    async fn similar(
+        &self,
+        query: &Query,
+        exclude: Option<&str>,
+        limit: usize,
+        min: f64,
+    ) -> Result<Vec<SimilarIncident>, Error> {
+        similar::search(&self.objects, query, exclude, limit, min).await
     }
 
     async fn put_card(&self, alert_event_id: &str, message_id: &str) -> Result<(), Error> {

@@ -22,6 +22,8 @@ pub fn report(id: &str) -> Report {
         timezone: "UTC".into(),
         call_graph: Vec::new(),
         feedback: None,
+        moved: Vec::new(),
+        similar: Vec::new(),
     }
 }
 

@@ -97,6 +97,23 @@ pub fn render(report: &Report) -> String {
                     }
                     @for c in &report.ranked_root_causes { (candidate(c, clock)) }
                 }
+                @if !report.similar.is_empty() {
+                    h2 { "Similar past incidents" }
+                    table.similar {
+                        thead { tr { th { "When" } th { "Cause found" } th { "Alike" } th { "Summary" } th { "Feedback" } } }
+                        tbody {
+                            @for p in &report.similar {
+                                tr {
+                                    td { (clock.date_time(p.at)) br; code { (p.id) } }
+                                    td { (p.top_service.as_deref().unwrap_or("none")) }
+                                    td { (format!("{:.0} %", p.similarity * 100.0)) }
+                                    td { (p.summary) }
+                                    td { (p.feedback.as_deref().unwrap_or("")) }
+                                }
+                            }
+                        }
+                    }
+                }
                 @if let Some(g) = graph::svg(&report.call_graph, &ranked) {
                     h2 { "Call graph" }
                     p.meta { "Callers left, callees right; candidates numbered by rank." }
@@ -265,6 +282,15 @@ mod tests {
                 by: None,
                 at: start,
             }),
+            moved: vec![],
+            similar: vec![aegis_core::report::SimilarIncident {
+                id: "rca-earlier".into(),
+                at: start - chrono::Duration::days(3),
+                summary: "payment ran hot".into(),
+                top_service: Some("payment".into()),
+                similarity: 0.64,
+                feedback: Some("wrong cause".into()),
+            }],
         }
     }
 
@@ -287,6 +313,10 @@ mod tests {
             "prometheus_query",
             "right cause",
             "2026-01-29 23:20:00 CST",
+            "Similar past incidents",
+            "rca-earlier",
+            "64 %",
+            "wrong cause",
         ] {
             assert!(page.contains(part), "{part} missing");
         }

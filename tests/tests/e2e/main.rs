@@ -7,6 +7,7 @@ mod chat;
 mod demo;
 mod foundation;
 mod manifests;
+mod mcp;
 mod page;
 mod rca;
 mod replay;

@@ -236,3 +236,45 @@ async fn eval_feedback_scores_the_stored_reports_by_peoples_verdicts() {
     let refused = aegis_tests::process::run(&["eval"], &[]).await.unwrap();
     assert_ne!(refused.code, Some(0), "eval needs datasets or --feedback");
 }
+/// Past-incident search on the Petshop dev datasets (four recordings of one system,
+/// each fault injected several times on the same service): every case's report is
+/// fingerprinted and searched against the others' (leave one out). The same fault on
+/// the same service must be found, the other fault on that service mostly not. The
+/// figures on every dev dataset are in docs/evaluation.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_faults_find_each_other_and_other_faults_do_not() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/dev");
+    let datasets: Vec<PathBuf> = [
+        "petshop-high-traffic-train",
+        "petshop-low-traffic-train",
+        "petshop-temporal-traffic1-train",
+        "petshop-temporal-traffic2-train",
+    ]
+    .iter()
+    .map(|d| root.join(d))
+    .collect();
+    for d in &datasets {
+        assert!(
+            d.join("dataset.json").is_file(),
+            "{} is missing",
+            d.display()
+        );
+    }
+    let scores = aegis_eval::evaluate(&datasets, &aegis_eval::Options::default())
+        .await
+        .unwrap();
+    let r = scores.past_incidents;
+    eprintln!("{}", r.table());
+    assert_eq!(r.cases, 20);
+    assert_eq!(r.with_relevant, 20, "every Petshop fault repeats");
+    // A case has up to 9 repeats here, so R@3 is at most 1/3; precision is the test.
+    assert!(r.precision_at_1 >= P1_FLOOR, "{r:?}");
+    assert!(r.precision_at_3 >= P3_FLOOR, "{r:?}");
+    assert!(r.shown_precision >= SHOWN_FLOOR, "{r:?}");
+}
+
+/// Floors under what was measured (P@1 0.750, P@3 0.617, shown precision 0.632;
+/// docs/evaluation.md), so a change that makes the search worse fails here.
+const P1_FLOOR: f64 = 0.65;
+const P3_FLOOR: f64 = 0.5;
+const SHOWN_FLOOR: f64 = 0.5;

@@ -523,3 +523,14 @@ async fn s3_objects_keep_the_object_store_contract() {
     let s3 = s3_store(&server, ReportLinks::None);
     store::contract::object_store(s3.objects()).await;
 }
+
+/// The past-incident index contract (the body the folder and memory stores run in
+/// `aegis-store`'s unit tests) against S3 on moto: entries written with reports,
+/// rebuilt from them when missing or unreadable.
+#[tokio::test]
+async fn s3_keeps_the_past_incident_index() {
+    let server = S3Server::start().await.expect("moto's S3 server starts");
+    server.create_bucket(BUCKET).await.expect("bucket");
+    let s3 = s3_store(&server, ReportLinks::None);
+    store::contract::past_incidents(&s3).await;
+}

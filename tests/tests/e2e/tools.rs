@@ -243,6 +243,60 @@ async fn every_client_method_and_tool_sends_only_query_endpoints() {
     assert_eq!(search.param("start").as_deref(), Some("1674981000000000"));
 }
 
+/// `aegis mcp`'s tools (the backends' catalog, `rank_root_causes`,
+/// `search_past_incidents`) are the agent's read-only ones: called against the
+/// recorder, nothing but query endpoints leaves the process.
+#[tokio::test]
+async fn the_mcp_servers_tools_send_only_query_endpoints() {
+    let server = Recorder::start(fixtures::every_api).await;
+    let tools = all_backends(&server.base, &[]);
+    let engine = std::sync::Arc::new(aegis_analysis::Statistical {
+        engine: aegis_rca::Engine::default(),
+        tools: tools.clone(),
+        catalog: aegis_rca::SignalCatalog::default_cluster(),
+        clock: aegis_core::report::Clock::default(),
+    });
+    let store = std::sync::Arc::new(aegis_store::Memory::default());
+    let mcp = aegis_cli::mcp::tools(&tools, Some(engine), store, Duration::from_secs(30));
+    let backends = aegis_tools::catalog(&tools);
+    let mut expected = backends.names();
+    expected.extend(["rank_root_causes", "search_past_incidents"]);
+    expected.sort_unstable();
+    let mut listed = mcp.names();
+    listed.sort_unstable();
+    assert_eq!(
+        listed, expected,
+        "the backends' tools, the engine and the search, no more"
+    );
+    let (start, end) = incident_window();
+    let text = mcp
+        .call(
+            "rank_root_causes",
+            json!({"start": start.to_rfc3339(), "end": end.to_rfc3339()}),
+        )
+        .await
+        .expect("rank_root_causes");
+    assert!(text.starts_with("Statistical ranking of"), "{text}");
+    let text = mcp
+        .call(
+            "search_past_incidents",
+            json!({"services": ["svc-00-orders"]}),
+        )
+        .await
+        .expect("search_past_incidents");
+    assert_eq!(text, "No stored past incident matches.");
+    let requests = server.requests();
+    assert!(!requests.is_empty(), "the engine read the backends");
+    for r in &requests {
+        assert!(
+            is_query_endpoint(r),
+            "{} {} left the process but is not a query endpoint",
+            r.method,
+            r.path
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_refused_request_never_leaves_the_process() {
     let server = Recorder::start(fixtures::every_api).await;

@@ -72,6 +72,59 @@ pub struct Report {
     /// What a person said of the top candidate, once someone did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<Feedback>,
+    /// Which signal of which service moved which way, as the engine measured it: the
+    /// structured part of the evidence, which past-incident search fingerprints.
+    /// Empty in reports written before it existed and in the agent's own answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<Moved>,
+    /// The closest past incidents in the store, most similar first (at most 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub similar: Vec<SimilarIncident>,
+}
+
+/// One signal of one service that departed from its baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Moved {
+    /// The service.
+    pub service: String,
+    /// What moved: `metric:<signal>`, `log:<template>`, `invariant`, `traffic:<follower>`,
+    /// `spans:latency`, `spans:errors`, `spans:network`, `spans:busy`, `drift`,
+    /// `mentioned`.
+    pub signal: String,
+    /// Which way.
+    pub direction: Direction,
+}
+
+/// Which way a signal moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Rose above its baseline.
+    Up,
+    /// Fell below it.
+    Down,
+    /// Appeared (a log template the baseline did not have).
+    New,
+    /// A relation that held in the baseline stopped holding.
+    Broken,
+}
+
+/// A stored past report whose evidence resembles this one's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimilarIncident {
+    /// The past report's id.
+    pub id: String,
+    /// When it was: the end of the range that report analysed.
+    pub at: DateTime<Utc>,
+    /// Its summary.
+    pub summary: String,
+    /// Its top candidate's service, if any.
+    pub top_service: Option<String>,
+    /// How alike the two fingerprints are, in [0, 1] (weighted Jaccard).
+    pub similarity: f64,
+    /// The verdict people gave that report (`right cause`, `wrong cause`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
 }
 
 fn default_true() -> bool {
