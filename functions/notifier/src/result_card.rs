@@ -248,7 +248,7 @@ mod tests {
             "model statistical",
             "4.2s",
             "[Full report](https://reports/r1)",
-            "**Similar past incidents**\n- 11-14 22:13 UTC · cart · 72% alike: cart ran out of memory (right cause)",
+            "**Similar past incidents**\n- 2023-11-14 22:13:20 UTC · cart · 72% alike: cart ran out of memory (right cause)",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
