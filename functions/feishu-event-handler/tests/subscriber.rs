@@ -325,14 +325,10 @@ async fn a_feedback_click_stores_the_verdict_with_the_report() {
     use aegis_core::report::{FeedbackValue, Verdict};
     use aegis_store::ReportStore;
     let store: Arc<Memory> = Arc::new(Memory::default());
-    let mut report: aegis_core::report::Report = serde_json::from_value(json!({
-        "id": "rep-1", "summary": "s", "ranked_root_causes": [], "next_actions": [],
-        "trace": {"steps": []}, "model": "statistical",
-        "time_range": {"start": "2026-01-29T08:00:00Z", "end": "2026-01-29T08:15:00Z"},
-        "duration_ms": 1, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "tool_calls": 0},
-        "degraded": []
-    }))
-    .unwrap();
+    let mut report = aegis_core::report::Report::new(
+        "rep-1",
+        aegis_core::report::TimeRange::last(chrono::Utc::now(), 15),
+    );
     report.timezone = "Asia/Shanghai".into();
     store.put_report(&report).await.unwrap();
     let app = router(
@@ -347,20 +343,11 @@ async fn a_feedback_click_stores_the_verdict_with_the_report() {
             sink: Arc::new(aegis_core::events::Unconfigured),
         },
     );
-    let click = |id: &str, verdict| {
-        card_action(
-            id,
-            serde_json::to_value(FeedbackValue::new(id_report(id), "cart", verdict)).unwrap(),
-        )
+    let click = |event_id: &str, report_id: &str, verdict| {
+        let value = FeedbackValue::new(report_id, "cart", verdict);
+        card_action(event_id, serde_json::to_value(value).unwrap())
     };
-    fn id_report(event: &str) -> &str {
-        if event == "ev-unknown" {
-            "rep-none"
-        } else {
-            "rep-1"
-        }
-    }
-    let (status, ty, _) = send(&app, &click("ev-1", Verdict::RightCause)).await;
+    let (status, ty, _) = send(&app, &click("ev-1", "rep-1", Verdict::RightCause)).await;
     assert_eq!((status, ty), (202, None), "a click replies with no event");
     let stored = store.get_report("rep-1").await.unwrap().unwrap();
     let feedback = stored.feedback.expect("the verdict is stored");
@@ -377,16 +364,16 @@ async fn a_feedback_click_stores_the_verdict_with_the_report() {
     );
     // A later click replaces the verdict; an unknown report or another card's button
     // changes nothing and is still 202 (nothing to retry).
-    send(&app, &click("ev-2", Verdict::WrongCause)).await;
+    send(&app, &click("ev-2", "rep-1", Verdict::WrongCause)).await;
     let stored = store.get_report("rep-1").await.unwrap().unwrap();
     assert_eq!(stored.feedback.unwrap().verdict, Verdict::WrongCause);
     assert_eq!(
-        send(&app, &click("ev-unknown", Verdict::RightCause))
+        send(&app, &click("ev-3", "rep-none", Verdict::RightCause))
             .await
             .0,
         202
     );
-    let other = card_action("ev-3", json!({"action": "someone.else", "x": 1}));
+    let other = card_action("ev-4", json!({"action": "someone.else", "x": 1}));
     assert_eq!(send(&app, &other).await.0, 202);
     assert!(store.get_report("rep-none").await.unwrap().is_none());
 }

@@ -422,7 +422,7 @@ const SIMILAR_BUDGET: Duration = Duration::from_secs(5);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis_core::report::{Direction, Moved, RootCause, TimeRange, Usage};
+    use aegis_core::report::{Direction, Moved, RootCause, TimeRange};
     use aegis_store::ReportStore;
 
     /// An engine whose every report blames cart for its CPU.
@@ -432,34 +432,14 @@ mod tests {
     impl Engine for CartCpu {
         async fn analyze(&self, id: &str, request: &Request) -> Report {
             Report {
-                id: id.into(),
                 summary: "cart is starved of CPU".into(),
-                ranked_root_causes: vec![RootCause {
-                    rank: 1,
-                    service: "cart".into(),
-                    probability: 0.8,
-                    description: String::new(),
-                    key_indicators: Vec::new(),
-                    key_logs: Vec::new(),
-                    evidence: Vec::new(),
-                }],
-                next_actions: Vec::new(),
-                trace: Trace::default(),
-                model: STATISTICAL.into(),
-                time_range: request.time_range,
-                duration_ms: 0,
-                usage: Usage::default(),
-                degraded: Vec::new(),
-                archived: true,
-                timezone: "UTC".into(),
-                call_graph: Vec::new(),
-                feedback: None,
+                ranked_root_causes: vec![RootCause::new(1, "cart", 0.8)],
                 moved: vec![Moved {
                     service: "cart".into(),
                     signal: "metric:cpu_seconds_rate".into(),
                     direction: Direction::Up,
                 }],
-                similar: Vec::new(),
+                ..Report::new(id, request.time_range)
             }
         }
     }

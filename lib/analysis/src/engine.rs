@@ -1,4 +1,4 @@
-use super::{Report, Request, Trace, Usage};
+use super::{Report, Request};
 
 /// The analyzer without a model: ranks candidates from the signals alone. The
 /// analyzer asks it first (its ranking is the agent's starting hypothesis) and falls
@@ -28,22 +28,9 @@ impl Engine for NoEngine {
 /// A report with no candidates, degraded for `reason`.
 pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
     Report {
-        id: id.to_string(),
         summary: format!("No root cause could be determined: {reason}."),
-        ranked_root_causes: Vec::new(),
-        next_actions: Vec::new(),
-        trace: Trace::default(),
-        model: STATISTICAL.to_string(),
-        time_range: request.time_range,
-        duration_ms: 0,
-        usage: Usage::default(),
         degraded: vec![reason.to_string()],
-        archived: true,
-        timezone: "UTC".into(),
-        call_graph: Vec::new(),
-        feedback: None,
-        moved: Vec::new(),
-        similar: Vec::new(),
+        ..Report::new(id, request.time_range)
     }
 }
 

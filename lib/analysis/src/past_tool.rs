@@ -151,38 +151,18 @@ pub fn render(found: &[SimilarIncident]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange, Trace, Usage};
+    use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange};
 
     fn incident(id: &str, service: &str) -> Report {
         Report {
-            id: id.into(),
             summary: format!("{service} is slow"),
-            ranked_root_causes: vec![RootCause {
-                rank: 1,
-                service: service.into(),
-                probability: 0.7,
-                description: String::new(),
-                key_indicators: Vec::new(),
-                key_logs: Vec::new(),
-                evidence: Vec::new(),
-            }],
-            next_actions: Vec::new(),
-            trace: Trace::default(),
-            model: "statistical".into(),
-            time_range: TimeRange::last(chrono::Utc::now(), 15),
-            duration_ms: 1,
-            usage: Usage::default(),
-            degraded: Vec::new(),
-            archived: true,
-            timezone: "UTC".into(),
-            call_graph: Vec::new(),
-            feedback: None,
+            ranked_root_causes: vec![RootCause::new(1, service, 0.7)],
             moved: vec![Moved {
                 service: service.into(),
                 signal: "metric:cpu_seconds_rate".into(),
                 direction: Direction::Up,
             }],
-            similar: Vec::new(),
+            ..Report::new(id, TimeRange::last(chrono::Utc::now(), 15))
         }
     }
 

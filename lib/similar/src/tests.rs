@@ -161,3 +161,19 @@ fn entries_round_trip_as_json() {
     assert_eq!(serde_json::from_str::<Entry>(&text).expect("parse"), e);
     assert!(e.fingerprint.features.contains_key("cart metric:cpu down"));
 }
+
+#[test]
+fn a_past_incident_carries_the_verdict_people_gave_it() {
+    let mut r = aegis_core::report::Report::new(
+        "judged",
+        aegis_core::report::TimeRange::last(Utc::now(), 15),
+    );
+    assert_eq!(Entry::of(&r).incident(0.5).feedback, None);
+    r.feedback = Some(aegis_core::report::Feedback {
+        verdict: aegis_core::report::Verdict::WrongCause,
+        by: None,
+        at: Utc::now(),
+    });
+    let shown = Entry::of(&r).incident(0.5);
+    assert_eq!(shown.feedback.as_deref(), Some("wrong cause"));
+}

@@ -104,27 +104,27 @@ async fn show(
     if !key::is_plain(&id) {
         return Err(ApiError::MalformedId);
     }
-    let (text, content_type) = match representation(&headers) {
+    let text = |text: Option<String>, content_type: &'static str| {
+        let mut res = text.ok_or(ApiError::NotFound(id.clone()))?.into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        Ok::<_, ApiError>(res)
+    };
+    let mut res = match representation(&headers) {
         Representation::Json => {
             let report = store.get_report(&id).await?.ok_or(ApiError::NotFound(id))?;
-            let mut res = axum::Json(report).into_response();
-            res.headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("accept"));
-            return Ok(res);
+            axum::Json(report).into_response()
         }
-        Representation::Markdown => (store.get_report_markdown(&id).await?, layout::MARKDOWN),
-        // A report stored before pages were: drawn from its JSON.
-        Representation::Html => match store.get_report_page(&id).await? {
-            Some(page) => (Some(page), layout::HTML),
-            None => (
-                store.get_report(&id).await?.map(|r| aegis_view::page(&r)),
-                layout::HTML,
-            ),
-        },
+        Representation::Markdown => text(store.get_report_markdown(&id).await?, layout::MARKDOWN)?,
+        Representation::Html => {
+            let page = match store.get_report_page(&id).await? {
+                Some(page) => Some(page),
+                // A report stored before pages were: drawn from its JSON.
+                None => store.get_report(&id).await?.map(|r| aegis_view::page(&r)),
+            };
+            text(page, layout::HTML)?
+        }
     };
-    let mut res = text.ok_or(ApiError::NotFound(id))?.into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept"));
     Ok(res)

@@ -4,7 +4,7 @@
 //! Test code: it panics on the first broken promise.
 
 use super::{ObjectStore, ReportStore, Store, layout};
-use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange, Trace, Usage};
+use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange};
 use aegis_similar::{Fingerprint, Query};
 
 /// Checks `objects`, an empty store, against the contract of [`ObjectStore`]: get,
@@ -190,36 +190,15 @@ pub async fn past_incidents<O: ObjectStore>(store: &Store<O>) {
 
 /// A report blaming `service`, whose `signal` rose.
 fn incident(id: &str, service: &str, signal: &str) -> Report {
-    let now = chrono::Utc::now();
     Report {
-        id: id.into(),
         summary: format!("{service} {signal}"),
-        ranked_root_causes: vec![RootCause {
-            rank: 1,
-            service: service.into(),
-            probability: 0.8,
-            description: String::new(),
-            key_indicators: Vec::new(),
-            key_logs: Vec::new(),
-            evidence: Vec::new(),
-        }],
-        next_actions: Vec::new(),
-        trace: Trace::default(),
-        model: "statistical".into(),
-        time_range: TimeRange::last(now, 15),
-        duration_ms: 1,
-        usage: Usage::default(),
-        degraded: Vec::new(),
-        archived: true,
-        timezone: "UTC".into(),
-        call_graph: Vec::new(),
-        feedback: None,
+        ranked_root_causes: vec![RootCause::new(1, service, 0.8)],
         moved: vec![Moved {
             service: service.into(),
             signal: signal.into(),
             direction: Direction::Up,
         }],
-        similar: Vec::new(),
+        ..Report::new(id, TimeRange::last(chrono::Utc::now(), 15))
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 
-use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange, Trace, Usage};
+use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange};
 use aegis_store::ReportStore;
 use tokio::io::AsyncBufReadExt;
 
@@ -33,34 +33,14 @@ fn past(id: &str, service: &str, signal: &str) -> Report {
         .unwrap()
         .to_utc();
     Report {
-        id: id.into(),
         summary: format!("{service}: {signal} rose"),
-        ranked_root_causes: vec![RootCause {
-            rank: 1,
-            service: service.into(),
-            probability: 0.7,
-            description: String::new(),
-            key_indicators: Vec::new(),
-            key_logs: Vec::new(),
-            evidence: Vec::new(),
-        }],
-        next_actions: Vec::new(),
-        trace: Trace::default(),
-        model: "statistical".into(),
-        time_range: TimeRange::last(end, 15),
-        duration_ms: 1,
-        usage: Usage::default(),
-        degraded: Vec::new(),
-        archived: true,
-        timezone: "UTC".into(),
-        call_graph: Vec::new(),
-        feedback: None,
+        ranked_root_causes: vec![RootCause::new(1, service, 0.7)],
         moved: vec![Moved {
             service: service.into(),
             signal: signal.into(),
             direction: Direction::Up,
         }],
-        similar: Vec::new(),
+        ..Report::new(id, TimeRange::last(end, 15))
     }
 }
 

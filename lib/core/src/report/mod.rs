@@ -136,6 +136,30 @@ fn default_zone() -> String {
 }
 
 impl Report {
+    /// A report of `id` over `time_range` that says nothing yet: no candidates, no
+    /// steps, model `statistical`, times in UTC. Builders fill in the rest with
+    /// struct update syntax.
+    pub fn new(id: impl Into<String>, time_range: TimeRange) -> Self {
+        Self {
+            id: id.into(),
+            summary: String::new(),
+            ranked_root_causes: Vec::new(),
+            next_actions: Vec::new(),
+            trace: Trace::default(),
+            model: "statistical".into(),
+            time_range,
+            duration_ms: 0,
+            usage: Usage::default(),
+            degraded: Vec::new(),
+            archived: true,
+            timezone: default_zone(),
+            call_graph: Vec::new(),
+            feedback: None,
+            moved: Vec::new(),
+            similar: Vec::new(),
+        }
+    }
+
     /// The clock its times are read in.
     pub fn clock(&self) -> Clock {
         Clock::named(&self.timezone)
@@ -229,6 +253,21 @@ pub struct RootCause {
     pub key_logs: Vec<String>,
     /// Where the evidence comes from, with the exact query that shows it.
     pub evidence: Vec<Evidence>,
+}
+
+impl RootCause {
+    /// Candidate `rank`: `service` at `probability`, with nothing said of it yet.
+    pub fn new(rank: u32, service: impl Into<String>, probability: f64) -> Self {
+        Self {
+            rank,
+            service: service.into(),
+            probability,
+            description: String::new(),
+            key_indicators: Vec::new(),
+            key_logs: Vec::new(),
+            evidence: Vec::new(),
+        }
+    }
 }
 
 /// A piece of evidence and the query that reproduces it.
