@@ -65,6 +65,10 @@ enum Command {
         /// Run only the first N cases of each dataset.
         #[arg(long)]
         limit: Option<usize>,
+        /// Also rank every case under each variant of the engine's settings: leave
+        /// one system out, the ablation and the calibration tables.
+        #[arg(long, conflicts_with = "feedback")]
+        study: bool,
     },
     /// The read-only engine as an MCP server: the Prometheus, Loki and Jaeger tools,
     /// rank_root_causes and search_past_incidents, configured from the environment
@@ -167,11 +171,17 @@ pub fn main() -> ExitCode {
             datasets,
             json,
             limit,
+            study,
             ..
         } => block_on(aegis_eval::run(
             &datasets,
             json.as_deref(),
-            limit,
+            aegis_eval::Options {
+                limit,
+                progress: true,
+                observations: None,
+                study,
+            },
             aegis_runtime::shutdown_signal(),
         )),
     }

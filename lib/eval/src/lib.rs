@@ -7,6 +7,7 @@ pub mod feedback;
 mod prometheus;
 mod retrieval;
 mod score;
+pub mod study;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,19 +25,13 @@ use aegis_replay::{self as replay, Dataset};
 use aegis_tools::{self as tools, Backend, Clients};
 
 /// Evaluates the engine on `datasets`, printing progress and a table and optionally
-/// writing JSON. `limit` keeps the first N cases of each dataset; `interrupted`
-/// (the process's shutdown signal) stops the evaluation.
+/// writing JSON; `interrupted` (the process's shutdown signal) stops the evaluation.
 pub async fn run(
     datasets: &[PathBuf],
     json: Option<&Path>,
-    limit: Option<usize>,
+    options: Options,
     interrupted: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let options = Options {
-        limit,
-        progress: true,
-        observations: None,
-    };
     // Ctrl-C or SIGTERM drops the evaluation, and with it the Prometheus it started
     // and its folder.
     let scores = tokio::select! {
@@ -62,6 +57,9 @@ pub struct Options {
     /// Write each case's fetched telemetry as JSON under this folder
     /// (`<dataset>/<case>.json`), to tune the method offline.
     pub observations: Option<PathBuf>,
+    /// Also rank every case under each [`study::variants`] and report leave one
+    /// system out, the ablation and the calibration ([`study::Study`]).
+    pub study: bool,
 }
 
 /// Runs every case of `datasets` and scores them.
@@ -71,17 +69,24 @@ pub async fn evaluate(datasets: &[PathBuf], options: &Options) -> anyhow::Result
         eprintln!("prometheus/promtool not on PATH: metrics come from the replay");
     }
     let mut results = Vec::new();
+    let mut runs = Vec::new();
     for dir in datasets {
-        results.extend(evaluate_one(dir, options, use_prometheus).await?);
+        let (r, s) = evaluate_one(dir, options, use_prometheus).await?;
+        results.extend(r);
+        runs.extend(s);
     }
-    Ok(Scores::new(results))
+    let mut scores = Scores::new(results);
+    if options.study {
+        scores.study = Some(study::Study::of(&runs, &study::variants()));
+    }
+    Ok(scores)
 }
 
 async fn evaluate_one(
     dir: &Path,
     options: &Options,
     use_prometheus: bool,
-) -> anyhow::Result<Vec<CaseResult>> {
+) -> anyhow::Result<(Vec<CaseResult>, Vec<study::CaseRuns>)> {
     let progress = options.progress;
     let started = Instant::now();
     let owned = dir.to_path_buf();
@@ -133,6 +138,7 @@ async fn evaluate_one(
         .collect();
 
     let engine = Engine::default();
+    let variants = study::variants();
     let mut ranked = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let input = Input {
@@ -147,16 +153,23 @@ async fn evaluate_one(
             )
         };
         let t = Instant::now();
-        let report = if let Some(dump) = &options.observations {
+        let mut variant_runs = Vec::new();
+        let report = if options.observations.is_some() || options.study {
             // Same path as `analyze`, keeping what was fetched for offline tuning.
             let (obs, _) = engine.observe(&input, &tools).await;
-            let dir = dump.join(&dataset.meta.id);
-            std::fs::create_dir_all(&dir)?;
-            std::fs::write(
-                dir.join(format!("{}.json", case.id)),
-                serde_json::to_vec(&obs)?,
-            )?;
-            aegis_rca::report(&input, &obs)
+            if let Some(dump) = &options.observations {
+                let dir = dump.join(&dataset.meta.id);
+                std::fs::create_dir_all(&dir)?;
+                std::fs::write(
+                    dir.join(format!("{}.json", case.id)),
+                    serde_json::to_vec(&obs)?,
+                )?;
+            }
+            let report = aegis_rca::report(&input, &obs);
+            if options.study {
+                variant_runs = study::runs(&obs, &variants);
+            }
+            report
         } else {
             engine.analyze(&input, &tools).await
         };
@@ -186,7 +199,7 @@ async fn evaluate_one(
             );
         }
         let fingerprint = aegis_similar::Fingerprint::of(&report);
-        ranked.push((case.id.clone(), services, ms, fingerprint));
+        ranked.push((case.id.clone(), services, ms, fingerprint, variant_runs));
     }
 
     // Only now, after every case ran, does anything read the truth.
@@ -194,11 +207,20 @@ async fn evaluate_one(
         .truth()
         .map_err(|e| anyhow::anyhow!("cannot read the truth of {}: {e}", dir.display()))?;
     let mut out = Vec::new();
-    for (id, services, ms, fingerprint) in ranked {
+    let mut runs = Vec::new();
+    for (id, services, ms, fingerprint, variant_runs) in ranked {
         let t = truth
             .iter()
             .find(|t| t.id == id)
             .with_context(|| format!("case {id} has no truth in {}", dir.display()))?;
+        if options.study {
+            runs.push(study::CaseRuns {
+                system: dataset.meta.system.clone(),
+                services: dataset.meta.services.len(),
+                truth: t.service.clone(),
+                runs: variant_runs,
+            });
+        }
         out.push(CaseResult {
             id,
             truth: t.service.clone(),
@@ -210,7 +232,7 @@ async fn evaluate_one(
         });
     }
     drop(loaded);
-    Ok(out)
+    Ok((out, runs))
 }
 
 /// Clients pointed at the loaded backends, with caps raised for whole systems.
@@ -255,6 +277,7 @@ mod tests {
                 .map(|v| v.parse().unwrap()),
             progress: true,
             observations: std::env::var("AEGIS_EVAL_DUMP").ok().map(Into::into),
+            study: std::env::var("AEGIS_EVAL_STUDY").is_ok(),
         };
         let scores = super::evaluate(&dirs(), &options).await.unwrap();
         print!("{}", scores.table());
@@ -279,8 +302,13 @@ mod tests {
         let mut results = Vec::new();
         let (mut loglik, mut top_p) = (Vec::new(), Vec::new());
         let mut rank_ms = Vec::new();
+        let study = std::env::var("AEGIS_EVAL_STUDY").is_ok();
+        let variants = super::study::variants();
+        let mut study_runs = Vec::new();
         for dir in dirs() {
             let id = dir.file_name().unwrap().to_string_lossy().to_string();
+            let meta: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.join("dataset.json")).unwrap()).unwrap();
             for t in aegis_replay::read_truth(&dir).unwrap() {
                 let path = dump.join(&id).join(format!("{}.json", t.id));
                 let Ok(text) = std::fs::read(&path) else {
@@ -305,8 +333,21 @@ mod tests {
                         ),
                     }
                 }
+                let settings: aegis_rca::Settings = std::env::var("AEGIS_EVAL_SETTINGS")
+                    .map(|s| {
+                        serde_json::from_str(&s).expect("AEGIS_EVAL_SETTINGS is Settings JSON")
+                    })
+                    .unwrap_or_default();
+                if study {
+                    study_runs.push(super::study::CaseRuns {
+                        system: meta["system"].as_str().unwrap().to_string(),
+                        services: meta["services"].as_array().unwrap().len(),
+                        truth: t.service.clone(),
+                        runs: super::study::runs(&obs, &variants),
+                    });
+                }
                 let started = std::time::Instant::now();
-                let ranking = aegis_rca::rank(&obs);
+                let ranking = aegis_rca::rank_with(&obs, &settings);
                 rank_ms.push(started.elapsed().as_secs_f64() * 1000.0);
                 let ranked: Vec<String> = ranking
                     .candidates
@@ -358,6 +399,16 @@ mod tests {
                             c.change.traffic.as_ref().map_or(0.0, |f| f.score()),
                             c.explained_by
                         );
+                        for m in c.change.metrics.iter().take(3) {
+                            println!(
+                                "      {} z={:.1} effect={:.2} onset {:+.1} min score {:.2}",
+                                m.signal.name,
+                                m.shift.z,
+                                m.shift.effect,
+                                (m.shift.onset - t.fault_start.timestamp() as f64) / 60.0,
+                                m.score()
+                            );
+                        }
                         if let Some(t) = &c.change.traces {
                             println!(
                                 "      traces: duration {:.2} self {:.2} errors {:.2} calls {:.2} network {:.2} busy {:.2}",
@@ -402,5 +453,11 @@ mod tests {
             rank_ms.iter().copied().fold(0.0, f64::max)
         );
         print!("{}", super::Scores::new(results).table());
+        if study {
+            print!(
+                "{}",
+                super::study::Study::of(&study_runs, &variants).table()
+            );
+        }
     }
 }

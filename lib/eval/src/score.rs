@@ -95,6 +95,9 @@ pub struct Scores {
     pub past_incidents: super::Retrieval,
     /// Every case.
     pub cases: Vec<CaseResult>,
+    /// Leave one system out, ablation and calibration, with `--study`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub study: Option<super::study::Study>,
 }
 
 impl Scores {
@@ -128,6 +131,7 @@ impl Scores {
             datasets,
             past_incidents: super::Retrieval::of(&cases),
             cases,
+            study: None,
         }
     }
 
@@ -151,6 +155,9 @@ impl Scores {
         }
         out.push_str(&row("overall", "", &self.overall));
         out.push_str(&self.past_incidents.table());
+        if let Some(study) = &self.study {
+            out.push_str(&study.table());
+        }
         out
     }
 }

@@ -1,6 +1,7 @@
 //! Everything found about one service, from every signal, and how the metric part
 //! adds up.
 
+use crate::catalog::Kind;
 use crate::invariants::BrokenInvariant;
 use crate::signals::{LogChange, LogDrift, Mentions, MetricShift, TraceChange};
 use crate::traffic::TrafficBreak;
@@ -29,7 +30,23 @@ impl ServiceChange {
     /// Metric evidence: the strongest departure counts fully, each next one half as
     /// much as the one before, so one signal cannot be outvoted by many echoes.
     pub fn metric_score(&self) -> f64 {
-        let mut parts: Vec<f64> = self.metrics.iter().map(MetricShift::score).collect();
+        self.metric_score_of(|_| true)
+    }
+
+    /// [`ServiceChange::metric_score`] of the signals that pass a callee's trouble up
+    /// to its callers: everything but the amount of traffic and bytes, which change
+    /// with what the callers send rather than cause anything in them.
+    pub fn propagating_metric_score(&self) -> f64 {
+        self.metric_score_of(|k| !matches!(k, Kind::Traffic | Kind::Network))
+    }
+
+    fn metric_score_of(&self, kinds: impl Fn(Kind) -> bool) -> f64 {
+        let mut parts: Vec<f64> = self
+            .metrics
+            .iter()
+            .filter(|m| kinds(m.signal.kind))
+            .map(MetricShift::score)
+            .collect();
         parts.sort_by(|a, b| b.total_cmp(a));
         parts
             .iter()

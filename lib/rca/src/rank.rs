@@ -3,10 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::catalog::Kind;
 use super::change::ServiceChange;
 use super::invariants;
 use super::observations::Observations;
-use super::signals::{self, MetricShift};
+use super::onset;
+use super::resolution;
+use super::settings::{Onset, Settings};
+use super::signals::{self, MetricOptions};
+use super::stats;
 use super::traffic;
 use super::window;
 
@@ -36,23 +41,6 @@ pub struct Ranking {
     pub incident_start: f64,
 }
 
-/// How much of a callee's score is taken off its caller: a fault in a callee inflates
-/// its callers' latency and errors, so the deepest anomalous service should win.
-const CALLEE_DISCOUNT: f64 = 0.5;
-
-/// Score at which a service is as likely the cause as "unknown".
-const UNKNOWN_SCORE: f64 = 0.4;
-
-/// Temperature: a score lead of this much is a factor e in odds. Fitted on the dev
-/// datasets by the likelihood of the true cause, which is nearly flat from 0.6 to
-/// 0.8; at 0.7 the mean top probability (0.67) stays a little under the top-1
-/// accuracy (0.75): a ranking tuned on these cases should not claim more elsewhere.
-const TEMPERATURE: f64 = 0.7;
-
-/// Weights of the sources in the combined score, chosen on the dev datasets: metric
-/// shifts are the noisiest (low-traffic latency series jump by x3 minute to minute),
-/// the drift of what a service logs against its history the most specific.
-const METRIC_WEIGHT: f64 = 0.5;
 const LOG_WEIGHT: f64 = 1.0;
 const TRACE_WEIGHT: f64 = 0.5;
 const MENTION_WEIGHT: f64 = 1.0;
@@ -73,14 +61,68 @@ const TRAFFIC_INVARIANT_WEIGHT: f64 = 2.0;
 /// wins 4 to 5 where the fault sits elsewhere in the range (docs/evaluation.md).
 const START_UNCERTAINTY_SECONDS: f64 = 30.0;
 
+/// Ranks every service in `obs` with the default [`Settings`].
+pub fn rank(obs: &Observations) -> Ranking {
+    rank_with(obs, &Settings::default())
+}
+
 /// Ranks every service in `obs`: the ranking at the estimated incident start, its
 /// scores averaged with those half a minute either side
 /// ([`START_UNCERTAINTY_SECONDS`]). The evidence shown is the estimate's own.
-pub fn rank(obs: &Observations) -> Ranking {
-    let metrics = signals::metric_changes(obs);
-    let templates = signals::templates(obs);
-    let rates = traffic::Rates::new(obs);
-    let guess = window::incident_start(obs);
+pub fn rank_with(obs: &Observations, settings: &Settings) -> Ranking {
+    // The metrics at their own resolution (see `resolution`); the rest as fetched.
+    let thinned;
+    let (obs, step) = match resolution::native(obs) {
+        (Some(metrics), step) => {
+            thinned = Observations {
+                metrics,
+                ..obs.clone()
+            };
+            (&thinned, step)
+        }
+        (None, step) => (obs, step),
+    };
+    let dropped;
+    let obs = if settings.logs && settings.traces {
+        obs
+    } else {
+        dropped = Observations {
+            logs: if settings.logs {
+                obs.logs.clone()
+            } else {
+                Vec::new()
+            },
+            spans: if settings.traces {
+                obs.spans.clone()
+            } else {
+                Vec::new()
+            },
+            ..obs.clone()
+        };
+        &dropped
+    };
+    let change_point = obs
+        .onset_hint
+        .is_none()
+        .then(|| onset::change_point(&obs.metrics, obs.start, obs.end, step))
+        .flatten();
+    let guess = match (settings.onset, change_point) {
+        (Onset::ChangePoint, Some(t)) => t,
+        _ => window::incident_start(obs),
+    };
+    let metric_onset = match (settings.metric_onset, change_point) {
+        (Onset::ChangePoint, Some(t)) => t,
+        _ => guess,
+    };
+    let context = Context {
+        obs,
+        settings,
+        step,
+        requests: requests_per_sample(obs, step),
+        templates: signals::templates(obs),
+        rates: traffic::Rates::new(obs),
+        metric_lead: metric_onset - guess,
+    };
     // Kept inside the bounds the guess keeps (the guaranteed baseline, the last
     // minute): a side that would cross one is read at the bound.
     let earliest = (obs.start + window::BASELINE_SECONDS).min(guess);
@@ -93,9 +135,9 @@ pub fn rank(obs: &Observations) -> Ranking {
     let (central, around) = std::thread::scope(|scope| {
         let around: Vec<_> = others
             .iter()
-            .map(|split| scope.spawn(|| candidates_at(obs, &metrics, &templates, &rates, *split)))
+            .map(|split| scope.spawn(|| candidates_at(&context, *split)))
             .collect();
-        let central = candidates_at(obs, &metrics, &templates, &rates, guess);
+        let central = candidates_at(&context, guess);
         let around: Vec<Vec<Candidate>> = around
             .into_iter()
             .map(|h| h.join().expect("ranking thread panicked"))
@@ -104,7 +146,7 @@ pub fn rank(obs: &Observations) -> Ranking {
     });
     let mut candidates = average(central, around);
     sort(&mut candidates);
-    let unknown = calibrate(&mut candidates);
+    let unknown = calibrate(&mut candidates, settings);
     Ranking {
         candidates,
         unknown,
@@ -139,26 +181,84 @@ fn sort(candidates: &mut [Candidate]) {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.service.cmp(&b.service)));
 }
 
+/// What every ranking of one range shares.
+struct Context<'a> {
+    obs: &'a Observations,
+    settings: &'a Settings,
+    /// The metrics' own resolution, seconds.
+    step: f64,
+    /// Requests each metric sample summarises, per service that has a request rate.
+    requests: BTreeMap<String, f64>,
+    templates: Vec<String>,
+    rates: traffic::Rates<'a>,
+    /// How far the metrics' own onset is after the incident start.
+    metric_lead: f64,
+}
+
+/// The requests per metric sample of every service with a traffic signal: the median
+/// over the range of its largest request rate, times the step.
+fn requests_per_sample(obs: &Observations, step: f64) -> BTreeMap<String, f64> {
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
+    for metric in obs
+        .metrics
+        .iter()
+        .filter(|m| m.signal.kind == Kind::Traffic)
+    {
+        for (service, points) in &metric.series {
+            let mut inside: Vec<f64> = points
+                .iter()
+                .filter(|(t, v)| (obs.start..=obs.end).contains(t) && v.is_finite())
+                .map(|p| p.1)
+                .collect();
+            if inside.is_empty() {
+                continue;
+            }
+            let n = stats::median(&mut inside) * step;
+            let e = out.entry(service.clone()).or_default();
+            *e = e.max(n);
+        }
+    }
+    out
+}
+
+/// Whether a service-map node is what its callers measured of another rather than a
+/// service's own numbers: AWS X-Ray names the remote end of a call it could not
+/// trace `<host>_remote` and the calling side of a client `<name>_client`. Their
+/// latency and errors are another service's seen from outside, so they weigh
+/// [`Settings::client_view_weight`] as candidates and as callees.
+pub fn is_client_view(service: &str) -> bool {
+    service.ends_with("_remote") || service.ends_with("_client")
+}
+
 /// Every service's candidate, scored with the incident part starting at `split`
 /// (neither sorted nor calibrated).
-fn candidates_at(
-    obs: &Observations,
-    metrics: &BTreeMap<String, Vec<MetricShift>>,
-    templates: &[String],
-    rates: &traffic::Rates,
-    split: f64,
-) -> Vec<Candidate> {
+fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
+    let Context {
+        obs,
+        settings,
+        templates,
+        rates,
+        ..
+    } = context;
+    let metrics = signals::metric_changes(obs, &metric_options(context, split));
     let mut logs = signals::log_changes(obs, templates, split);
     let (traces, mut edges) = signals::trace_changes(obs, split);
     let mentions = signals::mentions(obs, &mut logs);
     let drift = signals::log_drift(obs, templates, split);
     let invariants = invariants::broken(obs, templates, split);
-    let traffic = rates.broken(split);
+    let traffic = if settings.traffic_invariants {
+        rates.broken(split)
+    } else {
+        BTreeMap::new()
+    };
     edges.extend(obs.graph.iter().cloned());
+    if !settings.call_graph {
+        edges.clear();
+    }
 
     let mut changes: BTreeMap<String, ServiceChange> = BTreeMap::new();
     for (service, m) in metrics {
-        changes.entry(service.clone()).or_default().metrics = m.clone();
+        changes.entry(service).or_default().metrics = m;
     }
     for (service, l) in logs {
         changes.entry(service).or_default().logs = Some(l);
@@ -180,8 +280,25 @@ fn candidates_at(
     }
     let raw: BTreeMap<&str, f64> = changes
         .iter()
-        .map(|(s, c)| (s.as_str(), combined(c)))
+        .map(|(s, c)| (s.as_str(), combined(c, settings, c.metric_score())))
         .collect();
+    // What of a callee's score its callers would show: not its traffic.
+    let passed_up: BTreeMap<&str, f64> = changes
+        .iter()
+        .map(|(s, c)| {
+            (
+                s.as_str(),
+                combined(c, settings, c.propagating_metric_score()),
+            )
+        })
+        .collect();
+    let view = |service: &str| {
+        if is_client_view(service) {
+            settings.client_view_weight
+        } else {
+            1.0
+        }
+    };
 
     let mut callees: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (from, to) in &edges {
@@ -205,7 +322,7 @@ fn candidates_at(
                 .get(service.as_str())
                 .into_iter()
                 .flatten()
-                .filter_map(|c| raw.get(c).map(|s| (*c, *s)))
+                .filter_map(|c| passed_up.get(c).map(|s| (*c, *s * view(c))))
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             let mut score = own;
             let mut explained_by = None;
@@ -217,7 +334,7 @@ fn candidates_at(
             let broken = INVARIANT_WEIGHT * change.invariant.as_ref().map_or(0.0, |i| i.score())
                 + TRAFFIC_INVARIANT_WEIGHT * change.traffic.as_ref().map_or(0.0, |t| t.score());
             if let Some((callee, s)) = worst_callee {
-                score -= CALLEE_DISCOUNT * s.min(own);
+                score -= settings.callee_discount * s.min(own);
                 if s >= 0.5 * own && s > 0.3 {
                     explained_by = Some(callee.to_string());
                 }
@@ -238,7 +355,7 @@ fn candidates_at(
             }
             Candidate {
                 service: service.clone(),
-                score: score + broken,
+                score: (score + broken) * view(service),
                 probability: 0.0,
                 change: change.clone(),
                 explained_by,
@@ -247,13 +364,30 @@ fn candidates_at(
         .collect()
 }
 
+/// How the metric departures are measured with the incident part at `split`.
+fn metric_options<'a>(context: &'a Context, split: f64) -> MetricOptions<'a> {
+    MetricOptions {
+        from: context.obs.start + window::BASELINE_SECONDS,
+        hold: resolution::samples(HOLD_SECONDS, context.step),
+        baseline_until: context
+            .settings
+            .baseline_level
+            .then_some(split + context.metric_lead),
+        requests: context.settings.count_noise.then_some(&context.requests),
+    }
+}
+
+/// How long a metric departure must last: two samples a minute apart (a lone sample
+/// of a sparse series jumps by itself), or one sample of a coarser series.
+const HOLD_SECONDS: f64 = 120.0;
+
 /// The evidence of all sources in one number.
 ///
 /// What a service logs counts less by the share of its new errors that name another
 /// service: it is reporting that one's failure ("No instances available for X"), and
 /// the lines it stopped writing are that failure's too. Its own metrics and spans
-/// still count fully.
-fn combined(c: &ServiceChange) -> f64 {
+/// still count fully. `metrics` is the metric part to count.
+fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
     let blames = c
         .logs
         .as_ref()
@@ -261,33 +395,43 @@ fn combined(c: &ServiceChange) -> f64 {
         .map_or(0.0, |b| b.share);
     let logged = LOG_WEIGHT * c.logs.as_ref().map_or(0.0, |l| l.score())
         + DRIFT_WEIGHT * c.drift.as_ref().map_or(0.0, |d| d.score());
-    METRIC_WEIGHT * c.metric_score()
-        + (1.0 - CALLEE_DISCOUNT * blames) * logged
+    settings.metric_weight * metrics
+        + (1.0 - settings.callee_discount * blames) * logged
         + TRACE_WEIGHT * c.traces.as_ref().map_or(0.0, |t| t.score())
         + MENTION_WEIGHT * c.mentions.as_ref().map_or(0.0, |m| m.score())
 }
 
-/// Probabilities from the scores: each candidate weighs `exp(score / T) - 1`, so no
+/// Probabilities from the scores ([`probabilities`]). Returns the mass left on
+/// "unknown".
+fn calibrate(candidates: &mut [Candidate], settings: &Settings) -> f64 {
+    let scores: Vec<f64> = candidates.iter().map(|c| c.score).collect();
+    let (p, unknown) = probabilities(&scores, settings);
+    for (c, p) in candidates.iter_mut().zip(p) {
+        c.probability = p;
+    }
+    unknown
+}
+
+/// Probabilities from candidates' scores: each weighs `exp(score / T) - 1`, so no
 /// evidence weighs nothing, and an "unknown" pseudo-candidate weighs as a candidate
-/// of [`UNKNOWN_SCORE`] would, once per candidate's square root (at least 3): weak or
-/// flat evidence leaves most of the mass on "unknown", one clear lead takes most of
-/// it. Returns the mass left on "unknown".
-fn calibrate(candidates: &mut [Candidate]) -> f64 {
+/// of [`Settings::unknown_score`] would, once per candidate's square root (at least
+/// 3): weak or flat evidence leaves most of the mass on "unknown", one clear lead
+/// takes most of it. Returns each candidate's probability, in order, and the mass
+/// left on "unknown".
+pub fn probabilities(scores: &[f64], settings: &Settings) -> (Vec<f64>, f64) {
+    let (unknown_score, temperature) = (settings.unknown_score, settings.temperature);
     // Scaled by the largest weight so that no score can overflow.
-    let top = candidates
-        .iter()
-        .map(|c| c.score)
-        .fold(UNKNOWN_SCORE, f64::max);
+    let top = scores.iter().copied().fold(unknown_score, f64::max);
     let weight = |s: f64| {
         let s = s.max(0.0);
-        ((s - top) / TEMPERATURE).exp() - (-top / TEMPERATURE).exp()
+        ((s - top) / temperature).exp() - (-top / temperature).exp()
     };
-    let unknown_weight = weight(UNKNOWN_SCORE) * (candidates.len().max(3) as f64).sqrt();
-    let total: f64 = candidates.iter().map(|c| weight(c.score)).sum::<f64>() + unknown_weight;
-    for c in candidates.iter_mut() {
-        c.probability = weight(c.score) / total;
-    }
-    unknown_weight / total
+    let unknown_weight = weight(unknown_score) * (scores.len().max(3) as f64).sqrt();
+    let total: f64 = scores.iter().map(|s| weight(*s)).sum::<f64>() + unknown_weight;
+    (
+        scores.iter().map(|s| weight(*s) / total).collect(),
+        unknown_weight / total,
+    )
 }
 
 #[cfg(test)]

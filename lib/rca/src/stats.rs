@@ -54,6 +54,45 @@ pub struct ShiftOptions {
     /// The series is a ratio or rate that is often zero (errors): compare on a floor
     /// of this absolute size instead of a share of the level.
     pub zero_floor: Option<f64>,
+    /// Consecutive samples a departure must hold (the smallest of them counts).
+    pub hold: usize,
+    /// When set, the level and the noise are learnt from the samples before this
+    /// time only (the history and the range's baseline), not from the whole series.
+    pub baseline_until: Option<f64>,
+    /// Noise floor from how many requests each sample summarises, if known: a
+    /// percentile or a ratio over `n` requests varies by chance alone (see
+    /// [`CountNoise`]).
+    pub count_noise: Option<CountNoise>,
+}
+
+impl ShiftOptions {
+    /// Departures from `from` on, held over two samples, against the whole series.
+    pub fn from(from: f64) -> Self {
+        Self {
+            from,
+            rise_only: false,
+            zero_floor: None,
+            hold: 2,
+            baseline_until: None,
+            count_noise: None,
+        }
+    }
+}
+
+/// The sampling noise of a statistic over `requests` requests per sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CountNoise {
+    /// A percentile (latency), or the count itself (requests per second times the
+    /// step: Poisson): about `1 / sqrt(n)` on the log scale.
+    Percentile {
+        /// Requests per sample.
+        requests: f64,
+    },
+    /// A ratio of failed requests: binomial, `sqrt(p (1 - p) / n)`.
+    Ratio {
+        /// Requests per sample.
+        requests: f64,
+    },
 }
 
 /// Least log-scale noise assumed, so a flat series does not turn 5 % into z = 100.
@@ -62,17 +101,19 @@ const MIN_NOISE: f64 = 0.05;
 /// Points before the scan needed to learn how far a series usually jumps.
 const MIN_POINTS_FOR_JUMPS: usize = 10;
 
-/// Finds the strongest departure lasting at least two points,
-/// measured on a log scale against the median of the whole range, so a short earlier
-/// incident in the range does not move the level. `None` when the series is too
-/// short or never positive.
+/// Finds the strongest departure lasting at least [`ShiftOptions::hold`] samples,
+/// measured on a log scale against the median of the whole range (or of its
+/// baseline, [`ShiftOptions::baseline_until`]), so a short earlier incident in the
+/// range does not move the level. `None` when the series is too short or never
+/// positive.
 pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
     let pts: Vec<(f64, f64)> = points
         .iter()
         .copied()
         .filter(|(_, v)| v.is_finite())
         .collect();
-    if pts.len() < 4 {
+    let hold = opts.hold.max(1);
+    if pts.len() < 2 + hold.min(2) {
         return None;
     }
     let values: Vec<f64> = pts.iter().map(|p| p.1.max(0.0)).collect();
@@ -87,18 +128,40 @@ pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
             0.1 * median(&mut positive) + 1e-12
         }
     };
-    let level = median(&mut values.clone());
+    let in_baseline = |i: usize| opts.baseline_until.is_none_or(|until| pts[i].0 < until);
+    let mut baseline: Vec<f64> = (0..values.len())
+        .filter(|i| in_baseline(*i))
+        .map(|i| values[i])
+        .collect();
+    if baseline.is_empty() {
+        baseline = values.clone();
+    }
+    let level = median(&mut baseline);
     let y: Vec<f64> = values
         .iter()
         .map(|v| ((v + eps) / (level + eps)).ln())
         .collect();
-    // Sustained: the smaller of two neighbours; a lone last point is not yet a
-    // shift (one-sample spikes of sparse latency series are common).
+    // Sustained: the smallest of `hold` consecutive samples; a departure not yet
+    // held that long at the range's end is not yet a shift (one-sample spikes of
+    // sparse latency series are common).
     let held: Vec<f64> = (0..y.len())
-        .map(|i| match y.get(i + 1) {
-            Some(next) if y[i] > 0.0 => y[i].min(*next).max(0.0),
-            Some(next) => y[i].max(*next).min(0.0),
-            None => 0.0,
+        .map(|i| {
+            let Some(window) = y.get(i..i + hold) else {
+                return 0.0;
+            };
+            if y[i] > 0.0 {
+                window
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min)
+                    .max(0.0)
+            } else {
+                window
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max)
+                    .min(0.0)
+            }
         })
         .collect();
     // A series that often jumps for two samples has a MAD near 0 (its median
@@ -106,7 +169,7 @@ pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
     // points before the scan, the noise is at least half their 90th-percentile
     // sustained departure.
     let mut before: Vec<f64> = (0..y.len())
-        .filter(|i| pts[*i].0 < opts.from)
+        .filter(|i| pts[*i].0 < opts.from && in_baseline(*i))
         .map(|i| held[i].abs())
         .collect();
     let usual_jump = if before.len() >= MIN_POINTS_FOR_JUMPS {
@@ -115,7 +178,20 @@ pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
     } else {
         0.0
     };
-    let noise = (1.4826 * mad(&y, 0.0)).max(MIN_NOISE).max(usual_jump);
+    let spread: Vec<f64> = (0..y.len())
+        .filter(|i| opts.baseline_until.is_none() || in_baseline(*i))
+        .map(|i| y[i])
+        .collect();
+    let spread = if spread.is_empty() { y.clone() } else { spread };
+    // A percentile's or a count's sampling noise is a share of it: on the log scale.
+    let counted = match opts.count_noise {
+        Some(CountNoise::Percentile { requests }) => 1.0 / requests.max(1.0).sqrt(),
+        _ => 0.0,
+    };
+    let noise = (1.4826 * mad(&spread, 0.0))
+        .max(MIN_NOISE)
+        .max(usual_jump)
+        .max(counted);
 
     let mut best: Option<(usize, f64)> = None;
     for (i, &held) in held.iter().enumerate() {
@@ -138,13 +214,28 @@ pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
     {
         onset -= 1;
     }
+    let window = &values[i..(i + hold).min(values.len())];
     let peak = if held >= 0.0 {
-        values[i].max(values.get(i + 1).copied().unwrap_or(values[i]))
+        window.iter().copied().fold(values[i], f64::max)
     } else {
-        values[i].min(values.get(i + 1).copied().unwrap_or(values[i]))
+        window.iter().copied().fold(values[i], f64::min)
     };
+    let mut z = held / noise;
+    // A ratio's sampling noise is binomial, in its own units: a rise from 0 to 2.5 %
+    // of 500 requests is certain, from 0 to 33 % of 3 requests is luck.
+    if let Some(CountNoise::Ratio { requests }) = opts.count_noise {
+        let n = requests.max(2.0);
+        let p = level.clamp(1.0 / n, 0.5);
+        let sd = (p * (1.0 - p) / n).sqrt();
+        let moved = if held >= 0.0 {
+            window.iter().copied().fold(f64::INFINITY, f64::min) - level
+        } else {
+            level - window.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        };
+        z = z.signum() * z.abs().min(moved.max(0.0) / sd);
+    }
     Some(Shift {
-        z: held / noise,
+        z,
         effect: held,
         onset: pts[onset].0,
         level,
@@ -165,11 +256,7 @@ mod tests {
     }
 
     fn opts(from: f64) -> ShiftOptions {
-        ShiftOptions {
-            from,
-            rise_only: false,
-            zero_floor: None,
-        }
+        ShiftOptions::from(from)
     }
 
     #[test]

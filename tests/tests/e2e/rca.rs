@@ -5,8 +5,13 @@
 use std::path::PathBuf;
 
 fn dev_dataset() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/dev/nezha-ob-2022-08-22");
+    dev("nezha-ob-2022-08-22")
+}
+
+fn dev(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/eval/dev")
+        .join(name);
     assert!(
         dir.join("dataset.json").is_file(),
         "the dev dataset is missing at {}: the evaluation datasets live in ../shared/eval/dev",
@@ -15,6 +20,8 @@ fn dev_dataset() -> PathBuf {
     dir
 }
 
+/// The evaluation CI runs: a slice of two systems (Online Boutique and PetShop),
+/// with the study's leave-one-system-out, ablation and calibration tables.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eval_scores_every_case_of_a_subset() {
     assert!(
@@ -25,9 +32,14 @@ async fn eval_scores_every_case_of_a_subset() {
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("scores.json");
     aegis_eval::run(
-        &[dev_dataset()],
+        &[dev_dataset(), dev("petshop-low-traffic-train")],
         Some(&json),
-        Some(3),
+        aegis_eval::Options {
+            limit: Some(3),
+            progress: true,
+            observations: None,
+            study: true,
+        },
         std::future::pending(),
     )
     .await
@@ -35,7 +47,32 @@ async fn eval_scores_every_case_of_a_subset() {
 
     let scores: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(scores["overall"]["cases"], 3);
+    assert_eq!(scores["overall"]["cases"], 6);
+    let study = &scores["study"];
+    let systems: Vec<&str> = study["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(systems, ["online-boutique", "petshop"]);
+    // Each system held out once, scored with settings the other chose.
+    let held = study["leave_one_out"].as_array().unwrap();
+    assert_eq!(held.len(), 2);
+    for h in held {
+        assert_eq!(h["cases"], 3);
+        assert!(h["chance"].as_f64().unwrap() > 0.0);
+        assert!(h["chosen"].as_str().is_some_and(|c| !c.is_empty()));
+    }
+    let variants = aegis_eval::study::variants();
+    assert_eq!(study["ablation"].as_array().unwrap().len(), variants.len());
+    let binned: u64 = study["reliability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["cases"].as_u64().unwrap())
+        .sum();
+    assert_eq!(binned, 6);
     for field in ["ac1", "ac3", "ac5", "avg5"] {
         let v = scores["overall"][field].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&v), "{field} = {v}");
@@ -44,7 +81,7 @@ async fn eval_scores_every_case_of_a_subset() {
     assert_eq!(dataset["cases"], 3);
     assert!(dataset["faults"].as_object().is_some_and(|f| !f.is_empty()));
     let cases = scores["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 3);
+    assert_eq!(cases.len(), 6);
     for c in cases {
         assert!(c["id"].as_str().is_some_and(|s| !s.is_empty()));
         assert!(c["truth"].as_str().is_some_and(|s| !s.is_empty()));

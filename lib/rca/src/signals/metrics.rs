@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::catalog::{Kind, Signal};
 use crate::observations::Observations;
-use crate::stats::{self, Shift, ShiftOptions};
-use crate::window::BASELINE_SECONDS;
+use crate::stats::{self, CountNoise, Shift, ShiftOptions};
 
 /// A signal that departed from its level.
 #[derive(Debug, Clone)]
@@ -31,18 +30,50 @@ impl MetricShift {
     }
 }
 
+/// How [`metric_changes`] measures.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricOptions<'a> {
+    /// Only departures from this time on count.
+    pub from: f64,
+    /// Samples a departure must hold.
+    pub hold: usize,
+    /// Levels and noise from the samples before this time only, when set.
+    pub baseline_until: Option<f64>,
+    /// Requests per sample by service, for the noise floor of percentiles and error
+    /// ratios, when set.
+    pub requests: Option<&'a BTreeMap<String, f64>>,
+}
+
 /// The metric departures of every service.
-pub fn metric_changes(obs: &Observations) -> BTreeMap<String, Vec<MetricShift>> {
+pub fn metric_changes(
+    obs: &Observations,
+    options: &MetricOptions,
+) -> BTreeMap<String, Vec<MetricShift>> {
     let mut out: BTreeMap<String, Vec<MetricShift>> = BTreeMap::new();
-    let from = obs.start + BASELINE_SECONDS;
     for metric in &obs.metrics {
+        let kind = metric.signal.kind;
         let opts = ShiftOptions {
-            from,
-            rise_only: metric.signal.kind.rise_only(),
-            zero_floor: (metric.signal.kind == Kind::Errors || metric.signal.kind == Kind::Health)
-                .then_some(1e-3),
+            from: options.from,
+            rise_only: kind.rise_only(),
+            zero_floor: (kind == Kind::Errors || kind == Kind::Health).then_some(1e-3),
+            hold: options.hold,
+            baseline_until: options.baseline_until,
+            count_noise: None,
         };
+        let ratio = kind == Kind::Errors && metric.signal.name.contains("ratio");
         for (service, points) in &metric.series {
+            let requests = options.requests.and_then(|r| r.get(service)).copied();
+            let count_noise = requests.and_then(|requests| match kind {
+                Kind::Latency | Kind::ClientLatency | Kind::Traffic => {
+                    Some(CountNoise::Percentile { requests })
+                }
+                _ if ratio => Some(CountNoise::Ratio { requests }),
+                _ => None,
+            });
+            let opts = ShiftOptions {
+                count_noise,
+                ..opts
+            };
             if let Some(shift) = stats::shift(points, opts) {
                 out.entry(service.clone()).or_default().push(MetricShift {
                     signal: metric.signal.clone(),

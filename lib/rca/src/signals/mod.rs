@@ -11,5 +11,5 @@ mod traces;
 pub use drift::{LogDrift, log_drift};
 pub use logs::{Blame, LogChange, log_changes, templates};
 pub use mentions::{Mentions, mentions};
-pub use metrics::{MetricShift, metric_changes};
+pub use metrics::{MetricOptions, MetricShift, metric_changes};
 pub use traces::{TraceChange, trace_changes};

@@ -1,0 +1,73 @@
+//! The engine's settings: every choice of the method that was made by measuring, in
+//! one place, so that evaluation can choose them on some systems and score them on
+//! another (`aegis eval --loso`), and switch components off one at a time (the
+//! ablation in docs/evaluation.md). Production uses [`Settings::default`].
+
+use serde::{Deserialize, Serialize};
+
+/// How the engine ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the incident part begins when no alert says.
+    pub onset: Onset,
+    /// Where the metrics' baseline ends (with [`Settings::baseline_level`]): the
+    /// incident start of [`Settings::onset`], or the metrics' own change point.
+    pub metric_onset: Onset,
+    /// Metric levels and noise learnt from the samples before the incident part
+    /// (history and the range's baseline) instead of the whole series.
+    pub baseline_level: bool,
+    /// Latency percentiles and error ratios get a noise floor from how many requests
+    /// each sample summarises.
+    pub count_noise: bool,
+    /// Weight of a node that is a caller's view of another ([`crate::is_client_view`]),
+    /// as a candidate and as a callee; 1 treats it as any service.
+    pub client_view_weight: f64,
+    /// Use the call graph (spans' parent-child calls and any given graph).
+    pub call_graph: bool,
+    /// Share of its worst anomalous callee's score a caller loses.
+    pub callee_discount: f64,
+    /// Weight of the metric departures in the combined score.
+    pub metric_weight: f64,
+    /// Use the log sources (error templates, drift, invariants, mentions).
+    pub logs: bool,
+    /// Use the spans.
+    pub traces: bool,
+    /// Use the broken traffic invariants.
+    pub traffic_invariants: bool,
+    /// A score lead of this much is a factor e in odds.
+    pub temperature: f64,
+    /// The score at which a service is as likely the cause as "unknown".
+    pub unknown_score: f64,
+}
+
+/// How the incident start is estimated when no alert gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Onset {
+    /// The last third of the range: a question asked during an incident.
+    LastThird,
+    /// Where the metric series agree a new regime began ([`crate::onset`]), else the
+    /// last third.
+    ChangePoint,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            onset: Onset::LastThird,
+            metric_onset: Onset::ChangePoint,
+            baseline_level: true,
+            count_noise: true,
+            client_view_weight: 0.5,
+            call_graph: true,
+            callee_discount: 0.5,
+            metric_weight: 0.5,
+            logs: true,
+            traces: true,
+            traffic_invariants: true,
+            temperature: 0.7,
+            unknown_score: 0.4,
+        }
+    }
+}
