@@ -135,8 +135,8 @@ pub fn variants() -> Vec<Variant> {
 }
 
 /// Temperatures and "unknown" scores the calibration is chosen from.
-const TEMPERATURES: [f64; 6] = [0.3, 0.4, 0.5, 0.7, 1.0, 1.4];
-const UNKNOWN_SCORES: [f64; 5] = [0.1, 0.2, 0.4, 0.8, 1.2];
+const TEMPERATURES: [f64; 8] = [0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0];
+const UNKNOWN_SCORES: [f64; 6] = [0.02, 0.05, 0.1, 0.2, 0.4, 0.8];
 
 /// One case ranked under every variant.
 #[derive(Debug, Clone)]
@@ -218,6 +218,9 @@ pub struct Study {
     pub mean_top_probability: f64,
     /// AC@1 over every case, default settings.
     pub ac1: f64,
+    /// Every calibration of the grid on every case, default ranking: `(temperature,
+    /// unknown score, mean ln p(truth), mean top probability)`.
+    pub calibrations: Vec<(f64, f64, f64, f64)>,
 }
 
 /// One system under the default settings.
@@ -411,7 +414,23 @@ impl Study {
             })
             .collect();
         let n = probs.len().max(1) as f64;
+        let calibrations = TEMPERATURES
+            .iter()
+            .flat_map(|t| UNKNOWN_SCORES.iter().map(move |u| (*t, *u)))
+            .map(|cal| {
+                let p: Vec<(f64, f64, f64)> =
+                    cases.iter().map(|c| c.probabilities(0, cal)).collect();
+                let n = p.len().max(1) as f64;
+                (
+                    cal.0,
+                    cal.1,
+                    p.iter().map(|x| x.1.max(1e-6).ln()).sum::<f64>() / n,
+                    p.iter().map(|x| x.0).sum::<f64>() / n,
+                )
+            })
+            .collect();
         Self {
+            calibrations,
             systems: system_rows,
             leave_one_out,
             ablation,
@@ -483,6 +502,10 @@ impl Study {
             "all: mean top p {:.3}, AC@1 {:.3}\n",
             self.mean_top_probability, self.ac1
         ));
+        out.push_str("\ncalibrations (T, u: mean ln p(truth), mean top p)\n");
+        for (t, u, l, p) in &self.calibrations {
+            out.push_str(&format!("{t:>4} {u:>4}: {l:>7.3} {p:>6.3}\n"));
+        }
         out
     }
 }

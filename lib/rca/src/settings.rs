@@ -66,8 +66,8 @@ impl Default for Settings {
             logs: true,
             traces: true,
             traffic_invariants: true,
-            temperature: 0.7,
-            unknown_score: 0.4,
+            temperature: 0.25,
+            unknown_score: 0.05,
         }
     }
 }
