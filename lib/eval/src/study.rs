@@ -10,7 +10,7 @@
 //!
 //! Each system's chance level (1 / number of its services) is shown beside its AC@1.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
@@ -513,8 +513,8 @@ impl Study {
 /// The systems of `cases`, in order, for tests.
 #[cfg(test)]
 fn systems_of(cases: &[CaseRuns]) -> Vec<String> {
-    let s: BTreeMap<&str, ()> = cases.iter().map(|c| (c.system.as_str(), ())).collect();
-    s.keys().map(|k| k.to_string()).collect()
+    let s: BTreeSet<&str> = cases.iter().map(|c| c.system.as_str()).collect();
+    s.into_iter().map(String::from).collect()
 }
 
 #[cfg(test)]
