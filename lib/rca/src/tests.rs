@@ -1030,3 +1030,74 @@ fn a_service_whose_requests_stop_reaching_its_callee_ranks_first() {
         top.evidence
     );
 }
+
+/// Five-minute samples as Prometheus answers a query a minute: each sample repeated
+/// until the next, from minute `from` on multiplied by `factor`.
+fn five_minute_series(level: f64, seed: usize, from: usize, factor: f64) -> Vec<(f64, f64)> {
+    (0..=MINUTES)
+        .map(|m| {
+            let sample = m / 5;
+            let v = level * (1.0 + 0.05 * jitter(seed * 100 + sample));
+            let v = if sample * 5 >= from { v * factor } else { v };
+            (START + 60.0 * m as f64, v)
+        })
+        .collect()
+}
+
+#[test]
+fn a_caller_s_view_of_a_service_does_not_outrank_the_service() {
+    // X-Ray's `_remote` node is the caller's measurement of the same calls: it shows
+    // the same rise as the service itself, a little louder.
+    let latency = metric(
+        "latency_p99_seconds",
+        vec![
+            ("search", series(0.05, 1, 10, 8.0)),
+            ("search.elb_remote", series(0.06, 2, 10, 9.0)),
+            ("site", series(0.1, 3, 10, 1.0)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    obs.graph = vec![
+        ("site".into(), "search".into()),
+        ("site".into(), "search.elb_remote".into()),
+    ];
+    assert_eq!(rank(&obs).candidates[0].service, "search");
+    let plain = super::rank_with(
+        &obs,
+        &super::Settings {
+            client_view_weight: 1.0,
+            ..super::Settings::default()
+        },
+    );
+    assert_eq!(plain.candidates[0].service, "search.elb_remote");
+}
+
+#[test]
+fn errors_of_a_handful_of_requests_count_less_than_errors_of_many() {
+    // Five-minute samples: "lambda" serves 3 requests a sample and one failed (33 %),
+    // "search" serves 600 and 15 failed (2.5 %).
+    let errors = metric(
+        "error_ratio",
+        vec![
+            ("lambda", five_minute_series(0.001, 1, 10, 333.0)),
+            ("search", five_minute_series(0.001, 2, 10, 25.0)),
+        ],
+    );
+    let requests = metric(
+        "request_rate",
+        vec![
+            ("lambda", five_minute_series(0.01, 3, 99, 1.0)),
+            ("search", five_minute_series(2.0, 4, 99, 1.0)),
+        ],
+    );
+    let obs = observations(vec![errors, requests]);
+    assert_eq!(rank(&obs).candidates[0].service, "search");
+    let uncounted = super::rank_with(
+        &obs,
+        &super::Settings {
+            count_noise: false,
+            ..super::Settings::default()
+        },
+    );
+    assert_eq!(uncounted.candidates[0].service, "lambda");
+}
