@@ -307,8 +307,7 @@ mod tests {
         let mut study_runs = Vec::new();
         for dir in dirs() {
             let id = dir.file_name().unwrap().to_string_lossy().to_string();
-            let meta: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(dir.join("dataset.json")).unwrap()).unwrap();
+            let meta = aegis_replay::Meta::load(&dir).unwrap();
             for t in aegis_replay::read_truth(&dir).unwrap() {
                 let path = dump.join(&id).join(format!("{}.json", t.id));
                 let Ok(text) = std::fs::read(&path) else {
@@ -340,8 +339,8 @@ mod tests {
                     .unwrap_or_default();
                 if study {
                     study_runs.push(super::study::CaseRuns {
-                        system: meta["system"].as_str().unwrap().to_string(),
-                        services: meta["services"].as_array().unwrap().len(),
+                        system: meta.system.clone(),
+                        services: meta.services.len(),
                         truth: t.service.clone(),
                         runs: super::study::runs(&obs, &variants),
                     });

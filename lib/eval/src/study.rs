@@ -510,13 +510,6 @@ impl Study {
     }
 }
 
-/// The systems of `cases`, in order, for tests.
-#[cfg(test)]
-fn systems_of(cases: &[CaseRuns]) -> Vec<String> {
-    let s: BTreeSet<&str> = cases.iter().map(|c| c.system.as_str()).collect();
-    s.into_iter().map(String::from).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -561,7 +554,8 @@ mod tests {
             ),
         ];
         let study = Study::of(&cases, &variants);
-        assert_eq!(systems_of(&cases), ["a", "b", "c"]);
+        let systems: Vec<&str> = study.systems.iter().map(|s| s.system.as_str()).collect();
+        assert_eq!(systems, ["a", "b", "c"]);
         let held = |s: &str| study.leave_one_out.iter().find(|h| h.system == s).unwrap();
         // Held out c: a and b choose variant 1, which misses c.
         assert_eq!(held("c").chosen, variants[1].name);

@@ -49,6 +49,37 @@ pub struct Metric {
     pub series: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
+#[cfg(test)]
+impl Metric {
+    /// A metric named `name` (its kind guessed from the name) with one series per
+    /// service, its values `step` seconds apart from `start`.
+    pub(crate) fn sampled(
+        name: &str,
+        start: f64,
+        step: f64,
+        series: Vec<(&str, Vec<f64>)>,
+    ) -> Self {
+        Self {
+            signal: Signal {
+                name: name.into(),
+                query: format!("sum by (service) ({name})"),
+                kind: super::catalog::Kind::from_name(name),
+            },
+            series: series
+                .into_iter()
+                .map(|(s, v)| {
+                    let points = v
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| (start + step * i as f64, v))
+                        .collect();
+                    (s.to_string(), points)
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One log line.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {

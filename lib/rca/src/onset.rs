@@ -107,57 +107,68 @@ fn bocpd(y: &[f64], hazard: f64, lag: usize, prior: f64) -> Vec<f64> {
     if n < 3 {
         return cp;
     }
-    let (mu0, kappa0, alpha0, beta0) = (y[0], 1.0, 1.0, prior * prior);
-    // Sufficient statistics and posterior mass per run length.
-    let mut mu = vec![mu0];
-    let mut kappa = vec![kappa0];
-    let mut alpha = vec![alpha0];
-    let mut beta = vec![beta0];
-    let mut run = vec![1.0];
+    let fresh = Run {
+        mu: y[0],
+        kappa: 1.0,
+        alpha: 1.0,
+        beta: prior * prior,
+    };
+    // One model per run length, and the posterior mass of each.
+    let mut runs = vec![fresh];
+    let mut mass = vec![1.0];
     for (t, &x) in y.iter().enumerate() {
-        let predictive: Vec<f64> = (0..run.len())
-            .map(|r| {
-                student_t(
-                    x,
-                    mu[r],
-                    beta[r] * (kappa[r] + 1.0) / (alpha[r] * kappa[r]),
-                    2.0 * alpha[r],
-                )
-            })
-            .collect();
-        let change: f64 = run
+        let predictive: Vec<f64> = runs.iter().map(|r| r.predictive(x)).collect();
+        let change: f64 = mass
             .iter()
             .zip(&predictive)
-            .map(|(r, p)| r * p * hazard)
+            .map(|(m, p)| m * p * hazard)
             .sum();
-        let mut next = Vec::with_capacity(run.len() + 1);
+        let mut next = Vec::with_capacity(mass.len() + 1);
         next.push(change);
         next.extend(
-            run.iter()
+            mass.iter()
                 .zip(&predictive)
-                .map(|(r, p)| r * p * (1.0 - hazard)),
+                .map(|(m, p)| m * p * (1.0 - hazard)),
         );
-        let total: f64 = next.iter().sum::<f64>().max(1e-300);
-        run = next.into_iter().map(|r| r / total).collect();
-        let grow = |v: &[f64], first: f64, f: &dyn Fn(usize) -> f64| {
-            std::iter::once(first)
-                .chain((0..v.len()).map(f))
-                .collect::<Vec<f64>>()
-        };
-        let beta_next = grow(&beta, beta0, &|r| {
-            beta[r] + kappa[r] * (x - mu[r]).powi(2) / (2.0 * (kappa[r] + 1.0))
-        });
-        let mu_next = grow(&mu, mu0, &|r| (kappa[r] * mu[r] + x) / (kappa[r] + 1.0));
-        let kappa_next = grow(&kappa, kappa0, &|r| kappa[r] + 1.0);
-        let alpha_next = grow(&alpha, alpha0, &|r| alpha[r] + 0.5);
-        (mu, kappa, alpha, beta) = (mu_next, kappa_next, alpha_next, beta_next);
-        // `run[r]` is the run of the last `r` samples, `x` included: one of
+        let total = next.iter().sum::<f64>().max(1e-300);
+        mass = next.into_iter().map(|m| m / total).collect();
+        runs = std::iter::once(fresh)
+            .chain(runs.iter().map(|r| r.updated(x)))
+            .collect();
+        // `mass[r]` is the run of the last `r` samples, `x` included: one of
         // `lag + 1` began `lag` samples ago and has held since.
-        if t >= lag && lag + 1 < run.len() {
-            cp[t - lag] = run[lag + 1];
+        if t >= lag && lag + 1 < mass.len() {
+            cp[t - lag] = mass[lag + 1];
         }
     }
     cp
+}
+
+/// The Normal-Gamma posterior of one run's mean and variance.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    mu: f64,
+    kappa: f64,
+    alpha: f64,
+    beta: f64,
+}
+
+impl Run {
+    /// The density of `x` under the run's predictive Student-t.
+    fn predictive(&self, x: f64) -> f64 {
+        let var = self.beta * (self.kappa + 1.0) / (self.alpha * self.kappa);
+        student_t(x, self.mu, var, 2.0 * self.alpha)
+    }
+
+    /// The run with `x` added.
+    fn updated(&self, x: f64) -> Self {
+        Self {
+            mu: (self.kappa * self.mu + x) / (self.kappa + 1.0),
+            kappa: self.kappa + 1.0,
+            alpha: self.alpha + 0.5,
+            beta: self.beta + self.kappa * (x - self.mu).powi(2) / (2.0 * (self.kappa + 1.0)),
+        }
+    }
 }
 
 /// The density of a Student-t with `df` degrees of freedom, location `mu` and scale²
@@ -200,7 +211,6 @@ fn ln_gamma(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Signal;
 
     #[test]
     fn ln_gamma_matches_known_values() {
@@ -228,51 +238,30 @@ mod tests {
         assert!(cp[12] > 0.5);
     }
 
-    fn metric(name: &str, kind: Kind, series: Vec<(&str, Vec<f64>)>, step: f64) -> Metric {
-        Metric {
-            signal: Signal {
-                name: name.into(),
-                query: String::new(),
-                kind,
-            },
-            series: series
-                .into_iter()
-                .map(|(s, v)| {
-                    let points = v
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, v)| (i as f64 * step, v))
-                        .collect();
-                    (s.to_string(), points)
-                })
-                .collect(),
-        }
-    }
-
     #[test]
     fn the_onset_is_where_the_series_agree_a_regime_began() {
         // Five-minute samples over 40 minutes; two services change at 20 minutes,
         // one drifts noisily throughout.
-        let m = metric(
+        let m = Metric::sampled(
             "latency_p99_seconds",
-            Kind::Latency,
+            0.0,
+            300.0,
             vec![
                 ("a", vec![0.1, 0.11, 0.1, 0.1, 0.9, 1.0, 0.95, 1.0, 0.9]),
                 ("b", vec![0.2, 0.2, 0.21, 0.2, 0.5, 0.55, 0.5, 0.5, 0.52]),
                 ("c", vec![1.0, 1.4, 0.8, 1.2, 0.9, 1.3, 1.0, 0.8, 1.1]),
             ],
-            300.0,
         );
         assert_eq!(change_point(&[m], 0.0, 2400.0, 300.0), Some(1200.0));
     }
 
     #[test]
     fn never_inside_the_guaranteed_baseline() {
-        let m = metric(
+        let m = Metric::sampled(
             "error_ratio",
-            Kind::Errors,
-            vec![("a", vec![0.0, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3])],
+            0.0,
             60.0,
+            vec![("a", vec![0.0, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3])],
         );
         let onset = change_point(&[m], 0.0, 480.0, 60.0).unwrap();
         assert!(onset >= BASELINE_SECONDS, "{onset}");

@@ -101,9 +101,10 @@ pub fn rank_with(obs: &Observations, settings: &Settings) -> Ranking {
         };
         &dropped
     };
-    let change_point = obs
-        .onset_hint
-        .is_none()
+    // Only when a setting asks for it and no alert says when the incident began.
+    let wanted =
+        settings.onset == Onset::ChangePoint || settings.metric_onset == Onset::ChangePoint;
+    let change_point = (wanted && obs.onset_hint.is_none())
         .then(|| onset::change_point(&obs.metrics, obs.start, obs.end, step))
         .flatten();
     let guess = match (settings.onset, change_point) {

@@ -179,7 +179,7 @@ pub fn shift(points: &[(f64, f64)], opts: ShiftOptions) -> Option<Shift> {
         0.0
     };
     let spread: Vec<f64> = (0..y.len())
-        .filter(|i| opts.baseline_until.is_none() || in_baseline(*i))
+        .filter(|i| in_baseline(*i))
         .map(|i| y[i])
         .collect();
     let spread = if spread.is_empty() { y.clone() } else { spread };

@@ -223,24 +223,7 @@ mod tests {
 
     /// 20 minutes of rates; the incident part starts at minute 14.
     fn obs(series: Vec<(&str, Vec<f64>)>) -> Observations {
-        let metric = Metric {
-            signal: Signal {
-                name: "request_rate".into(),
-                query: "sum by (service) (rate(http_server_requests_total[2m]))".into(),
-                kind: Kind::Traffic,
-            },
-            series: series
-                .into_iter()
-                .map(|(s, v)| {
-                    let points = v
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, v)| (START + 60.0 * i as f64, v))
-                        .collect();
-                    (s.to_string(), points)
-                })
-                .collect(),
-        };
+        let metric = Metric::sampled("request_rate", START, 60.0, series);
         Observations {
             start: START,
             end: START + 1200.0,
