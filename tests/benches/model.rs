@@ -20,7 +20,7 @@ mod datasets;
 
 use std::time::Instant;
 
-use aegis_analysis::{Analyzer, Progress, Report, Request, TimeRange};
+use aegis_analysis::{Analyzer, Progress, Report};
 use aegis_tests::peers::llama::{self, Llama};
 use datasets::{Backends, TRAIN_TICKET};
 
@@ -166,16 +166,7 @@ async fn run(o: Options) {
             let Some(t) = truth.iter().find(|t| t.id == case.id) else {
                 continue;
             };
-            let mut request = Request {
-                description: case.question.clone(),
-                time_range: TimeRange {
-                    start: case.start,
-                    end: case.end,
-                },
-                model: Some("statistical".into()),
-                session_id: None,
-                alert: None,
-            };
+            let mut request = datasets::engine_request(case);
             let engine = analyzer.run(&case.id, &request, &Progress::none()).await;
             request.model = None;
             let started = Instant::now();

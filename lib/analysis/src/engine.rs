@@ -34,8 +34,7 @@ pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
     }
 }
 
-/// The `model` of reports made without a model.
-pub const STATISTICAL: &str = "statistical";
+pub use aegis_core::report::STATISTICAL;
 
 /// The statistical engine (`rca`) reading the configured backends.
 #[derive(Debug, Clone)]

@@ -3,9 +3,10 @@
 //! callee, with calibrated probabilities. No LLM needed.
 //!
 //! [`Engine::analyze`] fetches a range through the read-only [`aegis_tools::Clients`]
-//! ([`collect`]) into [`Observations`]; `window` splits the range into baseline and
-//! incident part; each of `signals` (metrics, logs, traces, mentions, drift),
-//! `invariants` and `traffic` says what changed for every service ([`ServiceChange`]); [`rank()`] scores and orders them, and
+//! ([`collect`]) into [`Observations`]; `resolution` thins the metrics back to their
+//! own samples; `window` (or, for the metrics, `onset`'s change point) splits the range
+//! into baseline and incident part; each of `signals` (metrics, logs, traces, mentions, drift),
+//! `invariants` and `traffic` says what changed for every service ([`ServiceChange`]); [`rank()`] scores and orders them (with [`Settings`]), and
 //! [`report()`] writes the [`aegis_core::report::Report`]. Scoring the engine on
 //! recorded incidents is `aegis_eval`'s.
 

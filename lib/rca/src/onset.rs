@@ -7,6 +7,10 @@
 //! a regime began, read a confirmation period later (a change that lasted), never in
 //! the range's guaranteed baseline.
 //!
+//! The model's compacted series (`aegis_tools` compact) show one least-squares split
+//! per series; that says where one series moved, not how likely each sample is a change,
+//! which is what summing over series needs.
+//!
 //! Hand-written: the recursion is twenty lines, and the crates that have it
 //! (`changepoint`) pull in a linear-algebra stack for the multivariate models not used
 //! here.

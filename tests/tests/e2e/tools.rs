@@ -55,6 +55,18 @@ fn incident_window() -> (DateTime<Utc>, DateTime<Utc>) {
     (at(incident::START), at(incident::START + incident::LENGTH))
 }
 
+/// Fails naming the first of `requests` that is not a read-only query.
+fn assert_only_queries(requests: &[Recorded]) {
+    for r in requests {
+        assert!(
+            is_query_endpoint(r),
+            "{} {} left the process but is not a query endpoint",
+            r.method,
+            r.path
+        );
+    }
+}
+
 /// The read-only query endpoints, written out independently of the code under test.
 fn is_query_endpoint(r: &Recorded) -> bool {
     let segments: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
@@ -204,14 +216,7 @@ async fn every_client_method_and_tool_sends_only_query_endpoints() {
 
     let requests = server.requests();
     assert!(requests.len() >= 30, "{} requests", requests.len());
-    for r in &requests {
-        assert!(
-            is_query_endpoint(r),
-            "{} {} left the process but is not a query endpoint",
-            r.method,
-            r.path
-        );
-    }
+    assert_only_queries(&requests);
     // The long query went as a form POST, everything else as GET.
     assert!(requests.iter().any(|r| r.method == Method::POST
         && r.path == "/prometheus/api/v1/query"
@@ -287,14 +292,7 @@ async fn the_mcp_servers_tools_send_only_query_endpoints() {
     assert_eq!(text, "No stored past incident matches.");
     let requests = server.requests();
     assert!(!requests.is_empty(), "the engine read the backends");
-    for r in &requests {
-        assert!(
-            is_query_endpoint(r),
-            "{} {} left the process but is not a query endpoint",
-            r.method,
-            r.path
-        );
-    }
+    assert_only_queries(&requests);
 }
 
 #[tokio::test]

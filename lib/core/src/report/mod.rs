@@ -135,6 +135,9 @@ fn default_zone() -> String {
     "UTC".into()
 }
 
+/// The `model` of reports made without a model (the statistical engine's).
+pub const STATISTICAL: &str = "statistical";
+
 impl Report {
     /// A report of `id` over `time_range` that says nothing yet: no candidates, no
     /// steps, model `statistical`, times in UTC. Builders fill in the rest with
@@ -146,7 +149,7 @@ impl Report {
             ranked_root_causes: Vec::new(),
             next_actions: Vec::new(),
             trace: Trace::default(),
-            model: "statistical".into(),
+            model: STATISTICAL.into(),
             time_range,
             duration_ms: 0,
             usage: Usage::default(),

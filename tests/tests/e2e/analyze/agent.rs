@@ -420,18 +420,21 @@ fn prompt_tokens(fake: &FakeLlm, n: usize) -> u64 {
     .div_ceil(4)
 }
 
+/// The size of the analyzer's first prompt when no context limit applies.
+async fn whole_first_prompt_tokens() -> u64 {
+    let fake = FakeLlm::start(vec![Reply::json(answer(json!([])))])
+        .await
+        .unwrap();
+    small_context_analyzer(&fake)
+        .await
+        .run("whole", &request("q"), &Progress::none())
+        .await;
+    prompt_tokens(&fake, 0)
+}
+
 #[tokio::test]
 async fn first_prompt_fits_the_context_the_server_states() {
-    let whole = {
-        let fake = FakeLlm::start(vec![Reply::json(answer(json!([])))])
-            .await
-            .unwrap();
-        small_context_analyzer(&fake)
-            .await
-            .run("c0", &request("q"), &Progress::none())
-            .await;
-        prompt_tokens(&fake, 0)
-    };
+    let whole = whole_first_prompt_tokens().await;
     // The whole first prompt fits, but not with the 256 tokens of the answer.
     let n_ctx = whole;
     let fake = FakeLlm::with_context(
@@ -468,16 +471,7 @@ async fn first_prompt_fits_the_context_the_server_states() {
 
 #[tokio::test]
 async fn context_exceeded_answer_is_met_by_compacting_and_retrying() {
-    let whole = {
-        let fake = FakeLlm::start(vec![Reply::json(answer(json!([])))])
-            .await
-            .unwrap();
-        small_context_analyzer(&fake)
-            .await
-            .run("c2", &request("q"), &Progress::none())
-            .await;
-        prompt_tokens(&fake, 0)
-    };
+    let whole = whole_first_prompt_tokens().await;
     // The server does not say its size: the agent learns it from the 400.
     let n_ctx = whole * 3 / 4;
     let fake = FakeLlm::with_context(vec![Reply::json(answer(json!([])))], n_ctx, false)

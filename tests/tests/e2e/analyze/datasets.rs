@@ -27,6 +27,22 @@ pub fn dev_dataset(name: &str) -> PathBuf {
     dir
 }
 
+/// The request the statistical engine answers for `case` (model `statistical`); set
+/// its `model` to `None` for the configured model.
+#[allow(dead_code)] // not every includer asks for it
+pub fn engine_request(case: &aegis_replay::Case) -> aegis_analysis::Request {
+    aegis_analysis::Request {
+        description: case.question.clone(),
+        time_range: aegis_analysis::TimeRange {
+            start: case.start,
+            end: case.end,
+        },
+        model: Some(aegis_analysis::engine::STATISTICAL.into()),
+        session_id: None,
+        alert: None,
+    }
+}
+
 /// A loaded dataset behind a running replay.
 pub struct Backends {
     /// The dataset (its cases and signals).

@@ -39,16 +39,7 @@ async fn small_local_model_at_a_4k_context_gives_a_valid_report_never_worse_than
         .await
         .unwrap();
     let analyzer = Analyzer::from_settings(ctx.config.analyzer_settings());
-    let mut request = Request {
-        description: case.question.clone(),
-        time_range: TimeRange {
-            start: case.start,
-            end: case.end,
-        },
-        model: Some("statistical".into()),
-        session_id: None,
-        alert: None,
-    };
+    let mut request = super::datasets::engine_request(&case);
     let engine = analyzer.run("engine", &request, &Progress::none()).await;
     let engine_top = engine
         .ranked_root_causes
