@@ -68,7 +68,7 @@ pub fn rank(obs: &Observations) -> Ranking {
 
 /// Ranks every service in `obs`: the ranking at the estimated incident start, its
 /// scores averaged with those half a minute either side
-/// ([`START_UNCERTAINTY_SECONDS`]). The evidence shown is the estimate's own.
+/// (half a minute). The evidence shown is the estimate's own.
 pub fn rank_with(obs: &Observations, settings: &Settings) -> Ranking {
     // The metrics at their own resolution (see `resolution`); the rest as fetched.
     let thinned;

@@ -47,7 +47,7 @@ pub struct Settings {
 pub enum Onset {
     /// The last third of the range: a question asked during an incident.
     LastThird,
-    /// Where the metric series agree a new regime began ([`crate::onset`]), else the
+    /// Where the metric series agree a new regime began (`crate::onset`), else the
     /// last third.
     ChangePoint,
 }
