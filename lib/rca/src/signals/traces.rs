@@ -26,7 +26,7 @@ pub struct TraceChange {
     /// so that part is taken off.
     pub network: f64,
     /// How much longer its own calls to other services take outside their spans: the
-    /// second largest rise over its callees (at least [`MIN_CALLEES_FOR_BUSY`]). A
+    /// second largest rise over its callees (at least three callees). A
     /// service starved of CPU is slow to send and to read its calls, most around
     /// those its own work follows; a network delay is on one callee and moves one of
     /// them, so two callees slowed alike point at the caller.
