@@ -35,7 +35,7 @@ pub struct LogChange {
     /// Kullback-Leibler divergence of the two parts' template frequencies. A service
     /// whose code path changed logs different lines, errors or not.
     pub mix_shift: f64,
-    /// Whether its rising errors name other services; set by [`super::mentions`].
+    /// Whether its rising errors name other services; set by [`crate::Mentions`]'s search (`signals::mentions`).
     pub blame: Option<Blame>,
 }
 
