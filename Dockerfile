@@ -1,7 +1,7 @@
 # One image per function:
 #   docker build --build-arg FUNCTION=webhook-receiver -t aegis/webhook-receiver .
 # FUNCTION is one of webhook-receiver, notifier, analyze, analyze-stream,
-# feishu-event-handler, feishu-bridge (or aegis, the all-in-one host).
+# feishu-event-handler, feishu-bridge, dead-letter (or aegis, the all-in-one host).
 #
 # A static musl build on distroless/static: no libc, no shell, non-root, about 2 MB of
 # base image under the binary.

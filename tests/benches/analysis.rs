@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aegis_analysis::agent::Limits;
-use aegis_analysis::{Analyzer, NoEngine, Progress, ProgressEvent, Request, TimeRange, ToolSet};
+use aegis_analysis::{Analyzer, NoRanker, Progress, ProgressEvent, ToolSet};
+use aegis_core::report::TimeRange;
+use aegis_core::request::Request;
 use aegis_llm::ToolSpec;
 use aegis_tests::fake_llm::{FakeLlm, Reply};
 use serde_json::{Value, json};
@@ -38,16 +40,13 @@ impl ToolSet for Instant_ {
     }
 }
 
-fn config(fake: &FakeLlm) -> aegis_runtime::Config {
-    let base = fake.base_url.clone();
-    aegis_runtime::Config::from_lookup(move |k| match k {
-        "AEGIS_LLM_BASE_URL" => Some(base.clone()),
-        "AEGIS_LLM_MODEL" => Some("fake".into()),
-        "AEGIS_ANALYSIS_MAX_STEPS" => Some("40".into()),
-        "AEGIS_ANALYSIS_TOKEN_BUDGET" => Some("10000000".into()),
-        _ => None,
-    })
-    .expect("valid")
+fn config(fake: &FakeLlm) -> aegis_tests::vars::Vars {
+    aegis_tests::vars::Vars::of(&[
+        ("AEGIS_LLM_BASE_URL", &fake.base_url),
+        ("AEGIS_LLM_MODEL", "fake"),
+        ("AEGIS_ANALYSIS_MAX_STEPS", "40"),
+        ("AEGIS_ANALYSIS_TOKEN_BUDGET", "10000000"),
+    ])
 }
 
 fn script(turns: usize) -> Vec<Reply> {
@@ -79,9 +78,9 @@ fn request() -> Request {
 
 fn analyzer(fake: &FakeLlm, size: usize) -> Analyzer {
     Analyzer::new(
-        config(fake).analyzer_settings(),
+        config(fake).settings(),
         Arc::new(Instant_ { size }),
-        Arc::new(NoEngine {
+        Arc::new(NoRanker {
             reason: "bench".into(),
         }),
     )
@@ -130,7 +129,7 @@ async fn overhead(rt_turns: usize, rounds: usize) -> (f64, f64) {
 /// Tokens of one analysis of `turns` tool turns, each returning `size` characters.
 async fn tokens(turns: usize, size: usize, compaction: bool) -> (u64, u64) {
     let fake = FakeLlm::start(script(turns)).await.expect("fake");
-    let mut limits = Limits::from_config(&config(&fake).analysis);
+    let mut limits = Limits::from_config(&config(&fake).settings().analysis);
     limits.compaction = compaction;
     // The default budget's context (60 000 tokens / 5); the budget itself is lifted so
     // the run without compaction can finish.
@@ -145,10 +144,8 @@ async fn tokens(turns: usize, size: usize, compaction: bool) -> (u64, u64) {
 /// First byte of the NDJSON stream after the request, over real HTTP.
 async fn first_byte(rounds: usize) -> (f64, f64) {
     let fake = FakeLlm::start(Vec::new()).await.expect("fake");
-    let ctx = aegis_runtime::context_from_config(config(&fake))
-        .await
-        .expect("context");
-    let app = aegis_runtime::mount(analyze_stream_build(&ctx), &ctx);
+    let ctx = config(&fake).context();
+    let app = aegis_tests::vars::mount_alone("analyze-stream", &ctx).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -174,15 +171,6 @@ async fn first_byte(rounds: usize) -> (f64, f64) {
     }
     ms.sort_by(|a, b| a.total_cmp(b));
     (ms[ms.len() / 2], ms[ms.len() * 95 / 100])
-}
-
-fn analyze_stream_build(ctx: &aegis_runtime::Context) -> aegis_runtime::Function {
-    let build = aegis_cli::host::FUNCTIONS
-        .iter()
-        .find(|(n, _)| *n == "analyze-stream")
-        .map(|(_, b)| *b)
-        .expect("analyze-stream is a function");
-    build(ctx).expect("builds")
 }
 
 fn main() {

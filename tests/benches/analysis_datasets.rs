@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use aegis_analysis::agent::Limits;
-use aegis_analysis::{Analyzer, Engine, Progress, Report, Request, TimeRange};
+use aegis_analysis::{Analyzer, Progress, Ranker};
+use aegis_core::report::{Report, TimeRange};
+use aegis_core::request::Request;
 use aegis_replay::Case;
 use aegis_tests::fake_llm::{FakeLlm, Reply};
 use datasets::{Backends, ONLINE_BOUTIQUE, TRAIN_TICKET};
@@ -37,7 +39,7 @@ const SMALL_CONTEXT: u64 = 4_000;
 struct Precomputed(Report);
 
 #[async_trait::async_trait]
-impl Engine for Precomputed {
+impl Ranker for Precomputed {
     async fn analyze(&self, id: &str, _request: &Request) -> Report {
         let mut r = self.0.clone();
         r.id = id.to_string();
@@ -80,7 +82,7 @@ fn options() -> Options {
     o
 }
 
-fn config(fake: &FakeLlm, backends: &Backends) -> aegis_runtime::Config {
+fn config(fake: &FakeLlm, backends: &Backends) -> aegis_analysis::Settings {
     let mut vars = backends.vars();
     vars.extend([
         ("AEGIS_LLM_BASE_URL", fake.base_url.clone()),
@@ -88,9 +90,9 @@ fn config(fake: &FakeLlm, backends: &Backends) -> aegis_runtime::Config {
         ("AEGIS_LLM_TIMEOUT", "30s".into()),
         ("AEGIS_ANALYSIS_BUDGET", "600s".into()),
     ]);
-    aegis_runtime::Config::from_lookup(move |k| {
+    aegis_analysis::Settings::from_env(&aegis_core::config::Env::new(&|k| {
         vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
+    }))
     .expect("bench configuration is valid")
 }
 
@@ -183,7 +185,7 @@ async fn analyse(
         .iter()
         .map(|c| c.service.clone())
         .collect();
-    let engine: Arc<dyn Engine> = Arc::new(Precomputed(engine.clone()));
+    let engine: Arc<dyn Ranker> = Arc::new(Precomputed(engine.clone()));
     // The tools production gives the agent: the backends' catalog and the engine.
     let mut catalog =
         aegis_tools::catalog_for(&tools, aegis_tools::catalog::window(range.start, range.end));
@@ -210,8 +212,7 @@ async fn analyse(
     limits.compaction = compaction.is_some();
     limits.context_tokens = compaction.unwrap_or(limits.context_tokens);
     limits.token_budget = u64::MAX / 2;
-    let analyzer =
-        Analyzer::new(config.analyzer_settings(), Arc::new(catalog), engine).with_limits(limits);
+    let analyzer = Analyzer::new(config.clone(), Arc::new(catalog), engine).with_limits(limits);
     let before = fake.requests().len();
     let report = analyzer.run(&case.id, &request, &Progress::none()).await;
     // Counted as the fake counts prompt tokens: the messages' JSON, characters / 4.

@@ -20,7 +20,8 @@ mod datasets;
 
 use std::time::Instant;
 
-use aegis_analysis::{Analyzer, Progress, Report};
+use aegis_analysis::{Analyzer, Progress};
+use aegis_core::report::Report;
 use aegis_tests::peers::llama::{self, Llama};
 use datasets::{Backends, TRAIN_TICKET};
 
@@ -153,14 +154,11 @@ async fn run(o: Options) {
         if let Ok(key) = std::env::var("AEGIS_LLM_API_KEY") {
             vars.push(("AEGIS_LLM_API_KEY", key));
         }
-        let config = aegis_runtime::Config::from_lookup(|k| {
+        let settings = aegis_analysis::Settings::from_env(&aegis_core::config::Env::new(&|k| {
             vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        })
+        }))
         .expect("bench configuration is valid");
-        let ctx = aegis_runtime::context_from_config(config)
-            .await
-            .expect("the context builds");
-        let analyzer = Analyzer::from_settings(ctx.config.analyzer_settings());
+        let analyzer = Analyzer::from_settings(settings);
         let mut tally = Tally::default();
         for case in backends.dataset.cases().iter().take(o.limit) {
             let Some(t) = truth.iter().find(|t| t.id == case.id) else {

@@ -7,3 +7,4 @@ pub mod fake_llm;
 pub mod peers;
 pub mod process;
 pub mod reports;
+pub mod vars;

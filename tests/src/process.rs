@@ -160,15 +160,12 @@ pub async fn dev(
 ) -> anyhow::Result<(DevHandle, tempfile::TempDir)> {
     let data = tempfile::tempdir()?;
     let data_dir = data.path().display().to_string();
-    let lookup = |name: &str| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-            .or_else(|| (name == "AEGIS_DATA_DIR").then(|| data_dir.clone()))
-    };
-    let config = aegis_runtime::Config::from_lookup(lookup)?;
+    let mut all = crate::vars::Vars::of(&[("AEGIS_DATA_DIR", &data_dir)]);
+    for (name, value) in vars {
+        all.set(name, *value);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let mut opts = DevOptions::new(config).listener(listener);
+    let mut opts = DevOptions::new(all.lookup()).listener(listener);
     if let Some(dir) = knative {
         opts = opts.knative(dir);
     }

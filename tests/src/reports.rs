@@ -1,13 +1,12 @@
 //! Reports to store and read back in tests.
 
-use aegis_analysis::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
+use aegis_core::report::{Evidence, Report, RootCause, Step, TimeRange, Trace};
 use chrono::Utc;
 
 /// A two-candidate report with evidence, a tool step and a degraded source, ended now.
 pub fn sample(id: &str) -> Report {
     let end = Utc::now();
     Report {
-        id: id.to_string(),
         summary: format!("{id}: checkout errors come from payments-db connection exhaustion"),
         ranked_root_causes: vec![
             RootCause {
@@ -44,16 +43,9 @@ pub fn sample(id: &str) -> Report {
                 log: String::new(),
             }],
         },
-        model: "statistical".into(),
-        time_range: TimeRange::last(end, 15),
         duration_ms: 1234,
-        usage: Usage::default(),
         degraded: vec!["loki: connection refused".into()],
-        archived: true,
         timezone: "UTC".into(),
-        call_graph: Vec::new(),
-        feedback: None,
-        moved: Vec::new(),
-        similar: Vec::new(),
+        ..Report::new(id, TimeRange::last(end, 15))
     }
 }

@@ -101,7 +101,7 @@ enum DeadLettersCommand {
     /// delivery's status and destination.
     List {
         #[command(flatten)]
-        selection: crate::dead_letter::resend::Selection,
+        selection: crate::dead_letters::Selection,
     },
     /// Send kept dead letters to the Broker again, oldest first, as first published;
     /// each one the Broker accepts is removed from the store. Exits 1 when any stays.
@@ -112,7 +112,7 @@ enum DeadLettersCommand {
         #[arg(long)]
         to: Option<url::Url>,
         #[command(flatten)]
-        selection: crate::dead_letter::resend::Selection,
+        selection: crate::dead_letters::Selection,
     },
 }
 
@@ -139,10 +139,10 @@ pub fn main() -> ExitCode {
         }
         Command::DeadLetters {
             command: DeadLettersCommand::List { selection },
-        } => block_on(crate::dead_letter::resend::list_command(selection)),
+        } => block_on(crate::dead_letters::list_command(selection)),
         Command::DeadLetters {
             command: DeadLettersCommand::Resend { to, selection },
-        } => block_on(crate::dead_letter::resend::resend_command(to, selection)),
+        } => block_on(crate::dead_letters::resend_command(to, selection)),
         Command::Mcp { http, allow_hosts } => {
             // Logs to stderr: on stdio, stdout is the protocol's.
             tracing_subscriber::fmt()
@@ -189,8 +189,7 @@ pub fn main() -> ExitCode {
 
 /// `aegis eval --feedback`: the verdicts on the stored reports, as a table (and JSON).
 async fn feedback(json: Option<PathBuf>) -> anyhow::Result<()> {
-    let config = aegis_runtime::Config::from_env()?;
-    let store = aegis_store::open(&config.store).await?;
+    let store = crate::config::store().await?;
     let scores = aegis_eval::feedback::score(store.as_ref()).await?;
     print!("{}", aegis_eval::feedback::table(&scores));
     if let Some(path) = json {

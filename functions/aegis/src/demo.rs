@@ -11,13 +11,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aegis_analysis::Report;
+use aegis_core::config::{Env, Lookup};
+use aegis_core::report::Report;
 use aegis_replay::{Dataset, Server};
-use aegis_runtime::Config;
 use chrono::{DateTime, Utc};
 
-use crate::broker::HopOutcome;
 use crate::dev::{DevHandle, DevOptions, start_dev};
+use aegis_broker::HopOutcome;
 
 /// The shipped incident: one case cut from a dev dataset by `scripts/slice-dataset.py`
 /// (its SOURCE.md keeps the original licence notice).
@@ -90,10 +90,12 @@ pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
     let signals_file = work.join("signals.json");
     std::fs::write(&signals_file, serde_json::to_vec_pretty(&signals)?)?;
 
-    let config = demo_config(&replay.base_url, &work, &signals_file, port)?;
-    let model = config.llm.default_model.clone();
-    let token = config.alert.webhook_token.clone();
-    let handle = start_dev(DevOptions::new(config).listener(listener)).await?;
+    let vars = demo_vars(&replay.base_url, &work, &signals_file, port);
+    let env = Env::new(&*vars);
+    crate::config::validate(&env)?;
+    let model = aegis_llm::Config::from_env(&env)?.default_model;
+    let token = aegis_core::alert::Config::from_env(&env)?.webhook_token;
+    let handle = start_dev(DevOptions::new(vars).listener(listener)).await?;
     let base = handle.url("");
     step(&format!(
         "replaying {} ({system}) through Prometheus, Loki and Jaeger APIs at {}",
@@ -143,11 +145,11 @@ pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The configuration of the demo: the replay as every backend, the console Feishu, a
+/// The variables of the demo: the replay as every backend, the console Feishu, a
 /// throw-away report folder; model settings come from the environment as usual.
-fn demo_config(replay: &str, work: &Path, signals: &Path, port: u16) -> anyhow::Result<Config> {
+fn demo_vars(replay: &str, work: &Path, signals: &Path, port: u16) -> Lookup {
     let data = work.join("reports");
-    let overrides: HashMap<&str, String> = HashMap::from([
+    let overrides: HashMap<&'static str, String> = HashMap::from([
         ("PROMETHEUS_BASE_URL", replay.to_string()),
         ("LOKI_BASE_URL", replay.to_string()),
         ("JAEGER_BASE_URL", replay.to_string()),
@@ -165,7 +167,7 @@ fn demo_config(replay: &str, work: &Path, signals: &Path, port: u16) -> anyhow::
         "AEGIS_S3_BUCKET",
         "K_SINK",
     ];
-    Ok(Config::from_lookup(|name| {
+    Arc::new(move |name| {
         if FORCED_UNSET.contains(&name) {
             return None;
         }
@@ -173,7 +175,7 @@ fn demo_config(replay: &str, work: &Path, signals: &Path, port: u16) -> anyhow::
             .get(name)
             .cloned()
             .or_else(|| std::env::var(name).ok())
-    })?)
+    })
 }
 
 /// The alert a real rule on the system's front door would send: critical, firing, with
@@ -221,7 +223,7 @@ fn alert(
 /// analysis runs; returns the stored report once the result card is out.
 async fn follow(handle: &DevHandle) -> anyhow::Result<Report> {
     let broker = handle.broker().clone();
-    let store = handle.context().store.clone();
+    let store = handle.store().clone();
     let started = Instant::now();
     let mut shown = 0;
     let mut idle = Box::pin(broker.wait_idle());
@@ -267,7 +269,7 @@ async fn follow(handle: &DevHandle) -> anyhow::Result<Report> {
         .ok_or_else(|| anyhow::anyhow!("report {id} vanished from the store"))
 }
 
-fn describe_hop(hop: &crate::broker::Hop) -> String {
+fn describe_hop(hop: &aegis_broker::Hop) -> String {
     let ty = hop
         .event_type
         .trim_start_matches("io.aegis.")

@@ -9,9 +9,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aegis_broker::{Broker, Manifests, PublishError};
+use aegis_core::config::{Env, Lookup};
 use aegis_core::events::AnyEvent;
-use aegis_runtime::Config;
-use aegis_runtime::Context;
+use aegis_runtime::{Context, ServeConfig};
+use aegis_store::ReportStore;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,16 +23,15 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::broker::{Broker, Manifests, PublishError};
-use crate::host::{FUNCTIONS, PUBLIC_ROUTES};
+use crate::functions::{self, PUBLIC_ROUTES};
 
 /// What `aegis dev` runs with.
 pub struct DevOptions {
-    /// The configuration (tests build it with `Config::from_lookup`).
-    pub config: Config,
+    /// Where the variables come from (the environment; tests pass a map).
+    pub vars: Lookup,
     /// Broker and Trigger manifests from this folder instead of the built-in ones.
     pub knative: Option<PathBuf>,
-    /// Where to listen; `None` binds [`DevOptions::host`] on `config.runtime.port`.
+    /// Where to listen; `None` binds [`DevOptions::host`] on `PORT`.
     pub listener: Option<TcpListener>,
     /// The address to bind when no listener is given: 127.0.0.1 by default, so a
     /// laptop's `aegis dev` is not reachable from the network unless asked.
@@ -38,10 +39,10 @@ pub struct DevOptions {
 }
 
 impl DevOptions {
-    /// Options with `config`, the built-in manifests and the configured port.
-    pub fn new(config: Config) -> Self {
+    /// Options reading `vars`, with the built-in manifests and the configured port.
+    pub fn new(vars: Lookup) -> Self {
         Self {
-            config,
+            vars,
             knative: None,
             listener: None,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -53,11 +54,6 @@ impl DevOptions {
     pub fn host(mut self, host: IpAddr) -> Self {
         self.host = host;
         self
-    }
-
-    /// For tests: default configuration, listening on a free port of 127.0.0.1.
-    pub async fn for_test() -> std::io::Result<Self> {
-        Ok(Self::new(Config::for_test()).listener(TcpListener::bind("127.0.0.1:0").await?))
     }
 
     /// Reads manifests from `dir`.
@@ -79,6 +75,7 @@ pub struct DevHandle {
     addr: SocketAddr,
     broker: Broker,
     context: Context,
+    store: Arc<dyn ReportStore>,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -100,9 +97,14 @@ impl DevHandle {
         &self.broker
     }
 
-    /// The context every function was built from (store, metrics, configuration).
+    /// The context every function was built from (serving settings, metrics).
     pub fn context(&self) -> &Context {
         &self.context
+    }
+
+    /// The report store every function shares.
+    pub fn store(&self) -> &Arc<dyn ReportStore> {
+        &self.store
     }
 
     /// Stops accepting, lets in-flight requests finish (within the shutdown grace),
@@ -126,9 +128,12 @@ pub enum DevError {
         /// Why.
         source: std::io::Error,
     },
+    /// A variable is invalid.
+    #[error(transparent)]
+    Config(#[from] aegis_core::config::Error),
     /// The manifests cannot be used.
     #[error(transparent)]
-    Manifests(#[from] crate::broker::ManifestError),
+    Manifests(#[from] aegis_broker::ManifestError),
     /// A function could not be built.
     #[error(transparent)]
     Build(#[from] aegis_runtime::BuildError),
@@ -141,22 +146,29 @@ pub enum DevError {
 /// function with the local broker as its sink, and serves in a background task.
 pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
     let DevOptions {
-        config,
+        vars,
         knative,
         listener,
         host,
     } = opts;
+    let (serve, store_config) = {
+        let env = Env::new(&*vars);
+        (
+            ServeConfig::from_env(&env)?,
+            aegis_store::Config::from_env(&env)?,
+        )
+    };
     let listener = match listener {
         Some(l) => l,
         None => {
-            let port = config.runtime.port;
+            let port = serve.port;
             TcpListener::bind((host, port))
                 .await
                 .map_err(|source| DevError::Listen { port, source })?
         }
     };
     let addr = listener.local_addr().map_err(|source| DevError::Listen {
-        port: config.runtime.port,
+        port: serve.port,
         source,
     })?;
     let manifests = match &knative {
@@ -170,18 +182,15 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
     };
     let base = url::Url::parse(&format!("http://{local}/")).expect("an address makes a URL");
     let broker = Broker::new(&manifests, base);
-    let store = aegis_store::open(&config.store)
+    // One store for every function of the process, opened here and handed to them.
+    let store = aegis_store::open(&store_config)
         .await
         .map_err(DevError::Context)?;
-    let context = Context {
-        config: Arc::new(config),
-        sink: Arc::new(broker.clone()),
-        store,
-        metrics: aegis_runtime::process_metrics(),
-    };
-    let app = app(&context, broker.clone())?;
+    let context = Context::with_sink(vars, serve, Arc::new(broker.clone()));
+    context.provide(store.clone());
+    let app = app(&context, broker.clone()).await?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let grace = context.config.runtime.shutdown_grace;
+    let grace = context.serve.shutdown_grace;
     let server = tokio::spawn(aegis_runtime::serve_until(listener, app, grace, async {
         let _ = stop_rx.await;
     }));
@@ -190,6 +199,7 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
         addr,
         broker,
         context,
+        store,
         stop: Some(stop_tx),
         server,
     })
@@ -197,10 +207,12 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
 
 /// The whole `aegis dev` router: every function, the public paths, the broker
 /// ingress, and the common layers.
-pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime::BuildError> {
+pub async fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime::BuildError> {
     let mut app = Router::new();
-    for (name, build) in FUNCTIONS {
-        let function = build(ctx)?;
+    for name in functions::NAMES {
+        let function = functions::build(name, ctx).await.ok_or_else(|| {
+            aegis_runtime::BuildError::new("aegis", format!("no function {name}"))
+        })??;
         let routes = aegis_runtime::with_timeout(function);
         for (path, _) in PUBLIC_ROUTES.iter().filter(|(_, owner)| owner == name) {
             app = app.route_service(path, Unrouted(routes.clone()));
@@ -210,7 +222,7 @@ pub fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime::Build
     let app = app.route("/broker", post(ingress).with_state(broker));
     Ok(aegis_runtime::with_common_layers(
         app,
-        &ctx.config.runtime,
+        &ctx.serve,
         &ctx.metrics,
     ))
 }
@@ -261,12 +273,15 @@ mod tests {
 
     #[tokio::test]
     async fn it_binds_the_host_it_is_given() {
-        let mut config = Config::for_test();
-        config.runtime.port = 0;
         let data = tempfile::tempdir().unwrap();
-        config.store.data_dir = data.path().to_path_buf();
+        let dir = data.path().display().to_string();
+        let vars: Lookup = Arc::new(move |name| match name {
+            "PORT" => Some("0".into()),
+            "AEGIS_DATA_DIR" => Some(dir.clone()),
+            _ => None,
+        });
         let handle =
-            start_dev(DevOptions::new(config.clone()).host(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+            start_dev(DevOptions::new(vars.clone()).host(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
                 .await
                 .unwrap();
         assert!(handle.addr().ip().is_unspecified(), "{}", handle.addr());
@@ -277,7 +292,7 @@ mod tests {
         assert_eq!(health.status(), reqwest::StatusCode::OK);
         handle.shutdown().await.unwrap();
 
-        let handle = start_dev(DevOptions::new(config)).await.unwrap();
+        let handle = start_dev(DevOptions::new(vars)).await.unwrap();
         assert_eq!(
             handle.addr().ip(),
             IpAddr::V4(Ipv4Addr::LOCALHOST),

@@ -1,42 +1,18 @@
+//! The host commands: `aegis serve <function>`, `aegis dev`, `aegis config check`.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aegis_runtime::Config;
-use aegis_runtime::{BuildError, Context, Function};
+use aegis_core::config::{Env, Lookup};
 
-/// What builds a function from the shared context.
-pub type Build = fn(&Context) -> Result<Function, BuildError>;
+use crate::functions;
 
-/// Every function, by name, with its builder.
-pub const FUNCTIONS: &[(&str, Build)] = &[
-    (webhook_receiver::NAME, webhook_receiver::build),
-    (notifier::NAME, notifier::build),
-    (analyze::NAME, analyze::build),
-    (analyze_stream::NAME, analyze_stream::build),
-    (feishu_event_handler::NAME, feishu_event_handler::build),
-    (feishu_bridge::NAME, feishu_bridge::build),
-    (crate::dead_letter::NAME, crate::dead_letter::build),
-];
-
-/// The original service's public paths, and the function each belongs to. In
-/// `aegis dev` they work as they are; every function is also under `/fn/<name>/`.
-pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
-    ("/alertmanager/webhook", webhook_receiver::NAME),
-    ("/api/ops/analyze", analyze::NAME),
-    ("/api/ops/analyze/stream", analyze_stream::NAME),
-    ("/api/ops/analyses", analyze::NAME),
-    ("/api/ops/analyses/{id}", analyze::NAME),
-    ("/api/ops/dead-letters", analyze::NAME),
-    ("/api/openapi.json", analyze::NAME),
-    ("/feishu/events", feishu_event_handler::NAME),
-];
-
-/// `aegis config check`: validates the environment (a bad variable: one line naming
-/// it, exit code 2) and prints one line per variable with its effective value, secrets
-/// masked.
+/// `aegis config check`: validates the environment as every function reads it (a bad
+/// variable: one line naming it, exit code 2) and prints one line per variable with its
+/// effective value, secrets masked.
 pub fn config_check() -> ExitCode {
-    match Config::from_env() {
-        Ok(_) => {
+    match crate::config::validate(&Env::new(&|name| std::env::var(name).ok())) {
+        Ok(()) => {
             print!("{}", effective_config(|name| std::env::var(name).ok()));
             ExitCode::SUCCESS
         }
@@ -72,32 +48,43 @@ pub fn effective_config(var: impl Fn(&str) -> Option<String>) -> String {
 
 /// `aegis serve <function>`.
 pub fn serve_one(name: &str) -> ExitCode {
-    match FUNCTIONS.iter().find(|(n, _)| *n == name) {
-        Some((_, build)) => aegis_runtime::run(*build),
-        None => {
-            let names: Vec<_> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
-            eprintln!(
-                "unknown function {name:?}; expected one of {}",
-                names.join(", ")
-            );
-            ExitCode::from(2)
-        }
+    if !functions::NAMES.contains(&name) {
+        eprintln!(
+            "unknown function {name:?}; expected one of {}",
+            functions::NAMES.join(", ")
+        );
+        return ExitCode::from(2);
     }
+    let name = name.to_string();
+    aegis_runtime::run(async move |ctx: &aegis_runtime::Context| {
+        functions::build(&name, ctx).await.unwrap_or_else(|| {
+            Err(aegis_runtime::BuildError::new(
+                "aegis",
+                format!("unknown function {name:?}"),
+            ))
+        })
+    })
 }
 
 /// `aegis dev`: serves until SIGTERM or SIGINT, then shuts down gracefully.
 pub fn dev(port: u16, host: std::net::IpAddr, knative: Option<PathBuf>) -> ExitCode {
-    let mut config = match Config::from_env() {
-        Ok(config) => config,
+    let env = aegis_core::config::process_env();
+    let vars: Lookup = std::sync::Arc::new(move |name| match name {
+        "PORT" => Some(port.to_string()),
+        _ => env(name),
+    });
+    let serve = match crate::config::validate(&Env::new(&*vars))
+        .and_then(|()| aegis_runtime::ServeConfig::from_env(&Env::new(&*vars)))
+    {
+        Ok(serve) => serve,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    config.runtime.port = port;
     aegis_runtime::block_on(async move {
-        let _telemetry = aegis_runtime::telemetry::init(&config.runtime, "aegis");
-        let mut opts = crate::dev::DevOptions::new(config).host(host);
+        let _telemetry = aegis_runtime::telemetry::init(&serve, "aegis");
+        let mut opts = crate::dev::DevOptions::new(vars).host(host);
         opts.knative = knative;
         let handle = match crate::dev::start_dev(opts).await {
             Ok(handle) => handle,
@@ -110,7 +97,7 @@ pub fn dev(port: u16, host: std::net::IpAddr, knative: Option<PathBuf>) -> ExitC
         aegis_runtime::shutdown_signal().await;
         // Events already accepted are delivered first (within the grace), since the
         // local broker keeps them only in memory.
-        let grace = handle.context().config.runtime.shutdown_grace;
+        let grace = handle.context().serve.shutdown_grace;
         if tokio::time::timeout(grace, handle.broker().wait_idle())
             .await
             .is_err()

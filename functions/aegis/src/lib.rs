@@ -1,13 +1,15 @@
-//! The `aegis` host: every function in one process (`aegis dev`), one function alone
-//! (`aegis serve`), the local broker, the MCP server (`aegis mcp`), and the command
-//! line around them. A library so
-//! tests can run `aegis dev` in-process with [`dev::start_dev`].
+//! The `aegis` command line and all-in-one host: every function in one process
+//! (`aegis dev`, with the local broker of `aegis-broker`), one function alone
+//! (`aegis serve`), the demo, the MCP server (`aegis mcp`), the dead-letter commands,
+//! and the configuration check. A library so tests can run `aegis dev` in-process with
+//! [`dev::start_dev`].
 
-pub mod broker;
 pub mod cli;
-pub mod dead_letter;
+pub mod config;
+pub mod dead_letters;
 pub mod demo;
 pub mod dev;
+pub mod functions;
 pub mod host;
 pub mod mcp;
 

@@ -20,7 +20,9 @@ use rmcp::model::{
 use rmcp::service::{MaybeSendFuture, RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 
-use aegis_analysis::{Engine, Redactor, Request, TimeRange, past_tool, rank_tool};
+use aegis_analysis::{Ranker, Redactor, past_tool, rank_tool};
+use aegis_core::report::TimeRange;
+use aegis_core::request::Request;
 use aegis_store::ReportStore;
 use aegis_tools::catalog::{Catalog, Tool};
 
@@ -30,10 +32,12 @@ const DEFAULT_MINUTES: i64 = 15;
 /// `aegis mcp [--http ADDR] [--allow-host NAME]...`: configuration from the
 /// environment, as every function reads it.
 pub async fn run(http: Option<SocketAddr>, allow_hosts: Vec<String>) -> anyhow::Result<()> {
-    let config = aegis_runtime::Config::from_env()?;
-    let store = aegis_store::open(&config.store).await?;
+    let config = aegis_analysis::Settings::from_env(&aegis_core::config::Env::new(&|name| {
+        std::env::var(name).ok()
+    }))?;
+    let store = crate::config::store().await?;
     let clients = aegis_tools::Clients::new(&config.tools)?;
-    let engine: Option<Arc<dyn Engine>> = match aegis_rca::SignalCatalog::from_config(&config.tools)
+    let engine: Option<Arc<dyn Ranker>> = match aegis_rca::SignalCatalog::from_config(&config.tools)
     {
         Ok(catalog) => Some(Arc::new(aegis_analysis::Statistical {
             engine: aegis_rca::Engine::default(),
@@ -50,7 +54,7 @@ pub async fn run(http: Option<SocketAddr>, allow_hosts: Vec<String>) -> anyhow::
     let server = Server::new(
         tools(&clients, engine, store, budget),
         config
-            .secrets()
+            .secrets
             .iter()
             .map(|s| s.expose().to_string())
             .collect(),
@@ -70,7 +74,7 @@ pub async fn run(http: Option<SocketAddr>, allow_hosts: Vec<String>) -> anyhow::
 /// `search_past_incidents` over `store`.
 pub fn tools(
     clients: &aegis_tools::Clients,
-    engine: Option<Arc<dyn Engine>>,
+    engine: Option<Arc<dyn Ranker>>,
     store: Arc<dyn ReportStore>,
     budget: Duration,
 ) -> Catalog {
@@ -85,7 +89,7 @@ pub fn tools(
 /// `rank_root_causes` over a range the caller gives, by default the last 15 minutes
 /// at call time (the agent's version defaults to its analysis's range).
 struct RankNow {
-    engine: Arc<dyn Engine>,
+    engine: Arc<dyn Ranker>,
     budget: Duration,
 }
 

@@ -1,7 +1,7 @@
 //! analyze-stream: `POST /api/ops/analyze/stream`, the analysis as NDJSON progress
 //! events ending in the report.
 //!
-//! The request is analyze's (see [`aegis_analysis::api`]); its errors are answered
+//! The request is analyze's (see [`aegis_api::request`]); its errors are answered
 //! before the stream starts (422, 400, 429 with `Retry-After`). Then the response is
 //! `200 application/x-ndjson`: one JSON object per line, written as it happens:
 //!
@@ -26,7 +26,8 @@
 
 use std::time::Duration;
 
-use aegis_analysis::{Admitted, Progress, ProgressEvent, Refused};
+use aegis_analysis::{Progress, ProgressEvent};
+use aegis_api::{Admitted, Analyses, Refused};
 use aegis_runtime::{BuildError, Context, Function};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -44,19 +45,20 @@ pub const NAME: &str = "analyze-stream";
 /// Silence after which a `heartbeat` line is sent.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
-/// What the handler shares: the analysis functions' state and the heartbeat.
+/// What the handler shares: the analyses and the heartbeat.
 #[derive(Clone)]
-pub struct App {
+pub struct Streams {
     /// The analyzer, the store and the slots.
-    pub analysis: aegis_analysis::App,
+    pub analysis: Analyses,
     /// Silence before a heartbeat.
     pub heartbeat: Duration,
 }
 
-/// Builds the function's router from the shared context.
-pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let app = App {
-        analysis: aegis_analysis::App::new(ctx.config.analyzer_settings(), ctx.store.clone()),
+/// Builds the function's router from the shared context: the analyzer of the
+/// configured models and backends, over the configured report store.
+pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
+    let app = Streams {
+        analysis: Analyses::build(ctx, NAME).await?,
         heartbeat: HEARTBEAT,
     };
     Ok(Function {
@@ -67,14 +69,14 @@ pub fn build(ctx: &Context) -> Result<Function, BuildError> {
 }
 
 /// The routes, for the function and for tests.
-pub fn router(app: App) -> Router {
+pub fn router(app: Streams) -> Router {
     Router::new()
         .route("/api/ops/analyze/stream", post(stream))
         .with_state(app)
 }
 
 /// `POST /api/ops/analyze/stream`: parse, validate, take a slot, then stream.
-async fn stream(State(app): State<App>, body: Bytes) -> Result<Response, Refused> {
+async fn stream(State(app): State<Streams>, body: Bytes) -> Result<Response, Refused> {
     let Admitted { request, slot } = app.analysis.admit(&body)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (progress, events) = Progress::channel();
@@ -178,7 +180,11 @@ impl Lines {
 mod tests {
     use std::sync::Arc;
 
-    use aegis_analysis::{Analyzer, Engine, NoTools, Report, Request, Slots};
+    use aegis_analysis::{Analyzer, NoTools, Ranker};
+    use aegis_api::Slots;
+    use aegis_core::report::Report;
+    use aegis_core::request::Request;
+    use aegis_store::ReportStore;
     use axum::http::StatusCode;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
@@ -188,7 +194,9 @@ mod tests {
     #[tokio::test]
     async fn metrics_show_the_analyses_when_running_alone() {
         let ctx = Context::for_test();
-        let app = aegis_runtime::mount(build(&ctx).unwrap(), &ctx);
+        let store: Arc<dyn ReportStore> = Arc::new(aegis_store::Memory::default());
+        ctx.provide(store);
+        let app = aegis_runtime::mount(build(&ctx).await.unwrap(), &ctx);
         let req = axum::http::Request::get("/metrics")
             .body(Body::empty())
             .unwrap();
@@ -208,14 +216,14 @@ mod tests {
     }
 
     /// An app whose engine is [`Slow`], with one slot.
-    fn slow_app(heartbeat: Duration) -> App {
+    fn slow_app(heartbeat: Duration) -> Streams {
         let analyzer = Analyzer::new(
             aegis_analysis::Settings::for_test(),
             Arc::new(NoTools),
             Arc::new(Slow),
         );
-        App {
-            analysis: aegis_analysis::App {
+        Streams {
+            analysis: Analyses {
                 analyzer,
                 store: Arc::new(aegis_store::Memory::default()),
                 slots: Slots::new(1),
@@ -228,10 +236,10 @@ mod tests {
     struct Slow;
 
     #[async_trait::async_trait]
-    impl Engine for Slow {
+    impl Ranker for Slow {
         async fn analyze(&self, id: &str, request: &Request) -> Report {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            aegis_analysis::engine::empty_report(id, request, "slow test engine")
+            aegis_analysis::empty_report(id, request, "slow test engine")
         }
     }
 

@@ -1,4 +1,6 @@
-use aegis_analysis::{Admitted, App, Progress, Refused, Report};
+use aegis_analysis::Progress;
+use aegis_api::{Admitted, Analyses, Refused};
+use aegis_core::report::Report;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,7 +17,7 @@ pub struct Answer {
 }
 
 /// `POST /api/ops/analyze`: parse, validate, take a slot, analyse, store, answer.
-pub async fn analyze(State(app): State<App>, body: Bytes) -> Result<Json<Answer>, Refused> {
+pub async fn analyze(State(app): State<Analyses>, body: Bytes) -> Result<Json<Answer>, Refused> {
     let Admitted {
         request,
         slot: _slot,

@@ -2,7 +2,7 @@
 //! events, replying `io.aegis.analysis.completed.v1`; serves stored reports.
 //!
 //! - `POST /api/ops/analyze`: the original service's request (see
-//!   [`aegis_analysis::api`]: `description`, optional `time_range` whose naive times
+//!   [`aegis_api::request`]: `description`, optional `time_range` whose naive times
 //!   are in `AEGIS_TIMEZONE`, default Asia/Shanghai, `session_id`, `model`); answers the
 //!   report (`summary`, `ranked_root_causes`, `next_actions`, `trace`, `model`, plus
 //!   `id`, `time_range`, `duration_ms`, `usage`, `degraded`, `archived`) and echoes
@@ -14,7 +14,7 @@
 mod handler;
 mod subscriber;
 
-pub use aegis_analysis::App;
+pub use aegis_api::Analyses;
 use aegis_runtime::{BuildError, Context, Function};
 use axum::Router;
 use axum::routing::post;
@@ -22,25 +22,26 @@ use axum::routing::post;
 /// The function's name, as in `/fn/analyze/` and the manifests.
 pub const NAME: &str = "analyze";
 
-/// Builds the function's router from the shared context.
-pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let app = App::new(ctx.config.analyzer_settings(), ctx.store.clone());
+/// Builds the function's router from the shared context: the analyzer of the
+/// configured models and backends, over the configured report store.
+pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
+    let analyses = Analyses::build(ctx, NAME).await?;
     Ok(Function {
         name: NAME,
-        timeout: app.timeout(),
-        router: router(app),
+        timeout: analyses.timeout(),
+        router: router(analyses),
     })
 }
 
 /// The routes, for the function and for tests.
-pub fn router(app: App) -> Router {
-    let store = app.store.clone();
+pub fn router(analyses: Analyses) -> Router {
+    let store = analyses.store.clone();
     Router::new()
         .route("/api/ops/analyze", post(handler::analyze))
         .route("/", post(subscriber::receive))
-        .with_state(app)
-        .merge(aegis_store::api::routes(store))
-        .merge(aegis_analysis::openapi::routes())
+        .with_state(analyses)
+        .merge(aegis_api::read::routes(store))
+        .merge(aegis_api::openapi::routes())
 }
 
 #[cfg(test)]

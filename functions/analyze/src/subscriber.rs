@@ -1,12 +1,13 @@
-use aegis_analysis::{Progress, Report};
+use aegis_analysis::Progress;
 use aegis_core::events::{
     self, AnalysisCompleted, AnalysisRequested, EventType, Failure, Outcome, Payload, Received,
 };
+use aegis_core::report::Report;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::App;
+use super::Analyses;
 use super::NAME;
 
 /// `POST /`: an `analysis.requested` event. Replies `analysis.completed` (id derived
@@ -15,7 +16,7 @@ use super::NAME;
 /// asker hears why; another event type or a malformed request is 400 (never retried,
 /// see [`Received`]); no free slot is 429 (the broker retries).
 pub async fn receive(
-    State(app): State<App>,
+    State(app): State<Analyses>,
     Received {
         data: requested, ..
     }: Received<AnalysisRequested>,

@@ -1,19 +1,20 @@
 use std::sync::Arc;
 
-use aegis_analysis::{Analyzer, NoEngine, NoTools, Slots};
+use aegis_analysis::{Analyzer, NoRanker, NoTools};
+use aegis_api::Slots;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use super::{App, router};
+use super::{Analyses, router};
 
-fn app(slots: Slots) -> App {
-    App {
+fn app(slots: Slots) -> Analyses {
+    Analyses {
         analyzer: Analyzer::new(
             aegis_analysis::Settings::for_test(),
             Arc::new(NoTools),
-            Arc::new(NoEngine {
+            Arc::new(NoRanker {
                 reason: "no engine in unit tests".into(),
             }),
         ),

@@ -44,7 +44,7 @@ pub async fn discover(
         .send()
         .await
         .map_err(|e| {
-            let why = aegis_core::request_error::describe(&e);
+            let why = aegis_core::outgoing::describe(&e);
             ConnectError::Retry(format!("endpoint discovery failed: {why}"))
         })?;
     let status = res.status();

@@ -30,8 +30,10 @@ pub const NAME: &str = "feishu-bridge";
 /// Builds the function: starts the long connection on the current Tokio runtime when
 /// a Feishu app is configured (`FEISHU_APP_ID`, `FEISHU_APP_SECRET`), and serves its
 /// status. Without an app the bridge idles and says so.
-pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let feishu = &ctx.config.feishu;
+pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
+    let feishu = ctx
+        .read(aegis_feishu::Config::from_env)
+        .map_err(|e| BuildError::new(NAME, e))?;
     let status = match &feishu.credentials {
         None => {
             tracing::info!("no Feishu app configured; the long connection is not started");
@@ -81,7 +83,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_an_app_the_status_says_not_configured() {
-        let f = build(&Context::for_test()).unwrap();
+        let f = build(&Context::for_test()).await.unwrap();
         let res = f
             .router
             .oneshot(

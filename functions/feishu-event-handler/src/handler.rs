@@ -50,7 +50,7 @@ pub struct Policy {
 
 /// The subscriber's state.
 #[derive(Clone)]
-pub struct App {
+pub struct Handler {
     /// The bot's identity.
     pub bot: Arc<dyn BotIdentity>,
     /// Dedupe and in-flight markers.
@@ -71,7 +71,7 @@ enum Decision {
 
 /// `POST /`: one `feishu.message.received` event.
 pub async fn receive(
-    State(app): State<App>,
+    State(app): State<Handler>,
     Received { event, data }: Received<RawEnvelope>,
 ) -> Result<Response, HandlerError> {
     let envelope = data.envelope();
@@ -102,7 +102,7 @@ pub async fn receive(
 /// A click on a result card's "right cause" / "wrong cause": the verdict is stored
 /// with the report (a repeated click stores the same verdict again).
 async fn feedback(
-    app: &App,
+    app: &Handler,
     action: CardAction,
     now: DateTime<Utc>,
 ) -> Result<Decision, HandlerError> {
@@ -117,7 +117,11 @@ async fn feedback(
         by: action.operator.open_id.clone(),
         at: now,
     };
-    match app.store.put_feedback(&value.report_id, verdict).await {
+    match app
+        .store
+        .put_feedback(&value.report_id, verdict, &aegis_view::views)
+        .await
+    {
         Ok(Some(_)) => {
             tracing::info!(report = %value.report_id, service = %value.service, verdict = value.verdict.words(), "feedback stored");
             Ok(Decision::Ignore("feedback stored"))
@@ -128,7 +132,7 @@ async fn feedback(
 }
 
 async fn decide(
-    app: &App,
+    app: &Handler,
     envelope: &Envelope,
     event_id: &str,
     now: DateTime<Utc>,
@@ -272,7 +276,7 @@ fn allowed<'a>(list: &[String], ids: impl IntoIterator<Item = Option<&'a String>
 
 /// Claims a marker; a store that cannot answer means "go ahead" (at least once
 /// beats lost, and the ids downstream are deterministic).
-async fn claim(app: &App, key: &str) -> bool {
+async fn claim(app: &Handler, key: &str) -> bool {
     match app.store.claim(key).await {
         Ok(Claim::Won) => true,
         Ok(Claim::AlreadyTaken) => false,
@@ -288,7 +292,7 @@ async fn claim(app: &App, key: &str) -> bool {
 /// markers: at most `chat_max_in_flight` analyses may *start* per chat in each window
 /// of one analysis budget. Since an analysis cannot outlive its budget, at most twice
 /// the limit can be running at any moment, and usually no more than the limit.
-async fn in_flight_slot(app: &App, chat_id: &str, now: DateTime<Utc>) -> bool {
+async fn in_flight_slot(app: &Handler, chat_id: &str, now: DateTime<Utc>) -> bool {
     let window = app.policy.analysis_budget.as_secs().max(1);
     let bucket = now.timestamp().max(0) as u64 / window;
     for slot in 0..app.policy.chat_max_in_flight {

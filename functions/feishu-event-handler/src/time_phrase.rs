@@ -12,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use aegis_analysis::TimeRange;
+use aegis_core::report::TimeRange;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use regex::{Captures, Regex};

@@ -13,7 +13,7 @@ use aegis_core::events::{AttributesReader, Event, EventSink, SendError};
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use feishu_event_handler::{App, Callback, FixedBot, Policy, router};
+use feishu_event_handler::{Callback, FixedBot, Handler, Policy, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -42,7 +42,7 @@ impl EventSink for Recorder {
 }
 
 fn app(token: Option<&str>, key: Option<&str>, sink: Arc<Recorder>) -> Router {
-    let app = App {
+    let app = Handler {
         bot: Arc::new(FixedBot(Some("ou_bot".into()))),
         store: Arc::new(aegis_store::Memory::default()),
         policy: Arc::new(Policy {

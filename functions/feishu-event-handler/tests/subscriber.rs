@@ -12,7 +12,7 @@ use aegis_store::Memory;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use feishu_event_handler::{App, Callback, FixedBot, Policy, router};
+use feishu_event_handler::{Callback, FixedBot, Handler, Policy, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -29,7 +29,7 @@ fn policy() -> Policy {
 }
 
 fn app_with(policy: Policy) -> Router {
-    let app = App {
+    let app = Handler {
         bot: Arc::new(FixedBot(Some("ou_bot".into()))),
         store: Arc::new(Memory::default()),
         policy: Arc::new(policy),
@@ -330,9 +330,12 @@ async fn a_feedback_click_stores_the_verdict_with_the_report() {
         aegis_core::report::TimeRange::last(chrono::Utc::now(), 15),
     );
     report.timezone = "Asia/Shanghai".into();
-    store.put_report(&report).await.unwrap();
+    store
+        .put_report(&report, &aegis_view::views(&report))
+        .await
+        .unwrap();
     let app = router(
-        App {
+        Handler {
             bot: Arc::new(FixedBot(Some("ou_bot".into()))),
             store: store.clone(),
             policy: Arc::new(policy()),

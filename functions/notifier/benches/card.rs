@@ -39,7 +39,7 @@ fn main() {
     // Render and serialise, as a send does.
     let render = || {
         let card = notifier::render_alert_card(&n, &style, now);
-        aegis_feishu::Message::Card(card).content().expect("fits")
+        aegis_feishu::Outgoing::Card(card).content().expect("fits")
     };
     let size = render().len();
     for _ in 0..50 {

@@ -250,7 +250,7 @@ pub(crate) mod tests {
             text.contains(&format!("… and {} more", 400 - shown)),
             "{text}"
         );
-        assert!(aegis_feishu::Message::Card(card).content().is_ok());
+        assert!(aegis_feishu::Outgoing::Card(card).content().is_ok());
     }
 
     #[test]

@@ -3,12 +3,12 @@ use aegis_core::events::{
     self, AnalysisCompleted, AnalysisRequested, AttributesReader, Event, Notice, Origin, Outcome,
     Payload, Received,
 };
-use aegis_feishu::{self as feishu, Message, ReceiveIdType, Sent, message_uuid};
+use aegis_feishu::{self as feishu, Outgoing, ReceiveIdType, Sent, message_uuid};
 use axum::extract::State;
 use axum::response::Response;
 
 use crate::inbound::Inbound;
-use crate::{App, NAME, NotifyError, alert_card, request, result_card, route};
+use crate::{NAME, Notifier, NotifyError, alert_card, request, result_card, route};
 
 /// Where cards go in local use (the console messenger) when no chat is configured.
 const LOCAL_CHAT: &str = "console";
@@ -17,7 +17,7 @@ const LOCAL_CHAT: &str = "console";
 /// reply event asking for an analysis). Every send carries a uuid derived from the
 /// event id and its purpose, so a redelivery never posts twice.
 pub async fn receive(
-    State(app): State<App>,
+    State(app): State<Notifier>,
     Received { event, data }: Received<Inbound>,
 ) -> Result<Response, NotifyError> {
     match data {
@@ -28,7 +28,11 @@ pub async fn receive(
 }
 
 /// The alert card, then (policy permitting) the automatic analysis request.
-async fn alert_group(app: &App, event: &Event, n: Notification) -> Result<Response, NotifyError> {
+async fn alert_group(
+    app: &Notifier,
+    event: &Event,
+    n: Notification,
+) -> Result<Response, NotifyError> {
     n.validate()
         .map_err(|e| NotifyError::Malformed(e.to_string()))?;
     let id = event.id();
@@ -63,7 +67,7 @@ async fn alert_group(app: &App, event: &Event, n: Notification) -> Result<Respon
                 .send(
                     ReceiveIdType::ChatId,
                     chat,
-                    &Message::Card(card),
+                    &Outgoing::Card(card),
                     &message_uuid(id, "card"),
                 )
                 .await;
@@ -93,7 +97,7 @@ async fn alert_group(app: &App, event: &Event, n: Notification) -> Result<Respon
 
 /// A chat question: acknowledge it under the user's message.
 async fn analysis_requested(
-    app: &App,
+    app: &Notifier,
     event: &Event,
     req: AnalysisRequested,
 ) -> Result<Response, NotifyError> {
@@ -104,7 +108,7 @@ async fn analysis_requested(
         .order
         .turn(&format!("request/{}", req.request_id), made(event))
         .await;
-    let message = Message::Text(result_card::ACK.to_string());
+    let message = Outgoing::Text(result_card::ACK.to_string());
     let uuid = message_uuid(event.id(), "ack");
     let sent = match (&req.reply_to.message_id, &req.reply_to.chat_id) {
         (Some(parent), _) => app.messenger.reply(parent, &message, &uuid, false).await,
@@ -128,7 +132,7 @@ const CARD_CHART: (u32, u32) = (640, 240);
 
 /// The top candidate's key series drawn as PNG and uploaded; its image key. `None`
 /// when there is nothing to draw or the upload fails: the card goes out without it.
-async fn chart_image(app: &App, report: &aegis_analysis::Report) -> Option<String> {
+async fn chart_image(app: &Notifier, report: &aegis_core::report::Report) -> Option<String> {
     let chart = result_card::top_chart(report)?;
     let png = match aegis_view::chart::png(chart, report.clock(), CARD_CHART.0, CARD_CHART.1) {
         Ok(png) => png,
@@ -149,7 +153,7 @@ async fn chart_image(app: &App, report: &aegis_analysis::Report) -> Option<Strin
 /// A finished analysis: the result card (or the apology) under the alert card or the
 /// question; or a notice for the asker, posted as it is.
 async fn analysis_completed(
-    app: &App,
+    app: &Notifier,
     event: &Event,
     done: AnalysisCompleted,
 ) -> Result<Response, NotifyError> {

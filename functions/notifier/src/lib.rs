@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aegis_core::alert::Notification;
+use aegis_core::config::Env;
 use aegis_feishu::{self as feishu, Messenger};
 use aegis_runtime::{BuildError, Context, Function};
 use aegis_store::ReportStore;
@@ -33,7 +34,7 @@ pub const NAME: &str = "notifier";
 
 /// What the handler shares.
 #[derive(Clone)]
-pub struct App {
+pub struct Notifier {
     /// Feishu, or the console.
     pub messenger: Arc<dyn Messenger>,
     /// Alert-card message ids.
@@ -53,20 +54,25 @@ pub struct App {
     pub order: Order,
 }
 
-impl App {
-    /// The app for `ctx`, sending through `messenger`.
-    pub fn new(ctx: &Context, messenger: Arc<dyn Messenger>) -> Self {
-        let config = &ctx.config;
+impl Notifier {
+    /// The app for `config`, sending through `messenger`, keeping card ids in `store`
+    /// and counting sends in `ctx`'s registry.
+    pub fn new(
+        ctx: &Context,
+        config: Config,
+        store: Arc<dyn ReportStore>,
+        messenger: Arc<dyn Messenger>,
+    ) -> Self {
         Self {
             messenger,
-            store: ctx.store.clone(),
-            feishu: Arc::new(config.feishu.clone()),
+            store,
             style: Style {
                 timezone: config.analysis.timezone,
                 mention_all: config.feishu.mention_all,
             },
-            auto_analyze: config.alert.auto_analyze_severities.clone(),
+            auto_analyze: config.alert.auto_analyze_severities,
             local: config.feishu.credentials.is_none(),
+            feishu: Arc::new(config.feishu),
             sends: metrics::Sends::register(&ctx.metrics),
             order: Order::new(order::SETTLE),
         }
@@ -84,23 +90,62 @@ impl App {
     }
 }
 
-/// Builds the function's router from the shared context: the Feishu client when an
-/// app is configured, else the console.
-pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    Ok(build_with(ctx, feishu::messenger(&ctx.config.feishu)))
+/// What notifier reads of the configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The Feishu app, chats and chat policy.
+    pub feishu: feishu::Config,
+    /// Which alerts are analysed automatically.
+    pub alert: aegis_core::alert::Config,
+    /// The zone cards give times in.
+    pub analysis: aegis_core::request::Config,
+    /// Where card ids and markers are kept.
+    pub store: aegis_store::Config,
 }
 
-/// The function with a given messenger (tests pass a client with short waits).
-pub fn build_with(ctx: &Context, messenger: Arc<dyn Messenger>) -> Function {
-    Function {
-        name: NAME,
-        router: router(App::new(ctx, messenger)),
-        timeout: Duration::from_secs(30),
+impl Config {
+    /// Reads notifier's part of the configuration.
+    pub fn from_env(env: &Env) -> Result<Self, aegis_core::config::Error> {
+        Ok(Self {
+            feishu: feishu::Config::from_env(env)?,
+            alert: aegis_core::alert::Config::from_env(env)?,
+            analysis: aegis_core::request::Config::from_env(env)?,
+            store: aegis_store::Config::from_env(env)?,
+        })
     }
 }
 
+/// Builds the function's router from the shared context: the Feishu client when an
+/// app is configured, else the console.
+pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
+    let config = ctx
+        .read(Config::from_env)
+        .map_err(|e| BuildError::new(NAME, e))?;
+    let messenger = feishu::messenger(&config.feishu);
+    build_with(ctx, config, messenger).await
+}
+
+/// The function with a given configuration and messenger (tests pass a client with
+/// short waits).
+pub async fn build_with(
+    ctx: &Context,
+    config: Config,
+    messenger: Arc<dyn Messenger>,
+) -> Result<Function, BuildError> {
+    let store = ctx
+        .shared(|| aegis_store::open(&config.store))
+        .await
+        .map_err(|e| BuildError::new(NAME, format!("{e:#}")))?;
+    aegis_store::register_metrics(&ctx.metrics);
+    Ok(Function {
+        name: NAME,
+        router: router(Notifier::new(ctx, config, store, messenger)),
+        timeout: Duration::from_secs(30),
+    })
+}
+
 /// `POST /`: the Trigger subscriber.
-pub fn router(app: App) -> Router {
+pub fn router(app: Notifier) -> Router {
     Router::new()
         .route("/", post(handler::receive))
         .with_state(app)

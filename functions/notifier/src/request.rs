@@ -1,8 +1,9 @@
 //! The automatic analysis of a severe firing alert group.
 
-use aegis_analysis::{Request, TimeRange};
 use aegis_core::alert::Notification;
 use aegis_core::events::{AnalysisRequested, Origin, ReplyTarget, derive_id};
+use aegis_core::report::TimeRange;
+use aegis_core::request::Request;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::alert_card::clip;

@@ -1,9 +1,9 @@
 //! What an analysis sends back to the chat: the result card, a notice, or a short
 //! apology.
 
-use aegis_analysis::Report;
 use aegis_core::events::{Failure, Notice};
-use aegis_feishu::{Card, Message, Template, escape_markdown as esc};
+use aegis_core::report::Report;
+use aegis_feishu::{Card, Outgoing, Template, escape_markdown as esc};
 
 use crate::alert_card::clip;
 
@@ -13,13 +13,13 @@ pub const ACK: &str = "收到，正在分析…";
 /// The result card: summary; the top three candidates with probability, service and
 /// key evidence (the top one's key series as `chart`, an uploaded image's key); next
 /// steps; up to three similar past incidents; the feedback buttons; range, model and duration; a link to the full report.
-pub fn render(report: &Report, report_url: Option<&str>, chart: Option<&str>) -> Message {
+pub fn render(report: &Report, report_url: Option<&str>, chart: Option<&str>) -> Outgoing {
     let card = build(report, report_url, chart, true);
     // Evidence is the bulk; a card that is still too big loses it, never the verdict.
-    if aegis_feishu::Message::Card(card.clone()).content().is_ok() {
-        return Message::Card(card);
+    if aegis_feishu::Outgoing::Card(card.clone()).content().is_ok() {
+        return Outgoing::Card(card);
     }
-    Message::Card(build(report, report_url, chart, false))
+    Outgoing::Card(build(report, report_url, chart, false))
 }
 
 /// The evidence chart of the top candidate, if it has one: its title and series.
@@ -163,12 +163,12 @@ fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidenc
 
 /// A notice from feishu-event-handler (help, a refusal, a limit, an unreadable
 /// question): its text is the reply, posted as it is.
-pub fn notice(notice: &Notice) -> Message {
-    Message::Text(clip(&notice.text, 2000))
+pub fn notice(notice: &Notice) -> Outgoing {
+    Outgoing::Text(clip(&notice.text, 2000))
 }
 
 /// The apology for a failed analysis, naming the kind of failure.
-pub fn apology(failure: Option<&Failure>) -> Message {
+pub fn apology(failure: Option<&Failure>) -> Outgoing {
     let (kind, message) = failure
         .map(|f| (f.kind.as_str(), f.message.as_str()))
         .unwrap_or(("internal", "no details"));
@@ -178,7 +178,7 @@ pub fn apology(failure: Option<&Failure>) -> Message {
         "model" => "模型调用失败 (model)",
         _ => "内部错误 (internal)",
     };
-    Message::Text(format!(
+    Outgoing::Text(format!(
         "抱歉，这次分析没有完成：{reason}。{}",
         clip(message, 300)
     ))
@@ -187,11 +187,10 @@ pub fn apology(failure: Option<&Failure>) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis_analysis::{Evidence, RootCause, TimeRange, Trace, Usage};
+    use aegis_core::report::{Evidence, RootCause, TimeRange};
 
     fn report(causes: usize) -> Report {
         Report {
-            id: "r1".into(),
             summary: "cart is out of memory".into(),
             ranked_root_causes: (0..causes)
                 .map(|i| RootCause {
@@ -210,17 +209,8 @@ mod tests {
                 })
                 .collect(),
             next_actions: vec!["check limits".into()],
-            trace: Trace::default(),
-            model: "statistical".into(),
-            time_range: TimeRange::last(chrono::Utc::now(), 15),
             duration_ms: 4200,
-            usage: Usage::default(),
-            degraded: vec![],
-            archived: true,
             timezone: "UTC".into(),
-            call_graph: Vec::new(),
-            feedback: None,
-            moved: Vec::new(),
             similar: vec![aegis_core::report::SimilarIncident {
                 id: "r0".into(),
                 at: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("valid"),
@@ -229,12 +219,14 @@ mod tests {
                 similarity: 0.72,
                 feedback: Some("right cause".into()),
             }],
+
+            ..Report::new("r1", TimeRange::last(chrono::Utc::now(), 15))
         }
     }
 
     #[test]
     fn card_has_top_three_next_steps_model_duration_and_link() {
-        let Message::Card(card) = render(&report(5), Some("https://reports/r1"), None) else {
+        let Outgoing::Card(card) = render(&report(5), Some("https://reports/r1"), None) else {
             panic!("a card")
         };
         let text = card.text();
@@ -266,7 +258,7 @@ mod tests {
             30.0,
             45.0,
         ));
-        let Message::Card(card) = render(&r, None, Some("img_v2_x")) else {
+        let Outgoing::Card(card) = render(&r, None, Some("img_v2_x")) else {
             panic!("a card")
         };
         let json = card.to_value().to_string();
@@ -282,7 +274,7 @@ mod tests {
         );
         assert!(card.text().contains(" CST"), "{}", card.text());
         assert!(!card.text().contains("UTC"), "{}", card.text());
-        let Message::Card(plain) = render(&r, None, None) else {
+        let Outgoing::Card(plain) = render(&r, None, None) else {
             panic!("a card")
         };
         assert!(
@@ -293,7 +285,7 @@ mod tests {
 
     #[test]
     fn apology_names_the_kind() {
-        let Message::Text(text) = apology(Some(&Failure {
+        let Outgoing::Text(text) = apology(Some(&Failure {
             kind: "timeout".into(),
             message: "budget of 240s spent".into(),
         })) else {
@@ -304,7 +296,7 @@ mod tests {
 
     #[test]
     fn chat_notices_are_posted_as_they_are() {
-        let Message::Text(text) = notice(&Notice {
+        let Outgoing::Text(text) = notice(&Notice {
             kind: "usage".into(),
             text: "用法：@AegisBot [模型] 问题".into(),
         }) else {

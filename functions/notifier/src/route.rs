@@ -24,7 +24,8 @@ mod tests {
 
     #[test]
     fn first_matching_route_wins_else_default() {
-        let mut config = aegis_runtime::Config::for_test().feishu;
+        let mut config =
+            aegis_feishu::Config::from_env(&aegis_core::config::Env::new(&|_| None)).unwrap();
         config.default_chat_id = Some("oc_default".into());
         config.chat_routes = vec![
             ChatRoute {

@@ -1,7 +1,7 @@
 use std::sync::{Arc, Mutex};
 
 use aegis_core::events::{self, AttributesReader, EventType, Payload};
-use aegis_feishu::{Error, Message, ReceiveIdType, Sent};
+use aegis_feishu::{Error, Outgoing, ReceiveIdType, Sent};
 use aegis_runtime::Context;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -14,7 +14,7 @@ use super::*;
 struct Call {
     to: String,
     reply: bool,
-    message: Message,
+    message: Outgoing,
     uuid: String,
 }
 
@@ -51,7 +51,7 @@ impl Messenger for Recording {
         &self,
         _t: ReceiveIdType,
         id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
     ) -> Result<Sent, Error> {
         self.answer(Call {
@@ -65,7 +65,7 @@ impl Messenger for Recording {
     async fn reply(
         &self,
         id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
         _thread: bool,
     ) -> Result<Sent, Error> {
@@ -91,21 +91,32 @@ impl Messenger for Recording {
     }
 }
 
-fn setup() -> (Arc<Recording>, App) {
+fn setup() -> (Arc<Recording>, Notifier) {
     let (feishu, app, _) = setup_counted();
     (feishu, app)
 }
 
 /// [`setup`], and the context whose `/metrics` counts the sends.
-fn setup_counted() -> (Arc<Recording>, App, Context) {
-    let mut ctx = Context::for_test();
-    let mut config = (*ctx.config).clone();
-    config.feishu.default_chat_id = Some("oc_oncall".into());
-    config.feishu.credentials = Some(("cli_x".into(), aegis_core::config::Secret::new("s")));
-    ctx.config = Arc::new(config);
+fn setup_counted() -> (Arc<Recording>, Notifier, Context) {
+    let ctx = Context::for_test_with(&[
+        ("FEISHU_DEFAULT_CHAT_ID", "oc_oncall"),
+        ("FEISHU_APP_ID", "cli_x"),
+        ("FEISHU_APP_SECRET", "s"),
+    ]);
     let messenger = Arc::new(Recording::default());
-    let app = App::new(&ctx, messenger.clone());
+    let app = test_app(&ctx, messenger.clone());
     (messenger, app, ctx)
+}
+
+/// The app of `ctx`'s configuration over an in-memory store.
+fn test_app(ctx: &Context, messenger: Arc<Recording>) -> Notifier {
+    let config = ctx.read(crate::Config::from_env).unwrap();
+    Notifier::new(
+        ctx,
+        config,
+        Arc::new(aegis_store::Memory::default()),
+        messenger,
+    )
 }
 
 fn alert_event(status: &str, severity: &str) -> events::Event {
@@ -120,9 +131,9 @@ fn alert_event(status: &str, severity: &str) -> events::Event {
 fn chat_question(request_id: &str) -> events::Event {
     let data = events::AnalysisRequested {
         request_id: request_id.into(),
-        request: aegis_analysis::Request {
+        request: aegis_core::request::Request {
             description: "why is cart slow".into(),
-            time_range: aegis_analysis::TimeRange::last(chrono::Utc::now(), 15),
+            time_range: aegis_core::report::TimeRange::last(chrono::Utc::now(), 15),
             model: None,
             session_id: None,
             alert: None,
@@ -137,7 +148,7 @@ fn chat_question(request_id: &str) -> events::Event {
     data.to_event("feishu-event-handler", request_id).unwrap()
 }
 
-async fn deliver(app: &App, event: events::Event) -> axum::response::Response {
+async fn deliver(app: &Notifier, event: events::Event) -> axum::response::Response {
     let (parts, body) = cloudevents::binding::http::builder::adapter::to_response(event)
         .unwrap()
         .into_parts();
@@ -178,7 +189,7 @@ async fn critical_firing_posts_card_and_asks_for_analysis_under_it() {
         calls[0].uuid,
         aegis_feishu::message_uuid(event.id(), "card")
     );
-    let Message::Card(card) = &calls[0].message else {
+    let Outgoing::Card(card) = &calls[0].message else {
         panic!("card")
     };
     assert!(card.text().contains("<at id=all></at>"));
@@ -203,7 +214,7 @@ async fn warning_and_resolved_groups_are_not_analysed() {
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let calls = feishu.calls();
     assert_eq!(calls.len(), 2);
-    let Message::Card(resolved) = &calls[1].message else {
+    let Outgoing::Card(resolved) = &calls[1].message else {
         panic!("card")
     };
     assert_eq!(resolved.template, aegis_feishu::Template::Green);
@@ -287,7 +298,7 @@ async fn chat_request_is_acknowledged_under_the_question() {
     assert_eq!(calls.len(), 1);
     assert!(calls[0].reply);
     assert_eq!(calls[0].to, "om_question");
-    assert!(matches!(&calls[0].message, Message::Text(t) if t == ACK));
+    assert!(matches!(&calls[0].message, Outgoing::Text(t) if t == ACK));
 }
 
 #[tokio::test]
@@ -312,7 +323,7 @@ async fn a_result_that_overtakes_its_acknowledgement_waits_for_it() {
         .calls()
         .into_iter()
         .map(|c| match c.message {
-            Message::Text(t) => t,
+            Outgoing::Text(t) => t,
             other => format!("{other:?}"),
         })
         .collect();
@@ -337,7 +348,7 @@ async fn completion_replies_under_the_stored_alert_card() {
     assert_eq!(calls.len(), 1);
     assert!(calls[0].reply);
     assert_eq!(calls[0].to, "om_card");
-    assert!(matches!(&calls[0].message, Message::Text(t) if t.contains("timeout")));
+    assert!(matches!(&calls[0].message, Outgoing::Text(t) if t.contains("timeout")));
 }
 
 /// A notice from feishu-event-handler, in `shape`: its own outcome, or (as events in
@@ -376,7 +387,7 @@ async fn a_notice_is_posted_as_it_is_and_not_counted_as_an_analysis_result() {
         assert!(calls[0].reply);
         assert_eq!(calls[0].to, "om_question");
         assert!(
-            matches!(&calls[0].message, Message::Text(t) if t == usage),
+            matches!(&calls[0].message, Outgoing::Text(t) if t == usage),
             "{:?}",
             calls[0].message
         );
@@ -456,15 +467,9 @@ async fn malformed_data_is_400() {
 
 #[tokio::test]
 async fn send_outcomes_are_counted_on_metrics() {
-    let ctx = Context::for_test();
-    let mut config = (*ctx.config).clone();
-    config.feishu.default_chat_id = Some("oc_oncall".into());
-    let ctx = Context {
-        config: Arc::new(config),
-        ..ctx
-    };
+    let ctx = Context::for_test_with(&[("FEISHU_DEFAULT_CHAT_ID", "oc_oncall")]);
     let feishu = Arc::new(Recording::default());
-    let app = App::new(&ctx, feishu.clone());
+    let app = test_app(&ctx, feishu.clone());
     deliver(&app, alert_event("firing", "warning")).await;
     *feishu.fail.lock().unwrap() = Some(|| Error::Throttled {
         code: 230020,
@@ -526,8 +531,8 @@ async fn the_result_card_shows_the_uploaded_chart_and_goes_out_without_it_when_t
         .calls()
         .iter()
         .map(|c| match &c.message {
-            Message::Card(card) => card.to_value().to_string(),
-            Message::Text(t) => panic!("a card, not {t}"),
+            Outgoing::Card(card) => card.to_value().to_string(),
+            Outgoing::Text(t) => panic!("a card, not {t}"),
         })
         .collect();
     assert_eq!(cards.len(), 2, "both cards went out");

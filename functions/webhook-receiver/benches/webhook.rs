@@ -283,12 +283,12 @@ fn main() {
         ("K_SINK", sink.clone()),
         ("AEGIS_LOG_FORMAT", "json".to_string()),
     ];
-    let config = aegis_runtime::Config::from_lookup(|k| {
+    let ctx = aegis_runtime::Context::from_lookup(std::sync::Arc::new(move |k: &str| {
         vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
+    }))
     .expect("config");
     let _telemetry =
-        telemetry.then(|| aegis_runtime::telemetry::init(&config.runtime, webhook_receiver::NAME));
+        telemetry.then(|| aegis_runtime::telemetry::init(&ctx.serve, webhook_receiver::NAME));
     // The receiver's runtime, as `runtime::block_on` builds it for a function process:
     // one worker per core.
     let receiver_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -297,10 +297,7 @@ fn main() {
         .build()
         .expect("runtime");
     let app = receiver_runtime.block_on(async {
-        let ctx = aegis_runtime::context_from_config(config)
-            .await
-            .expect("context");
-        let function = webhook_receiver::build(&ctx).expect("build");
+        let function = webhook_receiver::build(&ctx).await.expect("build");
         aegis_runtime::mount(function, &ctx)
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -3,13 +3,13 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use crate::{App, NAME, Webhook, WebhookError};
+use crate::{NAME, Receiver, Webhook, WebhookError};
 
 /// Parse, validate, publish, answer: 200 only once the broker holds the event, so a
 /// notification Alertmanager saw acknowledged is never lost. The body keeps the
 /// original service's `{"status":"ok"}` and adds the event id.
 pub async fn receive(
-    State(app): State<App>,
+    State(app): State<Receiver>,
     Webhook(notification): Webhook,
 ) -> Result<Json<Value>, WebhookError> {
     notification.validate()?;

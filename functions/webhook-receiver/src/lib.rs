@@ -23,18 +23,22 @@ pub const NAME: &str = "webhook-receiver";
 
 /// What the handlers share.
 #[derive(Clone)]
-pub struct App {
+pub struct Receiver {
     /// Where `alert.group.received` goes.
     pub sink: Arc<dyn EventSink>,
     /// The bearer token callers must present, if one is configured.
     pub token: Option<Secret>,
 }
 
-/// Builds the function's router from the shared context.
-pub fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let app = App {
+/// Builds the function's router from the shared context: the alert intake settings
+/// (the webhook token) are all it reads.
+pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
+    let alert = ctx
+        .read(aegis_core::alert::Config::from_env)
+        .map_err(|e| BuildError::new(NAME, e))?;
+    let app = Receiver {
         sink: ctx.sink.clone(),
-        token: ctx.config.alert.webhook_token.clone(),
+        token: alert.webhook_token,
     };
     Ok(Function {
         name: NAME,
@@ -45,7 +49,7 @@ pub fn build(ctx: &Context) -> Result<Function, BuildError> {
 
 /// `POST /alertmanager/webhook` and `POST /` (Knative), behind the optional bearer
 /// check.
-pub fn router(app: App) -> Router {
+pub fn router(app: Receiver) -> Router {
     Router::new()
         .route("/alertmanager/webhook", post(handler::receive))
         .route("/", post(handler::receive))

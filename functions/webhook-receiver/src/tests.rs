@@ -31,7 +31,7 @@ impl EventSink for Recording {
 }
 
 fn app(sink: Arc<Recording>, token: Option<&str>) -> Router {
-    router(App {
+    router(Receiver {
         sink,
         token: token.map(Secret::new),
     })

@@ -3,11 +3,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::agent::{Agent, Limits};
-use super::engine::{Engine, NoEngine, STATISTICAL};
 use super::progress::{Progress, ProgressEvent};
+use super::ranker::{NoRanker, Ranker, STATISTICAL};
 use super::redact::Redactor;
 use super::toolset::{NoTools, ToolSet};
-use super::{Report, Request, Settings, Trace, prompt};
+use super::{Settings, prompt};
+use aegis_core::report::{Report, Trace};
+use aegis_core::request::Request;
 use aegis_llm as llm;
 
 /// Runs analyses: the LLM agent when a model is configured (the request's alias, else
@@ -18,7 +20,7 @@ use aegis_llm as llm;
 pub struct Analyzer {
     settings: Arc<Settings>,
     tools: Tools,
-    engine: Arc<dyn Engine>,
+    engine: Arc<dyn Ranker>,
     redactor: Arc<Redactor>,
     retry: Option<llm::Retry>,
     limits: Limits,
@@ -57,21 +59,21 @@ impl Analyzer {
     /// The analyzer of a function: the tools and engine built from its settings.
     pub fn from_settings(settings: Settings) -> Self {
         let config = &settings;
-        let (tools, engine): (Tools, Arc<dyn Engine>) =
+        let (tools, engine): (Tools, Arc<dyn Ranker>) =
             match aegis_tools::Clients::new(&config.tools) {
                 Err(e) => {
                     tracing::error!(error = %e, "observability tools unavailable");
                     let reason = format!("observability tools unavailable: {e}");
                     (
                         Tools::Fixed(Arc::new(NoTools)),
-                        Arc::new(NoEngine { reason }),
+                        Arc::new(NoRanker { reason }),
                     )
                 }
                 Ok(tools) => {
-                    let (engine, rank): (Arc<dyn Engine>, bool) =
+                    let (engine, rank): (Arc<dyn Ranker>, bool) =
                         match aegis_rca::SignalCatalog::from_config(&config.tools) {
                             Ok(catalog) => (
-                                Arc::new(super::engine::Statistical {
+                                Arc::new(super::ranker::Statistical {
                                     engine: aegis_rca::Engine::default(),
                                     tools: tools.clone(),
                                     catalog,
@@ -80,7 +82,7 @@ impl Analyzer {
                                 true,
                             ),
                             Err(e) => (
-                                Arc::new(NoEngine {
+                                Arc::new(NoRanker {
                                     reason: format!("the signal catalog could not be read: {e}"),
                                 }),
                                 false,
@@ -99,7 +101,7 @@ impl Analyzer {
     }
 
     /// An analyzer with the given tools and engine (tests, benchmarks, the demo).
-    pub fn new(settings: Settings, tools: Arc<dyn ToolSet>, engine: Arc<dyn Engine>) -> Self {
+    pub fn new(settings: Settings, tools: Arc<dyn ToolSet>, engine: Arc<dyn Ranker>) -> Self {
         let redactor = Arc::new(Redactor::new(
             settings.secrets.iter().map(|s| s.expose().to_string()),
         ));
@@ -202,7 +204,7 @@ impl Analyzer {
     ) -> Report {
         let mut report = self.analyze(id, request, progress).await;
         report.similar = similar_incidents(store, &report).await;
-        aegis_store::archive(store, &mut report).await;
+        aegis_store::archive(store, &mut report, aegis_view::views).await;
         progress.emit(ProgressEvent::Final {
             report: Box::new(report.clone()),
         });
@@ -230,7 +232,7 @@ impl Analyzer {
         .await
         {
             Ok(r) => r,
-            Err(_) => super::engine::empty_report(
+            Err(_) => super::ranker::empty_report(
                 id,
                 request,
                 "the statistical engine did not finish within its share of the budget",
@@ -345,7 +347,6 @@ impl Analyzer {
                     })
                     .collect();
                 Report {
-                    id: id.to_string(),
                     summary: answer.summary,
                     ranked_root_causes: answer.ranked_root_causes,
                     next_actions: answer.next_actions,
@@ -353,18 +354,15 @@ impl Analyzer {
                         steps: outcome.steps,
                     },
                     model: provider.alias.clone(),
-                    time_range: request.time_range,
-                    duration_ms: 0,
                     usage: outcome.usage,
                     degraded,
-                    archived: true,
                     timezone: engine_report.timezone.clone(),
                     call_graph: engine_report.call_graph.clone(),
                     feedback: None,
                     // The engine measured the same range: its account of what moved
                     // fingerprints the agent's report too.
                     moved: engine_report.moved,
-                    similar: Vec::new(),
+                    ..Report::new(id, request.time_range)
                 }
             }
             Err(reason) => {
@@ -429,7 +427,7 @@ mod tests {
     struct CartCpu;
 
     #[async_trait::async_trait]
-    impl Engine for CartCpu {
+    impl Ranker for CartCpu {
         async fn analyze(&self, id: &str, request: &Request) -> Report {
             Report {
                 summary: "cart is starved of CPU".into(),

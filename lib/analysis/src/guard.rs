@@ -4,7 +4,7 @@
 //! whose result names that service.
 
 use super::validate::Answer;
-use super::{Report, Step};
+use aegis_core::report::{Report, Step};
 
 /// The tool that is the engine itself: its output cannot overturn the engine.
 const ENGINE_TOOL: &str = "rank_root_causes";
@@ -52,7 +52,7 @@ pub fn keep_engine_top(answer: &mut Answer, engine: &Report, steps: &[Step]) -> 
 }
 
 /// Whether some evidence cites a successful data query whose result names `service`.
-fn overturned(service: &str, evidence: &[super::Evidence], steps: &[Step]) -> bool {
+fn overturned(service: &str, evidence: &[aegis_core::report::Evidence], steps: &[Step]) -> bool {
     let service = service.to_ascii_lowercase();
     evidence.iter().any(|e| {
         steps.iter().any(|s| {
@@ -76,7 +76,7 @@ fn ran(step: &Step, query: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Evidence, RootCause};
+    use aegis_core::report::{Evidence, RootCause};
     use serde_json::json;
 
     fn cause(rank: u32, service: &str, p: f64, query: &str) -> RootCause {
@@ -107,16 +107,16 @@ mod tests {
     }
 
     fn engine(top: &str) -> Report {
-        let mut r = crate::engine::empty_report("r", &test_request(), "x");
+        let mut r = crate::ranker::empty_report("r", &test_request(), "x");
         r.degraded.clear();
         r.ranked_root_causes = vec![cause(1, top, 0.7, "rate(errors[5m])")];
         r
     }
 
-    fn test_request() -> crate::Request {
-        crate::Request {
+    fn test_request() -> aegis_core::request::Request {
+        aegis_core::request::Request {
             description: "why".into(),
-            time_range: crate::TimeRange::last(chrono::Utc::now(), 15),
+            time_range: aegis_core::report::TimeRange::last(chrono::Utc::now(), 15),
             model: None,
             session_id: None,
             alert: None,

@@ -1,33 +1,27 @@
-//! An analysis end to end: the LLM agent, the statistical engine as its hypothesis and
-//! fallback, and the HTTP API. The request and report model is `aegis_core`'s,
-//! re-exported here because this crate's API speaks in it.
+//! An analysis end to end, without HTTP: the bounded LLM agent, the statistical
+//! engine as its starting hypothesis and fallback ([`Ranker`]), the guard that keeps
+//! the engine's top candidate unless the model's evidence overturns it, redaction,
+//! progress, and archiving the report with its views. The request and report model is
+//! `aegis_core`'s; the HTTP API that runs analyses is `aegis-api`.
 
 pub mod agent;
 mod analyzer;
-pub mod api;
-mod app;
-mod config;
-pub mod engine;
 mod guard;
 mod metrics;
-pub mod openapi;
 pub mod past_tool;
 mod progress;
 mod prompt;
 pub mod rank_tool;
+mod ranker;
 mod redact;
-mod slots;
+mod settings;
 mod toolset;
 pub mod validate;
 
-pub use aegis_core::report::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
-pub use aegis_core::request::Request;
 pub use analyzer::{Analyzer, UnknownModel};
-pub use app::{Admitted, App, Refused};
-pub use config::{Config, Settings};
-pub use engine::{Engine, NoEngine, Statistical};
 pub use metrics::register_metrics;
 pub use progress::{Progress, ProgressEvent};
+pub use ranker::{NoRanker, Ranker, STATISTICAL, Statistical, empty_report};
 pub use redact::Redactor;
-pub use slots::{Busy, Slots};
+pub use settings::Settings;
 pub use toolset::{NoTools, ToolSet};

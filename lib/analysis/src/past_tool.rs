@@ -169,7 +169,13 @@ mod tests {
     async fn store() -> Arc<dyn ReportStore> {
         let store = aegis_store::Memory::default();
         for (id, service) in [("a", "cart"), ("b", "cart"), ("c", "payment")] {
-            store.put_report(&incident(id, service)).await.expect("put");
+            store
+                .put_report(
+                    &incident(id, service),
+                    &aegis_view::views(&incident(id, service)),
+                )
+                .await
+                .expect("put");
         }
         Arc::new(store)
     }

@@ -2,7 +2,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::{Report, TimeRange};
+use aegis_core::report::{Report, TimeRange};
 
 /// A progress event of an analysis, as streamed by analyze-stream: one NDJSON line
 /// `{"event": "<name>", "data": {...}}`. The names are the original service's.

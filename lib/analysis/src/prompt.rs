@@ -3,7 +3,8 @@
 //! ranking as a starting hypothesis).
 
 use super::validate::ANSWER_SCHEMA;
-use super::{Report, Request};
+use aegis_core::report::Report;
+use aegis_core::request::Request;
 
 /// The system prompt. `tools_section` is the text protocol's tool list for models
 /// without native tools (empty otherwise: the tools travel in the request).

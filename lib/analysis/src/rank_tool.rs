@@ -9,8 +9,10 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::engine::Engine;
-use super::{Request, TimeRange, prompt};
+use super::prompt;
+use super::ranker::Ranker;
+use aegis_core::report::TimeRange;
+use aegis_core::request::Request;
 use aegis_tools::Error;
 use aegis_tools::catalog::{self, Tool};
 
@@ -34,7 +36,7 @@ pub struct RankArgs {
 /// `rank_root_causes` for the analysis of `request`: runs `engine` over the range the
 /// model asks for (default: the request's) and answers the compact ranking with each
 /// candidate's evidence queries; a run longer than `budget` fails the call.
-pub fn tool(engine: Arc<dyn Engine>, request: Request, budget: Duration) -> Arc<dyn Tool> {
+pub fn tool(engine: Arc<dyn Ranker>, request: Request, budget: Duration) -> Arc<dyn Tool> {
     let window = catalog::window(request.time_range.start, request.time_range.end);
     let request = Arc::new(request);
     catalog::tool(
@@ -72,7 +74,7 @@ pub fn tool(engine: Arc<dyn Engine>, request: Request, budget: Duration) -> Arc<
 
 /// The model's view of an engine report: range, summary (which says how much is
 /// unexplained), candidates with evidence, and what could not be read.
-fn render(report: &super::Report) -> String {
+fn render(report: &aegis_core::report::Report) -> String {
     let mut out = format!(
         "Statistical ranking of {} to {}.\n{}\n",
         report.time_range.start.to_rfc3339(),
@@ -89,12 +91,12 @@ fn render(report: &super::Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Evidence, Report, RootCause};
+    use aegis_core::report::{Evidence, Report, RootCause};
 
     struct Fixed(Report);
 
     #[async_trait::async_trait]
-    impl Engine for Fixed {
+    impl Ranker for Fixed {
         async fn analyze(&self, id: &str, request: &Request) -> Report {
             let mut r = self.0.clone();
             r.id = id.to_string();
@@ -118,7 +120,7 @@ mod tests {
     }
 
     fn report() -> Report {
-        let mut r = super::super::engine::empty_report("x", &request(), "unused");
+        let mut r = super::super::ranker::empty_report("x", &request(), "unused");
         r.degraded = vec!["jaeger: connection refused".into()];
         r.ranked_root_causes = vec![RootCause {
             rank: 1,
@@ -185,10 +187,10 @@ mod tests {
     async fn an_engine_slower_than_the_budget_fails_the_call() {
         struct Slow;
         #[async_trait::async_trait]
-        impl Engine for Slow {
+        impl Ranker for Slow {
             async fn analyze(&self, _id: &str, request: &Request) -> Report {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                super::super::engine::empty_report("x", request, "slow")
+                super::super::ranker::empty_report("x", request, "slow")
             }
         }
         let t = tool(Arc::new(Slow), request(), Duration::from_millis(50));

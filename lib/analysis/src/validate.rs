@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Evidence, RootCause, Step};
+use aegis_core::report::{Evidence, RootCause, Step};
 
 /// The JSON schema of the final answer, as shown to the model.
 pub const ANSWER_SCHEMA: &str = r#"{

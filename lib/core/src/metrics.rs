@@ -14,9 +14,15 @@ use prometheus_client::registry::{Metric, Registry};
 /// function registers. Cheap to clone; one registry per process.
 #[derive(Clone)]
 pub struct Metrics {
-    registry: Arc<Mutex<Registry>>,
+    registry: Arc<Mutex<Registered>>,
     requests: Family<HttpLabels, Counter>,
     latency: Family<HttpLabels, Histogram>,
+}
+
+/// The registry and the names registered in it.
+struct Registered {
+    registry: Registry,
+    names: std::collections::HashSet<String>,
 }
 
 /// Labels of the HTTP metrics.
@@ -50,7 +56,10 @@ impl Default for Metrics {
             latency.clone(),
         );
         Self {
-            registry: Arc::new(Mutex::new(registry)),
+            registry: Arc::new(Mutex::new(Registered {
+                registry,
+                names: Default::default(),
+            })),
             requests,
             latency,
         }
@@ -58,20 +67,25 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Registers a metric under `aegis_<name>`.
+    /// Registers a metric under `aegis_<name>`, once: the functions of one process
+    /// (`aegis dev`) each register the library metrics they use, and a second
+    /// registration of a name (the same process-wide metric) is ignored.
     pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
-        self.lock().register(name, help, metric);
+        let mut registered = self.lock();
+        if registered.names.insert(name.to_string()) {
+            registered.registry.register(name, help, metric);
+        }
     }
 
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Encoding into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.lock());
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.lock().registry);
         out
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registered> {
         self.registry
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -123,7 +123,13 @@ mod tests {
             ("c", "qwen", 0.9),
             ("d", "statistical", 0.5),
         ] {
-            store.put_report(&report(id, model, p)).await.unwrap();
+            store
+                .put_report(
+                    &report(id, model, p),
+                    &aegis_view::views(&report(id, model, p)),
+                )
+                .await
+                .unwrap();
         }
         let verdict = |v| Feedback {
             verdict: v,
@@ -131,15 +137,15 @@ mod tests {
             at: chrono::Utc::now(),
         };
         store
-            .put_feedback("a", verdict(Verdict::RightCause))
+            .put_feedback("a", verdict(Verdict::RightCause), &aegis_view::views)
             .await
             .unwrap();
         store
-            .put_feedback("b", verdict(Verdict::WrongCause))
+            .put_feedback("b", verdict(Verdict::WrongCause), &aegis_view::views)
             .await
             .unwrap();
         store
-            .put_feedback("c", verdict(Verdict::WrongCause))
+            .put_feedback("c", verdict(Verdict::WrongCause), &aegis_view::views)
             .await
             .unwrap();
         let scores = score(&store).await.unwrap();

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use super::error::{APP_THROTTLED, CHAT_THROTTLED, TOKEN_INVALID};
 use super::pacer::Pacer;
 use super::token::Token;
-use super::{BotInfo, Config, Error, Message, Messenger, ReceiveIdType, Sent};
+use super::{BotInfo, Config, Error, Messenger, Outgoing, ReceiveIdType, Sent};
 use aegis_core::config::Secret;
-use aegis_core::request_error::describe;
+use aegis_core::outgoing::describe;
 
 /// How the client retries and paces. The defaults suit a subscriber with a 30 s
 /// timeout: it sits out short throttles itself and hands long ones back to the caller
@@ -214,7 +214,7 @@ impl Client {
         &self,
         receive_id_type: ReceiveIdType,
         receive_id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
     ) -> Result<Sent, Error> {
         let body = json!({
@@ -239,7 +239,7 @@ impl Client {
     pub async fn reply(
         &self,
         message_id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
         reply_in_thread: bool,
     ) -> Result<Sent, Error> {
@@ -471,7 +471,7 @@ impl Messenger for Client {
         &self,
         receive_id_type: ReceiveIdType,
         receive_id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
     ) -> Result<Sent, Error> {
         Client::send(self, receive_id_type, receive_id, message, uuid).await
@@ -480,7 +480,7 @@ impl Messenger for Client {
     async fn reply(
         &self,
         message_id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
         reply_in_thread: bool,
     ) -> Result<Sent, Error> {

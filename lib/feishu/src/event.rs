@@ -93,7 +93,7 @@ pub struct MessageReceived {
     pub sender: Sender,
     /// The message.
     #[serde(default)]
-    pub message: Message,
+    pub message: ChatMessage,
 }
 
 /// The sender of a message.
@@ -126,7 +126,7 @@ pub struct UserId {
 
 /// A chat message.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Message {
+pub struct ChatMessage {
     /// `om_...`.
     #[serde(default)]
     pub message_id: String,
@@ -296,7 +296,7 @@ pub fn received_event(
     data.to_event(function, id)
 }
 
-impl Message {
+impl ChatMessage {
     /// The message's plain text with mention placeholders left in place: `text`
     /// messages' `text`, and the title and text runs of `post` (rich text) messages,
     /// whose `at` elements become their placeholder. `None` for other types.
@@ -361,22 +361,22 @@ mod tests {
 
     #[test]
     fn text_and_post_messages_are_read() {
-        let text = Message {
+        let text = ChatMessage {
             message_type: "text".into(),
             content: r#"{"text":"@_user_1 hi"}"#.into(),
-            ..Message::default()
+            ..ChatMessage::default()
         };
         assert_eq!(text.text().as_deref(), Some("@_user_1 hi"));
-        let post = Message {
+        let post = ChatMessage {
             message_type: "post".into(),
             content: r#"{"title":"t","content":[[{"tag":"at","user_id":"@_user_1","user_name":"Bot"},{"tag":"text","text":" why 5xx"}],[{"tag":"text","text":"more"}]]}"#.into(),
-            ..Message::default()
+            ..ChatMessage::default()
         };
         assert_eq!(post.text().as_deref(), Some("t\n@_user_1 why 5xx\nmore"));
-        let image = Message {
+        let image = ChatMessage {
             message_type: "image".into(),
             content: r#"{"image_key":"k"}"#.into(),
-            ..Message::default()
+            ..ChatMessage::default()
         };
         assert_eq!(image.text(), None);
     }

@@ -18,5 +18,5 @@ pub use card::{CARD_LIMIT, Card, Element, Template, escape_markdown, unescape_ma
 pub use client::{Client, RetryPolicy};
 pub use config::{ChatRoute, Config};
 pub use error::Error;
-pub use message::{BotInfo, Message, ReceiveIdType, Sent, TEXT_LIMIT};
+pub use message::{BotInfo, Outgoing, ReceiveIdType, Sent, TEXT_LIMIT};
 pub use messenger::{Console, Messenger, message_uuid, messenger};

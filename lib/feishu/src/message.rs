@@ -7,14 +7,14 @@ pub const TEXT_LIMIT: usize = 150 * 1024;
 
 /// A message to send or reply with.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Message {
+pub enum Outgoing {
     /// Plain text; `<at user_id="ou_x">Name</at>` and `<at user_id="all"></at>` mention.
     Text(String),
     /// An interactive card (JSON 2.0).
     Card(Card),
 }
 
-impl Message {
+impl Outgoing {
     /// Feishu's `msg_type`: `text` or `interactive`.
     pub fn msg_type(&self) -> &'static str {
         match self {
@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn text_content_is_a_json_string() {
-        let m = Message::Text("收到，正在分析…".into());
+        let m = Outgoing::Text("收到，正在分析…".into());
         assert_eq!(m.msg_type(), "text");
         let v: serde_json::Value = serde_json::from_str(&m.content().unwrap()).unwrap();
         assert_eq!(v["text"], "收到，正在分析…");
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn oversized_text_is_refused() {
-        let m = Message::Text("x".repeat(TEXT_LIMIT + 1));
+        let m = Outgoing::Text("x".repeat(TEXT_LIMIT + 1));
         assert!(matches!(
             m.content(),
             Err(Error::TooLarge { kind: "text", .. })

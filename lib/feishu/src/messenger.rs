@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use super::{Client, Config, Error, Message, ReceiveIdType, Sent};
+use super::{Client, Config, Error, Outgoing, ReceiveIdType, Sent};
 
 /// Where Aegis's Feishu messages go: the real [`Client`], or the [`Console`] when no
 /// Feishu app is configured (local use).
@@ -11,7 +11,7 @@ pub trait Messenger: Send + Sync {
         &self,
         receive_id_type: ReceiveIdType,
         receive_id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
     ) -> Result<Sent, Error>;
 
@@ -19,7 +19,7 @@ pub trait Messenger: Send + Sync {
     async fn reply(
         &self,
         message_id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
         reply_in_thread: bool,
     ) -> Result<Sent, Error>;
@@ -50,11 +50,11 @@ pub fn message_uuid(event_id: &str, purpose: &str) -> String {
 pub struct Console;
 
 impl Console {
-    fn print(target: &str, message: &Message) -> Result<(), Error> {
+    fn print(target: &str, message: &Outgoing) -> Result<(), Error> {
         message.content()?; // the same size check as a real send
         let body = match message {
-            Message::Text(text) => text.clone(),
-            Message::Card(card) => format!(
+            Outgoing::Text(text) => text.clone(),
+            Outgoing::Card(card) => format!(
                 "[{}] {}\n{}",
                 card.template.as_str(),
                 card.title,
@@ -72,7 +72,7 @@ impl Messenger for Console {
         &self,
         receive_id_type: ReceiveIdType,
         receive_id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
     ) -> Result<Sent, Error> {
         Self::print(
@@ -87,7 +87,7 @@ impl Messenger for Console {
     async fn reply(
         &self,
         message_id: &str,
-        message: &Message,
+        message: &Outgoing,
         uuid: &str,
         _reply_in_thread: bool,
     ) -> Result<Sent, Error> {
@@ -123,7 +123,7 @@ mod tests {
             .send(
                 ReceiveIdType::ChatId,
                 "oc_1",
-                &Message::Text("hi".into()),
+                &Outgoing::Text("hi".into()),
                 "u1",
             )
             .await

@@ -36,6 +36,16 @@ pub struct Provider {
 }
 
 impl Config {
+    /// Every provider's API key, to keep out of prompts, reports and logs.
+    pub fn secrets(&self) -> Vec<Secret> {
+        self.providers
+            .iter()
+            .filter_map(|p| p.api_key.clone())
+            .collect()
+    }
+}
+
+impl Config {
     /// Reads the original service's model variables and `AEGIS_LLM_*`.
     pub fn from_env(env: &Env) -> Result<Self, Error> {
         let ollama = env

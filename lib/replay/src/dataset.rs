@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::logs::LogStore;
-use super::metrics::MetricStore;
+use super::metric_store::MetricStore;
 use super::traces::TraceStore;
 
 /// Why a dataset could not be loaded; each names the file at fault.

@@ -11,7 +11,7 @@ pub mod labels;
 mod logql;
 pub mod logs;
 mod loki;
-pub mod metrics;
+pub mod metric_store;
 mod params;
 mod prometheus;
 pub mod promql;

@@ -1,38 +1,119 @@
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 
-use crate::Config;
+use crate::ServeConfig;
 use aegis_core::Metrics;
-use aegis_core::events::EventSink;
-use aegis_store::ReportStore;
+use aegis_core::config::{self, Env, Lookup};
+use aegis_core::events::{EventSink, HttpSink, Unconfigured};
 
-/// What every function is built from: the configuration and the shared resources. In
-/// `aegis dev` one context serves every function, with the local broker as its sink.
+/// What every function is built from: the process's variables (each function reads
+/// the part it uses), how the process serves, where events go, the metrics registry,
+/// and the resources the functions of one process share. In `aegis dev` one context
+/// serves every function, with the local broker as its sink.
 #[derive(Clone)]
 pub struct Context {
-    /// The validated configuration.
-    pub config: Arc<Config>,
+    vars: Lookup,
+    /// Listening, limits and telemetry.
+    pub serve: Arc<ServeConfig>,
     /// Where published events go.
     pub sink: Arc<dyn EventSink>,
-    /// Reports, alert-card ids and idempotency markers.
-    pub store: Arc<dyn ReportStore>,
     /// The metrics registry functions add their own metrics to.
     pub metrics: Metrics,
+    shared: Shared,
 }
 
 impl Context {
-    /// A context for unit tests: default configuration, no sink, an in-memory store.
-    pub fn for_test() -> Self {
+    /// The context of a process reading `vars`: its serving settings, and the HTTP
+    /// sink to `K_SINK` when one is set.
+    pub fn from_lookup(vars: Lookup) -> Result<Self, config::Error> {
+        let env = Env::new(&*vars);
+        let serve = ServeConfig::from_env(&env)?;
+        let events = aegis_core::events::Config::from_env(&env)?;
+        let sink: Arc<dyn EventSink> = match HttpSink::from_config(&events) {
+            Some(sink) => Arc::new(sink),
+            None => Arc::new(Unconfigured),
+        };
+        Ok(Self::with_sink(vars, serve, sink))
+    }
+
+    /// A context publishing to `sink` (the local broker of `aegis dev`).
+    pub fn with_sink(vars: Lookup, serve: ServeConfig, sink: Arc<dyn EventSink>) -> Self {
         Self {
-            config: Arc::new(Config::for_test()),
-            sink: Arc::new(aegis_core::events::Unconfigured),
-            store: Arc::new(aegis_store::Memory::default()),
-            metrics: process_metrics(),
+            vars,
+            serve: Arc::new(serve),
+            sink,
+            metrics: Metrics::default(),
+            shared: Shared::default(),
         }
     }
+
+    /// Reads a function's part of the configuration; a bad value is one line naming the
+    /// variable.
+    pub fn read<T>(
+        &self,
+        part: impl FnOnce(&Env) -> Result<T, config::Error>,
+    ) -> Result<T, config::Error> {
+        part(&Env::new(&*self.vars))
+    }
+
+    /// The process's variables, for a host that hands them on.
+    pub fn vars(&self) -> &Lookup {
+        &self.vars
+    }
+
+    /// The resource of type `T` the functions of this process share (the report
+    /// store), made by `init` for the first function that asks; later ones get a clone.
+    pub async fn shared<T, E, F, Fut>(&self, init: F) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut resources = self.shared.0.lock().await;
+        if let Some(found) = resources
+            .get(&TypeId::of::<T>())
+            .and_then(|r| r.downcast_ref::<T>())
+        {
+            return Ok(found.clone());
+        }
+        let made = init().await?;
+        resources.insert(TypeId::of::<T>(), Box::new(made.clone()));
+        Ok(made)
+    }
+
+    /// Provides the shared resource of type `T` before any function is built (a host's
+    /// own store, a test's in-memory one).
+    pub fn provide<T: Send + Sync + 'static>(&self, resource: T) {
+        // Only ever awaited briefly in `shared`; a host provides before building.
+        if let Ok(mut resources) = self.shared.0.try_lock() {
+            resources.insert(TypeId::of::<T>(), Box::new(resource));
+        }
+    }
+
+    /// A context for unit tests: the given variables only, no sink.
+    pub fn for_test_with(vars: &[(&str, &str)]) -> Self {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup: Lookup = Arc::new(move |name| vars.get(name).cloned());
+        let serve = ServeConfig::from_env(&Env::new(&*lookup)).expect("defaults are valid");
+        Self::with_sink(lookup, serve, Arc::new(Unconfigured))
+    }
+
+    /// A context for unit tests: every default, no sink.
+    pub fn for_test() -> Self {
+        Self::for_test_with(&[])
+    }
 }
+
+/// Resources shared by the functions of one process, one per type.
+#[derive(Clone, Default)]
+struct Shared(Arc<tokio::sync::Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>>);
 
 /// A built function: its routes and how long one of its requests may take.
 pub struct Function {
@@ -44,8 +125,8 @@ pub struct Function {
     pub timeout: Duration,
 }
 
-/// Why a function could not be built (a missing dependency, a bad combination of
-/// settings); the process exits with this one line.
+/// Why a function could not be built (a bad variable, a store that cannot open, a bad
+/// combination of settings); the process exits with this one line.
 #[derive(Debug, thiserror::Error)]
 #[error("{function} cannot start: {reason}")]
 pub struct BuildError {
@@ -57,20 +138,55 @@ pub struct BuildError {
 
 impl BuildError {
     /// An error building `function`.
-    pub fn new(function: &'static str, reason: impl Into<String>) -> Self {
+    pub fn new(function: &'static str, reason: impl std::fmt::Display) -> Self {
         Self {
             function,
-            reason: reason.into(),
+            reason: reason.to_string(),
         }
     }
 }
 
-/// The process's registry: the HTTP metrics, plus the store's and the analyses'
-/// process-wide counters, registered here once so that every function's `/metrics`
-/// has them wherever it runs (alone, or beside the others in `aegis dev`).
-pub fn process_metrics() -> Metrics {
-    let metrics = Metrics::default();
-    aegis_store::register_metrics(&metrics);
-    aegis_analysis::register_metrics(&metrics);
-    metrics
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_shared_resource_is_made_once() {
+        let ctx = Context::for_test();
+        let first: Arc<String> = ctx
+            .shared(|| async { Ok::<_, ()>(Arc::new("store".to_string())) })
+            .await
+            .unwrap();
+        let second: Arc<String> = ctx
+            .clone()
+            .shared(|| async { Ok::<_, ()>(Arc::new("another".to_string())) })
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+    }
+
+    #[tokio::test]
+    async fn a_provided_resource_is_used() {
+        let ctx = Context::for_test();
+        ctx.provide(Arc::new(7_u32));
+        let got: Arc<u32> = ctx
+            .shared(|| async { Ok::<_, ()>(Arc::new(0)) })
+            .await
+            .unwrap();
+        assert_eq!(*got, 7);
+    }
+
+    #[test]
+    fn a_function_reads_its_part() {
+        let ctx = Context::for_test_with(&[("AEGIS_WEBHOOK_TOKEN", "t")]);
+        let alert = ctx.read(aegis_core::alert::Config::from_env).unwrap();
+        assert_eq!(alert.webhook_token.unwrap().expose(), "t");
+    }
+
+    #[test]
+    fn a_bad_serving_value_names_the_variable() {
+        let vars: Lookup = Arc::new(|k| (k == "AEGIS_BODY_LIMIT").then(|| "lots".into()));
+        let err = Context::from_lookup(vars).err().unwrap().to_string();
+        assert!(err.contains("AEGIS_BODY_LIMIT"), "{err}");
+    }
 }

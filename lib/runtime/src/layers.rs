@@ -32,7 +32,7 @@ pub fn with_common_layers(router: Router, config: &ServeConfig, metrics: &Metric
             declared_length_limit(limit, req, next)
         }))
         .layer(DefaultBodyLimit::max(limit))
-        .layer(aegis_core::trace::http_layer())
+        .layer(aegis_core::trace_context::http_layer())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }

@@ -1,42 +1,32 @@
-use std::process::ExitCode;
-use std::sync::Arc;
-
 use axum::Router;
+use std::process::ExitCode;
 use tower_http::timeout::TimeoutLayer;
 
 use super::{BuildError, Context, Function};
-use crate::Config;
-use aegis_core::events::{EventSink, HttpSink, Unconfigured};
 
-/// Runs one function as a process: reads and validates the configuration (a bad
-/// variable exits with one line naming it), starts logging and tracing, builds the
-/// function, and serves it on `$PORT` (or under AWS Lambda) until SIGTERM.
-pub fn run(build: fn(&Context) -> Result<Function, BuildError>) -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
+/// Runs one function as a process: reads the serving settings (a bad variable exits
+/// with one line naming it), builds the function (which reads its own part of the
+/// configuration), starts logging and tracing, and serves it on `$PORT` (or under AWS
+/// Lambda) until SIGTERM.
+pub fn run(build: impl AsyncFnOnce(&Context) -> Result<Function, BuildError>) -> ExitCode {
+    let ctx = match Context::from_lookup(aegis_core::config::process_env()) {
+        Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
     block_on(async move {
-        let ctx = match context_from_config(config).await {
-            Ok(ctx) => ctx,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        };
-        let function = match build(&ctx) {
+        let function = match build(&ctx).await {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("{e}");
                 return ExitCode::from(2);
             }
         };
-        let _telemetry = super::telemetry::init(&ctx.config.runtime, function.name);
+        let _telemetry = super::telemetry::init(&ctx.serve, function.name);
         let app = mount(function, &ctx);
-        match serve(app, &ctx.config.runtime).await {
+        match serve(app, &ctx.serve).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = %e, "server failed");
@@ -61,24 +51,9 @@ pub fn block_on(main: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     }
 }
 
-/// The context of a standalone function process: the HTTP sink when `K_SINK` is set.
-pub async fn context_from_config(config: Config) -> Result<Context, anyhow::Error> {
-    let sink: Arc<dyn EventSink> = match HttpSink::from_config(&config.events) {
-        Some(sink) => Arc::new(sink),
-        None => Arc::new(Unconfigured),
-    };
-    let store = aegis_store::open(&config.store).await?;
-    Ok(Context {
-        config: Arc::new(config),
-        sink,
-        store,
-        metrics: super::process_metrics(),
-    })
-}
-
 /// One function's router with its timeout and the common layers.
 pub fn mount(function: Function, ctx: &Context) -> Router {
-    super::with_common_layers(with_timeout(function), &ctx.config.runtime, &ctx.metrics)
+    super::with_common_layers(with_timeout(function), &ctx.serve, &ctx.metrics)
 }
 
 /// One function's router with its own timeout (503 past it) and no common layers: the

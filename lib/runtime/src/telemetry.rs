@@ -1,6 +1,6 @@
 //! Logs and distributed traces: JSON logs through `tracing`, and OpenTelemetry spans
 //! exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. How trace context
-//! crosses hops is `aegis_core::trace`.
+//! crosses hops is `aegis_core::trace_context`.
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;

@@ -1,7 +1,7 @@
 use chrono::{TimeZone, Utc};
 
 use super::*;
-use aegis_core::report::{Direction, Moved, RootCause, TimeRange, Trace, Usage};
+use aegis_core::report::{Direction, Moved, RootCause, TimeRange};
 
 fn report(id: &str, services: &[&str], moved: &[(&str, &str, Direction)]) -> Report {
     let at = Utc
@@ -9,7 +9,6 @@ fn report(id: &str, services: &[&str], moved: &[(&str, &str, Direction)]) -> Rep
         .single()
         .expect("valid");
     Report {
-        id: id.into(),
         summary: format!("summary of {id}"),
         ranked_root_causes: services
             .iter()
@@ -24,17 +23,7 @@ fn report(id: &str, services: &[&str], moved: &[(&str, &str, Direction)]) -> Rep
                 evidence: Vec::new(),
             })
             .collect(),
-        next_actions: Vec::new(),
-        trace: Trace::default(),
-        model: "statistical".into(),
-        time_range: TimeRange { start: at, end: at },
-        duration_ms: 0,
-        usage: Usage::default(),
-        degraded: Vec::new(),
-        archived: true,
         timezone: "UTC".into(),
-        call_graph: Vec::new(),
-        feedback: None,
         moved: moved
             .iter()
             .map(|(s, signal, d)| Moved {
@@ -43,7 +32,7 @@ fn report(id: &str, services: &[&str], moved: &[(&str, &str, Direction)]) -> Rep
                 direction: *d,
             })
             .collect(),
-        similar: Vec::new(),
+        ..Report::new(id, TimeRange { start: at, end: at })
     }
 }
 

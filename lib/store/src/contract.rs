@@ -4,7 +4,7 @@
 //! Test code: it panics on the first broken promise.
 
 use super::{ObjectStore, ReportStore, Store, layout};
-use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange};
+use aegis_core::report::{Direction, Moved, Report, RootCause, TimeRange, Views};
 use aegis_similar::{Fingerprint, Query};
 
 /// Checks `objects`, an empty store, against the contract of [`ObjectStore`]: get,
@@ -129,7 +129,10 @@ pub async fn past_incidents<O: ObjectStore>(store: &Store<O>) {
         cpu("cpu-2"),
         incident("disk", "payment", "metric:disk"),
     ] {
-        store.put_report(&r).await.expect("put report");
+        store
+            .put_report(&r, &Views::default())
+            .await
+            .expect("put report");
         assert!(
             store
                 .objects()

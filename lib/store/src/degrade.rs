@@ -8,7 +8,8 @@
 //!   say so.
 //!
 //! The counter is process-wide; [`register_metrics`] adds it to the process's
-//! registry (the function host calls it once, `aegis_runtime::process_metrics`).
+//! registry (each function that uses the store calls it when it is built; a second
+//! registration in the same registry is ignored).
 
 use std::sync::LazyLock;
 
@@ -18,7 +19,7 @@ use prometheus_client::metrics::family::Family;
 
 use super::{Claim, ReportStore};
 use aegis_core::Metrics;
-use aegis_core::report::Report;
+use aegis_core::report::{Report, Views};
 
 /// What the store failed to do, the label of `aegis_store_failures_total`.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
@@ -61,11 +62,16 @@ pub fn failures(operation: Operation) -> u64 {
     FAILURES.get_or_create(&operation.label()).get()
 }
 
-/// Stores `report` and sets `report.archived` to whether that worked. A failure is
-/// counted and logged, never returned: the caller answers with the report either way.
-pub async fn archive(store: &dyn ReportStore, report: &mut Report) -> bool {
+/// Stores `report` with the views `render` makes of it and sets `report.archived` to
+/// whether that worked (the stored report says it is archived). A failure is counted
+/// and logged, never returned: the caller answers with the report either way.
+pub async fn archive(
+    store: &dyn ReportStore,
+    report: &mut Report,
+    render: impl Fn(&Report) -> Views,
+) -> bool {
     report.archived = true;
-    match store.put_report(report).await {
+    match store.put_report(report, &render(report)).await {
         Ok(()) => true,
         Err(e) => {
             report.archived = false;
@@ -101,7 +107,7 @@ mod tests {
     async fn archive_marks_and_counts_a_failure() {
         let mut report = report("r1");
         let before = failures(Operation::Archive);
-        assert!(!archive(&down(), &mut report).await);
+        assert!(!archive(&down(), &mut report, |_| Views::default()).await);
         assert!(!report.archived);
         assert!(failures(Operation::Archive) > before);
 
@@ -116,7 +122,7 @@ mod tests {
         let store = Memory::default();
         let mut report = report("r2");
         report.archived = false;
-        assert!(archive(&store, &mut report).await);
+        assert!(archive(&store, &mut report, |_| Views::default()).await);
         let stored = store
             .get_report("r2")
             .await

@@ -332,6 +332,7 @@ mod tests {
     use super::*;
     use crate::test_support::report;
     use crate::{Claim, ReportStore};
+    use aegis_core::report::Views;
 
     fn age(path: &Path, by: Duration) {
         let file = File::options().write(true).open(path).expect("open");
@@ -345,8 +346,14 @@ mod tests {
         let store = Folder::open(dir.path(), Duration::from_secs(3600), ReportLinks::None)
             .await
             .expect("open");
-        store.put_report(&report("old")).await.expect("put");
-        store.put_report(&report("new")).await.expect("put");
+        store
+            .put_report(&report("old"), &Views::default())
+            .await
+            .expect("put");
+        store
+            .put_report(&report("new"), &Views::default())
+            .await
+            .expect("put");
         store.put_card("alert-old", "om_1").await.expect("card");
         assert_eq!(store.claim("marker-old").await.expect("claim"), Claim::Won);
 
@@ -428,8 +435,14 @@ mod tests {
         let store = Folder::open(dir.path(), Duration::from_secs(3600), ReportLinks::None)
             .await
             .expect("open");
-        store.put_report(&report("r")).await.expect("put");
-        store.put_report(&report("r")).await.expect("overwrite");
+        store
+            .put_report(&report("r"), &Views::default())
+            .await
+            .expect("put");
+        store
+            .put_report(&report("r"), &Views::default())
+            .await
+            .expect("overwrite");
         let names: Vec<_> = fs::read_dir(dir.path().join("reports"))
             .expect("read")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

@@ -1,5 +1,7 @@
-//! The report store: analysis reports (JSON and Markdown), alert-card message ids, and
-//! idempotency markers; S3 in a cluster, a local folder on a laptop.
+//! The report store: analysis reports (JSON beside the views their makers rendered),
+//! past-incident entries, alert-card message ids, idempotency markers and dead
+//! letters; S3 in a cluster, a local folder on a laptop. It stores; it renders and
+//! serves nothing.
 
 //!
 //! Two layers: an [`ObjectStore`] (get, put, conditional create, list, delete, presign)
@@ -7,7 +9,6 @@
 //! markers and dead letters out on any of them (docs/store.md) and is what callers use,
 //! as `Arc<dyn ReportStore>`.
 
-pub mod api;
 mod config;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
@@ -15,17 +16,16 @@ mod dead_letter;
 mod degrade;
 mod folder;
 pub mod key;
-mod layout;
+pub mod layout;
 mod listing;
-pub mod markdown;
 mod memory;
 mod object;
 mod s3;
 mod similar;
 mod store;
 mod summary;
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "contract"))]
+pub mod test_support;
 
 pub use config::{Config, ReportLinks, S3Config};
 pub use dead_letter::DeadLetter;

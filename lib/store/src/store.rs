@@ -11,27 +11,31 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::listing::{self, Listed};
-use super::{
-    Claim, DeadLetter, Error, ObjectStore, ReportLinks, ReportSummary, layout, markdown, similar,
-};
-use aegis_core::report::{Feedback, Report, SimilarIncident};
+use super::{Claim, DeadLetter, Error, ObjectStore, ReportLinks, ReportSummary, layout, similar};
+use aegis_core::report::{Feedback, Report, SimilarIncident, Views};
 use aegis_similar::Query;
 
 /// Where reports, card ids, markers and dead letters last.
 #[async_trait::async_trait]
 pub trait ReportStore: Send + Sync {
-    /// Stores a report as JSON, as Markdown and as its page, then its listing line.
-    async fn put_report(&self, report: &Report) -> Result<(), Error>;
+    /// Stores a report as JSON beside the `views` its caller rendered of it (Markdown
+    /// and its page), then its listing line.
+    async fn put_report(&self, report: &Report, views: &Views) -> Result<(), Error>;
     /// A stored report.
     async fn get_report(&self, id: &str) -> Result<Option<Report>, Error>;
     /// A stored report's Markdown rendering.
     async fn get_report_markdown(&self, id: &str) -> Result<Option<String>, Error>;
     /// A stored report's page (HTML).
     async fn get_report_page(&self, id: &str) -> Result<Option<String>, Error>;
-    /// Records a person's verdict on the report `id` and stores the report again
-    /// (JSON, Markdown, page); the updated report, or `None` when there is no such
-    /// report. A later verdict replaces an earlier one.
-    async fn put_feedback(&self, id: &str, feedback: Feedback) -> Result<Option<Report>, Error>;
+    /// Records a person's verdict on the report `id` and stores the report again with
+    /// the views `render` makes of it; the updated report, or `None` when there is no
+    /// such report. A later verdict replaces an earlier one.
+    async fn put_feedback(
+        &self,
+        id: &str,
+        feedback: Feedback,
+        render: &(dyn for<'r> Fn(&'r Report) -> Views + Sync),
+    ) -> Result<Option<Report>, Error>;
     /// Reports newest first, stored at or after `since`, at most `limit`; a report
     /// stored twice is listed once, at its newest time.
     async fn list_reports(
@@ -127,7 +131,7 @@ impl<O: ObjectStore> Store<O> {
 
 #[async_trait::async_trait]
 impl<O: ObjectStore> ReportStore for Store<O> {
-    async fn put_report(&self, report: &Report) -> Result<(), Error> {
+    async fn put_report(&self, report: &Report, views: &Views) -> Result<(), Error> {
         let now = Utc::now();
         let corrupt = |e: serde_json::Error| Error::Corrupt {
             key: report.id.clone(),
@@ -135,8 +139,8 @@ impl<O: ObjectStore> ReportStore for Store<O> {
         };
         let json = serde_json::to_vec_pretty(report).map_err(corrupt)?;
         let line = serde_json::to_vec(&ReportSummary::of(report, now)).map_err(corrupt)?;
-        let md = markdown::render(report).into_bytes();
-        let page = aegis_view::page(report).into_bytes();
+        let md = views.markdown.clone().into_bytes();
+        let page = views.page.clone().into_bytes();
         let entry = similar::encode(report).map_err(corrupt)?;
         let (json_key, md_key, page_key, entry_key) = (
             layout::report_json(&report.id),
@@ -177,12 +181,17 @@ impl<O: ObjectStore> ReportStore for Store<O> {
         self.get_text(layout::report_page(id)).await
     }
 
-    async fn put_feedback(&self, id: &str, feedback: Feedback) -> Result<Option<Report>, Error> {
+    async fn put_feedback(
+        &self,
+        id: &str,
+        feedback: Feedback,
+        render: &(dyn for<'r> Fn(&'r Report) -> Views + Sync),
+    ) -> Result<Option<Report>, Error> {
         let Some(mut report) = self.get_report(id).await? else {
             return Ok(None);
         };
         report.feedback = Some(feedback);
-        self.put_report(&report).await?;
+        self.put_report(&report, &render(&report)).await?;
         Ok(Some(report))
     }
 

@@ -3,27 +3,15 @@
 use chrono::Utc;
 
 use super::{Error, ObjectStore, ReportLinks, Store};
-use aegis_core::report::{Report, TimeRange, Trace, Usage};
+use aegis_core::report::{Report, TimeRange};
 
 /// A minimal report with id `id`.
 pub fn report(id: &str) -> Report {
     Report {
-        id: id.into(),
         summary: format!("summary of {id}"),
-        ranked_root_causes: vec![],
-        next_actions: vec![],
-        trace: Trace::default(),
-        model: "statistical".into(),
-        time_range: TimeRange::last(Utc::now(), 15),
         duration_ms: 1,
-        usage: Usage::default(),
-        degraded: vec![],
-        archived: true,
         timezone: "UTC".into(),
-        call_graph: Vec::new(),
-        feedback: None,
-        moved: Vec::new(),
-        similar: Vec::new(),
+        ..Report::new(id, TimeRange::last(Utc::now(), 15))
     }
 }
 

@@ -84,6 +84,22 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The backends' credentials (tokens and passwords, from the auth variables or the
+    /// URLs), to keep out of prompts, reports and logs.
+    pub fn secrets(&self) -> Vec<Secret> {
+        [&self.prometheus, &self.loki, &self.jaeger]
+            .into_iter()
+            .flatten()
+            .filter_map(|backend| match &backend.auth {
+                Some(Auth::Bearer(token)) => Some(token.clone()),
+                Some(Auth::Basic { password, .. }) => Some(password.clone()),
+                None => None,
+            })
+            .collect()
+    }
+}
+
 fn backend(env: &Env, url_var: &str, auth_var: &str) -> Result<Option<Backend>, Error> {
     let Some(url) = env.url(url_var)? else {
         return Ok(None);

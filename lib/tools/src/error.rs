@@ -128,7 +128,7 @@ impl Error {
     pub(crate) fn malformed(api: Api, e: &serde_json::Error) -> Self {
         Self::Malformed {
             api,
-            detail: super::http::shorten(&e.to_string(), 200),
+            detail: crate::text::shorten(&e.to_string(), 200),
         }
     }
 

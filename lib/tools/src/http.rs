@@ -348,7 +348,7 @@ fn error_message(api: Api, status: reqwest::StatusCode, body: &[u8]) -> String {
     } else {
         text
     };
-    shorten(&text, 500)
+    crate::text::shorten(&text, 500)
 }
 
 /// The `data` of a Prometheus-style `{"status", "data", "error"}` answer (Prometheus
@@ -381,14 +381,6 @@ pub(crate) fn unwrap_envelope<T: serde::de::DeserializeOwned>(
     // Missing data reads as null: whatever `T` makes of it (`None`, or an error).
     let data = envelope.data.as_deref().map_or("null", |d| d.get());
     serde_json::from_str(data).map_err(malformed)
-}
-
-/// `text` cut to at most `max` characters, marked when cut.
-pub(crate) fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((at, _)) => format!("{}…", &text[..at]),
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod jaeger;
 pub mod logline;
 pub mod loki;
 pub mod prometheus;
+mod text;
 
 pub use bounds::{Bounds, Capped, TARGET_POINTS, auto_step};
 pub use catalog::{Catalog, Tool, Window, catalog, catalog_for};

@@ -207,7 +207,7 @@ fn evidence(e: &Evidence) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis_core::report::{Chart, Edge, Feedback, Step, TimeRange, Trace, Unit, Usage, Verdict};
+    use aegis_core::report::{Chart, Edge, Feedback, Step, TimeRange, Trace, Unit, Verdict};
 
     fn report() -> Report {
         let start = chrono::DateTime::from_timestamp(1_769_700_000, 0).unwrap();
@@ -220,7 +220,6 @@ mod tests {
             })
             .collect();
         Report {
-            id: "rca-page".into(),
             summary: "Most likely root cause: payment <script>alert(1)</script>".into(),
             ranked_root_causes: vec![RootCause {
                 rank: 1,
@@ -263,15 +262,7 @@ mod tests {
                     log: String::new(),
                 }],
             },
-            model: "statistical".into(),
-            time_range: TimeRange {
-                start,
-                end: start + chrono::Duration::minutes(15),
-            },
             duration_ms: 1200,
-            usage: Usage::default(),
-            degraded: vec![],
-            archived: true,
             timezone: "Asia/Shanghai".into(),
             call_graph: vec![Edge {
                 caller: "frontend".into(),
@@ -282,7 +273,6 @@ mod tests {
                 by: None,
                 at: start,
             }),
-            moved: vec![],
             similar: vec![aegis_core::report::SimilarIncident {
                 id: "rca-earlier".into(),
                 at: start - chrono::Duration::days(3),
@@ -291,6 +281,14 @@ mod tests {
                 similarity: 0.64,
                 feedback: Some("wrong cause".into()),
             }],
+
+            ..Report::new(
+                "rca-page",
+                TimeRange {
+                    start,
+                    end: start + chrono::Duration::minutes(15),
+                },
+            )
         }
     }
 

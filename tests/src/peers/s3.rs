@@ -130,7 +130,19 @@ impl S3Server {
     /// Creates `bucket` (moto does not check signatures, so a plain PUT does).
     pub async fn create_bucket(&self, bucket: &str) -> anyhow::Result<()> {
         let url = self.endpoint.join(bucket)?;
-        let res = reqwest::Client::new().put(url).send().await?;
+        // moto's development server (werkzeug) now and then resets a connection that
+        // arrives while it is still warming up on a loaded machine: a reset, and only a
+        // reset, is tried again, a few times.
+        let mut attempt = 0;
+        let res = loop {
+            attempt += 1;
+            match reqwest::Client::new().put(url.clone()).send().await {
+                Err(e) if (e.is_connect() || e.is_request()) && attempt < 5 => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => break other?,
+            }
+        };
         anyhow::ensure!(
             res.status().is_success(),
             "creating bucket {bucket} failed: {}",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use aegis_feishu::{Message, ReceiveIdType};
+use aegis_feishu::{Outgoing, ReceiveIdType};
 use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu, Fault, Posted};
 use aegis_tests::peers::alertmanager::Alertmanager;
 use aegis_tests::peers::prometheus::Prometheus;
@@ -146,7 +146,7 @@ async fn client_reads_the_bot_and_refreshes_an_expired_token_once() {
                 .send(
                     ReceiveIdType::ChatId,
                     &format!("oc_{i}"),
-                    &Message::Text(format!("m{i}")),
+                    &Outgoing::Text(format!("m{i}")),
                     &format!("expiry-{i}"),
                 )
                 .await
@@ -460,15 +460,8 @@ async fn sink_down_then_up_alertmanager_retries_and_one_card_arrives() {
 
     // webhook-receiver alone, publishing over HTTP to the flaky broker (K_SINK).
     let vars = [("K_SINK", sink.as_str()), ("AEGIS_SINK_RETRIES", "1")];
-    let config = aegis_runtime::Config::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap();
-    let ctx = aegis_runtime::context_from_config(config).await.unwrap();
-    let function = webhook_receiver_build(&ctx);
-    let app = aegis_runtime::mount(function, &ctx);
+    let ctx = aegis_tests::vars::Vars::of(&vars).context();
+    let app = aegis_tests::vars::mount_alone("webhook-receiver", &ctx).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver = format!(
         "http://{}/alertmanager/webhook",
@@ -523,12 +516,4 @@ async fn sink_down_then_up_alertmanager_retries_and_one_card_arrives() {
         "Alertmanager saw the 503 and retried:\n{}",
         am.log()
     );
-}
-
-fn webhook_receiver_build(ctx: &aegis_runtime::Context) -> aegis_runtime::Function {
-    aegis_cli::host::FUNCTIONS
-        .iter()
-        .find(|(name, _)| *name == "webhook-receiver")
-        .map(|(_, build)| build(ctx).expect("webhook-receiver builds"))
-        .expect("webhook-receiver is a function of the host")
 }

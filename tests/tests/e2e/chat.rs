@@ -288,9 +288,13 @@ async fn chat_question_is_acknowledged_analysed_and_answered_once() {
     )
     .await
     .unwrap();
-    aegis_store::ReportStore::put_report(&store, &aegis_tests::reports::sample(report_id))
-        .await
-        .unwrap();
+    aegis_store::ReportStore::put_report(
+        &store,
+        &aegis_tests::reports::sample(report_id),
+        &aegis_view::views(&aegis_tests::reports::sample(report_id)),
+    )
+    .await
+    .unwrap();
     let value = serde_json::to_value(aegis_core::report::FeedbackValue::new(
         report_id,
         "payments-db",

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aegis_cli::broker::{HopOutcome, Manifests};
+use aegis_broker::{HopOutcome, Manifests};
 use aegis_core::events::{AnyEvent, AttributesReader, AttributesWriter, Event};
 use aegis_tests::process::{self, Aegis};
 use axum::Router;
@@ -500,7 +500,7 @@ async fn every_function_is_mounted_and_public_paths_reach_their_function() {
     let res = c.post(dev.url("/fn/nope/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // Each public path reaches its function, which answers the same under /fn/<name>.
-    for (path, function) in aegis_cli::host::PUBLIC_ROUTES {
+    for (path, function) in aegis_cli::functions::PUBLIC_ROUTES {
         if path.contains('{') {
             continue; // a missing report is a genuine 404
         }
@@ -544,7 +544,7 @@ async fn built_in_manifests_load_and_every_trigger_routes_to_a_mounted_function(
     let manifests = Manifests::embedded().unwrap();
     assert_eq!(manifests.main_broker().name, "aegis");
     let (dev, _data) = process::dev(&[], None).await.unwrap();
-    let functions: Vec<&str> = aegis_cli::host::FUNCTIONS.iter().map(|(n, _)| *n).collect();
+    let functions = aegis_cli::functions::NAMES;
     assert!(!dev.broker().triggers().is_empty());
     for trigger in dev.broker().triggers() {
         let function = trigger

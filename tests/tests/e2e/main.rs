@@ -3,6 +3,7 @@
 
 mod alerts;
 mod analyze;
+mod bridge;
 mod chat;
 mod demo;
 mod foundation;

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aegis_cli::broker::{Manifests, parse_iso8601};
+use aegis_broker::{Manifests, parse_iso8601};
 use aegis_core::config::VARIABLES;
 use aegis_core::events::{EXT_ORIGIN, EXT_OUTCOME, EventType, Origin, Outcome};
 use aegis_runtime::Context;
@@ -274,11 +274,7 @@ const HANDLES: &[(&str, &[EventType])] = &[
 
 /// POSTs a binary CloudEvent of `ty` with `{}` data to `function`'s router at `path`.
 async fn post_event(function: &str, path: &str, ty: &str) -> StatusCode {
-    let (_, build) = aegis_cli::host::FUNCTIONS
-        .iter()
-        .find(|(name, _)| *name == function)
-        .unwrap_or_else(|| panic!("the host has no function {function}"));
-    let built = build(&Context::for_test()).unwrap();
+    let built = built(function, &in_memory(Context::for_test())).await;
     let request = Request::post(path)
         .header("ce-specversion", "1.0")
         .header("ce-id", "manifest-check-1")
@@ -458,13 +454,12 @@ async fn timeouts_are_aligned() {
     // The ConfigMap's settings must be valid for the config module; the functions are
     // built with them, as in the cluster.
     let cm = config_map(&docs);
-    let configured =
-        aegis_runtime::Config::from_lookup(|k| cm.get(k).filter(|v| !v.is_empty()).cloned())
-            .unwrap_or_else(|e| panic!("the ConfigMap is refused by the config module: {e}"));
-    let ctx = Context {
-        config: std::sync::Arc::new(configured),
-        ..Context::for_test()
-    };
+    let from_map = cm.clone();
+    let vars: aegis_core::config::Lookup =
+        std::sync::Arc::new(move |k| from_map.get(k).filter(|v| !v.is_empty()).cloned());
+    aegis_cli::config::validate(&aegis_core::config::Env::new(&*vars))
+        .unwrap_or_else(|e| panic!("the ConfigMap is refused by the config module: {e}"));
+    let ctx = in_memory(Context::from_lookup(vars).expect("valid serving settings"));
     // Each function's own request limit (it answers 503 past it).
     let mut own = BTreeMap::new();
     for name in services.keys() {
@@ -473,8 +468,8 @@ async fn timeouts_are_aligned() {
             timeout <= 600,
             "Service {name}: timeoutSeconds {timeout} > 600"
         );
-        if let Some((_, build)) = aegis_cli::host::FUNCTIONS.iter().find(|(n, _)| n == name) {
-            let limit = build(&ctx).unwrap().timeout;
+        if aegis_cli::functions::NAMES.contains(&name.as_str()) {
+            let limit = built(name, &ctx).await.timeout;
             assert!(
                 limit <= Duration::from_secs(timeout),
                 "Service {name}: timeoutSeconds {timeout} cuts the function's own limit {limit:?}"
@@ -512,10 +507,12 @@ async fn timeouts_are_aligned() {
         }
     }
     // The analysis budget: the default and the ConfigMap's.
-    let budget = aegis_runtime::Config::for_test()
-        .analysis
-        .budget
-        .max(ctx.config.analysis.budget);
+    let analysis_budget = |env: &aegis_core::config::Env| {
+        aegis_core::request::Config::from_env(env).map(|c| c.budget)
+    };
+    let budget = analysis_budget(&aegis_core::config::Env::new(&|_| None))
+        .unwrap()
+        .max(ctx.read(analysis_budget).unwrap());
     let analyze = Duration::from_secs(timeout_of("analyze"));
     assert!(
         analyze >= budget,
@@ -904,7 +901,7 @@ fn aegis_dev_routes_by_these_triggers() {
 fn only_functions_with_public_routes_are_public_and_the_bridge_is_bound() {
     let docs = documents();
     for (name, service) in services(&docs) {
-        let public = aegis_cli::host::PUBLIC_ROUTES
+        let public = aegis_cli::functions::PUBLIC_ROUTES
             .iter()
             .any(|(_, function)| *function == name);
         let visibility = service["metadata"]["labels"]["networking.knative.dev/visibility"]
@@ -939,4 +936,20 @@ fn only_functions_with_public_routes_are_public_and_the_bridge_is_bound() {
                 && d.name() == sink["name"].as_str().unwrap_or("")),
         "the SinkBinding's sink {sink} is not the Broker"
     );
+}
+
+/// `ctx` with an in-memory report store for its functions.
+fn in_memory(ctx: Context) -> Context {
+    let store: std::sync::Arc<dyn aegis_store::ReportStore> =
+        std::sync::Arc::new(aegis_store::Memory::default());
+    ctx.provide(store);
+    ctx
+}
+
+/// The function `name` built from `ctx`, without the host's layers.
+async fn built(name: &str, ctx: &Context) -> aegis_runtime::Function {
+    aegis_cli::functions::build(name, ctx)
+        .await
+        .unwrap_or_else(|| panic!("the host has no function {name}"))
+        .unwrap_or_else(|e| panic!("{name} does not build: {e}"))
 }

@@ -241,7 +241,10 @@ async fn eval_feedback_scores_the_stored_reports_by_peoples_verdicts() {
         ("r4", None),
     ] {
         store
-            .put_report(&aegis_tests::reports::sample(id))
+            .put_report(
+                &aegis_tests::reports::sample(id),
+                &aegis_view::views(&aegis_tests::reports::sample(id)),
+            )
             .await
             .unwrap();
         if let Some(verdict) = verdict {
@@ -250,7 +253,10 @@ async fn eval_feedback_scores_the_stored_reports_by_peoples_verdicts() {
                 by: Some("ou_sre".into()),
                 at: chrono::Utc::now(),
             };
-            store.put_feedback(id, feedback).await.unwrap();
+            store
+                .put_feedback(id, feedback, &aegis_view::views)
+                .await
+                .unwrap();
         }
     }
     let json = data.path().join("feedback.json");

@@ -66,7 +66,7 @@ fn probes(method: &Method, template: &str, known_id: &str) -> Vec<Probe> {
 
 /// The function that owns `path` (every function answers `/healthz`; analyze is one).
 fn owner(path: &str) -> &'static str {
-    aegis_cli::host::PUBLIC_ROUTES
+    aegis_cli::functions::PUBLIC_ROUTES
         .iter()
         .find(|(p, _)| *p == path)
         .map(|(_, f)| *f)
@@ -74,21 +74,8 @@ fn owner(path: &str) -> &'static str {
 }
 
 /// `name` alone, as `aegis serve` mounts it, on a free port; its base URL.
-async fn serve_alone(name: &str, config: aegis_runtime::Config) -> String {
-    let ctx = aegis_runtime::context_from_config(config).await.unwrap();
-    let (_, build) = aegis_cli::host::FUNCTIONS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .unwrap();
-    let app = aegis_runtime::mount(build(&ctx).unwrap(), &ctx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(aegis_runtime::serve_on(
-        listener,
-        app,
-        Duration::from_secs(1),
-    ));
-    url
+async fn serve_alone(name: &str, vars: &[(&str, &str)]) -> String {
+    aegis_tests::vars::serve_alone(name, &aegis_tests::vars::Vars::of(vars).context()).await
 }
 
 async fn send(http: &reqwest::Client, base: &str, probe: &Probe) -> (StatusCode, String) {
@@ -108,8 +95,9 @@ async fn every_openapi_route_answers_as_documented_through_dev_and_each_function
     let store = Folder::open(data.path(), Duration::from_secs(86400), ReportLinks::None)
         .await
         .unwrap();
+    let sample = reports::sample("rep-routes");
     store
-        .put_report(&reports::sample("rep-routes"))
+        .put_report(&sample, &aegis_view::views(&sample))
         .await
         .unwrap();
 
@@ -123,14 +111,6 @@ async fn every_openapi_route_answers_as_documented_through_dev_and_each_function
         .json()
         .await
         .unwrap();
-    let config = || {
-        aegis_runtime::Config::from_lookup(|k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
-        .unwrap()
-    };
     let mut alone: BTreeMap<&str, String> = BTreeMap::new();
     let paths = doc["paths"].as_object().expect("the document has paths");
     assert!(paths.len() >= 7, "{paths:?}");
@@ -142,7 +122,7 @@ async fn every_openapi_route_answers_as_documented_through_dev_and_each_function
                 operation["responses"].as_object().unwrap().keys().collect();
             let name = owner(template);
             if !alone.contains_key(name) {
-                alone.insert(name, serve_alone(name, config()).await);
+                alone.insert(name, serve_alone(name, &vars).await);
             }
             for probe in probes(&method, template, "rep-routes") {
                 let via_dev = send(&http, &dev.url(""), &probe).await;

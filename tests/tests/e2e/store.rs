@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis_analysis::Report;
+use aegis_core::report::Report;
 use aegis_store::{self as store, Claim, Folder, Operation, ReportLinks, ReportStore, S3};
 use aegis_tests::peers::s3::S3Server;
 use aegis_tests::reports::sample as report;
@@ -114,7 +114,10 @@ macro_rules! both_stores {
 
 async fn put_get_markdown_and_cards(f: Fixture) {
     let stored = report("rep-1");
-    f.store.put_report(&stored).await.expect("put");
+    f.store
+        .put_report(&stored, &aegis_view::views(&stored))
+        .await
+        .expect("put");
     let got = f.store.get_report("rep-1").await.expect("get");
     assert_eq!(got.as_ref(), Some(&stored));
     assert_eq!(f.store.get_report("absent").await.expect("get"), None);
@@ -165,12 +168,18 @@ async fn list_newest_first_with_since_and_limit(f: Fixture) {
             .expect("list")
             .is_empty()
     );
-    f.store.put_report(&report("a")).await.expect("put");
+    f.store
+        .put_report(&report("a"), &aegis_view::views(&report("a")))
+        .await
+        .expect("put");
     tokio::time::sleep(Duration::from_millis(5)).await;
     let after_a = Utc::now();
     tokio::time::sleep(Duration::from_millis(5)).await;
     for id in ["b", "c"] {
-        f.store.put_report(&report(id)).await.expect("put");
+        f.store
+            .put_report(&report(id), &aegis_view::views(&report(id)))
+            .await
+            .expect("put");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let ids = |list: Vec<store::ReportSummary>| list.into_iter().map(|s| s.id).collect::<Vec<_>>();
@@ -227,14 +236,14 @@ both_stores!(
 
 async fn store_down_the_analysis_still_answers(mut f: Fixture) {
     let mut ok = report("before-down");
-    assert!(store::archive(&*f.store, &mut ok).await);
+    assert!(store::archive(&*f.store, &mut ok, aegis_view::views).await);
     assert!(ok.archived);
 
     f.take_down().await;
     let archive_failures = store::failures(Operation::Archive);
     let claim_failures = store::failures(Operation::Claim);
     let mut answer = report("while-down");
-    let archived = store::archive(&*f.store, &mut answer).await;
+    let archived = store::archive(&*f.store, &mut answer, aegis_view::views).await;
     assert!(!archived);
     assert!(
         !answer.archived,
@@ -260,7 +269,10 @@ both_stores!(
 async fn presigned_link_serves_the_report_page_with_no_function_running() {
     let f = Fixture::s3(ReportLinks::Presigned).await;
     let stored = report("linked");
-    f.store.put_report(&stored).await.expect("put");
+    f.store
+        .put_report(&stored, &aegis_view::views(&stored))
+        .await
+        .expect("put");
     let link = f
         .store
         .report_link("linked")
@@ -300,12 +312,15 @@ both_stores!(
 #[tokio::test]
 async fn read_api_serves_reports_from_s3() {
     let f = Fixture::s3(ReportLinks::None).await;
-    f.store.put_report(&report("api-1")).await.expect("put");
+    f.store
+        .put_report(&report("api-1"), &aegis_view::views(&report("api-1")))
+        .await
+        .expect("put");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = store::api::routes(f.store.clone());
+    let app = aegis_api::read::routes(f.store.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let http = reqwest::Client::new();
@@ -361,33 +376,16 @@ async fn analyze_answers_when_s3_goes_down() {
     let data = tempfile::tempdir().expect("tempdir");
     let data_dir = data.path().to_string_lossy().into_owned();
     // No model and no backends: the statistical engine answers with a degraded report.
-    let config = aegis_runtime::Config::from_lookup(|name| match name {
-        "AEGIS_DATA_DIR" => Some(data_dir.clone()),
-        "AEGIS_ANALYSIS_BUDGET" => Some("20s".into()),
-        _ => None,
-    })
-    .expect("test configuration is valid");
-    let mut ctx = aegis_runtime::context_from_config(config)
-        .await
-        .expect("context");
+    let ctx = aegis_tests::vars::Vars::of(&[
+        ("AEGIS_DATA_DIR", &data_dir),
+        ("AEGIS_ANALYSIS_BUDGET", "20s"),
+    ])
+    .context();
     let s3 = s3_store(&server, ReportLinks::None);
     s3.check().await.expect("the bucket is reachable");
-    ctx.store = Arc::new(s3.clone());
-    let build = aegis_cli::host::FUNCTIONS
-        .iter()
-        .find(|(name, _)| *name == "analyze")
-        .map(|(_, build)| *build)
-        .expect("the host lists analyze");
-    let app = aegis_runtime::mount(build(&ctx).expect("analyze builds"), &ctx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(aegis_runtime::serve_on(
-        listener,
-        app,
-        Duration::from_secs(1),
-    ));
+    let store: Arc<dyn ReportStore> = Arc::new(s3.clone());
+    ctx.provide(store);
+    let base = aegis_tests::vars::serve_alone("analyze", &ctx).await;
 
     let http = reqwest::Client::new();
     let analyze = || async {

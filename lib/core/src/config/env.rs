@@ -57,6 +57,16 @@ impl<'a> Env<'a> {
         names.iter().find_map(|n| self.string(n))
     }
 
+    /// The value of every variable declared secret in [`VARIABLES`] that is set: what
+    /// an analysis keeps out of its prompts and reports, whichever domain reads it.
+    pub fn declared_secrets(&self) -> Vec<Secret> {
+        VARIABLES
+            .iter()
+            .filter(|v| v.secret)
+            .filter_map(|v| self.secret(v.name))
+            .collect()
+    }
+
     /// A secret value.
     pub fn secret(&self, name: &str) -> Option<Secret> {
         self.string(name).map(Secret::new)

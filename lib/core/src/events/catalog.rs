@@ -92,7 +92,7 @@ pub fn build(
     for (name, value) in extensions {
         builder = builder.extension(name, *value);
     }
-    if let Some(traceparent) = crate::trace::current_traceparent() {
+    if let Some(traceparent) = crate::trace_context::current_traceparent() {
         builder = builder.extension(EXT_TRACEPARENT, traceparent);
     }
     // Every required attribute is set above, so building cannot fail.

@@ -8,6 +8,7 @@ mod catalog;
 mod config;
 mod decode;
 mod id;
+pub mod knative;
 mod payload;
 mod receive;
 mod sink;

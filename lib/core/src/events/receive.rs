@@ -67,7 +67,7 @@ impl<S: Send + Sync> FromRequest<S> for AnyEvent {
         })?;
         let event = cloudevents::binding::http::to_event(&headers, body.to_vec())
             .map_err(|e| Rejection::Malformed(e.to_string()))?;
-        crate::trace::adopt_event_context(&event);
+        crate::trace_context::adopt_event_context(&event);
         tracing::debug!(event.id = %event.id(), event.ty = %event.ty(), event.source = %event.source(), "event received");
         Ok(Self(event))
     }

@@ -96,7 +96,7 @@ impl HttpSink {
         let res = client
             .execute(request)
             .await
-            .map_err(|e| Attempt::Retry(crate::request_error::describe(&e).into()))?;
+            .map_err(|e| Attempt::Retry(crate::outgoing::describe(&e).into()))?;
         let status = res.status();
         if status.is_success() {
             return Ok(());
@@ -137,7 +137,7 @@ impl EventSink for HttpSink {
         let id = event.id().to_string();
         let ty = event.ty().to_string();
         let (mut headers, body) = encode_binary(event).await?;
-        crate::trace::inject_headers(&mut headers);
+        crate::trace_context::inject_headers(&mut headers);
         let mut backoff = self.first_backoff;
         let mut last = String::new();
         for attempt in 0..=self.retries {

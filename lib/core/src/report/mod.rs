@@ -178,6 +178,16 @@ pub struct Edge {
     pub callee: String,
 }
 
+/// What a person reads of a report, rendered beside its JSON and stored with it:
+/// Markdown and the self-contained HTML page (`aegis_view::views` makes both).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Views {
+    /// The report as Markdown.
+    pub markdown: String,
+    /// The report's page (HTML).
+    pub page: String,
+}
+
 /// A person's verdict on a report's top candidate (the card's feedback buttons).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Feedback {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use promql_parser::parser::LabelModifier;
 use promql_parser::parser::token;
 
-use super::eval::Error;
+use super::error::Error;
 use super::value::Sample;
 use crate::labels::Labels;
 

@@ -16,26 +16,17 @@ use promql_parser::parser::{
     VectorSelector,
 };
 
+pub use super::error::Error;
 use super::functions;
+use super::operand::{Value, drop_name};
 use super::value::{Instant, RangeSeries, Sample};
 use crate::labels::Labels;
-use crate::metrics::{MetricStore, Series};
+use crate::metric_store::{MetricStore, Series};
 
 /// The lookback delta of instant selectors (Prometheus' default, 5m).
 pub const LOOKBACK_MS: i64 = 5 * 60 * 1000;
 /// Prometheus refuses range queries with more points per series than this.
 pub const MAX_POINTS: i64 = 11_000;
-
-/// Why a query was not answered: Prometheus' `bad_data` (400) or `execution` (422).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum Error {
-    /// The query does not parse, or uses what the replay does not support.
-    #[error("{0}")]
-    BadData(String),
-    /// The query is valid but cannot be evaluated (e.g. many-to-many matching).
-    #[error("{0}")]
-    Execution(String),
-}
 
 fn unsupported(what: impl std::fmt::Display) -> Error {
     Error::BadData(format!(
@@ -43,15 +34,6 @@ fn unsupported(what: impl std::fmt::Display) -> Error {
          sum/avg/min/max/count/group/stddev/stdvar/topk/bottomk/quantile, arithmetic, comparisons, and/or/unless, \
          histogram_quantile and a few math functions)"
     ))
-}
-
-/// A value during evaluation.
-pub(super) enum Value<'a> {
-    Scalar(f64),
-    Vector(Vec<Sample>),
-    /// Per series: labels and the samples inside the range.
-    Matrix(Vec<(&'a Labels, &'a [i64], &'a [f64])>),
-    String(String),
 }
 
 /// Evaluates `query` at `at_ms`.
@@ -434,11 +416,6 @@ fn matcher_matches(m: &Matcher, value: &str) -> bool {
 /// Prometheus' staleness marker, a NaN with this exact bit pattern.
 fn is_stale(v: f64) -> bool {
     v.to_bits() == 0x7ff0_0000_0000_0002
-}
-
-/// The labels without `__name__`.
-pub(super) fn drop_name(l: &Labels) -> Labels {
-    l.filter(|n| n != "__name__")
 }
 
 /// Go's `vectorElemBinop`: the value, and whether a comparison holds.

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use super::eval::{Error, Value, drop_name};
+use super::error::Error;
+use super::operand::{Value, drop_name};
 use super::value::Sample;
 use crate::labels::Labels;
-use crate::metrics::parse_value;
+use crate::metric_store::parse_value;
 
 const RANGE: &[&str] = &[
     "rate",

@@ -92,7 +92,7 @@ pub fn one_line(text: &str, max: usize) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    crate::http::shorten(flat.trim(), max)
+    crate::text::shorten(flat.trim(), max)
 }
 
 #[cfg(test)]

@@ -97,9 +97,9 @@ async fn tool_calls_of_one_turn_run_in_parallel() {
     .await
     .unwrap();
     let a = Analyzer::new(
-        config(&fake, None, &[]).analyzer_settings(),
+        config(&fake, None, &[]).settings(),
         Arc::new(Rendezvous(tokio::sync::Barrier::new(2))),
-        Arc::new(NoEngine {
+        Arc::new(NoRanker {
             reason: "none".into(),
         }),
     );
@@ -357,9 +357,9 @@ impl ToolSet for Leaky {
 
 fn leaky_analyzer(fake: &FakeLlm, extra: &[(&str, &str)]) -> Analyzer {
     Analyzer::new(
-        config(fake, None, extra).analyzer_settings(),
+        config(fake, None, extra).settings(),
         Arc::new(Leaky),
-        Arc::new(NoEngine {
+        Arc::new(NoRanker {
             reason: "none".into(),
         }),
     )

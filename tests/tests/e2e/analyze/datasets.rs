@@ -30,14 +30,14 @@ pub fn dev_dataset(name: &str) -> PathBuf {
 /// The request the statistical engine answers for `case` (model `statistical`); set
 /// its `model` to `None` for the configured model.
 #[allow(dead_code)] // not every includer asks for it
-pub fn engine_request(case: &aegis_replay::Case) -> aegis_analysis::Request {
-    aegis_analysis::Request {
+pub fn engine_request(case: &aegis_replay::Case) -> aegis_core::request::Request {
+    aegis_core::request::Request {
         description: case.question.clone(),
-        time_range: aegis_analysis::TimeRange {
+        time_range: aegis_core::report::TimeRange {
             start: case.start,
             end: case.end,
         },
-        model: Some(aegis_analysis::engine::STATISTICAL.into()),
+        model: Some(aegis_analysis::STATISTICAL.into()),
         session_id: None,
         alert: None,
     }

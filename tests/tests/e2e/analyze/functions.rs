@@ -18,21 +18,8 @@ async fn serve(name: &str, script: Vec<Reply>, extra: &[(&str, &str)]) -> Served
     let data = tempfile::tempdir().unwrap();
     let mut vars = vec![("AEGIS_DATA_DIR", data.path().to_str().unwrap())];
     vars.extend_from_slice(extra);
-    let config = config(&fake, Some(&prom), &vars);
-    let ctx = aegis_runtime::context_from_config(config).await.unwrap();
-    let build = aegis_cli::host::FUNCTIONS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, b)| *b)
-        .unwrap();
-    let app = aegis_runtime::mount(build(&ctx).unwrap(), &ctx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(aegis_runtime::serve_on(
-        listener,
-        app,
-        Duration::from_secs(1),
-    ));
+    let ctx = config(&fake, Some(&prom), &vars).context();
+    let url = aegis_tests::vars::serve_alone(name, &ctx).await;
     Served {
         url,
         fake,

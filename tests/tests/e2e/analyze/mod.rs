@@ -10,15 +10,15 @@ mod functions;
 mod rank_tool;
 mod real_model;
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use aegis_analysis::{
-    Analyzer, NoEngine, Progress, ProgressEvent, Report, Request, TimeRange, ToolSet,
-};
+use aegis_analysis::{Analyzer, NoRanker, Progress, ProgressEvent, ToolSet};
+use aegis_core::report::{Report, TimeRange};
+use aegis_core::request::Request;
 use aegis_llm::{Retry, ToolSpec};
 use aegis_tests::fake_llm::{FakeLlm, Reply};
+use aegis_tests::vars::Vars;
 use chrono::Utc;
 use serde_json::{Value, json};
 
@@ -103,43 +103,35 @@ fn start_prometheus() -> Result<String, String> {
 // ---------------------------------------------------------------------------------
 // Fixtures.
 
-fn config(
-    fake: &FakeLlm,
-    prometheus: Option<&str>,
-    extra: &[(&str, &str)],
-) -> aegis_runtime::Config {
-    let mut vars: HashMap<String, String> = HashMap::from([
-        ("AEGIS_LLM_BASE_URL".into(), fake.base_url.clone()),
-        ("AEGIS_LLM_MODEL".into(), "fake-model".into()),
-        (
-            "AEGIS_LLM_API_KEY".into(),
-            "sk-test-key-never-leaks-0000".into(),
-        ),
-        ("AEGIS_LLM_TIMEOUT".into(), "2s".into()),
-        ("AEGIS_ANALYSIS_BUDGET".into(), "20s".into()),
+fn config(fake: &FakeLlm, prometheus: Option<&str>, extra: &[(&str, &str)]) -> Vars {
+    let mut vars = Vars::of(&[
+        ("AEGIS_LLM_BASE_URL", &fake.base_url),
+        ("AEGIS_LLM_MODEL", "fake-model"),
+        ("AEGIS_LLM_API_KEY", "sk-test-key-never-leaks-0000"),
+        ("AEGIS_LLM_TIMEOUT", "2s"),
+        ("AEGIS_ANALYSIS_BUDGET", "20s"),
     ]);
     if let Some(p) = prometheus {
-        vars.insert("PROMETHEUS_BASE_URL".into(), p.into());
+        vars.set("PROMETHEUS_BASE_URL", p);
     }
     for (k, v) in extra {
-        vars.insert(k.to_string(), v.to_string());
+        vars.set(k, *v);
     }
-    aegis_runtime::Config::from_lookup(|k| vars.get(k).cloned())
-        .expect("test configuration is valid")
+    vars
 }
 
 /// An analyzer whose tools are the real catalog over a real Prometheus.
 async fn analyzer(fake: &FakeLlm, extra: &[(&str, &str)]) -> Analyzer {
     let prom = prometheus().await;
-    let config = config(fake, Some(&prom), extra);
-    let tools = aegis_tools::Clients::new(&config.tools).expect("tools build");
+    let settings = config(fake, Some(&prom), extra).settings();
+    let tools = aegis_tools::Clients::new(&settings.tools).expect("tools build");
     let range = range();
     let catalog =
         aegis_tools::catalog_for(&tools, aegis_tools::catalog::window(range.start, range.end));
     Analyzer::new(
-        config.analyzer_settings(),
+        settings,
         Arc::new(catalog),
-        Arc::new(NoEngine {
+        Arc::new(NoRanker {
             reason: "no engine in this test".into(),
         }),
     )

@@ -17,7 +17,8 @@ async fn model_calls_the_engine_as_a_tool_and_reads_its_ranking() {
     let vars = backends.vars();
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let probe = FakeLlm::start(Vec::new()).await.unwrap();
-    let tools = aegis_tools::Clients::new(&config(&probe, None, &vars).tools).expect("tools build");
+    let tools = aegis_tools::Clients::new(&config(&probe, None, &vars).settings().tools)
+        .expect("tools build");
     let direct = aegis_rca::Engine::default()
         .analyze(&aegis_rca::Input::new(range, backends.catalog()), &tools)
         .await;
@@ -40,11 +41,8 @@ async fn model_calls_the_engine_as_a_tool_and_reads_its_ranking() {
     let mut with_budget = vars.clone();
     // The engine runs twice in debug builds (hypothesis, then the tool): room for both.
     with_budget.push(("AEGIS_ANALYSIS_BUDGET", "180s"));
-    let ctx = aegis_runtime::context_from_config(config(&fake, None, &with_budget))
-        .await
-        .unwrap();
-    let analyzer =
-        Analyzer::from_settings(ctx.config.analyzer_settings()).with_retry(quick_retry());
+    let analyzer = Analyzer::from_settings(config(&fake, None, &with_budget).settings())
+        .with_retry(quick_retry());
     let request = Request {
         description: case.question.clone(),
         time_range: range,

@@ -35,10 +35,7 @@ async fn small_local_model_at_a_4k_context_gives_a_valid_report_never_worse_than
     ]);
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let probe = FakeLlm::start(Vec::new()).await.unwrap();
-    let ctx = aegis_runtime::context_from_config(config(&probe, None, &vars))
-        .await
-        .unwrap();
-    let analyzer = Analyzer::from_settings(ctx.config.analyzer_settings());
+    let analyzer = Analyzer::from_settings(config(&probe, None, &vars).settings());
     let mut request = super::datasets::engine_request(&case);
     let engine = analyzer.run("engine", &request, &Progress::none()).await;
     let engine_top = engine

@@ -1,10 +1,11 @@
-use super::{Report, Request};
+use aegis_core::report::Report;
+use aegis_core::request::Request;
 
 /// The analyzer without a model: ranks candidates from the signals alone. The
 /// analyzer asks it first (its ranking is the agent's starting hypothesis) and falls
 /// back to its report when the agent fails.
 #[async_trait::async_trait]
-pub trait Engine: Send + Sync {
+pub trait Ranker: Send + Sync {
     /// The report for `request`, under the id `id`. Never fails: what could not be
     /// read is listed in `degraded`.
     async fn analyze(&self, id: &str, request: &Request) -> Report;
@@ -13,13 +14,13 @@ pub trait Engine: Send + Sync {
 /// Used when no statistical engine is available: an honest empty report that says
 /// why.
 #[derive(Debug, Clone)]
-pub struct NoEngine {
+pub struct NoRanker {
     /// Why there is no engine.
     pub reason: String,
 }
 
 #[async_trait::async_trait]
-impl Engine for NoEngine {
+impl Ranker for NoRanker {
     async fn analyze(&self, id: &str, request: &Request) -> Report {
         empty_report(id, request, &self.reason)
     }
@@ -50,7 +51,7 @@ pub struct Statistical {
 }
 
 #[async_trait::async_trait]
-impl Engine for Statistical {
+impl Ranker for Statistical {
     async fn analyze(&self, id: &str, request: &Request) -> Report {
         let mut input = aegis_rca::Input::new(request.time_range, self.catalog.clone());
         input.symptom = Some(request.description.clone());

@@ -66,22 +66,17 @@ fn quick(ping: u64) -> ClientConfig {
     }
 }
 
-fn start_bridge(fake: &FakeFeishu, sink: Arc<TestSink>) -> (Router, Metrics) {
+async fn start_bridge(fake: &FakeFeishu, sink: Arc<TestSink>) -> (Router, Metrics) {
     let base = fake.base_url().to_string();
-    let config = aegis_runtime::Config::from_lookup(|k| match k {
+    let mut ctx = Context::from_lookup(Arc::new(move |k: &str| match k {
         "FEISHU_BASE_URL" => Some(base.clone()),
         "FEISHU_APP_ID" => Some(APP_ID.into()),
         "FEISHU_APP_SECRET" => Some(APP_SECRET.into()),
         _ => None,
-    })
+    }))
     .unwrap();
-    let ctx = Context {
-        config: Arc::new(config),
-        sink,
-        store: Arc::new(aegis_store::Memory::default()),
-        metrics: Metrics::default(),
-    };
-    let f = feishu_bridge::build(&ctx).unwrap();
+    ctx.sink = sink;
+    let f = feishu_bridge::build(&ctx).await.unwrap();
     (f.router, ctx.metrics)
 }
 
@@ -148,7 +143,7 @@ async fn event_in_three_fragments_is_reassembled_published_and_acked_once() {
     let fake = FakeFeishu::start().await.unwrap();
     fake.ws.set_endpoint_config(quick(120));
     let sink = Arc::new(TestSink::default());
-    let (router, metrics) = start_bridge(&fake, sink.clone());
+    let (router, metrics) = start_bridge(&fake, sink.clone()).await;
     assert!(
         fake.ws.wait_until(WAIT, |s| s.connected()).await,
         "bridge never connected"
@@ -230,7 +225,7 @@ async fn dropped_connection_reconnects_loses_nothing_and_acks_only_after_the_sin
     fake.ws.set_endpoint_config(quick(120));
     let sink = Arc::new(TestSink::default());
     sink.hold.store(true, Ordering::SeqCst);
-    let (router, metrics) = start_bridge(&fake, sink.clone());
+    let (router, metrics) = start_bridge(&fake, sink.clone()).await;
     assert!(fake.ws.wait_until(WAIT, |s| s.connected()).await);
 
     // Two of three fragments, then the server drops the socket.
@@ -277,7 +272,7 @@ async fn client_config_in_a_pong_changes_the_ping_interval() {
     let fake = FakeFeishu::start().await.unwrap();
     fake.ws.set_endpoint_config(quick(1));
     let sink = Arc::new(TestSink::default());
-    let (router, _) = start_bridge(&fake, sink);
+    let (router, _) = start_bridge(&fake, sink).await;
     assert!(
         fake.ws.wait_until(WAIT, |s| s.pings().len() >= 3).await,
         "no pings every second"
@@ -312,7 +307,7 @@ async fn forbidden_handshake_stops_the_retries() {
     let fake = FakeFeishu::start().await.unwrap();
     fake.ws.set_endpoint_config(quick(120));
     fake.ws.refuse_handshakes(403, "forbidden", None);
-    let (router, _) = start_bridge(&fake, Arc::new(TestSink::default()));
+    let (router, _) = start_bridge(&fake, Arc::new(TestSink::default())).await;
     let state = wait_for_state(&router, "stopped").await;
     assert_eq!(
         state["state"], "stopped",
@@ -332,7 +327,7 @@ async fn other_handshake_refusals_are_retried() {
     let fake = FakeFeishu::start().await.unwrap();
     fake.ws.set_endpoint_config(quick(120));
     fake.ws.refuse_handshakes(514, "busy", Some(1));
-    let _bridge = start_bridge(&fake, Arc::new(TestSink::default()));
+    let _bridge = start_bridge(&fake, Arc::new(TestSink::default())).await;
     assert!(
         fake.ws.wait_until(WAIT, |s| s.handshakes() >= 2).await,
         "514 without the too-many-connections code must be retried"
@@ -347,7 +342,7 @@ async fn sink_down_acks_500_and_the_redelivery_arrives() {
     fake.ws.set_endpoint_config(quick(120));
     let sink = Arc::new(TestSink::default());
     sink.down.store(true, Ordering::SeqCst);
-    let (_router, metrics) = start_bridge(&fake, sink.clone());
+    let (_router, metrics) = start_bridge(&fake, sink.clone()).await;
     assert!(fake.ws.wait_until(WAIT, |s| s.connected()).await);
 
     fake.ws.push(&message_event("ev_down", "@_user_1 hi"), 1);
@@ -374,20 +369,15 @@ async fn bad_credentials_stop_the_bridge() {
     let fake = FakeFeishu::start().await.unwrap();
     fake.ws.set_endpoint_config(quick(120));
     let base = fake.base_url().to_string();
-    let config = aegis_runtime::Config::from_lookup(|k| match k {
+    let mut ctx = Context::from_lookup(Arc::new(move |k: &str| match k {
         "FEISHU_BASE_URL" => Some(base.clone()),
         "FEISHU_APP_ID" => Some(APP_ID.into()),
         "FEISHU_APP_SECRET" => Some("wrong".into()),
         _ => None,
-    })
+    }))
     .unwrap();
-    let ctx = Context {
-        config: Arc::new(config),
-        sink: Arc::new(TestSink::default()),
-        store: Arc::new(aegis_store::Memory::default()),
-        metrics: Metrics::default(),
-    };
-    let router = feishu_bridge::build(&ctx).unwrap().router;
+    ctx.sink = Arc::new(TestSink::default());
+    let router = feishu_bridge::build(&ctx).await.unwrap().router;
     let state = wait_for_state(&router, "stopped").await;
     assert_eq!(state["state"], "stopped", "{state}");
     assert!(
@@ -403,7 +393,7 @@ async fn busy_endpoint_discovery_is_retried() {
     // The fast reconnect settings arrive with the first successful discovery (until
     // then the SDK defaults of 120 s apply), so connect once, then fail discovery.
     fake.ws.set_endpoint_config(quick(120));
-    let (router, _) = start_bridge(&fake, Arc::new(TestSink::default()));
+    let (router, _) = start_bridge(&fake, Arc::new(TestSink::default())).await;
     assert!(fake.ws.wait_until(WAIT, |s| s.connected()).await);
     // 1 (busy) and 1000040343 (internal) are server errors: try again.
     fake.ws.set_endpoint_code(1);

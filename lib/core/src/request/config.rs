@@ -1,8 +1,11 @@
 use std::time::Duration;
 
-use aegis_core::config::{Env, Error, Secret};
+use crate::config::{Env, Error};
 
-/// Budgets and defaults of an analysis.
+/// How analyses run, wherever they are asked for or shown: the zone times are read in,
+/// the budgets of one analysis, the analyses one instance runs at once, and the public
+/// address of reports. The analyze functions run by it; notifier and the chat handler
+/// read its zone and budget.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Zone for naive times and chat time phrases.
@@ -50,30 +53,16 @@ impl Config {
     }
 }
 
-/// What an analyzer is built from: the analysis budgets, the models, the backends, and
-/// every configured secret, to keep out of prompts and reports (the function host
-/// gathers them from each domain's configuration).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Budgets and defaults of an analysis.
-    pub analysis: Config,
-    /// Models and their providers.
-    pub llm: aegis_llm::Config,
-    /// Prometheus, Loki and Jaeger.
-    pub tools: aegis_tools::Config,
-    /// Every configured secret value.
-    pub secrets: Vec<Secret>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Settings {
-    /// Every default, nothing external configured and no secret, for tests.
-    pub fn for_test() -> Self {
-        let env = Env::new(&|_| None);
-        Self {
-            analysis: Config::from_env(&env).expect("defaults are valid"),
-            llm: aegis_llm::Config::from_env(&env).expect("defaults are valid"),
-            tools: aegis_tools::Config::from_env(&env).expect("defaults are valid"),
-            secrets: Vec::new(),
-        }
+    #[test]
+    fn zero_concurrency_names_the_variable() {
+        let err = Config::from_env(&Env::new(&|name| {
+            (name == "AEGIS_ANALYZE_CONCURRENCY").then(|| "0".to_string())
+        }))
+        .unwrap_err();
+        assert_eq!(err.name, "AEGIS_ANALYZE_CONCURRENCY");
     }
 }

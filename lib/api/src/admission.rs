@@ -9,12 +9,15 @@ use aegis_store::ReportStore;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::api::{self, RequestError};
-use crate::{Analyzer, Busy, Request, Settings, Slots};
+use crate::request::{self, RequestError};
+use crate::slots::{Busy, Slots};
+use aegis_analysis::{Analyzer, Settings};
+use aegis_core::request::Request;
+use aegis_runtime::{BuildError, Context};
 
 /// The state of an analysis function's handlers. Cheap to clone.
 #[derive(Clone)]
-pub struct App {
+pub struct Analyses {
     /// Runs the analyses.
     pub analyzer: Analyzer,
     /// Where reports go.
@@ -51,8 +54,8 @@ impl IntoResponse for Refused {
     }
 }
 
-impl App {
-    /// The app built from `settings`, storing reports in `store`.
+impl Analyses {
+    /// The analyses built from `settings`, storing reports in `store`.
     pub fn new(settings: Settings, store: Arc<dyn ReportStore>) -> Self {
         let slots = Slots::new(settings.analysis.concurrency);
         Self {
@@ -62,9 +65,30 @@ impl App {
         }
     }
 
+    /// The analyses of the analysis function `function` (analyze, analyze-stream): the
+    /// analyzer its configuration describes, over the report store the functions of
+    /// the process share.
+    pub async fn build(ctx: &Context, function: &'static str) -> Result<Self, BuildError> {
+        let (settings, store) = ctx
+            .read(|env| {
+                Ok((
+                    Settings::from_env(env)?,
+                    aegis_store::Config::from_env(env)?,
+                ))
+            })
+            .map_err(|e| BuildError::new(function, e))?;
+        let store = ctx
+            .shared(|| aegis_store::open(&store))
+            .await
+            .map_err(|e| BuildError::new(function, format!("{e:#}")))?;
+        aegis_store::register_metrics(&ctx.metrics);
+        aegis_analysis::register_metrics(&ctx.metrics);
+        Ok(Self::new(settings, store))
+    }
+
     /// Parses and validates the HTTP body, received now, and takes a slot for it.
     pub fn admit(&self, body: &[u8]) -> Result<Admitted, Refused> {
-        let request = api::parse(body, &self.analyzer, chrono::Utc::now())?;
+        let request = request::parse(body, &self.analyzer, chrono::Utc::now())?;
         let slot = self.slots.try_acquire()?;
         Ok(Admitted { request, slot })
     }

@@ -1,4 +1,4 @@
-//! The process's one outgoing HTTP client.
+//! The process's one outgoing HTTP client, and its failures in a few words.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -64,5 +64,20 @@ mod tests {
             "a redirect is answered, not followed"
         );
         assert!(res.text().await.unwrap().starts_with("aegis/"));
+    }
+}
+
+/// What went wrong with an outgoing request, without the URL (which may carry
+/// credentials or tickets) and without upstream bodies: fit for logs, errors and
+/// answers to callers.
+pub fn describe(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_decode() || e.is_body() {
+        "unreadable answer"
+    } else {
+        "request failed"
     }
 }

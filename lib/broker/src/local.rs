@@ -12,18 +12,9 @@ use tokio::sync::watch;
 use super::hop::{Hop, HopOutcome};
 use super::manifest::{Manifests, Trigger};
 
-/// The hop-count extension: set on ingress, decremented on each reply, dropped at 0
-/// (Knative's broker uses the same name and default), so a reply loop cannot run away.
-pub const TTL_EXTENSION: &str = "knativebrokerttl";
-/// The hop budget of a new event.
-pub const DEFAULT_TTL: u32 = 255;
-
-/// Dead-lettered events carry where, with what status and what body delivery failed.
-pub const EXT_ERROR_DEST: &str = "knativeerrordest";
-/// The status of the last failed attempt (absent for connection errors).
-pub const EXT_ERROR_CODE: &str = "knativeerrorcode";
-/// The body of the last failed attempt, base64, at most 1 KiB of it.
-pub const EXT_ERROR_DATA: &str = "knativeerrordata";
+pub use aegis_core::events::knative::{
+    DEFAULT_TTL, EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, TTL_EXTENSION,
+};
 
 /// Why the broker refused an event.
 #[derive(Debug, thiserror::Error)]
@@ -268,7 +259,7 @@ impl Broker {
             let res = match sent {
                 Ok(res) => res,
                 Err(e) => {
-                    let reason = aegis_core::request_error::describe(&e);
+                    let reason = aegis_core::outgoing::describe(&e);
                     let outcome = if attempt < delivery.retry {
                         HopOutcome::Retrying
                     } else {

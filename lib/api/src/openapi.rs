@@ -1,7 +1,7 @@
 //! The HTTP API as an OpenAPI 3.1 document, served at `GET /api/openapi.json`.
 //!
 //! Schemas are derived from the types the handlers really use (the request body and
-//! error of [`super::api`], [`Report`], the store's listing); the paths are declared
+//! error of [`crate::request`], [`Report`], the store's listing); the paths are declared
 //! here, one per public route, because the handlers live in the function crates and
 //! this document is shared by all of them.
 
@@ -10,12 +10,12 @@ use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::api::{AnalyzeRequest, ErrorBody, RequestRange, RequestTime};
-use super::{Evidence, Report, RootCause, Step, TimeRange, Trace, Usage};
-use aegis_core::report::{Direction, Moved, SimilarIncident};
-use aegis_store::DeadLetter;
-use aegis_store::ReportSummary;
-use aegis_store::api::{DeadLetterListing, Listing};
+use crate::read::{DeadLetterListing, Listing};
+use crate::request::{AnalyzeRequest, ErrorBody, RequestRange, RequestTime};
+use aegis_core::report::{
+    Direction, Evidence, Moved, Report, RootCause, SimilarIncident, Step, TimeRange, Trace, Usage,
+};
+use aegis_store::{DeadLetter, ReportSummary};
 
 /// The routes, declared for the document only: the handlers live in the function
 /// crates, which this shared document cannot name. utoipa reads the attributes; the

@@ -1,3 +1,9 @@
+//! What to analyse ([`Request`]) and how analyses run ([`Config`]).
+
+mod config;
+
+pub use config::Config;
+
 use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};

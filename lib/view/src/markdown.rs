@@ -174,7 +174,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use aegis_core::report::{Evidence, RootCause, SimilarIncident, Step, TimeRange, Trace, Usage};
+    use aegis_core::report::{Evidence, RootCause, SimilarIncident, Step, TimeRange, Trace};
 
     fn report() -> Report {
         let start = Utc
@@ -182,7 +182,6 @@ mod tests {
             .single()
             .expect("valid");
         Report {
-            id: "r1".into(),
             summary: "checkout is failing because payments-db is saturated".into(),
             ranked_root_causes: vec![RootCause {
                 rank: 1,
@@ -208,16 +207,9 @@ mod tests {
                     log: "look at targets first".into(),
                 }],
             },
-            model: "statistical".into(),
-            time_range: TimeRange::last(start, 15),
             duration_ms: 1200,
-            usage: Usage::default(),
             degraded: vec!["loki: connection refused".into()],
-            archived: true,
             timezone: "UTC".into(),
-            call_graph: Vec::new(),
-            feedback: None,
-            moved: Vec::new(),
             similar: vec![SimilarIncident {
                 id: "r0".into(),
                 at: start,
@@ -226,6 +218,8 @@ mod tests {
                 similarity: 0.8,
                 feedback: Some("right cause".into()),
             }],
+
+            ..Report::new("r1", TimeRange::last(start, 15))
         }
     }
 

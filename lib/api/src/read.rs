@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use super::{DeadLetter, Error, ReportStore, ReportSummary, key, layout};
+use aegis_store::{DeadLetter, Error, ReportStore, ReportSummary, key, layout};
 
 /// Listing size when `limit` is absent.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -238,8 +238,8 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::Memory;
-    use crate::test_support::{down, report};
+    use aegis_store::Memory;
+    use aegis_store::test_support::{down, report};
 
     async fn call(
         store: Arc<dyn ReportStore>,
@@ -268,7 +268,10 @@ mod tests {
     async fn with_reports(ids: &[&str]) -> Arc<dyn ReportStore> {
         let store = Arc::new(Memory::default());
         for id in ids {
-            store.put_report(&report(id)).await.expect("memory");
+            store
+                .put_report(&report(id), &aegis_view::views(&report(id)))
+                .await
+                .expect("memory");
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
         store
@@ -319,11 +322,20 @@ mod tests {
             by: Some("ou_1".into()),
             at: Utc::now(),
         };
-        let updated = store.put_feedback("a1", feedback.clone()).await.unwrap();
+        let updated = store
+            .put_feedback("a1", feedback.clone(), &aegis_view::views)
+            .await
+            .unwrap();
         assert_eq!(updated.and_then(|r| r.feedback), Some(feedback.clone()));
         let (_, _, body) = call(store.clone(), "/api/ops/analyses/a1", Some(browser)).await;
         assert!(body.contains("right cause"), "the page is stored again");
-        assert_eq!(store.put_feedback("absent", feedback).await.unwrap(), None);
+        assert_eq!(
+            store
+                .put_feedback("absent", feedback, &aegis_view::views)
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[tokio::test]

@@ -1,10 +1,8 @@
 //! `dead-letter`: the dead letter sink of every Trigger. It keeps each event whose
 //! delivery failed for good in the report store (`dead-letters/`, with where, how and
 //! why: the `knativeerror*` extensions), logs it as an error and counts it, so a lost
-//! event is always visible and can be sent again ([`resend`]). Part of the `aegis`
-//! host: in a cluster it runs as `aegis serve dead-letter`.
-
-pub mod resend;
+//! event is always visible and can be sent again (`aegis dead-letters resend`). In a
+//! cluster it is its own Knative service, like the other functions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,23 +17,29 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use prometheus_client::metrics::counter::Counter;
 
-use crate::broker::{EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST};
+use aegis_core::events::knative::{EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST};
 
 /// The function's name, as in `/fn/dead-letter/` and the manifests.
 pub const NAME: &str = "dead-letter";
 
-/// Builds the function.
-pub fn build(ctx: &Context) -> Result<Function, BuildError> {
+/// Builds the function: the report store the configuration names, where letters are
+/// kept.
+pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
+    let config = ctx
+        .read(aegis_store::Config::from_env)
+        .map_err(|e| BuildError::new(NAME, e))?;
+    let store = ctx
+        .shared(|| aegis_store::open(&config))
+        .await
+        .map_err(|e| BuildError::new(NAME, format!("{e:#}")))?;
+    aegis_store::register_metrics(&ctx.metrics);
     let count = Counter::default();
     ctx.metrics.register(
         "dead_letters",
         "Events whose delivery failed for good",
         count.clone(),
     );
-    let state = Sink {
-        count,
-        store: ctx.store.clone(),
-    };
+    let state = Sink { count, store };
     Ok(Function {
         name: NAME,
         router: Router::new().route("/", post(receive)).with_state(state),
@@ -122,11 +126,10 @@ mod tests {
     }
 
     async fn send(store: Arc<dyn ReportStore>) -> (StatusCode, String) {
-        let ctx = Context {
-            store,
-            ..Context::for_test()
-        };
+        let ctx = Context::for_test();
+        ctx.provide(store);
         let res = build(&ctx)
+            .await
             .unwrap()
             .router
             .oneshot(dead_letter())

@@ -14,7 +14,9 @@ use serde::Deserialize;
 
 use aegis_core::request::Invalid;
 
-use super::{Analyzer, Request, TimeRange};
+use aegis_analysis::Analyzer;
+use aegis_core::report::TimeRange;
+use aegis_core::request::Request;
 
 /// Default range when none is given, in minutes.
 pub const DEFAULT_MINUTES: i64 = 15;
@@ -85,7 +87,7 @@ pub enum RequestError {
     Invalid(#[from] Invalid),
     /// 400: the model alias is not configured.
     #[error(transparent)]
-    UnknownModel(#[from] super::UnknownModel),
+    UnknownModel(#[from] aegis_analysis::UnknownModel),
 }
 
 impl RequestError {
@@ -227,9 +229,9 @@ mod tests {
 
     fn analyzer() -> Analyzer {
         Analyzer::new(
-            crate::Settings::for_test(),
-            Arc::new(super::super::NoTools),
-            Arc::new(super::super::NoEngine {
+            aegis_analysis::Settings::for_test(),
+            Arc::new(aegis_analysis::NoTools),
+            Arc::new(aegis_analysis::NoRanker {
                 reason: "test".into(),
             }),
         )

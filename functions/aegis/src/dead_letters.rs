@@ -8,7 +8,7 @@
 use aegis_core::events::{Event, EventSink};
 use aegis_store::{DeadLetter, ReportStore};
 
-use crate::broker::{EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, TTL_EXTENSION};
+use aegis_core::events::knative::{EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, TTL_EXTENSION};
 
 /// How many kept letters a command reads unless told otherwise.
 pub const DEFAULT_LIMIT: usize = 1000;
@@ -75,8 +75,7 @@ pub async fn list(store: &dyn ReportStore, selection: &Selection) -> anyhow::Res
 
 /// `aegis dead-letters list`, on the store the environment configures.
 pub async fn list_command(selection: Selection) -> anyhow::Result<()> {
-    let config = aegis_runtime::Config::from_env()?;
-    let store = aegis_store::open(&config.store).await?;
+    let store = crate::config::store().await?;
     print!("{}", list(store.as_ref(), &selection).await?);
     Ok(())
 }
@@ -85,12 +84,14 @@ pub async fn list_command(selection: Selection) -> anyhow::Result<()> {
 /// (default `K_SINK`), with the publishers' retry settings. Fails when any letter
 /// stays, after saying which and why.
 pub async fn resend_command(to: Option<url::Url>, selection: Selection) -> anyhow::Result<()> {
-    let config = aegis_runtime::Config::from_env()?;
-    let to = to.or_else(|| config.events.sink.clone()).ok_or_else(|| {
+    let events = aegis_core::events::Config::from_env(&aegis_core::config::Env::new(&|name| {
+        std::env::var(name).ok()
+    }))?;
+    let to = to.or_else(|| events.sink.clone()).ok_or_else(|| {
         anyhow::anyhow!("where to send them: give --to <broker ingress URL> or set K_SINK")
     })?;
-    let store = aegis_store::open(&config.store).await?;
-    let sink = aegis_core::events::HttpSink::new(to.clone(), &config.events);
+    let store = crate::config::store().await?;
+    let sink = aegis_core::events::HttpSink::new(to.clone(), &events);
     let outcome = resend(store.as_ref(), &sink, &selection).await?;
     for id in &outcome.resent {
         println!("resent {id}");

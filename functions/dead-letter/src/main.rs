@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    aegis_runtime::run(dead_letter::build)
+}

@@ -1,0 +1,13 @@
+//! The HTTP API of analyses, compatible with the original service's: the analyze
+//! request and its errors ([`request`]), admission under the concurrency limit
+//! ([`Analyses`], [`Slots`]), the read API over stored reports ([`read`]) and the
+//! OpenAPI document ([`openapi`]). The analyze and analyze-stream functions mount it.
+
+mod admission;
+pub mod openapi;
+pub mod read;
+pub mod request;
+mod slots;
+
+pub use admission::{Admitted, Analyses, Refused};
+pub use slots::{Busy, RETRY_AFTER_SECS, Slots};
