@@ -138,6 +138,9 @@ struct Inner {
     n_ctx: Option<u64>,
     /// Whether `/props` says `n_ctx`.
     props: bool,
+    /// How many hanging replies were abandoned by their caller (the connection closed
+    /// before the hang ended), told to waiters as it happens.
+    abandoned: tokio::sync::watch::Sender<usize>,
 }
 
 /// A running fake model server.
@@ -166,6 +169,7 @@ impl FakeLlm {
             requests: Vec::new(),
             n_ctx,
             props,
+            abandoned: tokio::sync::watch::channel(0).0,
         }));
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
@@ -190,6 +194,15 @@ impl FakeLlm {
     /// Replies not yet used.
     pub fn remaining(&self) -> usize {
         self.lock().script.len()
+    }
+
+    /// Waits until `n` hanging replies have been abandoned by their caller (a cancelled
+    /// analysis drops its model call), or `within` passed; whether they were.
+    pub async fn abandoned(&self, n: usize, within: Duration) -> bool {
+        let mut seen = self.lock().abandoned.subscribe();
+        tokio::time::timeout(within, seen.wait_for(|count| *count >= n))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// Appends replies to the script.
@@ -277,7 +290,23 @@ async fn completions(State(inner): State<Arc<Mutex<Inner>>>, body: axum::body::B
         )
             .into_response(),
         Reply::Hang(d) => {
+            // Dropped with the handler when the caller goes away mid-hang.
+            struct Abandon(Option<tokio::sync::watch::Sender<usize>>);
+            impl Drop for Abandon {
+                fn drop(&mut self) {
+                    if let Some(count) = self.0.take() {
+                        count.send_modify(|n| *n += 1);
+                    }
+                }
+            }
+            let abandoned = inner
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .abandoned
+                .clone();
+            let mut guard = Abandon(Some(abandoned));
             tokio::time::sleep(d).await;
+            guard.0 = None;
             (StatusCode::GATEWAY_TIMEOUT, "fake model hung").into_response()
         }
         Reply::Message {

@@ -299,23 +299,27 @@ async fn stream_disconnect_cancels_the_analysis() {
         .unwrap();
     assert_eq!(busy.status(), 429);
     assert!(busy.headers().contains_key("retry-after"));
-    drop(res);
-    // Disconnecting cancelled the analysis and freed its slot, long before the model
-    // would have answered.
-    let mut freed = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        s.fake.push([Reply::Hang(Duration::from_secs(60))]);
-        let res = http
-            .post(&url)
-            .json(&original_request())
-            .send()
-            .await
-            .unwrap();
-        if res.status() == 200 {
-            freed = true;
-            break;
-        }
+    // The analysis reaches its model call (after the engine's hypothesis).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s.fake.requests().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(s.fake.requests().len(), 1, "the model was called once");
+    drop(res);
+    // Disconnecting cancelled the analysis: its model call is dropped (the fake sees
+    // the hanging request abandoned, long before the hang would end), and with it the
+    // slot, which the next request gets.
+    assert!(
+        s.fake.abandoned(1, Duration::from_secs(50)).await,
+        "the model call was never dropped: the analysis kept running"
+    );
+    s.fake.push([Reply::Hang(Duration::from_secs(60))]);
+    let again = http
+        .post(&url)
+        .json(&original_request())
+        .send()
+        .await
+        .unwrap();
+    let freed = again.status() == 200;
     assert!(freed, "the slot was never freed: the analysis kept running");
 }
