@@ -19,6 +19,28 @@ pub struct Metrics {
     latency: Family<HttpLabels, Histogram>,
 }
 
+/// The `method` label: one of the standard methods, or `other`, so that made-up methods
+/// cannot grow `/metrics` without bound (the route is already the matched template or
+/// `unmatched`, and the status a number).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::PATCH, "PATCH"),
+        (Method::TRACE, "TRACE"),
+        (Method::CONNECT, "CONNECT"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("other", |(_, label)| label)
+}
+
 /// The registry and the names registered in it.
 struct Registered {
     registry: Registry,
@@ -98,7 +120,7 @@ impl Metrics {
             .get::<MatchedPath>()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "unmatched".to_string());
-        let method = req.method().to_string();
+        let method = method_label(req.method()).to_string();
         let started = Instant::now();
         let res = next.run(req).await;
         let labels = HttpLabels {
@@ -112,5 +134,54 @@ impl Metrics {
             .get_or_create(&labels)
             .observe(started.elapsed().as_secs_f64());
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn made_up_methods_and_paths_fold_into_one_series() {
+        let metrics = Metrics::default();
+        let app = Router::new().route("/known", get(|| async { "ok" })).layer(
+            axum::middleware::from_fn_with_state(metrics.clone(), Metrics::record),
+        );
+        for i in 0..50 {
+            let req = axum::http::Request::builder()
+                .method(format!("MADEUP{i}").as_str())
+                .uri(format!("/nowhere/{i}"))
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(req).await.unwrap();
+        }
+        let text = metrics.encode();
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("aegis_http_requests_total{"))
+            .collect();
+        assert_eq!(series.len(), 1, "{series:?}");
+        assert!(series[0].contains("method=\"other\""), "{}", series[0]);
+        assert!(series[0].contains("route=\"unmatched\""), "{}", series[0]);
+        assert!(series[0].ends_with(" 50"), "{}", series[0]);
+    }
+
+    #[test]
+    fn a_second_registration_of_a_name_is_ignored() {
+        let metrics = Metrics::default();
+        let counter = Counter::<u64>::default();
+        metrics.register("things", "Things", counter.clone());
+        metrics.register("things", "Things", counter.clone());
+        counter.inc();
+        let text = metrics.encode();
+        assert_eq!(
+            text.matches("# TYPE aegis_things counter").count(),
+            1,
+            "{text}"
+        );
     }
 }
