@@ -69,7 +69,7 @@ pub fn with_timeout(function: Function) -> Router {
 /// lets in-flight requests finish for up to the shutdown grace, and returns.
 pub async fn serve(app: Router, config: &super::ServeConfig) -> std::io::Result<()> {
     if config.lambda {
-        return lambda_http::run(app).await.map_err(std::io::Error::other);
+        return serve_lambda(app).await;
     }
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
         .await
@@ -80,6 +80,22 @@ pub async fn serve(app: Router, config: &super::ServeConfig) -> std::io::Result<
             )
         })?;
     serve_on(listener, app, config.shutdown_grace).await
+}
+
+/// Serves `app` as an AWS Lambda function (the Runtime API at `AWS_LAMBDA_RUNTIME_API`).
+#[cfg(feature = "lambda")]
+async fn serve_lambda(app: Router) -> std::io::Result<()> {
+    lambda_http::run(app).await.map_err(std::io::Error::other)
+}
+
+/// Without the `lambda` feature: a clear refusal instead of listening on a port no
+/// Lambda invocation reaches.
+#[cfg(not(feature = "lambda"))]
+async fn serve_lambda(_app: Router) -> std::io::Result<()> {
+    Err(std::io::Error::other(
+        "AWS_LAMBDA_RUNTIME_API is set, but this binary was built without AWS Lambda support \
+         (build it with --features lambda)",
+    ))
 }
 
 /// Serves on an already bound listener (tests bind port 0) until SIGTERM or SIGINT.
