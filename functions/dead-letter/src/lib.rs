@@ -25,13 +25,8 @@ pub const NAME: &str = "dead-letter";
 /// Builds the function: the report store the configuration names, where letters are
 /// kept.
 pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let config = ctx
-        .read(aegis_store::Config::from_env)
-        .map_err(|e| BuildError::new(NAME, e))?;
-    let store = ctx
-        .shared(|| aegis_store::open(&config))
-        .await
-        .map_err(|e| BuildError::new(NAME, format!("{e:#}")))?;
+    let config = ctx.read(NAME, aegis_store::Config::from_env)?;
+    let store = ctx.shared(NAME, || aegis_store::open(&config)).await?;
     aegis_store::register_metrics(&ctx.metrics);
     let count = Counter::default();
     ctx.metrics.register(

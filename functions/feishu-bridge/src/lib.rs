@@ -31,9 +31,7 @@ pub const NAME: &str = "feishu-bridge";
 /// a Feishu app is configured (`FEISHU_APP_ID`, `FEISHU_APP_SECRET`), and serves its
 /// status. Without an app the bridge idles and says so.
 pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let feishu = ctx
-        .read(aegis_feishu::Config::from_env)
-        .map_err(|e| BuildError::new(NAME, e))?;
+    let feishu = ctx.read(NAME, aegis_feishu::Config::from_env)?;
     let status = match &feishu.credentials {
         None => {
             tracing::info!("no Feishu app configured; the long connection is not started");

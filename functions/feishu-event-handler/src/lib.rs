@@ -54,13 +54,10 @@ impl Config {
 
 /// Builds the function's router from the shared context.
 pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let config = ctx
-        .read(Config::from_env)
-        .map_err(|e| BuildError::new(NAME, e))?;
+    let config = ctx.read(NAME, Config::from_env)?;
     let store = ctx
-        .shared(|| aegis_store::open(&config.store))
-        .await
-        .map_err(|e| BuildError::new(NAME, format!("{e:#}")))?;
+        .shared(NAME, || aegis_store::open(&config.store))
+        .await?;
     aegis_store::register_metrics(&ctx.metrics);
     let bot = Arc::new(CachedBot::new(aegis_feishu::Client::from_config(
         &config.feishu,

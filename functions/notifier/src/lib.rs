@@ -118,9 +118,7 @@ impl Config {
 /// Builds the function's router from the shared context: the Feishu client when an
 /// app is configured, else the console.
 pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let config = ctx
-        .read(Config::from_env)
-        .map_err(|e| BuildError::new(NAME, e))?;
+    let config = ctx.read(NAME, Config::from_env)?;
     let messenger = feishu::messenger(&config.feishu);
     build_with(ctx, config, messenger).await
 }
@@ -133,9 +131,8 @@ pub async fn build_with(
     messenger: Arc<dyn Messenger>,
 ) -> Result<Function, BuildError> {
     let store = ctx
-        .shared(|| aegis_store::open(&config.store))
-        .await
-        .map_err(|e| BuildError::new(NAME, format!("{e:#}")))?;
+        .shared(NAME, || aegis_store::open(&config.store))
+        .await?;
     aegis_store::register_metrics(&ctx.metrics);
     Ok(Function {
         name: NAME,

@@ -110,7 +110,7 @@ fn setup_counted() -> (Arc<Recording>, Notifier, Context) {
 
 /// The app of `ctx`'s configuration over an in-memory store.
 fn test_app(ctx: &Context, messenger: Arc<Recording>) -> Notifier {
-    let config = ctx.read(crate::Config::from_env).unwrap();
+    let config = ctx.read("test", crate::Config::from_env).unwrap();
     Notifier::new(
         ctx,
         config,

@@ -33,9 +33,7 @@ pub struct Receiver {
 /// Builds the function's router from the shared context: the alert intake settings
 /// (the webhook token) are all it reads.
 pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
-    let alert = ctx
-        .read(aegis_core::alert::Config::from_env)
-        .map_err(|e| BuildError::new(NAME, e))?;
+    let alert = ctx.read(NAME, aegis_core::alert::Config::from_env)?;
     let app = Receiver {
         sink: ctx.sink.clone(),
         token: alert.webhook_token,

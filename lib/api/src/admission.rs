@@ -69,18 +69,13 @@ impl Analyses {
     /// analyzer its configuration describes, over the report store the functions of
     /// the process share.
     pub async fn build(ctx: &Context, function: &'static str) -> Result<Self, BuildError> {
-        let (settings, store) = ctx
-            .read(|env| {
-                Ok((
-                    Settings::from_env(env)?,
-                    aegis_store::Config::from_env(env)?,
-                ))
-            })
-            .map_err(|e| BuildError::new(function, e))?;
-        let store = ctx
-            .shared(|| aegis_store::open(&store))
-            .await
-            .map_err(|e| BuildError::new(function, format!("{e:#}")))?;
+        let (settings, store) = ctx.read(function, |env| {
+            Ok((
+                Settings::from_env(env)?,
+                aegis_store::Config::from_env(env)?,
+            ))
+        })?;
+        let store = ctx.shared(function, || aegis_store::open(&store)).await?;
         aegis_store::register_metrics(&ctx.metrics);
         aegis_analysis::register_metrics(&ctx.metrics);
         Ok(Self::new(settings, store))

@@ -51,13 +51,14 @@ impl Context {
         }
     }
 
-    /// Reads a function's part of the configuration; a bad value is one line naming the
-    /// variable.
+    /// Reads `function`'s part of the configuration; a bad value is one line naming
+    /// the variable.
     pub fn read<T>(
         &self,
+        function: &'static str,
         part: impl FnOnce(&Env) -> Result<T, config::Error>,
-    ) -> Result<T, config::Error> {
-        part(&Env::new(&*self.vars))
+    ) -> Result<T, BuildError> {
+        part(&Env::new(&*self.vars)).map_err(|e| BuildError::new(function, e))
     }
 
     /// The process's variables, for a host that hands them on.
@@ -67,9 +68,15 @@ impl Context {
 
     /// The resource of type `T` the functions of this process share (the report
     /// store), made by `init` for the first function that asks; later ones get a clone.
-    pub async fn shared<T, E, F, Fut>(&self, init: F) -> Result<T, E>
+    /// `function` names the one asking when `init` fails.
+    pub async fn shared<T, E, F, Fut>(
+        &self,
+        function: &'static str,
+        init: F,
+    ) -> Result<T, BuildError>
     where
         T: Clone + Send + Sync + 'static,
+        E: std::fmt::Display,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -80,7 +87,9 @@ impl Context {
         {
             return Ok(found.clone());
         }
-        let made = init().await?;
+        let made = init()
+            .await
+            .map_err(|e| BuildError::new(function, format!("{e:#}")))?;
         resources.insert(TypeId::of::<T>(), Box::new(made.clone()));
         Ok(made)
     }
@@ -154,12 +163,16 @@ mod tests {
     async fn a_shared_resource_is_made_once() {
         let ctx = Context::for_test();
         let first: Arc<String> = ctx
-            .shared(|| async { Ok::<_, ()>(Arc::new("store".to_string())) })
+            .shared("test", || async {
+                Ok::<_, String>(Arc::new("store".to_string()))
+            })
             .await
             .unwrap();
         let second: Arc<String> = ctx
             .clone()
-            .shared(|| async { Ok::<_, ()>(Arc::new("another".to_string())) })
+            .shared("test", || async {
+                Ok::<_, String>(Arc::new("another".to_string()))
+            })
             .await
             .unwrap();
         assert!(Arc::ptr_eq(&first, &second));
@@ -170,7 +183,7 @@ mod tests {
         let ctx = Context::for_test();
         ctx.provide(Arc::new(7_u32));
         let got: Arc<u32> = ctx
-            .shared(|| async { Ok::<_, ()>(Arc::new(0)) })
+            .shared("test", || async { Ok::<_, String>(Arc::new(0)) })
             .await
             .unwrap();
         assert_eq!(*got, 7);
@@ -179,7 +192,9 @@ mod tests {
     #[test]
     fn a_function_reads_its_part() {
         let ctx = Context::for_test_with(&[("AEGIS_WEBHOOK_TOKEN", "t")]);
-        let alert = ctx.read(aegis_core::alert::Config::from_env).unwrap();
+        let alert = ctx
+            .read("test", aegis_core::alert::Config::from_env)
+            .unwrap();
         assert_eq!(alert.webhook_token.unwrap().expose(), "t");
     }
 

@@ -512,7 +512,7 @@ async fn timeouts_are_aligned() {
     };
     let budget = analysis_budget(&aegis_core::config::Env::new(&|_| None))
         .unwrap()
-        .max(ctx.read(analysis_budget).unwrap());
+        .max(ctx.read("analyze", analysis_budget).unwrap());
     let analyze = Duration::from_secs(timeout_of("analyze"));
     assert!(
         analyze >= budget,
