@@ -88,6 +88,10 @@ pub enum RequestError {
     /// 400: the model alias is not configured.
     #[error(transparent)]
     UnknownModel(#[from] aegis_analysis::UnknownModel),
+    /// 400: the range is longer than the backends may be asked for, or lies in the
+    /// future; the message names the limit.
+    #[error("time_range: {0}")]
+    Range(String),
 }
 
 impl RequestError {
@@ -97,7 +101,7 @@ impl RequestError {
             Self::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Invalid(Invalid::EmptyRange { .. }) => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Malformed(_) | Self::UnknownModel(_) => StatusCode::BAD_REQUEST,
+            Self::Malformed(_) | Self::UnknownModel(_) | Self::Range(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -115,6 +119,7 @@ impl IntoResponse for RequestError {
             Self::Field { field, .. } => Some(field.clone()),
             Self::Invalid(invalid) => Some(invalid.field().into()),
             Self::UnknownModel(_) => Some("model".into()),
+            Self::Range(_) => Some("time_range".into()),
             Self::Malformed(_) => None,
         };
         let body = ErrorBody {
@@ -181,8 +186,52 @@ pub fn parse(
         alert: None,
     };
     request.validate()?;
+    check_range(
+        &request.time_range,
+        analyzer.settings().tools.max_range,
+        now,
+    )?;
     analyzer.provider_for(&request)?;
     Ok(request)
+}
+
+/// How far past the arrival a range may end (clocks differ by a little).
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A range the backends can answer: at most `max` long (`AEGIS_TOOL_MAX_RANGE`), not
+/// ending after `now` (give or take [`CLOCK_SKEW`]). Refused before any work, where a
+/// stored report would only have said so.
+fn check_range(
+    range: &TimeRange,
+    max: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<(), RequestError> {
+    let length = range.duration();
+    if length.to_std().is_ok_and(|length| length > max) {
+        return Err(RequestError::Range(format!(
+            "the range is {} long; at most {} is read (AEGIS_TOOL_MAX_RANGE)",
+            words(length.num_seconds()),
+            words(i64::try_from(max.as_secs()).unwrap_or(i64::MAX)),
+        )));
+    }
+    if range.end > now + CLOCK_SKEW {
+        return Err(RequestError::Range(format!(
+            "the range ends in the future ({}, now is {}); nothing is recorded there yet",
+            range.end.to_rfc3339(),
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )));
+    }
+    Ok(())
+}
+
+/// A length in seconds as a person writes it: `90m`, `36h`, `400d`.
+fn words(secs: i64) -> String {
+    match secs {
+        s if s % 86_400 == 0 && s >= 86_400 * 2 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 && s >= 3_600 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 const TIME_FORMATS: &str = "expected an RFC 3339 time (2026-01-29T08:40:00Z), a naive time \
@@ -225,6 +274,45 @@ fn time(raw: &RequestTime, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_range_longer_than_the_tools_read_is_refused_naming_the_limit() {
+        let now = DateTime::parse_from_rfc3339("2026-01-29T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let long = TimeRange {
+            start: DateTime::from_timestamp(0, 0).unwrap(),
+            end: now,
+        };
+        let err = check_range(&long, std::time::Duration::from_secs(86_400), now).unwrap_err();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        let text = err.to_string();
+        assert!(
+            text.contains("AEGIS_TOOL_MAX_RANGE") && text.contains("24h"),
+            "{text}"
+        );
+        let day = TimeRange::last(now, 24 * 60);
+        assert!(check_range(&day, std::time::Duration::from_secs(86_400), now).is_ok());
+    }
+
+    #[test]
+    fn a_range_in_the_future_is_refused() {
+        let now = DateTime::parse_from_rfc3339("2026-01-29T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let ahead = TimeRange {
+            start: now + chrono::Duration::hours(1),
+            end: now + chrono::Duration::hours(2),
+        };
+        let err = check_range(&ahead, std::time::Duration::from_secs(86_400), now).unwrap_err();
+        assert!(err.to_string().contains("in the future"), "{err}");
+        // A range ending a few seconds after arrival (clocks differ) is fine.
+        let skewed = TimeRange {
+            start: now - chrono::Duration::minutes(15),
+            end: now + chrono::Duration::seconds(5),
+        };
+        assert!(check_range(&skewed, std::time::Duration::from_secs(86_400), now).is_ok());
+    }
     use std::sync::Arc;
 
     fn analyzer() -> Analyzer {

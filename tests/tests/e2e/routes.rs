@@ -149,3 +149,46 @@ async fn every_openapi_route_answers_as_documented_through_dev_and_each_function
     assert!(probed >= 12, "{probed}");
     dev.shutdown().await.unwrap();
 }
+
+/// A range longer than the backends may be asked for, or one in the future, is refused
+/// before any work with a 400 that names the limit, through `aegis dev` as through
+/// analyze-stream; nothing is stored.
+#[tokio::test]
+async fn over_long_and_future_ranges_are_refused_naming_the_limit() {
+    let (dev, _data) = process::dev(&[], None).await.unwrap();
+    let http = reqwest::Client::new();
+    let now = chrono::Utc::now();
+    let cases = [
+        (
+            serde_json::json!({"description": "why", "time_range": {"start": "1970-01-01T00:00:00Z", "end": now.to_rfc3339()}}),
+            "AEGIS_TOOL_MAX_RANGE",
+        ),
+        (
+            serde_json::json!({"description": "why", "time_range": {
+                "start": (now + chrono::Duration::hours(1)).to_rfc3339(),
+                "end": (now + chrono::Duration::hours(2)).to_rfc3339()}}),
+            "in the future",
+        ),
+    ];
+    for path in ["/api/ops/analyze", "/api/ops/analyze/stream"] {
+        for (body, says) in &cases {
+            let res = http.post(dev.url(path)).json(body).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path} {body}");
+            let answer: Value = res.json().await.unwrap();
+            assert_eq!(answer["field"], "time_range", "{answer}");
+            assert!(
+                answer["error"].as_str().unwrap().contains(says),
+                "{path}: {answer}"
+            );
+        }
+    }
+    let listed: Value = http
+        .get(dev.url("/api/ops/analyses"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["analyses"].as_array().unwrap().len(), 0, "{listed}");
+}
