@@ -188,9 +188,8 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
         .map_err(DevError::Context)?;
     let context = Context::with_sink(vars, serve, Arc::new(broker.clone()));
     context.provide(store.clone());
-    let app = app(&context, broker.clone()).await?;
+    let (app, grace) = app(&context, broker.clone()).await?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let grace = context.serve.shutdown_grace;
     let server = tokio::spawn(aegis_runtime::serve_until(listener, app, grace, async {
         let _ = stop_rx.await;
     }));
@@ -205,14 +204,20 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
     })
 }
 
-/// The whole `aegis dev` router: every function, the public paths, the broker
-/// ingress, and the common layers.
-pub async fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime::BuildError> {
+/// The whole `aegis dev` router (every function, the public paths, the broker
+/// ingress, and the common layers) and its shutdown grace: long enough for the
+/// longest of the functions' own timeouts.
+pub async fn app(
+    ctx: &Context,
+    broker: Broker,
+) -> Result<(Router, std::time::Duration), aegis_runtime::BuildError> {
     let mut app = Router::new();
+    let mut grace = ctx.serve.shutdown_grace;
     for name in functions::NAMES {
         let function = functions::build(name, ctx).await.ok_or_else(|| {
             aegis_runtime::BuildError::new("aegis", format!("no function {name}"))
         })??;
+        grace = grace.max(aegis_runtime::shutdown_grace(&ctx.serve, &function));
         let routes = aegis_runtime::with_timeout(function);
         for (path, _) in PUBLIC_ROUTES.iter().filter(|(_, owner)| owner == name) {
             app = app.route_service(path, Unrouted(routes.clone()));
@@ -220,11 +225,8 @@ pub async fn app(ctx: &Context, broker: Broker) -> Result<Router, aegis_runtime:
         app = app.nest_service(&format!("/fn/{name}"), routes);
     }
     let app = app.route("/broker", post(ingress).with_state(broker));
-    Ok(aegis_runtime::with_common_layers(
-        app,
-        &ctx.serve,
-        &ctx.metrics,
-    ))
+    let app = aegis_runtime::with_common_layers(app, &ctx.serve, &ctx.metrics);
+    Ok((app, grace))
 }
 
 /// A function's router served under one of its own public paths.

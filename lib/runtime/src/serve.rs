@@ -25,8 +25,9 @@ pub fn run(build: impl AsyncFnOnce(&Context) -> Result<Function, BuildError>) ->
             }
         };
         let _telemetry = super::telemetry::init(&ctx.serve, function.name);
+        let grace = shutdown_grace(&ctx.serve, &function);
         let app = mount(function, &ctx);
-        match serve(app, &ctx.serve).await {
+        match serve(app, &ctx.serve, grace).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = %e, "server failed");
@@ -51,6 +52,13 @@ pub fn block_on(main: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     }
 }
 
+/// How long in-flight requests may finish after SIGTERM: `AEGIS_SHUTDOWN_GRACE`, and
+/// never less than the function's own request timeout, so an analysis (whose timeout
+/// is the analysis budget and a margin) is not cut short by a grace below its budget.
+pub fn shutdown_grace(config: &super::ServeConfig, function: &Function) -> std::time::Duration {
+    config.shutdown_grace.max(function.timeout)
+}
+
 /// One function's router with its timeout and the common layers.
 pub fn mount(function: Function, ctx: &Context) -> Router {
     super::with_common_layers(with_timeout(function), &ctx.serve, &ctx.metrics)
@@ -67,7 +75,11 @@ pub fn with_timeout(function: Function) -> Router {
 
 /// Serves `app` on the configured port until SIGTERM or SIGINT; then stops accepting,
 /// lets in-flight requests finish for up to the shutdown grace, and returns.
-pub async fn serve(app: Router, config: &super::ServeConfig) -> std::io::Result<()> {
+pub async fn serve(
+    app: Router,
+    config: &super::ServeConfig,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
     if config.lambda {
         return serve_lambda(app).await;
     }
@@ -79,7 +91,7 @@ pub async fn serve(app: Router, config: &super::ServeConfig) -> std::io::Result<
                 format!("cannot listen on port {}: {e}", config.port),
             )
         })?;
-    serve_on(listener, app, config.shutdown_grace).await
+    serve_on(listener, app, grace).await
 }
 
 /// Serves `app` as an AWS Lambda function (the Runtime API at `AWS_LAMBDA_RUNTIME_API`).
@@ -157,5 +169,27 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_grace_covers_the_function_s_own_timeout() {
+        let serve = Context::for_test().serve;
+        let function = |secs| Function {
+            name: "f",
+            router: Router::new(),
+            timeout: Duration::from_secs(secs),
+        };
+        assert_eq!(
+            shutdown_grace(&serve, &function(255)),
+            Duration::from_secs(255),
+            "an analysis function's timeout is above the default 20 s grace"
+        );
+        assert_eq!(shutdown_grace(&serve, &function(5)), serve.shutdown_grace);
     }
 }

@@ -49,7 +49,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "AEGIS_SHUTDOWN_GRACE",
         "20s",
-        "On SIGTERM, how long in-flight requests may run before the process exits.",
+        "On SIGTERM, how long in-flight requests may run before the process exits; never less than the function's own request timeout (analyze: the analysis budget and 15 s).",
     ),
     var("AEGIS_LOG_FORMAT", "json", "Log format: json or text."),
     var(
