@@ -1,12 +1,13 @@
 //! How the statistical engine's ranking grows with the system: synthetic systems of
-//! 50 to 500 services (10 metric signals each, so 500 to 5,000 series, over a 15-minute
-//! range and the hour before it at one point a minute), with log lines and traces per
+//! 50 to 2,000 services (10 metric signals each, so 500 to 20,000 series, over a
+//! 15-minute range and the hour before it at one point a minute, and six hours before
+//! it at 5 minutes for the chronic-suspect null), with log lines and traces per
 //! service, a call tree, and one injected fault whose latency and errors propagate to
 //! its callers. Prints the median wall time of `aegis_rca::rank` and the peak heap it
 //! allocated (a counting global allocator). Measured, never asserted.
 //!
 //! Run (figures in docs/benchmarks.md, section "Ranking"):
-//! `cargo bench --profile release -p aegis-tests --bench rank [-- --services 50,500]`
+//! `cargo bench --profile release -p aegis-tests --bench rank [-- --services 50,2000]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
@@ -48,6 +49,9 @@ static ALLOCATOR: Counting = Counting;
 const START: f64 = 1_700_000_000.0;
 const RANGE_MINUTES: usize = 15;
 const HISTORY_MINUTES: usize = 60;
+/// The long history's length before the range and step, minutes.
+const ORDINARY_MINUTES: usize = 360;
+const ORDINARY_STEP_MINUTES: usize = 5;
 /// The fault begins this many minutes into the range.
 const FAULT_MINUTE: usize = 10;
 
@@ -82,42 +86,25 @@ fn system(services: usize, rng: &mut StdRng) -> (Observations, String) {
     let minutes = HISTORY_MINUTES + RANGE_MINUTES;
     let range_start = START + (HISTORY_MINUTES * 60) as f64;
     let fault_at = HISTORY_MINUTES + FAULT_MINUTE;
-    let metrics = SIGNALS
+    // Each series' level, shared by the one-minute and the long history.
+    let levels: Vec<Vec<f64>> = SIGNALS
         .iter()
-        .map(|(signal, kind)| Metric {
-            signal: Signal {
-                name: signal.to_string(),
-                query: String::new(),
-                kind: *kind,
-            },
-            series: (0..services)
-                .map(|i| {
-                    let base = rng.random_range(0.5..5.0);
-                    let points = (0..minutes)
-                        .map(|m| {
-                            let noise = 1.0 + rng.random_range(-0.05..0.05);
-                            let hit = m >= fault_at && affected.contains_key(&i);
-                            let v = match kind {
-                                Kind::Errors => {
-                                    if hit {
-                                        0.2 * affected[&i]
-                                    } else {
-                                        0.001 * noise
-                                    }
-                                }
-                                Kind::Latency | Kind::ClientLatency if hit => {
-                                    base * noise * (1.0 + 4.0 * affected[&i])
-                                }
-                                _ => base * noise,
-                            };
-                            (START + (m * 60) as f64, v)
-                        })
-                        .collect();
-                    (name(i), points)
-                })
-                .collect(),
-        })
+        .map(|_| (0..services).map(|_| rng.random_range(0.5..5.0)).collect())
         .collect();
+    let metrics = sampled(&levels, &affected, (0, minutes), 1, fault_at, rng);
+    // The long history from six hours before the range through it, every 5 minutes
+    // (minute 0 of the one-minute series is HISTORY_MINUTES before the range).
+    let ordinary = sampled(
+        &levels,
+        &affected,
+        (
+            HISTORY_MINUTES as i64 - ORDINARY_MINUTES as i64,
+            HISTORY_MINUTES + RANGE_MINUTES,
+        ),
+        ORDINARY_STEP_MINUTES,
+        fault_at,
+        rng,
+    );
     // Every service logs a few lines a minute; the faulty one starts failing.
     let mut logs = Vec::new();
     for i in 0..services {
@@ -177,6 +164,7 @@ fn system(services: usize, rng: &mut StdRng) -> (Observations, String) {
         start: range_start,
         end: range_start + (RANGE_MINUTES * 60) as f64,
         metrics,
+        ordinary,
         logs,
         log_selector: Some("{app=\"<service>\"}".into()),
         spans,
@@ -186,22 +174,75 @@ fn system(services: usize, rng: &mut StdRng) -> (Observations, String) {
     (obs, name(faulty))
 }
 
+/// Every signal of every service (its level in `levels`) from minute `from` to `to`
+/// (minute 0 is the start of the one-minute history) every `step` minutes; the
+/// services in `affected` slow and fail from minute `fault_at`, by their share.
+fn sampled(
+    levels: &[Vec<f64>],
+    affected: &BTreeMap<usize, f64>,
+    (from, to): (i64, usize),
+    step: usize,
+    fault_at: usize,
+    rng: &mut StdRng,
+) -> Vec<Metric> {
+    let name = |i: usize| format!("svc-{i:03}");
+    SIGNALS
+        .iter()
+        .zip(levels)
+        .map(|((signal, kind), levels)| Metric {
+            signal: Signal {
+                name: signal.to_string(),
+                query: String::new(),
+                kind: *kind,
+            },
+            series: levels
+                .iter()
+                .enumerate()
+                .map(|(i, base)| {
+                    let points = (from..to as i64)
+                        .step_by(step)
+                        .map(|m| {
+                            let noise = 1.0 + rng.random_range(-0.05..0.05);
+                            let hit = m >= fault_at as i64 && affected.contains_key(&i);
+                            let v = match kind {
+                                Kind::Errors => {
+                                    if hit {
+                                        0.2 * affected[&i]
+                                    } else {
+                                        0.001 * noise
+                                    }
+                                }
+                                Kind::Latency | Kind::ClientLatency if hit => {
+                                    base * noise * (1.0 + 4.0 * affected[&i])
+                                }
+                                _ => base * noise,
+                            };
+                            (START + (m * 60) as f64, v)
+                        })
+                        .collect();
+                    (name(i), points)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 fn main() {
-    let mut sizes = vec![50, 100, 200, 500];
+    let mut sizes = vec![50, 100, 200, 500, 1000, 2000];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--services" => {
                 sizes = args
                     .next()
-                    .expect("--services takes a list such as 50,500")
+                    .expect("--services takes a list such as 50,2000")
                     .split(',')
                     .map(|s| s.parse().expect("--services takes numbers"))
                     .collect()
             }
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
-            other => panic!("unknown argument {other}; use --services 50,500"),
+            other => panic!("unknown argument {other}; use --services 50,2000"),
         }
     }
     println!(

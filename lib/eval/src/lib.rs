@@ -385,7 +385,7 @@ mod tests {
                         .chain(ranking.candidates.iter().filter(|c| c.service == t.service))
                     {
                         println!(
-                            "   {:<28} {:.2} m={:.2} l={:.2} mix={:.2} t={:.2} n={:.2} d={:.2} i={:.2} f={:.2} by={:?}",
+                            "   {:<28} {:.2} m={:.2} l={:.2} mix={:.2} t={:.2} n={:.2} d={:.2} i={:.2} f={:.2} by={:?} echo={:?}",
                             c.service,
                             c.score,
                             c.change.metric_score(),
@@ -396,16 +396,18 @@ mod tests {
                             c.change.drift.as_ref().map_or(0.0, |d| d.score()),
                             c.change.invariant.as_ref().map_or(0.0, |i| i.score()),
                             c.change.traffic.as_ref().map_or(0.0, |f| f.score()),
-                            c.explained_by
+                            c.explained_by,
+                            c.change.latency_echo
                         );
                         for m in c.change.metrics.iter().take(3) {
                             println!(
-                                "      {} z={:.1} effect={:.2} onset {:+.1} min score {:.2}",
+                                "      {} z={:.1} effect={:.2} onset {:+.1} min score {:.2} ordinary {:?}",
                                 m.signal.name,
                                 m.shift.z,
                                 m.shift.effect,
                                 (m.shift.onset - t.fault_start.timestamp() as f64) / 60.0,
-                                m.score()
+                                m.score(),
+                                m.ordinary
                             );
                         }
                         if let Some(t) = &c.change.traces {

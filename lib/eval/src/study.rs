@@ -112,6 +112,27 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
+            "no network delay (spans, callers' vs own latency)",
+            Settings {
+                network_delay: false,
+                ..default
+            },
+        ),
+        (
+            "no travelling-latency origin",
+            Settings {
+                latency_origin: false,
+                ..default
+            },
+        ),
+        (
+            "no chronic-suspect null",
+            Settings {
+                chronic: false,
+                ..default
+            },
+        ),
+        (
             "no logs",
             Settings {
                 logs: false,
@@ -135,7 +156,7 @@ pub fn variants() -> Vec<Variant> {
 }
 
 /// Temperatures and "unknown" scores the calibration is chosen from.
-const TEMPERATURES: [f64; 8] = [0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0];
+const TEMPERATURES: [f64; 8] = [0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7];
 const UNKNOWN_SCORES: [f64; 6] = [0.02, 0.05, 0.1, 0.2, 0.4, 0.8];
 
 /// One case ranked under every variant.

@@ -23,6 +23,12 @@ pub enum Kind {
     Latency,
     /// Latency the service sees calling others: a rise points at a callee.
     ClientLatency,
+    /// Latency of the calls to the service as its callers measure them (Istio's
+    /// `reporter="source"` by destination, OpenTelemetry's client durations by
+    /// server address): rising while the service's own [`Kind::Latency`] does not,
+    /// the time goes on the wire in front of it (a network delay). Weighs nothing
+    /// by itself; see `ServiceChange::network_from_metrics`.
+    CallerLatency,
     /// Restarts, OOM kills, not-ready pods: a rise is a symptom.
     Health,
     /// Anything else: either direction.
@@ -34,7 +40,9 @@ impl Kind {
     pub fn from_name(name: &str) -> Self {
         let n = name.to_ascii_lowercase();
         let has = |w: &str| n.contains(w);
-        if has("client") && (has("latency") || has("duration")) {
+        if has("caller") && (has("latency") || has("duration")) {
+            Self::CallerLatency
+        } else if has("client") && (has("latency") || has("duration")) {
             Self::ClientLatency
         } else if has("latency") || has("duration") {
             Self::Latency
@@ -81,6 +89,7 @@ impl Kind {
             Self::Network | Self::Other => 0.6,
             Self::Traffic => 0.4,
             Self::ClientLatency => 0.3,
+            Self::CallerLatency => 0.0,
         }
     }
 }
@@ -248,6 +257,13 @@ impl SignalCatalog {
                 "histogram_quantile(0.9, sum by (service, le) (label_replace(rate(istio_request_duration_milliseconds_bucket{reporter=\"source\"}[2m]), \"service\", \"$1\", \"source_workload\", \"(.+)\"))) / 1000 or histogram_quantile(0.9, sum by (service, le) (label_replace(rate(http_client_request_duration_seconds_bucket[2m]), \"service\", \"$1\", \"service_name\", \"(.+)\")))".into(),
             ),
             (
+                // The callee's latency as its callers saw it: with
+                // latency_p90_seconds (the callee's own view) it tells a network
+                // delay from a slow service.
+                "callers_latency_p90_seconds",
+                "histogram_quantile(0.9, sum by (service, le) (label_replace(rate(istio_request_duration_milliseconds_bucket{reporter=\"source\"}[2m]), \"service\", \"$1\", \"destination_workload\", \"(.+)\"))) / 1000 or histogram_quantile(0.9, sum by (service, le) (label_replace(rate(http_client_request_duration_seconds_bucket[2m]), \"service\", \"$1\", \"server_address\", \"([^.:]+).*\")))".into(),
+            ),
+            (
                 "jvm_gc_seconds_rate",
                 "sum by (service) (label_replace(rate(jvm_gc_pause_seconds_sum[2m]), \"service\", \"$1\", \"job\", \"(.+)\"))".into(),
             ),
@@ -289,6 +305,10 @@ mod tests {
             Kind::from_name("client_latency_p90_seconds"),
             Kind::ClientLatency
         );
+        assert_eq!(
+            Kind::from_name("callers_latency_p90_seconds"),
+            Kind::CallerLatency
+        );
     }
 
     #[test]
@@ -297,6 +317,30 @@ mod tests {
             promql_parser::parser::parse(&s.query)
                 .unwrap_or_else(|e| panic!("{}: {e}: {}", s.name, s.query));
         }
+    }
+
+    #[test]
+    fn the_default_catalog_has_both_sides_of_a_call_for_network_delays() {
+        let catalog = SignalCatalog::default_cluster();
+        let query = |name: &str| {
+            catalog
+                .signals
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.kind, s.query.clone()))
+                .unwrap_or_else(|| panic!("{name} is missing"))
+        };
+        let (kind, server) = query("latency_p90_seconds");
+        assert_eq!(kind, Kind::Latency);
+        assert!(server.contains("reporter=\"destination\"") && server.contains("http_server_"));
+        let (kind, callers) = query("callers_latency_p90_seconds");
+        assert_eq!(kind, Kind::CallerLatency);
+        // Istio's client-side report and OpenTelemetry's client durations, both by
+        // the callee.
+        assert!(
+            callers.contains("reporter=\"source\"") && callers.contains("destination_workload")
+        );
+        assert!(callers.contains("http_client_") && callers.contains("server_address"));
     }
 
     #[test]

@@ -6,6 +6,9 @@ use crate::invariants::BrokenInvariant;
 use crate::signals::{LogChange, LogDrift, Mentions, MetricShift, TraceChange};
 use crate::traffic::TrafficBreak;
 
+/// The score of a metric departure taken as clear (a z of 5 on a doubling).
+pub(crate) const CLEAR_SHIFT: f64 = 0.3;
+
 /// Everything found about one service.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceChange {
@@ -24,6 +27,9 @@ pub struct ServiceChange {
     /// The traffic invariant it leads that broke most: its requests stopped
     /// reaching a service whose traffic followed its own.
     pub traffic: Option<TrafficBreak>,
+    /// The callee whose latency rose at least as its own did: its latency is that
+    /// callee's, travelling up the call graph, and does not count for it.
+    pub latency_echo: Option<String>,
 }
 
 impl ServiceChange {
@@ -33,6 +39,50 @@ impl ServiceChange {
         self.metric_score_of(|_| true)
     }
 
+    /// How far its latency rose, from the metrics: the largest score of a latency
+    /// shift of its own ([`Kind::Latency`]), and when the earliest clear one began.
+    pub fn latency_rise(&self) -> (f64, Option<f64>) {
+        let latency = || {
+            self.metrics
+                .iter()
+                .filter(|m| m.signal.kind == Kind::Latency)
+        };
+        let rise = latency().map(MetricShift::score).fold(0.0, f64::max);
+        let onset = latency()
+            .filter(|m| m.score() >= CLEAR_SHIFT)
+            .map(|m| m.shift.onset)
+            .min_by(f64::total_cmp);
+        (rise, onset)
+    }
+
+    /// A network delay in front of it, from the metrics: how much more the latency
+    /// of calls to it rose as its callers measured it ([`Kind::CallerLatency`]) than
+    /// as it measured itself ([`Kind::Latency`]), as a log ratio scaled by the
+    /// callers' view's z (up to 10) and how unordinary it is. Zero unless both sides
+    /// are exported.
+    pub fn network_from_metrics(&self) -> f64 {
+        let effect = |kind: Kind| {
+            self.metrics
+                .iter()
+                .filter(|m| m.signal.kind == kind && m.shift.effect > 0.0)
+                .map(|m| {
+                    m.shift.effect
+                        * (m.shift.z.abs().min(10.0) / 10.0)
+                        * (1.0 - m.ordinary.unwrap_or(0.0))
+                })
+                .fold(0.0, f64::max)
+        };
+        let own = self
+            .metrics
+            .iter()
+            .any(|m| m.signal.kind == Kind::Latency)
+            .then(|| effect(Kind::Latency));
+        match own {
+            Some(own) => (effect(Kind::CallerLatency) - own).max(0.0),
+            None => 0.0,
+        }
+    }
+
     /// [`ServiceChange::metric_score`] of the signals that pass a callee's trouble up
     /// to its callers: everything but the amount of traffic and bytes, which change
     /// with what the callers send rather than cause anything in them.
@@ -40,11 +90,14 @@ impl ServiceChange {
         self.metric_score_of(|k| !matches!(k, Kind::Traffic | Kind::Network))
     }
 
+    /// Only the signals of `kinds` count, and its latency not at all when it echoes
+    /// a callee's ([`ServiceChange::latency_echo`]).
     fn metric_score_of(&self, kinds: impl Fn(Kind) -> bool) -> f64 {
+        let echo = self.latency_echo.is_some();
         let mut parts: Vec<f64> = self
             .metrics
             .iter()
-            .filter(|m| kinds(m.signal.kind))
+            .filter(|m| kinds(m.signal.kind) && !(echo && m.signal.kind == Kind::Latency))
             .map(MetricShift::score)
             .collect();
         parts.sort_by(|a, b| b.total_cmp(a));
@@ -59,7 +112,7 @@ impl ServiceChange {
     pub fn onset(&self) -> Option<f64> {
         self.metrics
             .iter()
-            .filter(|m| m.score() >= 0.3)
+            .filter(|m| m.score() >= CLEAR_SHIFT)
             .map(|m| m.shift.onset)
             .min_by(f64::total_cmp)
     }

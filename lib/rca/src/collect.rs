@@ -27,6 +27,13 @@ pub struct Limits {
     /// series or an earlier incident inside the range does not pass for a change or
     /// for normal. Zero turns the history off.
     pub history: Duration,
+    /// How far before the range the ordinary behaviour of every signal is learnt
+    /// from (chronic suspects, `crate::chronic`), read at [`Limits::ordinary_step`];
+    /// zero turns it off. Cut to the tools' longest range.
+    pub ordinary_history: Duration,
+    /// The step of that long history: coarse, so hours cost a few dozen points a
+    /// series.
+    pub ordinary_step: Duration,
     /// Parts the log history is read in, each capped at the tools' line limit from
     /// its end backwards: a quiet service's whole hour, a chatty one's last minutes
     /// of each part.
@@ -41,6 +48,10 @@ impl Default for Limits {
             // 10 keep it under 2 s at about the same accuracy (docs/evaluation.md).
             traces_per_service: 10,
             history: Duration::from_secs(3600),
+            // Six hours at 5 minutes: 72 points a series, dozens of ordinary
+            // windows of an incident part's length, each with its hour before.
+            ordinary_history: Duration::from_secs(6 * 3600),
+            ordinary_step: Duration::from_secs(300),
             log_history_parts: 4,
         }
     }
@@ -81,8 +92,33 @@ pub async fn collect(
     let parts = [(start, split), (split, end)];
     let mut log_parts = history_parts(start, limits);
     log_parts.extend(parts);
-    let ((metrics, step), logs, traces) = tokio::join!(
-        metrics(tools, catalog, history_start(start, limits), end, limits),
+    let ordinary_start = chrono::Duration::from_std(limits.ordinary_history)
+        .ok()
+        .filter(|h| *h > chrono::Duration::zero())
+        .map(|h| start - h);
+    let ((metrics, step), (ordinary, ordinary_step), logs, traces) = tokio::join!(
+        metrics(
+            tools,
+            catalog,
+            (history_start(start, limits), end),
+            None,
+            limits
+        ),
+        async {
+            match ordinary_start {
+                Some(from) => {
+                    metrics(
+                        tools,
+                        catalog,
+                        (from, end),
+                        Some(limits.ordinary_step),
+                        limits,
+                    )
+                    .await
+                }
+                None => (Ok(Vec::new()), None),
+            }
+        },
         logs(tools, &log_parts, limits),
         traces(tools, &parts, limits)
     );
@@ -90,7 +126,13 @@ pub async fn collect(
         Ok(m) => obs.metrics = m,
         Err(e) => obs.degraded.push(e),
     }
-    steps.push(step);
+    steps.extend(step);
+    // Without the long history the ranking still stands: nothing is degraded, the
+    // departures are just not weighed by how ordinary they are.
+    if let Ok(m) = ordinary {
+        obs.ordinary = m;
+    }
+    steps.extend(ordinary_step);
     match logs {
         (Ok((lines, selector)), step) => {
             obs.logs = lines;
@@ -150,30 +192,44 @@ fn history_parts(start: DateTime<Utc>, limits: Limits) -> Vec<Part> {
         .collect()
 }
 
+/// Every catalog signal over `[start, end]`, at `step` (by default a point a minute,
+/// longer ranges thinned to about 180 points); the start is moved up to keep within
+/// the tools' longest range.
 async fn metrics(
     tools: &Clients,
     catalog: &SignalCatalog,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    step: Option<Duration>,
     limits: Limits,
-) -> Fetched<Vec<Metric>> {
+) -> (Result<Vec<Metric>, String>, Option<Step>) {
     let input = serde_json::json!({
         "signals": catalog.signals.iter().map(|s| &s.name).collect::<Vec<_>>(),
         "start": start, "end": end,
     });
-    let step = |observation: String| Step {
-        index: 0,
-        tool: "prometheus.query_range".into(),
-        tool_input: input.clone(),
-        observation,
-        log: "every catalog signal, one series per service".into(),
+    let log = if step.is_some() {
+        "every catalog signal over the hours before the range, coarse: ordinary behaviour"
+    } else {
+        "every catalog signal, one series per service"
+    };
+    let step_of = |observation: String| {
+        Some(Step {
+            index: 0,
+            tool: "prometheus.query_range".into(),
+            tool_input: input.clone(),
+            observation,
+            log: log.into(),
+        })
     };
     let client = match tools.prometheus() {
         Ok(c) => c,
-        Err(e) => return (Err(format!("prometheus: {e}")), step(e.to_string())),
+        Err(e) => return (Err(format!("prometheus: {e}")), step_of(e.to_string())),
     };
+    let longest = chrono::Duration::from_std(client.bounds().max_range).unwrap_or(end - start);
+    let start = start.max(end - longest);
     // One point a minute at least; longer ranges are thinned to ~180 points.
-    let step_len = Duration::from_secs((((end - start).num_seconds() / 180).max(60)) as u64);
+    let step_len = step.unwrap_or_else(|| {
+        Duration::from_secs((((end - start).num_seconds() / 180).max(60)) as u64)
+    });
     // Owned items throughout these streams: closures over borrowed items make the
     // engine's future impossible to prove `Send` (rustc's higher-ranked lifetime
     // limits), and a caller could then only run it on a blocking thread.
@@ -220,9 +276,9 @@ async fn metrics(
     // Every signal failing means the source is down, not that the signals are absent.
     if !catalog.signals.is_empty() && failures.len() == catalog.signals.len() {
         let (_, e) = &failures[0];
-        return (Err(format!("prometheus: {e}")), step(summary));
+        return (Err(format!("prometheus: {e}")), step_of(summary));
     }
-    (Ok(out), step(summary))
+    (Ok(out), step_of(summary))
 }
 
 async fn logs(tools: &Clients, parts: &[Part], limits: Limits) -> Fetched<(Vec<LogLine>, String)> {

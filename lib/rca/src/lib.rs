@@ -12,8 +12,10 @@
 
 mod catalog;
 mod change;
+mod chronic;
 pub mod collect;
 mod engine;
+mod graph;
 mod invariants;
 mod moved;
 mod observations;

@@ -20,6 +20,11 @@ pub struct Observations {
     pub end: f64,
     /// One entry per catalog signal that returned data.
     pub metrics: Vec<Metric>,
+    /// The catalog's signals over hours before the range at a coarse step (and
+    /// through it), for each service's ordinary departures (`crate::chronic`); empty
+    /// when not fetched.
+    #[serde(default)]
+    pub ordinary: Vec<Metric>,
     /// Log lines per service (all levels; the method picks errors itself).
     pub logs: Vec<LogLine>,
     /// The LogQL stream selector that fetched a service's [`Observations::logs`],
@@ -129,13 +134,15 @@ impl Observations {
 
     /// Every service any source names.
     pub fn services(&self) -> std::collections::BTreeSet<String> {
-        let mut all: std::collections::BTreeSet<String> = self
+        // Through borrowed names first: a large range has a million log lines and
+        // spans, and cloning each one's service name cost more than the rest.
+        let names: std::collections::HashSet<&str> = self
             .metrics
             .iter()
-            .flat_map(|m| m.series.keys().cloned())
+            .flat_map(|m| m.series.keys().map(String::as_str))
+            .chain(self.logs.iter().map(|l| l.service.as_str()))
+            .chain(self.spans.iter().map(|s| s.service.as_str()))
             .collect();
-        all.extend(self.logs.iter().map(|l| l.service.clone()));
-        all.extend(self.spans.iter().map(|s| s.service.clone()));
-        all
+        names.into_iter().map(str::to_string).collect()
     }
 }

@@ -1,10 +1,12 @@
 //! From per-service evidence to ranked candidates with probabilities: combine the
 //! sources, discount callers whose symptoms a callee explains, calibrate.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::catalog::Kind;
-use super::change::ServiceChange;
+use super::change::{CLEAR_SHIFT, ServiceChange};
+use super::chronic;
+use super::graph::CallGraph;
 use super::invariants;
 use super::observations::Observations;
 use super::onset;
@@ -115,13 +117,24 @@ pub fn rank_with(obs: &Observations, settings: &Settings) -> Ranking {
         (Onset::ChangePoint, Some(t)) => t,
         _ => guess,
     };
+    let graph = if settings.call_graph {
+        CallGraph::of(obs)
+    } else {
+        CallGraph::default()
+    };
     let context = Context {
         obs,
         settings,
         step,
         requests: requests_per_sample(obs, step),
         templates: signals::templates(obs),
-        rates: traffic::Rates::new(obs),
+        rates: traffic::Rates::new(obs, &graph),
+        graph,
+        spans: signals::SpanTree::new(obs),
+        // At the estimated start only: half a minute either side moves nothing
+        // at the long history's 5-minute step.
+        ordinary: (settings.chronic && !obs.ordinary.is_empty())
+            .then(|| chronic::ordinary_shares(&obs.ordinary, &obs.metrics, guess, obs.end)),
         metric_lead: metric_onset - guess,
     };
     // Kept inside the bounds the guess keeps (the guaranteed baseline, the last
@@ -192,6 +205,13 @@ struct Context<'a> {
     requests: BTreeMap<String, f64>,
     templates: Vec<String>,
     rates: traffic::Rates<'a>,
+    /// The call graph, empty when [`Settings::call_graph`] is off.
+    graph: CallGraph,
+    /// The spans' parent-child links.
+    spans: signals::SpanTree,
+    /// Per (signal, service), how ordinary the incident's departure is
+    /// (`chronic`), when [`Settings::chronic`] and the long history allow.
+    ordinary: Option<BTreeMap<(String, String), f64>>,
     /// How far the metrics' own onset is after the incident start.
     metric_lead: f64,
 }
@@ -239,11 +259,12 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         settings,
         templates,
         rates,
+        graph,
         ..
     } = context;
     let metrics = signals::metric_changes(obs, &metric_options(context, split));
     let mut logs = signals::log_changes(obs, templates, split);
-    let (traces, mut edges) = signals::trace_changes(obs, split);
+    let traces = signals::trace_changes(obs, &context.spans, split);
     let mentions = signals::mentions(obs, &mut logs);
     let drift = signals::log_drift(obs, templates, split);
     let invariants = invariants::broken(obs, templates, split);
@@ -252,10 +273,6 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
     } else {
         BTreeMap::new()
     };
-    edges.extend(obs.graph.iter().cloned());
-    if !settings.call_graph {
-        edges.clear();
-    }
 
     let mut changes: BTreeMap<String, ServiceChange> = BTreeMap::new();
     for (service, m) in metrics {
@@ -279,6 +296,14 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
     for (service, t) in traffic {
         changes.entry(service).or_default().traffic = Some(t);
     }
+    if !settings.network_delay {
+        for t in changes.values_mut().filter_map(|c| c.traces.as_mut()) {
+            t.network = 0.0;
+        }
+    }
+    if settings.latency_origin {
+        mark_latency_echoes(&mut changes, graph, settings);
+    }
     let raw: BTreeMap<&str, f64> = changes
         .iter()
         .map(|(s, c)| (s.as_str(), combined(c, settings, c.metric_score())))
@@ -301,15 +326,6 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         }
     };
 
-    let mut callees: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (from, to) in &edges {
-        if from != to {
-            callees
-                .entry(from.as_str())
-                .or_default()
-                .insert(to.as_str());
-        }
-    }
     let earliest = changes
         .values()
         .filter_map(ServiceChange::onset)
@@ -319,11 +335,9 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         .iter()
         .map(|(service, change)| {
             let own = raw[service.as_str()];
-            let worst_callee = callees
-                .get(service.as_str())
-                .into_iter()
-                .flatten()
-                .filter_map(|c| passed_up.get(c).map(|s| (*c, *s * view(c))))
+            let worst_callee = graph
+                .callees(service)
+                .filter_map(|c| passed_up.get(c).map(|s| (c, *s * view(c))))
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             let mut score = own;
             let mut explained_by = None;
@@ -365,6 +379,51 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         .collect()
 }
 
+/// Share of a caller's latency rise a callee's must reach for the caller's to be
+/// its echo: the share at which a callee is named as explaining a caller.
+const LATENCY_ECHO_SHARE: f64 = 0.5;
+
+/// Marks every service whose latency rise a callee's explains
+/// ([`ServiceChange::latency_echo`]): in a latency fault every caller up the chain
+/// slows too, and the origin is the deepest service whose latency rose while its
+/// callees' did not. An echo comes after its origin, never before: a callee whose
+/// latency began rising later than the caller's is not where the caller's came
+/// from. A caller's view of another ([`is_client_view`]) weighs
+/// [`Settings::client_view_weight`] here as it does as a callee anywhere. Judged on
+/// the rises before any is marked, so a whole chain of echoes is found at once.
+fn mark_latency_echoes(
+    changes: &mut BTreeMap<String, ServiceChange>,
+    graph: &CallGraph,
+    settings: &Settings,
+) {
+    let rises: BTreeMap<String, (f64, Option<f64>)> = changes
+        .iter()
+        .map(|(s, c)| (s.clone(), c.latency_rise()))
+        .collect();
+    for (service, change) in changes.iter_mut() {
+        let (own, Some(began)) = rises[service] else {
+            continue;
+        };
+        if own < CLEAR_SHIFT {
+            continue;
+        }
+        change.latency_echo = graph
+            .callees(service)
+            .filter_map(|c| {
+                let (rise, onset) = rises.get(c)?;
+                let weight = if is_client_view(c) {
+                    settings.client_view_weight
+                } else {
+                    1.0
+                };
+                (onset.is_some_and(|t| t < began)).then_some((c, rise * weight))
+            })
+            .filter(|(_, r)| *r >= CLEAR_SHIFT && *r >= LATENCY_ECHO_SHARE * own)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(c, _)| c.to_string());
+    }
+}
+
 /// How the metric departures are measured with the incident part at `split`.
 fn metric_options<'a>(context: &'a Context, split: f64) -> MetricOptions<'a> {
     MetricOptions {
@@ -375,6 +434,7 @@ fn metric_options<'a>(context: &'a Context, split: f64) -> MetricOptions<'a> {
             .baseline_level
             .then_some(split + context.metric_lead),
         requests: context.settings.count_noise.then_some(&context.requests),
+        ordinary: context.ordinary.as_ref(),
     }
 }
 
@@ -389,6 +449,12 @@ const HOLD_SECONDS: f64 = 120.0;
 /// the lines it stopped writing are that failure's too. Its own metrics and spans
 /// still count fully. `metrics` is the metric part to count.
 fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
+    // Weighed as the spans' network score is (inside the trace weight).
+    let network = if settings.network_delay {
+        TRACE_WEIGHT * c.network_from_metrics().min(3.0)
+    } else {
+        0.0
+    };
     let blames = c
         .logs
         .as_ref()
@@ -399,6 +465,7 @@ fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
     settings.metric_weight * metrics
         + (1.0 - settings.callee_discount * blames) * logged
         + TRACE_WEIGHT * c.traces.as_ref().map_or(0.0, |t| t.score())
+        + network
         + MENTION_WEIGHT * c.mentions.as_ref().map_or(0.0, |m| m.score())
 }
 
@@ -413,21 +480,33 @@ fn calibrate(candidates: &mut [Candidate], settings: &Settings) -> f64 {
     unknown
 }
 
-/// Probabilities from candidates' scores: each weighs `exp(score / T) - 1`, so no
-/// evidence weighs nothing, and an "unknown" pseudo-candidate weighs as a candidate
-/// of [`Settings::unknown_score`] would, once per candidate's square root (at least
-/// 3): weak or flat evidence leaves most of the mass on "unknown", one clear lead
-/// takes most of it. Returns each candidate's probability, in order, and the mass
-/// left on "unknown".
+/// The score below which scores are calibrated as they are rather than relative to
+/// the top one: half a clear departure of one signal.
+const SCALE_FLOOR: f64 = 0.5;
+
+/// Probabilities from candidates' scores, each taken as a share of the top score (or
+/// of [`SCALE_FLOOR`] when the top is below it): each weighs `exp(share / T) - 1`, so
+/// no evidence weighs nothing, and an "unknown" pseudo-candidate weighs as a
+/// candidate of [`Settings::unknown_score`] would, once per candidate's square root
+/// (at least 3): weak or flat evidence leaves most of the mass on "unknown", one
+/// clear lead takes most of it. Returns each candidate's probability, in order, and
+/// the mass left on "unknown".
 pub fn probabilities(scores: &[f64], settings: &Settings) -> (Vec<f64>, f64) {
-    let (unknown_score, temperature) = (settings.unknown_score, settings.temperature);
-    // Scaled by the largest weight so that no score can overflow.
-    let top = scores.iter().copied().fold(unknown_score, f64::max);
+    // Relative to the top score: a system whose evidence is all metrics scores a
+    // tenth of one with logs and spans, and the same temperature made the first flat
+    // and the second overconfident. Scores below the floor stay on its scale, so
+    // weak evidence still leaves the mass on "unknown".
+    let scale = scores.iter().copied().fold(SCALE_FLOOR, f64::max);
+    let (unknown_score, temperature) = (settings.unknown_score / scale, settings.temperature);
+    let top = scores
+        .iter()
+        .map(|s| s / scale)
+        .fold(unknown_score, f64::max);
     let weight = |s: f64| {
-        let s = s.max(0.0);
+        let s = s.max(0.0) / scale;
         ((s - top) / temperature).exp() - (-top / temperature).exp()
     };
-    let unknown_weight = weight(unknown_score) * (scores.len().max(3) as f64).sqrt();
+    let unknown_weight = weight(settings.unknown_score) * (scores.len().max(3) as f64).sqrt();
     let total: f64 = scores.iter().map(|s| weight(*s)).sum::<f64>() + unknown_weight;
     (
         scores.iter().map(|s| weight(*s) / total).collect(),

@@ -2,7 +2,7 @@
 //! the indicators, log lines and evidence behind each (with the query that shows it),
 //! a summary and next steps.
 
-use std::collections::BTreeSet;
+use crate::graph::CallGraph;
 
 use crate::engine::Input;
 use crate::observations::Observations;
@@ -51,24 +51,14 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
     }
 }
 
-/// The given edges and those the spans show (a child span of another service).
+/// The given edges and those the spans show.
 fn call_graph(obs: &Observations) -> Vec<Edge> {
-    let by_id: std::collections::HashMap<&str, &str> = obs
-        .spans
-        .iter()
-        .map(|s| (s.span_id.as_str(), s.service.as_str()))
-        .collect();
-    let mut edges: BTreeSet<(String, String)> = obs.graph.iter().cloned().collect();
-    for s in &obs.spans {
-        if let Some(parent) = s.parent_span_id.as_deref().and_then(|p| by_id.get(p))
-            && *parent != s.service
-        {
-            edges.insert((parent.to_string(), s.service.clone()));
-        }
-    }
-    edges
-        .into_iter()
-        .map(|(caller, callee)| Edge { caller, callee })
+    CallGraph::of(obs)
+        .edges()
+        .map(|(caller, callee)| Edge {
+            caller: caller.into(),
+            callee: callee.into(),
+        })
         .collect()
 }
 

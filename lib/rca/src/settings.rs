@@ -35,7 +35,17 @@ pub struct Settings {
     pub traces: bool,
     /// Use the broken traffic invariants.
     pub traffic_invariants: bool,
-    /// A score lead of this much is a factor e in odds.
+    /// A network delay counts: the time calls to a service spend outside its spans,
+    /// and the latency of calls to it rising at its callers but not at itself.
+    pub network_delay: bool,
+    /// A caller's latency does not count when a callee's rose at least half as much
+    /// (latency travels up the call graph; the deepest rise is the origin).
+    pub latency_origin: bool,
+    /// Weigh each metric departure by how rarely the service departs as far in the
+    /// hours before the range (chronic suspects, `crate::chronic`).
+    pub chronic: bool,
+    /// A score lead of this share of the top score (of half a clear departure at
+    /// least) is a factor e in odds.
     pub temperature: f64,
     /// The score at which a service is as likely the cause as "unknown".
     pub unknown_score: f64,
@@ -66,7 +76,10 @@ impl Default for Settings {
             logs: true,
             traces: true,
             traffic_invariants: true,
-            temperature: 0.25,
+            network_delay: true,
+            latency_origin: true,
+            chronic: true,
+            temperature: 0.15,
             unknown_score: 0.05,
         }
     }

@@ -945,6 +945,7 @@ fn a_cpu_pinned_at_its_limit_outweighs_one_merely_busier() {
             level: 1.0,
             peak: factor,
         },
+        ordinary: None,
     };
     let (pinned, busier) = (
         shift("cpu_seconds_rate", 20.0).score(),
@@ -1100,4 +1101,213 @@ fn errors_of_a_handful_of_requests_count_less_than_errors_of_many() {
         },
     );
     assert_eq!(uncounted.candidates[0].service, "lambda");
+}
+
+fn without(change: impl Fn(&mut super::Settings)) -> super::Settings {
+    let mut settings = super::Settings::default();
+    change(&mut settings);
+    settings
+}
+
+/// A call chain gateway -> orders -> pricing -> rates -> db with a delay injected at
+/// `rates` from minute 10: each caller up the chain slows a minute after its callee
+/// (the slow requests finish later), by less as its own time adds to the delay, and
+/// the gateway's clients start timing out.
+fn delay_in_a_chain() -> Observations {
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("gateway", series(0.12, 1, 13, 3.0)),
+            ("orders", series(0.1, 2, 12, 3.4)),
+            ("pricing", series(0.08, 3, 11, 4.0)),
+            ("rates", series(0.06, 4, 10, 4.6)),
+            ("db", series(0.02, 5, 99, 1.0)),
+        ],
+    );
+    let errors = metric(
+        "error_ratio",
+        vec![
+            ("gateway", series(0.001, 6, 13, 8.0)),
+            ("orders", series(0.001, 7, 99, 1.0)),
+            ("pricing", series(0.001, 8, 99, 1.0)),
+            ("rates", series(0.001, 9, 99, 1.0)),
+            ("db", series(0.001, 10, 99, 1.0)),
+        ],
+    );
+    let mut obs = observations(vec![latency, errors]);
+    obs.graph = [
+        ("gateway", "orders"),
+        ("orders", "pricing"),
+        ("pricing", "rates"),
+        ("rates", "db"),
+    ]
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .to_vec();
+    obs
+}
+
+#[test]
+fn a_delay_injected_deep_in_a_call_chain_is_pinned_where_it_originates() {
+    let obs = delay_in_a_chain();
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "rates");
+    let echo = |service: &str| {
+        ranking
+            .candidates
+            .iter()
+            .find(|c| c.service == service)
+            .and_then(|c| c.change.latency_echo.clone())
+    };
+    assert_eq!(echo("gateway").as_deref(), Some("orders"));
+    assert_eq!(echo("orders").as_deref(), Some("pricing"));
+    assert_eq!(echo("pricing").as_deref(), Some("rates"));
+    assert_eq!(echo("rates"), None);
+    // The callee discount does part of the same work; without it, counting every
+    // caller's latency as its own puts a caller first.
+    let undiscounted = super::rank_with(&obs, &without(|s| s.callee_discount = 0.0));
+    assert_eq!(undiscounted.candidates[0].service, "rates");
+    let echoes_counted = super::rank_with(
+        &obs,
+        &without(|s| {
+            s.callee_discount = 0.0;
+            s.latency_origin = false;
+        }),
+    );
+    assert_ne!(echoes_counted.candidates[0].service, "rates");
+}
+
+#[test]
+fn a_callee_whose_latency_rose_after_its_caller_s_is_not_the_origin() {
+    let mut obs = delay_in_a_chain();
+    // The caller `pricing` slowed first, from minute 8; `rates` followed.
+    obs.metrics[0]
+        .series
+        .insert("pricing".into(), series(0.08, 3, 8, 4.0));
+    let ranking = rank(&obs);
+    let pricing = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "pricing")
+        .expect("pricing has evidence");
+    assert_eq!(pricing.change.latency_echo, None);
+}
+
+#[test]
+fn calls_slowed_at_their_callers_but_not_at_the_callee_are_a_network_delay() {
+    // Calls to `cart` take 4 times longer as `frontend` measures them; `cart` itself
+    // serves them as fast as ever. The frontend waits, so its own latency rises.
+    let obs = {
+        let mut obs = observations(vec![
+            metric(
+                "latency_p90_seconds",
+                vec![
+                    ("frontend", series(0.1, 1, 10, 3.0)),
+                    ("cart", series(0.02, 2, 99, 1.0)),
+                    ("ads", series(0.03, 3, 99, 1.0)),
+                ],
+            ),
+            metric(
+                "callers_latency_p90_seconds",
+                vec![
+                    ("cart", series(0.025, 4, 10, 4.0)),
+                    ("ads", series(0.035, 5, 99, 1.0)),
+                ],
+            ),
+        ]);
+        obs.graph = vec![
+            ("frontend".into(), "cart".into()),
+            ("frontend".into(), "ads".into()),
+        ];
+        obs
+    };
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "cart");
+    let unseen = super::rank_with(&obs, &without(|s| s.network_delay = false));
+    assert_eq!(unseen.candidates[0].service, "frontend");
+}
+
+/// A service's long history: its name, level, and what multiplies sample `i`.
+type History<'a> = (&'a str, f64, Box<dyn Fn(usize) -> f64>);
+
+/// Six hours of 5-minute samples before the range and through it, for `services`.
+fn ordinary_history(services: Vec<History>) -> Metric {
+    let from = START - 6.0 * 3600.0;
+    let n = (6 * 12) + 3;
+    Metric::sampled(
+        "latency_p90_seconds",
+        from,
+        300.0,
+        services
+            .into_iter()
+            .map(|(name, level, spikes)| {
+                let values = (0..n)
+                    .map(|i| level * (1.0 + 0.05 * jitter(7919 + i)) * spikes(i))
+                    .collect();
+                (name, values)
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn a_service_that_departs_as_far_every_half_hour_is_a_chronic_suspect() {
+    // In the range both `batch` and `orders` triple their latency from minute 10,
+    // `batch` a little more; in the six hours before, `batch` did so for 10 minutes
+    // every half hour.
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("batch", series(0.2, 1, 10, 3.6)),
+            ("orders", series(0.1, 2, 10, 3.0)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    obs.ordinary = vec![ordinary_history(vec![
+        (
+            "batch",
+            0.2,
+            Box::new(|i| if i % 6 < 2 { 3.6 } else { 1.0 }),
+        ),
+        ("orders", 0.1, Box::new(|_| 1.0)),
+    ])];
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "orders");
+    let batch = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "batch")
+        .expect("batch has evidence");
+    assert!(batch.change.metrics[0].ordinary.is_some_and(|o| o > 0.2));
+    let unweighed = super::rank_with(&obs, &without(|s| s.chronic = false));
+    assert_eq!(unweighed.candidates[0].service, "batch");
+}
+
+#[test]
+fn when_every_suspect_is_chronic_the_unknown_share_rises() {
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("batch", series(0.2, 1, 10, 3.0)),
+            ("cron", series(0.1, 2, 10, 3.0)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    // Both did so every 15 minutes for six hours.
+    obs.ordinary = vec![ordinary_history(vec![
+        (
+            "batch",
+            0.2,
+            Box::new(|i| if i % 3 == 0 { 3.0 } else { 1.0 }),
+        ),
+        (
+            "cron",
+            0.1,
+            Box::new(|i| if i % 3 == 1 { 3.0 } else { 1.0 }),
+        ),
+    ])];
+    let chronic = rank(&obs).unknown;
+    let fresh = super::rank_with(&obs, &without(|s| s.chronic = false)).unknown;
+    // Their scores fall by a third or so, and the mass on "unknown" grows (it only
+    // takes most of it once the top score nears the "unknown" score).
+    assert!(chronic > 1.5 * fresh, "{chronic} vs {fresh}");
 }

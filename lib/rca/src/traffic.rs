@@ -14,8 +14,14 @@
 use std::collections::BTreeMap;
 
 use super::catalog::{Kind, Signal};
+use super::graph::CallGraph;
 use super::observations::Observations;
 use super::stats;
+
+/// How many calls away from a leader its followers are looked for when there is a
+/// call graph: two, so that a loss further on (frontend -> checkout -> email) can be
+/// told from one at the leader's own callee.
+const FOLLOWER_HOPS: usize = 2;
 
 /// Samples before the incident part a pair needs, both series serving. The engine
 /// queries a sample a minute (fewer over ranges longer than 2 hours: about 180
@@ -82,19 +88,21 @@ impl TrafficBreak {
 }
 
 /// The series of every traffic signal ([`Kind::Traffic`]), keyed by the millisecond
-/// so that the two series of a pair meet on their common samples. Built once per
-/// ranking and read at each incident start.
+/// so that the two series of a pair meet on their common samples, and the pairs worth
+/// comparing. Built once per ranking and read at each incident start.
 pub struct Rates<'a> {
     signals: Vec<(&'a Signal, Vec<(&'a str, Samples)>)>,
+    /// Per signal, the (leader, follower) indices into its series to compare.
+    pairs: Vec<Vec<(usize, usize)>>,
 }
 
 /// One series' values by the millisecond.
 type Samples = BTreeMap<i64, f64>;
 
 impl<'a> Rates<'a> {
-    /// The traffic signals of `obs`.
-    pub fn new(obs: &'a Observations) -> Self {
-        let signals = obs
+    /// The traffic signals of `obs`, their pairs along `graph` (see [`pairs`]).
+    pub fn new(obs: &'a Observations, graph: &CallGraph) -> Self {
+        let signals: Vec<(&Signal, Vec<(&str, Samples)>)> = obs
             .metrics
             .iter()
             .filter(|m| m.signal.kind == Kind::Traffic)
@@ -114,7 +122,14 @@ impl<'a> Rates<'a> {
                 (&metric.signal, series)
             })
             .collect();
-        Self { signals }
+        let pairs = signals
+            .iter()
+            .map(|(_, series)| {
+                let names: Vec<&str> = series.iter().map(|(s, _)| *s).collect();
+                pairs(&names, graph)
+            })
+            .collect();
+        Self { signals, pairs }
     }
 
     /// Per service, the traffic invariant it leads that the part from `split` on
@@ -122,15 +137,12 @@ impl<'a> Rates<'a> {
     pub fn broken(&self, split: f64) -> BTreeMap<String, TrafficBreak> {
         let split_ms = (split * 1000.0).round() as i64;
         let mut out: BTreeMap<String, TrafficBreak> = BTreeMap::new();
-        for (signal, series) in &self.signals {
+        for ((signal, series), pairs) in self.signals.iter().zip(&self.pairs) {
             let mut kept: BTreeMap<(&str, &str), KeptRatio> = BTreeMap::new();
-            for (leader, lead) in series {
-                for (follower, follow) in series {
-                    if leader != follower
-                        && let Some(ratio) = kept_ratio(lead, follow, split_ms)
-                    {
-                        kept.insert((leader, follower), ratio);
-                    }
+            for &(l, f) in pairs {
+                let ((leader, lead), (follower, follow)) = (&series[l], &series[f]);
+                if let Some(ratio) = kept_ratio(lead, follow, split_ms) {
+                    kept.insert((leader, follower), ratio);
                 }
             }
             for (&(leader, follower), pair) in &kept {
@@ -143,14 +155,16 @@ impl<'a> Rates<'a> {
                 // ratio says nothing of who calls whom, so "further on" is the service
                 // whose own ratio to the follower was the tighter: each hop between
                 // them adds its own noise.
-                let further_on = kept.iter().any(|(&(from, to), via)| {
-                    from == leader
-                        && to != follower
-                        && !via.broke()
-                        && kept
-                            .get(&(to, follower))
-                            .is_some_and(|next| next.broke() && next.spread < pair.spread)
-                });
+                let further_on = kept
+                    .range((leader, "")..)
+                    .take_while(|((from, _), _)| *from == leader)
+                    .any(|(&(_, to), via)| {
+                        to != follower
+                            && !via.broke()
+                            && kept
+                                .get(&(to, follower))
+                                .is_some_and(|next| next.broke() && next.spread < pair.spread)
+                    });
                 if further_on {
                     continue;
                 }
@@ -166,6 +180,42 @@ impl<'a> Rates<'a> {
         }
         out
     }
+}
+
+/// The ordered pairs of `services` (indices) whose traffic may keep a ratio. With no
+/// call graph every pair, which grows with the square of the services (2,000
+/// services make 4 million); along a call graph, each service's followers are the
+/// services it reaches in [`FOLLOWER_HOPS`] calls, and those the graph does not know
+/// (a service without spans may still be called). A service the graph does not
+/// know leads every other.
+fn pairs(services: &[&str], graph: &CallGraph) -> Vec<(usize, usize)> {
+    let all = |l: usize| {
+        (0..services.len())
+            .filter(move |f| *f != l)
+            .map(move |f| (l, f))
+    };
+    if graph.is_empty() {
+        return (0..services.len()).flat_map(all).collect();
+    }
+    let known = graph.services();
+    let index: BTreeMap<&str, usize> = services.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let unknown: Vec<usize> = (0..services.len())
+        .filter(|i| !known.contains(services[*i]))
+        .collect();
+    let mut out = Vec::new();
+    for (l, leader) in services.iter().enumerate() {
+        if !known.contains(leader) {
+            out.extend(all(l));
+            continue;
+        }
+        let reached = graph.downstream(leader, FOLLOWER_HOPS);
+        let followers = reached.iter().filter_map(|f| index.get(f).copied());
+        let mut followers: Vec<usize> = followers.chain(unknown.iter().copied()).collect();
+        followers.sort_unstable();
+        followers.dedup();
+        out.extend(followers.into_iter().filter(|f| *f != l).map(|f| (l, f)));
+    }
+    out
 }
 
 /// The ratio `follow` kept to `lead` before `split_ms`, if it kept one, and how the
@@ -235,7 +285,7 @@ mod tests {
     const SPLIT: f64 = START + 14.0 * 60.0;
 
     fn broken(obs: Observations) -> BTreeMap<String, TrafficBreak> {
-        Rates::new(&obs).broken(SPLIT)
+        Rates::new(&obs, &CallGraph::default()).broken(SPLIT)
     }
 
     /// Orders a minute, wobbling as real traffic does.
@@ -317,6 +367,54 @@ mod tests {
             .collect();
         let found = broken(obs(vec![("checkout", checkout), ("ads", ads)]));
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn along_a_call_graph_followers_are_a_few_calls_away_or_unknown_to_it() {
+        let graph = CallGraph::from_edges(
+            [("a", "b"), ("b", "c"), ("c", "d")].map(|(f, t)| (f.to_string(), t.to_string())),
+        );
+        // "x" has no edge: it may be called by anyone, and leads everyone.
+        let services = ["a", "b", "c", "d", "x"];
+        let mut found: Vec<(&str, &str)> = pairs(&services, &graph)
+            .into_iter()
+            .map(|(l, f)| (services[l], services[f]))
+            .collect();
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            [
+                ("a", "b"),
+                ("a", "c"),
+                ("a", "x"),
+                ("b", "c"),
+                ("b", "d"),
+                ("b", "x"),
+                ("c", "d"),
+                ("c", "x"),
+                ("d", "x"),
+                ("x", "a"),
+                ("x", "b"),
+                ("x", "c"),
+                ("x", "d"),
+            ]
+        );
+        // Without a graph, every ordered pair.
+        assert_eq!(pairs(&services, &CallGraph::default()).len(), 20);
+    }
+
+    #[test]
+    fn the_checkout_pair_breaks_along_the_call_graph_too() {
+        let checkout = orders();
+        let email: Vec<f64> = checkout
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if (15..18).contains(&i) { 0.0 } else { *v })
+            .collect();
+        let obs = obs(vec![("checkout", checkout), ("email", email)]);
+        let graph = CallGraph::from_edges([("checkout".to_string(), "email".to_string())]);
+        let found = Rates::new(&obs, &graph).broken(SPLIT);
+        assert_eq!(found["checkout"].follower, "email");
     }
 
     #[test]

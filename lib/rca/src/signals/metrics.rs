@@ -14,11 +14,16 @@ pub struct MetricShift {
     pub signal: Signal,
     /// The departure.
     pub shift: Shift,
+    /// Share of the ordinary windows of the hours before the range in which this
+    /// signal of this service departed as far (`crate::chronic`), when known.
+    pub ordinary: Option<f64>,
 }
 
 impl MetricShift {
     /// Its weight as evidence: z capped at 10, times the effect capped by its kind
-    /// ([`Kind::effect_cap`]), times the kind's weight. Changes in the harmless
+    /// ([`Kind::effect_cap`]), times the kind's weight, times the share of ordinary
+    /// windows that did not depart as far ([`MetricShift::ordinary`]: a departure
+    /// the service makes every hour is not evidence). Changes in the harmless
     /// direction score 0.
     pub fn score(&self) -> f64 {
         if self.signal.kind.rise_only() && self.shift.effect <= 0.0 {
@@ -27,6 +32,7 @@ impl MetricShift {
         self.signal.kind.weight()
             * (self.shift.z.abs().min(10.0) / 10.0)
             * self.shift.effect.abs().min(self.signal.kind.effect_cap())
+            * (1.0 - self.ordinary.unwrap_or(0.0))
     }
 }
 
@@ -42,6 +48,9 @@ pub struct MetricOptions<'a> {
     /// Requests per sample by service, for the noise floor of percentiles and error
     /// ratios, when set.
     pub requests: Option<&'a BTreeMap<String, f64>>,
+    /// Per (signal, service), the share of ordinary windows that departed as far
+    /// (`crate::chronic`), when known.
+    pub ordinary: Option<&'a BTreeMap<(String, String), f64>>,
 }
 
 /// The metric departures of every service.
@@ -64,7 +73,7 @@ pub fn metric_changes(
         for (service, points) in &metric.series {
             let requests = options.requests.and_then(|r| r.get(service)).copied();
             let count_noise = requests.and_then(|requests| match kind {
-                Kind::Latency | Kind::ClientLatency | Kind::Traffic => {
+                Kind::Latency | Kind::ClientLatency | Kind::CallerLatency | Kind::Traffic => {
                     Some(CountNoise::Percentile { requests })
                 }
                 _ if ratio => Some(CountNoise::Ratio { requests }),
@@ -75,9 +84,14 @@ pub fn metric_changes(
                 ..opts
             };
             if let Some(shift) = stats::shift(points, opts) {
+                let ordinary = options
+                    .ordinary
+                    .and_then(|o| o.get(&(metric.signal.name.clone(), service.clone())))
+                    .copied();
                 out.entry(service.clone()).or_default().push(MetricShift {
                     signal: metric.signal.clone(),
                     shift,
+                    ordinary,
                 });
             }
         }

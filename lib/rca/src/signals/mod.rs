@@ -12,4 +12,4 @@ pub use drift::{LogDrift, log_drift};
 pub use logs::{Blame, LogChange, log_changes, templates};
 pub use mentions::{Mentions, mentions};
 pub use metrics::{MetricOptions, MetricShift, metric_changes};
-pub use traces::{TraceChange, trace_changes};
+pub use traces::{SpanTree, TraceChange, trace_changes};

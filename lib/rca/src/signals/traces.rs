@@ -56,7 +56,7 @@ impl TraceChange {
 /// end to the next sibling call or the parent's end. For a client span that is the
 /// network both ways; between sequential sibling calls the time goes to the earlier
 /// one (its response on the way back), never to both.
-fn outside(child: &Span, parent: &Span, siblings: &[&Span]) -> f64 {
+fn outside<'a>(child: &Span, parent: &Span, siblings: impl Iterator<Item = &'a Span>) -> f64 {
     let us = |t: f64| t * 1e6;
     let (start, end) = (us(child.start), us(child.start) + child.duration_us);
     let mut first = true;
@@ -167,30 +167,75 @@ fn operation_ratios<'a>(
     })
 }
 
-/// Span changes per service, and the caller -> callee edges the spans show.
-pub fn trace_changes(
-    obs: &Observations,
-    split: f64,
-) -> (BTreeMap<String, TraceChange>, Vec<(String, String)>) {
-    let by_id: HashMap<(&str, &str), &Span> = obs
-        .spans
-        .iter()
-        .map(|s| ((s.trace_id.as_str(), s.span_id.as_str()), s))
-        .collect();
-    let parent = |s: &Span| {
-        s.parent_span_id
-            .as_deref()
-            .and_then(|p| by_id.get(&(s.trace_id.as_str(), p)).copied())
-    };
-    let mut child_time: HashMap<(&str, &str), f64> = HashMap::new();
-    let mut children: HashMap<(&str, &str), Vec<&Span>> = HashMap::new();
-    for s in &obs.spans {
-        if let Some(p) = parent(s) {
-            let key = (p.trace_id.as_str(), p.span_id.as_str());
-            *child_time.entry(key).or_default() += s.duration_us;
-            children.entry(key).or_default().push(s);
+/// The spans' parent-child links, by position in [`Observations::spans`]: they do
+/// not depend on where the incident part starts, so a ranking builds them once for
+/// its three incident starts.
+pub struct SpanTree {
+    /// Each span's parent, when it is among the spans.
+    parent: Vec<Option<usize>>,
+    /// Each span's children's total duration, µs.
+    child_time: Vec<f64>,
+    /// The children of span `i` are `children[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<usize>,
+    children: Vec<usize>,
+}
+
+impl SpanTree {
+    /// The links of `obs`'s spans (a span's id is unique within its trace).
+    pub fn new(obs: &Observations) -> Self {
+        let by_id: HashMap<(&str, &str), usize> = obs
+            .spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((s.trace_id.as_str(), s.span_id.as_str()), i))
+            .collect();
+        let parent: Vec<Option<usize>> = obs
+            .spans
+            .iter()
+            .map(|s| {
+                let p = s.parent_span_id.as_deref()?;
+                by_id.get(&(s.trace_id.as_str(), p)).copied()
+            })
+            .collect();
+        let n = obs.spans.len();
+        let mut child_time = vec![0.0; n];
+        let mut offsets = vec![0usize; n + 1];
+        for (i, p) in parent.iter().enumerate() {
+            if let Some(p) = *p {
+                child_time[p] += obs.spans[i].duration_us;
+                offsets[p + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next = offsets.clone();
+        let mut children = vec![0usize; offsets[n]];
+        for (i, p) in parent.iter().enumerate() {
+            if let Some(p) = *p {
+                children[next[p]] = i;
+                next[p] += 1;
+            }
+        }
+        Self {
+            parent,
+            child_time,
+            offsets,
+            children,
         }
     }
+
+    fn children(&self, span: usize) -> &[usize] {
+        &self.children[self.offsets[span]..self.offsets[span + 1]]
+    }
+}
+
+/// Span changes per service; `tree` is [`SpanTree::new`] of `obs`.
+pub fn trace_changes(
+    obs: &Observations,
+    tree: &SpanTree,
+    split: f64,
+) -> BTreeMap<String, TraceChange> {
     #[derive(Default)]
     struct Side<'a> {
         durations: Vec<f64>,
@@ -200,18 +245,14 @@ pub fn trace_changes(
         errors: usize,
         known: usize,
         received: usize,
-        calls: HashMap<String, usize>,
+        calls: HashMap<&'a str, usize>,
     }
     let mut sides: HashMap<&str, [Side; 2]> = HashMap::new();
-    let mut edges = std::collections::BTreeSet::new();
     // Per (caller, callee): time outside the callee's span, µs, per part.
     let mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]> = HashMap::new();
-    for s in &obs.spans {
+    for (i, s) in obs.spans.iter().enumerate() {
         let k = usize::from(s.start >= split);
-        let own_children = child_time
-            .get(&(s.trace_id.as_str(), s.span_id.as_str()))
-            .copied()
-            .unwrap_or(0.0);
+        let own_children = tree.child_time[i];
         let side = &mut sides.entry(s.service.as_str()).or_default()[k];
         let self_time = (s.duration_us - own_children).max(0.0);
         side.durations.push(s.duration_us);
@@ -223,12 +264,9 @@ pub fn trace_changes(
             side.known += 1;
             side.errors += usize::from(e);
         }
-        match parent(s) {
-            Some(p) if p.service != s.service => {
-                edges.insert((p.service.clone(), s.service.clone()));
-                let siblings = children
-                    .get(&(p.trace_id.as_str(), p.span_id.as_str()))
-                    .map_or(&[][..], Vec::as_slice);
+        match tree.parent[i].map(|p| (p, &obs.spans[p])) {
+            Some((pi, p)) if p.service != s.service => {
+                let siblings = tree.children(pi).iter().map(|j| &obs.spans[*j]);
                 gaps.entry((p.service.as_str(), s.service.as_str()))
                     .or_default()[k]
                     .push(outside(s, p, siblings));
@@ -236,7 +274,7 @@ pub fn trace_changes(
                 let pk = usize::from(p.start >= split);
                 *sides.entry(p.service.as_str()).or_default()[pk]
                     .calls
-                    .entry(s.service.clone())
+                    .entry(s.service.as_str())
                     .or_default() += 1;
             }
             Some(_) => {}
@@ -288,5 +326,5 @@ pub fn trace_changes(
             },
         );
     }
-    (out, edges.into_iter().collect())
+    out
 }
