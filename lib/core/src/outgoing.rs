@@ -31,6 +31,21 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .clone()
 }
 
+/// What went wrong with an outgoing request, without the URL (which may carry
+/// credentials or tickets) and without upstream bodies: fit for logs, errors and
+/// answers to callers.
+pub fn describe(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_decode() || e.is_body() {
+        "unreadable answer"
+    } else {
+        "request failed"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,20 +79,5 @@ mod tests {
             "a redirect is answered, not followed"
         );
         assert!(res.text().await.unwrap().starts_with("aegis/"));
-    }
-}
-
-/// What went wrong with an outgoing request, without the URL (which may carry
-/// credentials or tickets) and without upstream bodies: fit for logs, errors and
-/// answers to callers.
-pub fn describe(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_decode() || e.is_body() {
-        "unreadable answer"
-    } else {
-        "request failed"
     }
 }

@@ -3,44 +3,12 @@
 
 use std::time::Instant;
 
-use super::catalog::SignalCatalog;
 use super::collect::{self, Limits};
+use super::input::Input;
 use super::observations::Observations;
 use super::report;
-use aegis_core::alert::Notification;
-use aegis_core::report::{Clock, Report, Step, TimeRange, Trace, Usage};
+use aegis_core::report::{Report, Step, Trace, Usage};
 use aegis_tools::Clients;
-
-/// What to analyse.
-#[derive(Debug, Clone)]
-pub struct Input {
-    /// The range; the fault is assumed to start at least 5 minutes into it.
-    pub time_range: TimeRange,
-    /// The question or symptom, shown in the summary.
-    pub symptom: Option<String>,
-    /// The alert group that caused the analysis, if any.
-    pub alert: Option<Notification>,
-    /// The signals to read.
-    pub catalog: SignalCatalog,
-    /// Known caller -> callee edges besides those traces show (a dataset's `graph`).
-    pub graph: Vec<(String, String)>,
-    /// The zone the report's text gives times in.
-    pub clock: Clock,
-}
-
-impl Input {
-    /// An input for `time_range` with `catalog` and nothing else.
-    pub fn new(time_range: TimeRange, catalog: SignalCatalog) -> Self {
-        Self {
-            time_range,
-            symptom: None,
-            alert: None,
-            catalog,
-            graph: Vec::new(),
-            clock: Clock::default(),
-        }
-    }
-}
 
 /// The statistical engine. Cheap to build; holds only its limits.
 #[derive(Debug, Clone, Copy, Default)]

@@ -16,6 +16,7 @@ mod chronic;
 pub mod collect;
 mod engine;
 mod graph;
+mod input;
 mod invariants;
 mod moved;
 mod observations;
@@ -32,7 +33,8 @@ mod window;
 
 pub use catalog::{Error as CatalogError, Kind, SERVICE_LABELS, Signal, SignalCatalog};
 pub use change::ServiceChange;
-pub use engine::{Engine, Input};
+pub use engine::Engine;
+pub use input::Input;
 pub use observations::{ERROR_FILTER, LogLine, Metric, Observations, Span};
 pub use rank::{Candidate, Ranking, is_client_view, probabilities, rank, rank_with};
 pub use report::report;

@@ -4,11 +4,11 @@
 
 use crate::graph::CallGraph;
 
-use crate::engine::Input;
+use crate::input::Input;
 use crate::observations::Observations;
 use crate::rank::{self, Candidate, Ranking};
 use crate::window::BASELINE_SECONDS;
-use aegis_core::report::{Chart, Clock, Edge, Evidence, Report, RootCause, Trace, Unit, Usage};
+use aegis_core::report::{Chart, Clock, Edge, Evidence, Report, RootCause, Unit};
 
 /// Candidates put in a report at most.
 const MAX_CANDIDATES: usize = 5;
@@ -32,22 +32,14 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         .flat_map(crate::moved::moved)
         .collect();
     Report {
-        id: format!("rca-{}", uuid::Uuid::new_v4()),
         summary: summary(input, &ranking, obs),
         next_actions: next_actions(&ranked, &ranking, input.clock),
         ranked_root_causes: ranked,
-        trace: Trace::default(),
-        model: "statistical".into(),
-        time_range: input.time_range,
-        duration_ms: 0,
-        usage: Usage::default(),
         degraded: obs.degraded.clone(),
-        archived: true,
         timezone: input.clock.name().into(),
         call_graph: call_graph(obs),
-        feedback: None,
         moved,
-        similar: Vec::new(),
+        ..Report::new(format!("rca-{}", uuid::Uuid::new_v4()), input.time_range)
     }
 }
 
