@@ -288,6 +288,15 @@ mod tests {
         Rates::new(&obs, &CallGraph::default()).broken(SPLIT)
     }
 
+    /// One confirmation per order, except minutes 15 to 17, when none is passed on.
+    fn stopped(orders: &[f64]) -> Vec<f64> {
+        orders
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if (15..18).contains(&i) { 0.0 } else { *v })
+            .collect()
+    }
+
     /// Orders a minute, wobbling as real traffic does.
     fn orders() -> Vec<f64> {
         (0..20)
@@ -299,11 +308,7 @@ mod tests {
     fn a_leader_that_stops_passing_requests_on_breaks_the_pair() {
         let checkout = orders();
         // One confirmation per order, until minute 15.
-        let email: Vec<f64> = checkout
-            .iter()
-            .enumerate()
-            .map(|(i, v)| if (15..18).contains(&i) { 0.0 } else { *v })
-            .collect();
+        let email = stopped(&checkout);
         let found = broken(obs(vec![("checkout", checkout), ("email", email)]));
         let b = &found["checkout"];
         assert_eq!(b.follower, "email");
@@ -326,11 +331,7 @@ mod tests {
             .enumerate()
             .map(|(i, v)| 20.0 * v * (1.0 + 0.01 * (i % 5) as f64))
             .collect();
-        let email: Vec<f64> = checkout
-            .iter()
-            .enumerate()
-            .map(|(i, v)| if (15..18).contains(&i) { 0.0 } else { *v })
-            .collect();
+        let email = stopped(&checkout);
         let found = broken(obs(vec![
             ("frontend", frontend),
             ("checkout", checkout),
@@ -406,11 +407,7 @@ mod tests {
     #[test]
     fn the_checkout_pair_breaks_along_the_call_graph_too() {
         let checkout = orders();
-        let email: Vec<f64> = checkout
-            .iter()
-            .enumerate()
-            .map(|(i, v)| if (15..18).contains(&i) { 0.0 } else { *v })
-            .collect();
+        let email = stopped(&checkout);
         let obs = obs(vec![("checkout", checkout), ("email", email)]);
         let graph = CallGraph::from_edges([("checkout".to_string(), "email".to_string())]);
         let found = Rates::new(&obs, &graph).broken(SPLIT);
