@@ -187,7 +187,7 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
         .await
         .map_err(DevError::Context)?;
     let context = Context::with_sink(vars, serve, Arc::new(broker.clone()));
-    context.provide(store.clone());
+    context.provide(store.clone()).await;
     let (app, grace) = app(&context, broker.clone()).await?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(aegis_runtime::serve_until(listener, app, grace, async {

@@ -195,7 +195,7 @@ mod tests {
     async fn metrics_show_the_analyses_when_running_alone() {
         let ctx = Context::for_test();
         let store: Arc<dyn ReportStore> = Arc::new(aegis_store::Memory::default());
-        ctx.provide(store);
+        ctx.provide(store).await;
         let app = aegis_runtime::mount(build(&ctx).await.unwrap(), &ctx);
         let req = axum::http::Request::get("/metrics")
             .body(Body::empty())

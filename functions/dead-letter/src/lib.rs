@@ -122,7 +122,7 @@ mod tests {
 
     async fn send(store: Arc<dyn ReportStore>) -> (StatusCode, String) {
         let ctx = Context::for_test();
-        ctx.provide(store);
+        ctx.provide(store).await;
         let res = build(&ctx)
             .await
             .unwrap()

@@ -331,7 +331,7 @@ async fn a_feedback_click_stores_the_verdict_with_the_report() {
     );
     report.timezone = "Asia/Shanghai".into();
     store
-        .put_report(&report, &aegis_view::views(&report))
+        .put_report(&report, aegis_view::views(&report))
         .await
         .unwrap();
     let app = router(

@@ -172,7 +172,7 @@ mod tests {
             store
                 .put_report(
                     &incident(id, service),
-                    &aegis_view::views(&incident(id, service)),
+                    aegis_view::views(&incident(id, service)),
                 )
                 .await
                 .expect("put");

@@ -269,7 +269,7 @@ mod tests {
         let store = Arc::new(Memory::default());
         for id in ids {
             store
-                .put_report(&report(id), &aegis_view::views(&report(id)))
+                .put_report(&report(id), aegis_view::views(&report(id)))
                 .await
                 .expect("memory");
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;

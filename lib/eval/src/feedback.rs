@@ -126,7 +126,7 @@ mod tests {
             store
                 .put_report(
                     &report(id, model, p),
-                    &aegis_view::views(&report(id, model, p)),
+                    aegis_view::views(&report(id, model, p)),
                 )
                 .await
                 .unwrap();

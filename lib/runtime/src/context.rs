@@ -61,11 +61,6 @@ impl Context {
         part(&Env::new(&*self.vars)).map_err(|e| BuildError::new(function, e))
     }
 
-    /// The process's variables, for a host that hands them on.
-    pub fn vars(&self) -> &Lookup {
-        &self.vars
-    }
-
     /// The resource of type `T` the functions of this process share (the report
     /// store), made by `init` for the first function that asks; later ones get a clone.
     /// `function` names the one asking when `init` fails.
@@ -96,11 +91,9 @@ impl Context {
 
     /// Provides the shared resource of type `T` before any function is built (a host's
     /// own store, a test's in-memory one).
-    pub fn provide<T: Send + Sync + 'static>(&self, resource: T) {
-        // Only ever awaited briefly in `shared`; a host provides before building.
-        if let Ok(mut resources) = self.shared.0.try_lock() {
-            resources.insert(TypeId::of::<T>(), Box::new(resource));
-        }
+    pub async fn provide<T: Send + Sync + 'static>(&self, resource: T) {
+        let mut resources = self.shared.0.lock().await;
+        resources.insert(TypeId::of::<T>(), Box::new(resource));
     }
 
     /// A context for unit tests: the given variables only, no sink.
@@ -181,7 +174,7 @@ mod tests {
     #[tokio::test]
     async fn a_provided_resource_is_used() {
         let ctx = Context::for_test();
-        ctx.provide(Arc::new(7_u32));
+        ctx.provide(Arc::new(7_u32)).await;
         let got: Arc<u32> = ctx
             .shared("test", || async { Ok::<_, String>(Arc::new(0)) })
             .await

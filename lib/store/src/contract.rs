@@ -130,7 +130,7 @@ pub async fn past_incidents<O: ObjectStore>(store: &Store<O>) {
         incident("disk", "payment", "metric:disk"),
     ] {
         store
-            .put_report(&r, &Views::default())
+            .put_report(&r, Views::default())
             .await
             .expect("put report");
         assert!(

@@ -71,7 +71,7 @@ pub async fn archive(
     render: impl Fn(&Report) -> Views,
 ) -> bool {
     report.archived = true;
-    match store.put_report(report, &render(report)).await {
+    match store.put_report(report, render(report)).await {
         Ok(()) => true,
         Err(e) => {
             report.archived = false;

@@ -347,11 +347,11 @@ mod tests {
             .await
             .expect("open");
         store
-            .put_report(&report("old"), &Views::default())
+            .put_report(&report("old"), Views::default())
             .await
             .expect("put");
         store
-            .put_report(&report("new"), &Views::default())
+            .put_report(&report("new"), Views::default())
             .await
             .expect("put");
         store.put_card("alert-old", "om_1").await.expect("card");
@@ -436,11 +436,11 @@ mod tests {
             .await
             .expect("open");
         store
-            .put_report(&report("r"), &Views::default())
+            .put_report(&report("r"), Views::default())
             .await
             .expect("put");
         store
-            .put_report(&report("r"), &Views::default())
+            .put_report(&report("r"), Views::default())
             .await
             .expect("overwrite");
         let names: Vec<_> = fs::read_dir(dir.path().join("reports"))

@@ -20,7 +20,7 @@ use aegis_similar::Query;
 pub trait ReportStore: Send + Sync {
     /// Stores a report as JSON beside the `views` its caller rendered of it (Markdown
     /// and its page), then its listing line.
-    async fn put_report(&self, report: &Report, views: &Views) -> Result<(), Error>;
+    async fn put_report(&self, report: &Report, views: Views) -> Result<(), Error>;
     /// A stored report.
     async fn get_report(&self, id: &str) -> Result<Option<Report>, Error>;
     /// A stored report's Markdown rendering.
@@ -131,7 +131,7 @@ impl<O: ObjectStore> Store<O> {
 
 #[async_trait::async_trait]
 impl<O: ObjectStore> ReportStore for Store<O> {
-    async fn put_report(&self, report: &Report, views: &Views) -> Result<(), Error> {
+    async fn put_report(&self, report: &Report, views: Views) -> Result<(), Error> {
         let now = Utc::now();
         let corrupt = |e: serde_json::Error| Error::Corrupt {
             key: report.id.clone(),
@@ -139,8 +139,8 @@ impl<O: ObjectStore> ReportStore for Store<O> {
         };
         let json = serde_json::to_vec_pretty(report).map_err(corrupt)?;
         let line = serde_json::to_vec(&ReportSummary::of(report, now)).map_err(corrupt)?;
-        let md = views.markdown.clone().into_bytes();
-        let page = views.page.clone().into_bytes();
+        let md = views.markdown.into_bytes();
+        let page = views.page.into_bytes();
         let entry = similar::encode(report).map_err(corrupt)?;
         let (json_key, md_key, page_key, entry_key) = (
             layout::report_json(&report.id),
@@ -191,7 +191,7 @@ impl<O: ObjectStore> ReportStore for Store<O> {
             return Ok(None);
         };
         report.feedback = Some(feedback);
-        self.put_report(&report, &render(&report)).await?;
+        self.put_report(&report, render(&report)).await?;
         Ok(Some(report))
     }
 

@@ -291,7 +291,7 @@ async fn chat_question_is_acknowledged_analysed_and_answered_once() {
     aegis_store::ReportStore::put_report(
         &store,
         &aegis_tests::reports::sample(report_id),
-        &aegis_view::views(&aegis_tests::reports::sample(report_id)),
+        aegis_view::views(&aegis_tests::reports::sample(report_id)),
     )
     .await
     .unwrap();

@@ -274,7 +274,7 @@ const HANDLES: &[(&str, &[EventType])] = &[
 
 /// POSTs a binary CloudEvent of `ty` with `{}` data to `function`'s router at `path`.
 async fn post_event(function: &str, path: &str, ty: &str) -> StatusCode {
-    let built = built(function, &in_memory(Context::for_test())).await;
+    let built = built(function, &in_memory(Context::for_test()).await).await;
     let request = Request::post(path)
         .header("ce-specversion", "1.0")
         .header("ce-id", "manifest-check-1")
@@ -459,7 +459,7 @@ async fn timeouts_are_aligned() {
         std::sync::Arc::new(move |k| from_map.get(k).filter(|v| !v.is_empty()).cloned());
     aegis_cli::config::validate(&aegis_core::config::Env::new(&*vars))
         .unwrap_or_else(|e| panic!("the ConfigMap is refused by the config module: {e}"));
-    let ctx = in_memory(Context::from_lookup(vars).expect("valid serving settings"));
+    let ctx = in_memory(Context::from_lookup(vars).expect("valid serving settings")).await;
     // Each function's own request limit (it answers 503 past it).
     let mut own = BTreeMap::new();
     for name in services.keys() {
@@ -939,10 +939,10 @@ fn only_functions_with_public_routes_are_public_and_the_bridge_is_bound() {
 }
 
 /// `ctx` with an in-memory report store for its functions.
-fn in_memory(ctx: Context) -> Context {
+async fn in_memory(ctx: Context) -> Context {
     let store: std::sync::Arc<dyn aegis_store::ReportStore> =
         std::sync::Arc::new(aegis_store::Memory::default());
-    ctx.provide(store);
+    ctx.provide(store).await;
     ctx
 }
 

@@ -74,7 +74,7 @@ async fn setup() -> Setup {
         past("past-2", "ts-contacts-service", "metric:cpu_seconds_rate"),
         past("past-3", "ts-order-service", "log:connection refused"),
     ] {
-        store.put_report(&r, &aegis_view::views(&r)).await.unwrap();
+        store.put_report(&r, aegis_view::views(&r)).await.unwrap();
     }
     let url = replay.base_url.clone();
     let path = |p: &Path| p.display().to_string();

@@ -243,7 +243,7 @@ async fn eval_feedback_scores_the_stored_reports_by_peoples_verdicts() {
         store
             .put_report(
                 &aegis_tests::reports::sample(id),
-                &aegis_view::views(&aegis_tests::reports::sample(id)),
+                aegis_view::views(&aegis_tests::reports::sample(id)),
             )
             .await
             .unwrap();

@@ -97,20 +97,13 @@ async fn every_openapi_route_answers_as_documented_through_dev_and_each_function
         .unwrap();
     let sample = reports::sample("rep-routes");
     store
-        .put_report(&sample, &aegis_view::views(&sample))
+        .put_report(&sample, aegis_view::views(&sample))
         .await
         .unwrap();
 
     let (dev, _dev_data) = process::dev(&vars, None).await.unwrap();
     let http = reqwest::Client::new();
-    let doc: Value = http
-        .get(dev.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get_json(&http, &dev.url("/api/openapi.json")).await;
     let mut alone: BTreeMap<&str, String> = BTreeMap::new();
     let paths = doc["paths"].as_object().expect("the document has paths");
     assert!(paths.len() >= 7, "{paths:?}");
@@ -182,13 +175,12 @@ async fn over_long_and_future_ranges_are_refused_naming_the_limit() {
             );
         }
     }
-    let listed: Value = http
-        .get(dev.url("/api/ops/analyses"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = get_json(&http, &dev.url("/api/ops/analyses")).await;
     assert_eq!(listed["analyses"].as_array().unwrap().len(), 0, "{listed}");
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    let res = http.get(url).send().await.unwrap();
+    assert!(res.status().is_success(), "GET {url}: {}", res.status());
+    res.json().await.unwrap()
 }

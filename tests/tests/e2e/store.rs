@@ -115,7 +115,7 @@ macro_rules! both_stores {
 async fn put_get_markdown_and_cards(f: Fixture) {
     let stored = report("rep-1");
     f.store
-        .put_report(&stored, &aegis_view::views(&stored))
+        .put_report(&stored, aegis_view::views(&stored))
         .await
         .expect("put");
     let got = f.store.get_report("rep-1").await.expect("get");
@@ -169,7 +169,7 @@ async fn list_newest_first_with_since_and_limit(f: Fixture) {
             .is_empty()
     );
     f.store
-        .put_report(&report("a"), &aegis_view::views(&report("a")))
+        .put_report(&report("a"), aegis_view::views(&report("a")))
         .await
         .expect("put");
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -177,7 +177,7 @@ async fn list_newest_first_with_since_and_limit(f: Fixture) {
     tokio::time::sleep(Duration::from_millis(5)).await;
     for id in ["b", "c"] {
         f.store
-            .put_report(&report(id), &aegis_view::views(&report(id)))
+            .put_report(&report(id), aegis_view::views(&report(id)))
             .await
             .expect("put");
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -270,7 +270,7 @@ async fn presigned_link_serves_the_report_page_with_no_function_running() {
     let f = Fixture::s3(ReportLinks::Presigned).await;
     let stored = report("linked");
     f.store
-        .put_report(&stored, &aegis_view::views(&stored))
+        .put_report(&stored, aegis_view::views(&stored))
         .await
         .expect("put");
     let link = f
@@ -313,7 +313,7 @@ both_stores!(
 async fn read_api_serves_reports_from_s3() {
     let f = Fixture::s3(ReportLinks::None).await;
     f.store
-        .put_report(&report("api-1"), &aegis_view::views(&report("api-1")))
+        .put_report(&report("api-1"), aegis_view::views(&report("api-1")))
         .await
         .expect("put");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -384,7 +384,7 @@ async fn analyze_answers_when_s3_goes_down() {
     let s3 = s3_store(&server, ReportLinks::None);
     s3.check().await.expect("the bucket is reachable");
     let store: Arc<dyn ReportStore> = Arc::new(s3.clone());
-    ctx.provide(store);
+    ctx.provide(store).await;
     let base = aegis_tests::vars::serve_alone("analyze", &ctx).await;
 
     let http = reqwest::Client::new();
