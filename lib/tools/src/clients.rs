@@ -19,8 +19,10 @@ impl Clients {
     /// Builds a client for each configured backend.
     pub fn new(config: &Config) -> Result<Self, Error> {
         let bounds = Bounds::from(config);
-        let layer =
-            |api: Api, backend: &Backend| Http::new(api, backend, bounds.timeout, bounds.max_bytes);
+        let redactor = config.redactor();
+        let layer = |api: Api, backend: &Backend| {
+            Http::new(api, backend, bounds.timeout, bounds.max_bytes).with_redactor(&redactor)
+        };
         Ok(Self {
             prometheus: config
                 .prometheus

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use aegis_core::config::{Env, Error, Secret};
+use aegis_core::redact::Redactor;
 
 /// How to reach and bound the observability backends.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct Config {
     pub max_bytes: u64,
     /// A JSON file of named signals replacing the default catalog.
     pub signals_file: Option<std::path::PathBuf>,
+    /// Every variable declared secret that is set, whichever domain reads it: a
+    /// backend that echoes what it received must not carry any of them out.
+    declared_secrets: Vec<Secret>,
 }
 
 /// One backend: its base URL and optional auth.
@@ -80,6 +84,7 @@ impl Config {
                 .unwrap_or(200),
             max_bytes: env.bytes("AEGIS_TOOL_MAX_BYTES")?.unwrap_or(16 << 20),
             signals_file: env.string("AEGIS_SIGNALS_FILE").map(Into::into),
+            declared_secrets: env.declared_secrets(),
         })
     }
 }
@@ -97,6 +102,32 @@ impl Config {
                 None => None,
             })
             .collect()
+    }
+
+    /// What the backends' answers are cleaned of before they reach an error, a log
+    /// line or a report: every configured secret, the backends' tokens and passwords,
+    /// and each basic-auth pair as its `Authorization` header carries it. Built from
+    /// the backends as they are now (tests point them elsewhere after reading).
+    pub fn redactor(&self) -> Redactor {
+        let secrets = self.secrets();
+        [&self.prometheus, &self.loki, &self.jaeger]
+            .into_iter()
+            .flatten()
+            .fold(
+                Redactor::from_secrets(self.declared_secrets.iter().chain(&secrets)),
+                |r, backend| backend.redact(r),
+            )
+    }
+}
+
+impl Backend {
+    /// `redactor` and this backend's credentials too.
+    pub(crate) fn redact(&self, redactor: Redactor) -> Redactor {
+        match &self.auth {
+            None => redactor,
+            Some(Auth::Bearer(token)) => redactor.with([token.expose().to_string()]),
+            Some(Auth::Basic { user, password }) => redactor.with_basic(user, password.expose()),
+        }
     }
 }
 
@@ -148,6 +179,7 @@ fn parse_auth(v: &str) -> Option<Auth> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn credentials_in_the_url_become_basic_auth() {
@@ -162,5 +194,32 @@ mod tests {
         };
         assert_eq!((user.as_str(), password.expose()), ("reader", "p@ss"));
         assert!(!format!("{config:?}").contains("p@ss"));
+    }
+
+    #[test]
+    fn the_redactor_masks_every_credential_as_it_is_sent() {
+        let vars = HashMap::from([
+            ("PROMETHEUS_BASE_URL", "http://prometheus:9090"),
+            ("AEGIS_PROMETHEUS_AUTH", "bearer:prom-token-1234"),
+            ("LOKI_BASE_URL", "http://reader:loki-pass-1234@loki:3100"),
+            ("JAEGER_BASE_URL", "http://jaeger:16686"),
+            ("AEGIS_JAEGER_AUTH", "bearer:jaeger-token-1234"),
+            ("FEISHU_APP_SECRET", "feishu-secret-1234"),
+        ]);
+        let lookup = |k: &str| vars.get(k).map(|v| v.to_string());
+        let config = Config::from_env(&Env::new(&lookup)).unwrap();
+        let basic = "cmVhZGVyOmxva2ktcGFzcy0xMjM0"; // base64("reader:loki-pass-1234")
+        let echoed =
+            format!("401: got prom-token-1234, jaeger-token-1234 and {basic}; feishu-secret-1234");
+        let out = config.redactor().redact(&echoed);
+        for secret in [
+            "prom-token-1234",
+            "jaeger-token-1234",
+            basic,
+            "feishu-secret-1234",
+        ] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+        assert!(!format!("{config:?}").contains("feishu-secret"));
     }
 }

@@ -132,6 +132,42 @@ impl Error {
         }
     }
 
+    /// This error with `redactor` applied to every text it holds: what a backend said
+    /// (its message, an unparsable answer's excerpt, a connection failure) may echo
+    /// the credentials it was sent.
+    pub fn redacted(self, redactor: &aegis_core::redact::Redactor) -> Self {
+        let clean = |s: String| redactor.redact(&s);
+        match self {
+            Self::Invalid(m) => Self::Invalid(clean(m)),
+            Self::Unreachable { api, detail } => Self::Unreachable {
+                api,
+                detail: clean(detail),
+            },
+            Self::Backend {
+                api,
+                status,
+                message,
+            } => Self::Backend {
+                api,
+                status,
+                message: clean(message),
+            },
+            Self::Tool { tool, message } => Self::Tool {
+                tool,
+                message: clean(message),
+            },
+            Self::Malformed { api, detail } => Self::Malformed {
+                api,
+                detail: clean(detail),
+            },
+            e @ (Self::NotConfigured { .. }
+            | Self::Refused { .. }
+            | Self::RangeTooLong { .. }
+            | Self::Timeout { .. }
+            | Self::TooLarge { .. }) => e,
+        }
+    }
+
     /// Whether the same call may succeed later (the backend was down or slow), as
     /// opposed to a call that must change first.
     pub fn retryable(&self) -> bool {

@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::config::{Auth, Backend};
 use super::error::{Api, Error};
+use aegis_core::redact::Redactor;
 
 /// The two request shapes the query APIs need; no other method can be expressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +130,9 @@ pub struct Http {
     headers: Vec<(&'static str, String)>,
     timeout: Duration,
     max_bytes: u64,
+    /// What every error is cleaned of: a backend (or a proxy before it) may answer
+    /// with the `Authorization` it received.
+    redactor: Redactor,
 }
 
 /// The `reqwest` client behind every backend: the process's one
@@ -138,7 +142,8 @@ pub fn client() -> Result<reqwest::Client, Error> {
 }
 
 impl Http {
-    /// A client of `api` at `backend`, with a call timeout and a cap on bytes read.
+    /// A client of `api` at `backend`, with a call timeout and a cap on bytes read;
+    /// its errors are cleaned of `backend`'s credentials.
     pub fn new(api: Api, backend: &Backend, timeout: Duration, max_bytes: u64) -> Self {
         Self {
             api,
@@ -147,7 +152,31 @@ impl Http {
             headers: Vec::new(),
             timeout,
             max_bytes,
+            redactor: backend.redact(Redactor::default()),
         }
+    }
+
+    /// Cleans its errors of what `redactor` masks too (every configured secret:
+    /// [`crate::Config::redactor`]).
+    pub fn with_redactor(mut self, redactor: &Redactor) -> Self {
+        self.redactor = match &self.auth {
+            None => redactor.clone(),
+            Some(Auth::Bearer(token)) => redactor.with([token.expose().to_string()]),
+            Some(Auth::Basic { user, password }) => redactor.with_basic(user, password.expose()),
+        };
+        self
+    }
+
+    /// `e` cleaned of every secret this client knows of; every error that holds a
+    /// backend's text leaves a client through here.
+    pub fn redact(&self, e: Error) -> Error {
+        e.redacted(&self.redactor)
+    }
+
+    /// The `data` of a Prometheus-style answer ([`unwrap_envelope`]), its errors
+    /// cleaned of secrets.
+    pub(crate) fn envelope<T: serde::de::DeserializeOwned>(&self, body: &[u8]) -> Result<T, Error> {
+        unwrap_envelope(self.api, body).map_err(|e| self.redact(e))
     }
 
     /// Adds a header sent with every request (Loki's `X-Scope-OrgID`).
@@ -178,7 +207,7 @@ impl Http {
         }
         let built = self.build(request)?;
         match tokio::time::timeout(self.timeout, self.exchange(built)).await {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|e| self.redact(e)),
             Err(_) => Err(Error::Timeout {
                 api: self.api,
                 after: self.timeout,
@@ -241,7 +270,7 @@ impl Http {
             return Err(Error::Backend {
                 api: self.api,
                 status: status.as_u16(),
-                message: error_message(self.api, status, &body),
+                message: error_message(self.api, status, &body, &self.redactor),
             });
         }
         if response
@@ -300,8 +329,14 @@ impl Http {
     }
 }
 
-/// The message of an error answer in the backend's own shape, shortened.
-fn error_message(api: Api, status: reqwest::StatusCode, body: &[u8]) -> String {
+/// The message of an error answer in the backend's own shape, secrets masked (before
+/// shortening, so no part of one is left at the cut), shortened.
+fn error_message(
+    api: Api,
+    status: reqwest::StatusCode,
+    body: &[u8],
+    redactor: &Redactor,
+) -> String {
     #[derive(serde::Deserialize)]
     struct PromError {
         error: Option<String>,
@@ -348,7 +383,7 @@ fn error_message(api: Api, status: reqwest::StatusCode, body: &[u8]) -> String {
     } else {
         text
     };
-    crate::text::shorten(&text, 500)
+    crate::text::shorten(&redactor.redact(&text), 500)
 }
 
 /// The `data` of a Prometheus-style `{"status", "data", "error"}` answer (Prometheus
@@ -474,21 +509,51 @@ mod tests {
     #[test]
     fn backend_messages_are_extracted() {
         let status = reqwest::StatusCode::BAD_REQUEST;
+        let none = Redactor::default();
         let prom = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#;
         assert_eq!(
-            error_message(Api::Prometheus, status, prom),
+            error_message(Api::Prometheus, status, prom, &none),
             "bad_data: parse error at char 4"
         );
         assert_eq!(
-            error_message(Api::Loki, status, b"parse error : unexpected IDENTIFIER\n"),
+            error_message(
+                Api::Loki,
+                status,
+                b"parse error : unexpected IDENTIFIER\n",
+                &none
+            ),
             "parse error : unexpected IDENTIFIER"
         );
         let jaeger =
             br#"{"data":null,"errors":[{"code":400,"msg":"parameter 'service' is required"}]}"#;
         assert_eq!(
-            error_message(Api::Jaeger, status, jaeger),
+            error_message(Api::Jaeger, status, jaeger, &none),
             "parameter 'service' is required"
         );
-        assert_eq!(error_message(Api::Loki, status, b""), "Bad Request");
+        assert_eq!(error_message(Api::Loki, status, b"", &none), "Bad Request");
+    }
+
+    #[test]
+    fn an_echoed_authorization_is_masked_before_the_message_is_cut() {
+        let backend = Backend {
+            url: url::Url::parse("http://prometheus:9090").unwrap(),
+            auth: Some(Auth::Bearer(aegis_core::config::Secret::new(
+                "tok-5678-abcd",
+            ))),
+        };
+        let http = Http::new(Api::Prometheus, &backend, Duration::from_secs(1), 1 << 20);
+        let body = format!("{}unauthorized: tok-5678-abcd", "x".repeat(480));
+        let message = error_message(
+            Api::Prometheus,
+            reqwest::StatusCode::UNAUTHORIZED,
+            body.as_bytes(),
+            &http.redactor,
+        );
+        assert!(!message.contains("tok-5"), "{message}");
+        let e = http.redact(Error::Malformed {
+            api: Api::Prometheus,
+            detail: "invalid type: string \"tok-5678-abcd\"".into(),
+        });
+        assert!(!e.to_string().contains("tok-5678-abcd"), "{e}");
     }
 }

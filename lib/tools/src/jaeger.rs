@@ -207,26 +207,30 @@ impl Client {
             msg: String,
         }
         let body = self.http.send(&Request::get(segments, params)).await?;
-        let envelope: Envelope =
-            serde_json::from_slice(&body).map_err(|e| Error::malformed(Api::Jaeger, &e))?;
-        if let Some(errors) = envelope.errors.filter(|e| !e.is_empty())
-            && envelope.data.is_none()
-        {
-            return Err(Error::Backend {
-                api: Api::Jaeger,
-                status: errors.first().map_or(200, |e| e.code),
-                message: errors
-                    .into_iter()
-                    .map(|e| e.msg)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            });
-        }
-        envelope
-            .data
-            .map(|d| serde_json::from_str(d.get()))
-            .transpose()
-            .map_err(|e| Error::malformed(Api::Jaeger, &e))
+        // Jaeger's own messages and serde's excerpts are its text: cleaned of secrets.
+        let read = || {
+            let envelope: Envelope =
+                serde_json::from_slice(&body).map_err(|e| Error::malformed(Api::Jaeger, &e))?;
+            if let Some(errors) = envelope.errors.filter(|e| !e.is_empty())
+                && envelope.data.is_none()
+            {
+                return Err(Error::Backend {
+                    api: Api::Jaeger,
+                    status: errors.first().map_or(200, |e| e.code),
+                    message: errors
+                        .into_iter()
+                        .map(|e| e.msg)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
+            }
+            envelope
+                .data
+                .map(|d| serde_json::from_str(d.get()))
+                .transpose()
+                .map_err(|e| Error::malformed(Api::Jaeger, &e))
+        };
+        read().map_err(|e| self.http.redact(e))
     }
 }
 

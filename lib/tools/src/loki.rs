@@ -122,8 +122,8 @@ impl Client {
                 data.result_type
             )));
         }
-        let raw: Vec<RawStream> =
-            serde_json::from_str(data.result.get()).map_err(|e| Error::malformed(Api::Loki, &e))?;
+        let raw: Vec<RawStream> = serde_json::from_str(data.result.get())
+            .map_err(|e| self.http.redact(Error::malformed(Api::Loki, &e)))?;
         let mut left = limit;
         let mut streams = Vec::with_capacity(raw.len());
         for s in raw {
@@ -225,7 +225,7 @@ impl Client {
         params: Vec<(String, String)>,
     ) -> Result<T, Error> {
         let body = self.http.send(&Request::get(segments, params)).await?;
-        super::http::unwrap_envelope(Api::Loki, &body)
+        self.http.envelope(&body)
     }
 }
 

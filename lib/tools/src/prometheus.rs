@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::bounds::{Bounds, Capped, auto_step};
-use super::error::{Api, Error, required};
+use super::error::{Error, required};
 use super::http::{Http, Request};
 
 /// Labels of one series.
@@ -347,7 +347,7 @@ impl Client {
             Request::get(segments, params)
         };
         let body = self.http.send(&request).await?;
-        super::http::unwrap_envelope(Api::Prometheus, &body)
+        self.http.envelope(&body)
     }
 }
 
