@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use super::agent::{Agent, Limits};
 use super::progress::{Progress, ProgressEvent};
 use super::ranker::{NoRanker, Ranker, STATISTICAL};
-use super::redact::Redactor;
 use super::toolset::{NoTools, ToolSet};
 use super::{Settings, prompt};
+use aegis_core::redact::Redactor;
 use aegis_core::report::{Report, Trace};
 use aegis_core::request::Request;
 use aegis_llm as llm;
@@ -102,9 +102,13 @@ impl Analyzer {
 
     /// An analyzer with the given tools and engine (tests, benchmarks, the demo).
     pub fn new(settings: Settings, tools: Arc<dyn ToolSet>, engine: Arc<dyn Ranker>) -> Self {
-        let redactor = Arc::new(Redactor::new(
-            settings.secrets.iter().map(|s| s.expose().to_string()),
-        ));
+        // The backends' redactor adds their basic-auth pairs as a header carries them.
+        let redactor = Arc::new(
+            settings
+                .tools
+                .redactor()
+                .with(settings.secrets.iter().map(|s| s.expose().to_string())),
+        );
         let limits = Limits::from_config(&settings.analysis);
         Self {
             settings: Arc::new(settings),

@@ -13,15 +13,14 @@ mod progress;
 mod prompt;
 pub mod rank_tool;
 mod ranker;
-mod redact;
 mod settings;
 mod toolset;
 pub mod validate;
 
+pub use aegis_core::redact::Redactor;
 pub use analyzer::{Analyzer, UnknownModel};
 pub use metrics::register_metrics;
 pub use progress::{Progress, ProgressEvent};
 pub use ranker::{NoRanker, Ranker, STATISTICAL, Statistical, empty_report};
-pub use redact::Redactor;
 pub use settings::Settings;
 pub use toolset::{NoTools, ToolSet};

@@ -18,9 +18,9 @@ mod fit;
 
 use super::progress::{Progress, ProgressEvent};
 use super::prompt;
-use super::redact::Redactor;
 use super::toolset::ToolSet;
 use super::validate::{self, Answer, Calls};
+use aegis_core::redact::Redactor;
 use aegis_core::report::{Step, Usage};
 use aegis_llm::{
     self as llm, ChatRequest, Completion, Delta, Message, Role, ToolChoice, text_protocol,
