@@ -26,6 +26,10 @@ pub const MASK: &str = "[REDACTED]";
 /// Values shorter than this are not masked: they would mask ordinary words.
 const MIN_SECRET: usize = 4;
 
+/// The part of a configured value after a colon is masked on its own from this length
+/// (shorter ones would mask ordinary words).
+const MIN_PART: usize = 6;
+
 /// A base64 fragment shorter than this is not masked on its own (see [`forms`]).
 const MIN_FRAGMENT: usize = 8;
 
@@ -106,10 +110,21 @@ impl Redactor {
         Self::new(secrets.into_iter().map(|s| s.expose().to_string()))
     }
 
-    /// This redactor and `values` too.
+    /// This redactor and `values` too. A value of the form `scheme:credential` (the
+    /// auth variables: `bearer:<token>`, `basic:<user>:<password>`) is masked whole
+    /// and by each part after a colon, the parts a request carries.
     pub fn with(&self, values: impl IntoIterator<Item = String>) -> Self {
         let mut all = self.inner.values.clone();
-        all.extend(values.into_iter().filter(|v| v.len() >= MIN_SECRET));
+        for value in values {
+            let parts = value
+                .match_indices(':')
+                .map(|(i, _)| value[i + 1..].to_string())
+                .filter(|part| part.len() >= MIN_PART)
+                .collect::<Vec<_>>();
+            all.extend(parts);
+            all.push(value);
+        }
+        all.retain(|v| v.len() >= MIN_SECRET);
         all.sort();
         all.dedup();
         Self {
@@ -347,6 +362,19 @@ mod tests {
         // As a bare value (no header name, no scheme) too.
         assert_masked(&r, &format!("credentials {header} refused"), &header);
         assert_masked(&r, "user reader:p@ss-w0rd", "p@ss-w0rd");
+    }
+
+    #[test]
+    fn an_auth_variable_is_masked_by_the_credential_it_holds() {
+        let r = Redactor::new([
+            "bearer:t0ken-1234".to_string(),
+            "basic:reader:pw-5678".to_string(),
+        ]);
+        let header = STANDARD.encode("reader:pw-5678");
+        let out = r.redact(&format!("got t0ken-1234 and {header}, pw-5678"));
+        for leaked in ["t0ken-1234", header.as_str(), "pw-5678"] {
+            assert!(!out.contains(leaked), "{leaked} leaked: {out}");
+        }
     }
 
     #[test]
