@@ -9,6 +9,7 @@ use super::token::Token;
 use super::{BotInfo, Config, Error, Messenger, Outgoing, ReceiveIdType, Sent};
 use aegis_core::config::Secret;
 use aegis_core::outgoing::describe;
+use aegis_core::redact::Redactor;
 
 /// How the client retries and paces. The defaults suit a subscriber with a 30 s
 /// timeout: it sits out short throttles itself and hands long ones back to the caller
@@ -57,6 +58,9 @@ struct Inner {
     token: tokio::sync::Mutex<Option<Token>>,
     pacer: Pacer,
     retry: RetryPolicy,
+    /// What Feishu's messages are cleaned of: a token endpoint or a gateway may quote
+    /// the app secret or the token it was sent, and its message reaches logs and errors.
+    redactor: Redactor,
 }
 
 impl std::fmt::Debug for Client {
@@ -89,24 +93,42 @@ impl Client {
         app_secret: Secret,
         retry: RetryPolicy,
     ) -> Self {
+        let redactor = Redactor::from_secrets([&app_secret]);
+        Self::build(base_url, app_id.into(), app_secret, retry, redactor)
+    }
+
+    /// The client for the configured app, or `None` when no credentials are set; what
+    /// Feishu says is cleaned of every configured secret.
+    pub fn from_config(config: &Config) -> Option<Self> {
+        config.credentials.as_ref().map(|(id, secret)| {
+            Self::build(
+                config.base_url.clone(),
+                id.clone(),
+                secret.clone(),
+                RetryPolicy::default(),
+                config.redactor(),
+            )
+        })
+    }
+
+    fn build(
+        base_url: url::Url,
+        app_id: String,
+        app_secret: Secret,
+        retry: RetryPolicy,
+        redactor: Redactor,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 base_url,
-                app_id: app_id.into(),
+                app_id,
                 app_secret,
                 token: tokio::sync::Mutex::new(None),
                 pacer: Pacer::new(retry.chat_interval),
                 retry,
+                redactor,
             }),
         }
-    }
-
-    /// The client for the configured app, or `None` when no credentials are set.
-    pub fn from_config(config: &Config) -> Option<Self> {
-        config
-            .credentials
-            .as_ref()
-            .map(|(id, secret)| Self::new(config.base_url.clone(), id.clone(), secret.clone()))
     }
 
     /// The open-platform base URL.
@@ -179,10 +201,11 @@ impl Client {
             }
         };
         if answer.code != 0 || answer.tenant_access_token.is_empty() {
-            tracing::error!(code = answer.code, msg = %answer.msg, "Feishu refused the tenant token request");
+            let msg = self.inner.redactor.redact(&answer.msg);
+            tracing::error!(code = answer.code, %msg, "Feishu refused the tenant token request");
             return Err(Error::Auth {
                 code: answer.code,
-                msg: answer.msg,
+                msg,
             });
         }
         tracing::debug!(expire = answer.expire, "Feishu tenant token refreshed");
@@ -204,7 +227,12 @@ impl Client {
             )
             .await?;
         serde_json::from_value(answer.get("bot").cloned().unwrap_or(Value::Null)).map_err(|e| {
-            Error::Unavailable(format!("bot info answer has no usable `bot` object: {e}"))
+            // serde quotes the values it could not read: Feishu's text.
+            Error::Unavailable(
+                self.inner
+                    .redactor
+                    .redact(&format!("bot info answer has no usable `bot` object: {e}")),
+            )
         })
     }
 
@@ -416,13 +444,18 @@ impl Client {
             .as_ref()
             .and_then(|a| a.get("code"))
             .and_then(Value::as_i64);
+        // Feishu's message, cleaned of the configured secrets and of the tenant token
+        // this request carried (a gateway may quote the `Authorization` it refused).
         let msg = || {
-            answer
+            let msg = answer
                 .as_ref()
                 .and_then(|a| a.get("msg"))
                 .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
+                .unwrap_or_default();
+            self.inner
+                .redactor
+                .with([token.expose().to_string()])
+                .redact(msg)
         };
         match (code, status.as_u16()) {
             (Some(0), 200..=299) => Ok(answer.unwrap_or(Value::Null)),

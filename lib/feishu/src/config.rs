@@ -1,4 +1,5 @@
 use aegis_core::config::{Env, Error, Secret};
+use aegis_core::redact::Redactor;
 
 /// The Feishu app, where alert cards go, and who may ask questions.
 #[derive(Debug, Clone)]
@@ -25,6 +26,9 @@ pub struct Config {
     pub chat_max_in_flight: usize,
     /// Extra model aliases accepted at the start of a question.
     pub model_aliases: Vec<String>,
+    /// Every variable declared secret that is set, whichever domain reads it: what
+    /// Feishu says must not carry any of them out.
+    declared_secrets: Vec<Secret>,
 }
 
 /// `label=value:chat_id`: alerts whose `label` equals `value` go to `chat_id`.
@@ -93,7 +97,23 @@ impl Config {
             allowed_users: env.list("AEGIS_ALLOWED_USERS"),
             chat_max_in_flight,
             model_aliases: env.list("AEGIS_MODEL_ALIASES"),
+            declared_secrets: env.declared_secrets(),
         })
+    }
+
+    /// What Feishu's messages are cleaned of before they reach an error or a log line:
+    /// every configured secret (the app secret, the callback secrets and the rest).
+    pub fn redactor(&self) -> Redactor {
+        let own = [
+            self.credentials.as_ref().map(|(_, secret)| secret),
+            self.verification_token.as_ref(),
+            self.encrypt_key.as_ref(),
+        ];
+        Redactor::from_secrets(
+            self.declared_secrets
+                .iter()
+                .chain(own.into_iter().flatten()),
+        )
     }
 }
 
@@ -126,5 +146,22 @@ mod tests {
             })
         );
         assert_eq!(parse_route("nonsense"), None);
+    }
+
+    #[test]
+    fn the_redactor_masks_the_app_secret_and_every_other_secret() {
+        let vars = std::collections::HashMap::from([
+            ("FEISHU_APP_ID", "cli_a1"),
+            ("FEISHU_APP_SECRET", "app-secret-5678"),
+            ("FEISHU_ENCRYPT_KEY", "encrypt-key-5678"),
+            ("AEGIS_PROMETHEUS_AUTH", "bearer:prom-token-5678"),
+        ]);
+        let lookup = |k: &str| vars.get(k).map(|v| v.to_string());
+        let config = Config::from_env(&Env::new(&lookup)).unwrap();
+        let out = config
+            .redactor()
+            .redact("invalid app_secret app-secret-5678 (encrypt-key-5678, prom-token-5678)");
+        assert!(!out.contains("5678"), "{out}");
+        assert!(!format!("{config:?}").contains("5678"));
     }
 }
