@@ -24,7 +24,8 @@ pub fn config_check() -> ExitCode {
 }
 
 /// `NAME  value  (set|default)` for every variable of [`aegis_core::config::VARIABLES`];
-/// secrets that are set show as `***`, unset ones as `(unset)`.
+/// secrets that are set show as `***`, unset ones as `(unset)`, and the credentials
+/// inside a URL as `[REDACTED]`.
 pub fn effective_config(var: impl Fn(&str) -> Option<String>) -> String {
     use std::fmt::Write;
     let width = aegis_core::config::VARIABLES
@@ -37,7 +38,8 @@ pub fn effective_config(var: impl Fn(&str) -> Option<String>) -> String {
         let set = var(v.name).filter(|s| !s.trim().is_empty());
         let (value, source) = match (set, v.secret) {
             (Some(_), true) => (aegis_core::config::Secret::new("").to_string(), "set"),
-            (Some(value), false) => (value, "set"),
+            // A URL may carry a password or a token in its query.
+            (Some(value), false) => (aegis_core::redact::mask_url(&value), "set"),
             (None, _) if v.default.is_empty() => ("(unset)".to_string(), "default"),
             (None, _) => (v.default.to_string(), "default"),
         };

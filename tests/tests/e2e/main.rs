@@ -11,6 +11,7 @@ mod manifests;
 mod mcp;
 mod page;
 mod rca;
+mod redaction;
 mod replay;
 mod routes;
 mod store;
