@@ -63,7 +63,8 @@ pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
     };
     Ok(Function {
         name: NAME,
-        timeout: app.analysis.timeout(),
+        // A stream does not wait for a slot (see `stream`).
+        timeout: app.analysis.run_timeout(),
         router: router(app),
     })
 }
@@ -75,9 +76,10 @@ pub fn router(app: Streams) -> Router {
         .with_state(app)
 }
 
-/// `POST /api/ops/analyze/stream`: parse, validate, take a slot, then stream.
+/// `POST /api/ops/analyze/stream`: parse, validate, take a free slot (429 when none is:
+/// a stream's first line must come within seconds, so it does not queue), then stream.
 async fn stream(State(app): State<Streams>, body: Bytes) -> Result<Response, Refused> {
-    let Admitted { request, slot } = app.analysis.admit(&body)?;
+    let Admitted { request, slot } = app.analysis.admit_now(&body)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (progress, events) = Progress::channel();
     let task = {
@@ -226,7 +228,7 @@ mod tests {
             analysis: Analyses {
                 analyzer,
                 store: Arc::new(aegis_store::Memory::default()),
-                slots: Slots::new(1),
+                slots: Slots::new(1, 0, std::time::Duration::ZERO),
             },
             heartbeat,
         }

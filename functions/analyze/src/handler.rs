@@ -21,7 +21,7 @@ pub async fn analyze(State(app): State<Analyses>, body: Bytes) -> Result<Json<An
     let Admitted {
         request,
         slot: _slot,
-    } = app.admit(&body)?;
+    } = app.admit(&body).await?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let report = app
         .analyzer

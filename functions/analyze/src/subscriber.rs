@@ -12,9 +12,11 @@ use super::NAME;
 
 /// `POST /`: an `analysis.requested` event. Replies `analysis.completed` (id derived
 /// from the request id). A request already completed replies its stored report
-/// without running again. An invalid request replies a `failed` completion, so the
-/// asker hears why; another event type or a malformed request is 400 (never retried,
-/// see [`Received`]); no free slot is 429 (the broker retries).
+/// without running again; one being analysed by another delivery (a duplicate or a
+/// redelivery) waits for that one's report instead of running twice. An invalid
+/// request replies a `failed` completion, so the asker hears why; another event type
+/// or a malformed request is 400 (never retried, see [`Received`]); a full queue is
+/// 429 (the broker retries).
 pub async fn receive(
     State(app): State<Analyses>,
     Received {
@@ -43,9 +45,21 @@ pub async fn receive(
             tracing::warn!(request = %requested.request_id, error = %e, "store unreadable; analysing")
         }
     }
-    let _slot = match app.slots.try_acquire() {
+    let claim = format!("analysis-{}", requested.request_id);
+    if let Some(report) = claim_or_await(&app, &claim, &requested.request_id).await {
+        tracing::info!(request = %requested.request_id, "analysed by another delivery; replying its report");
+        let link = app.store.report_link(&report.id).await.ok().flatten();
+        return completed(&requested, Ok(report), link);
+    }
+    let _slot = match app.slots.acquire().await {
         Ok(slot) => slot,
-        Err(busy) => return busy.into_response(),
+        Err(busy) => {
+            // Not started: the broker's retry may claim it again.
+            if let Err(e) = app.store.release(&claim).await {
+                tracing::warn!(request = %requested.request_id, error = %e, "claim not released; a retry waits for it to lapse");
+            }
+            return busy.into_response();
+        }
     };
     let report = app
         .analyzer
@@ -62,6 +76,34 @@ pub async fn receive(
         None
     };
     completed(&requested, Ok(report), link)
+}
+
+/// How often a duplicate delivery looks for the report of the one that claimed it.
+const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Claims the analysis of `request_id` (`None`: go ahead), or waits for the delivery
+/// holding the claim to store its report (`Some`). A claim older than the longest
+/// analysis (with its wait for a slot) is one whose worker died: it is taken over. A
+/// store that cannot say means "go ahead": at least once beats lost.
+async fn claim_or_await(app: &Analyses, claim: &str, request_id: &str) -> Option<Report> {
+    loop {
+        match app.store.claim_for(claim, app.timeout()).await {
+            Ok(aegis_store::Claim::Won) => return None,
+            Ok(aegis_store::Claim::AlreadyTaken) => {}
+            Err(e) => {
+                tracing::warn!(request = %request_id, error = %e, "claim unavailable; analysing");
+                return None;
+            }
+        }
+        match app.store.get_report(request_id).await {
+            Ok(Some(report)) => return Some(report),
+            Ok(None) => tokio::time::sleep(CLAIM_POLL).await,
+            Err(e) => {
+                tracing::warn!(request = %request_id, error = %e, "store unreadable; analysing");
+                return None;
+            }
+        }
+    }
 }
 
 fn completed(

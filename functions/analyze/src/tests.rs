@@ -42,7 +42,10 @@ async fn without_a_model_the_statistical_report_answers() {
             r#"{"description": "slow checkout", "session_id": "s"}"#,
         ))
         .unwrap();
-    let res = router(app(Slots::new(1))).oneshot(req).await.unwrap();
+    let res = router(app(Slots::new(1, 0, std::time::Duration::ZERO)))
+        .oneshot(req)
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let body: serde_json::Value =
         serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
@@ -53,8 +56,8 @@ async fn without_a_model_the_statistical_report_answers() {
 
 #[tokio::test]
 async fn past_the_concurrency_limit_is_429_with_retry_after() {
-    let slots = Slots::new(1);
-    let _held = slots.try_acquire().unwrap();
+    let slots = Slots::new(1, 0, std::time::Duration::ZERO);
+    let _held = slots.acquire().await.unwrap();
     let req = Request::post("/api/ops/analyze")
         .body(Body::from(r#"{"description": "x"}"#))
         .unwrap();
@@ -65,7 +68,7 @@ async fn past_the_concurrency_limit_is_429_with_retry_after() {
 
 #[tokio::test]
 async fn other_event_types_are_400() {
-    let res = router(app(Slots::new(1)))
+    let res = router(app(Slots::new(1, 0, std::time::Duration::ZERO)))
         .oneshot(event(
             "io.aegis.alert.group.received.v1",
             serde_json::json!({}),
@@ -82,7 +85,7 @@ async fn invalid_request_event_replies_a_failed_completion() {
         "request": {"description": "", "time_range": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:15:00Z"}},
         "origin": "api",
     });
-    let res = router(app(Slots::new(1)))
+    let res = router(app(Slots::new(1, 0, std::time::Duration::ZERO)))
         .oneshot(event("io.aegis.analysis.requested.v1", data))
         .await
         .unwrap();

@@ -22,7 +22,8 @@ pub struct Analyses {
     pub analyzer: Analyzer,
     /// Where reports go.
     pub store: Arc<dyn ReportStore>,
-    /// The concurrency limit (`AEGIS_ANALYZE_CONCURRENCY`).
+    /// The concurrency limit and its queue (`AEGIS_ANALYZE_CONCURRENCY`,
+    /// `AEGIS_ANALYZE_QUEUE`, `AEGIS_ANALYZE_QUEUE_WAIT`).
     pub slots: Slots,
 }
 
@@ -40,7 +41,8 @@ pub enum Refused {
     /// 400/422: what is wrong with the request.
     #[error(transparent)]
     Request(#[from] RequestError),
-    /// 429 with `Retry-After`: every slot is taken.
+    /// 429 with `Retry-After`: every slot is taken and the queue is full, or the
+    /// wait for a slot ran out.
     #[error(transparent)]
     Busy(#[from] Busy),
 }
@@ -57,7 +59,11 @@ impl IntoResponse for Refused {
 impl Analyses {
     /// The analyses built from `settings`, storing reports in `store`.
     pub fn new(settings: Settings, store: Arc<dyn ReportStore>) -> Self {
-        let slots = Slots::new(settings.analysis.concurrency);
+        let slots = Slots::new(
+            settings.analysis.concurrency,
+            settings.analysis.queue,
+            settings.analysis.queue_wait,
+        );
         Self {
             analyzer: Analyzer::from_settings(settings).with_store(store.clone()),
             store,
@@ -81,16 +87,30 @@ impl Analyses {
         Ok(Self::new(settings, store))
     }
 
-    /// Parses and validates the HTTP body, received now, and takes a slot for it.
-    pub fn admit(&self, body: &[u8]) -> Result<Admitted, Refused> {
+    /// Parses and validates the HTTP body, received now, and takes a slot for it,
+    /// waiting in the queue when every slot is taken.
+    pub async fn admit(&self, body: &[u8]) -> Result<Admitted, Refused> {
+        let request = request::parse(body, &self.analyzer, chrono::Utc::now())?;
+        let slot = self.slots.acquire().await?;
+        Ok(Admitted { request, slot })
+    }
+
+    /// Parses and validates the HTTP body, received now, and takes a slot for it if one
+    /// is free: for a stream, whose first line cannot wait for a slot.
+    pub fn admit_now(&self, body: &[u8]) -> Result<Admitted, Refused> {
         let request = request::parse(body, &self.analyzer, chrono::Utc::now())?;
         let slot = self.slots.try_acquire()?;
         Ok(Admitted { request, slot })
     }
 
-    /// How long one request may take: longer than any analysis, so the host's
-    /// timeout never cuts one short.
+    /// How long one request may take: the longest wait for a slot plus the longest
+    /// analysis, so the host's timeout never cuts one short.
     pub fn timeout(&self) -> Duration {
+        self.slots.max_wait() + self.run_timeout()
+    }
+
+    /// How long one admitted analysis may take, from its slot to its answer.
+    pub fn run_timeout(&self) -> Duration {
         self.analyzer.max_duration() + Duration::from_secs(15)
     }
 }

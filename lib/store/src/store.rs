@@ -59,6 +59,10 @@ pub trait ReportStore: Send + Sync {
     async fn get_card(&self, alert_event_id: &str) -> Result<Option<String>, Error>;
     /// Creates the marker `key` unless it exists (a conditional create).
     async fn claim(&self, key: &str) -> Result<Claim, Error>;
+    /// Creates the marker `key` unless one younger than `lease` exists: a claim on
+    /// work that ends or is abandoned. A marker older than `lease` is the claim of a
+    /// worker that died; it is replaced, so the work is taken over.
+    async fn claim_for(&self, key: &str, lease: std::time::Duration) -> Result<Claim, Error>;
     /// Removes a marker so a failed piece of work can be retried.
     async fn release(&self, key: &str) -> Result<(), Error>;
     /// A link to the report for result cards, if the store offers one.
@@ -239,6 +243,27 @@ impl<O: ObjectStore> ReportStore for Store<O> {
         } else {
             Claim::AlreadyTaken
         })
+    }
+
+    async fn claim_for(&self, key: &str, lease: std::time::Duration) -> Result<Claim, Error> {
+        if self.claim(key).await? == Claim::Won {
+            return Ok(Claim::Won);
+        }
+        let marker = layout::marker(key);
+        let since = self
+            .get_text(marker.clone())
+            .await?
+            .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let lapsed =
+            since.is_none_or(|since| (Utc::now() - since).to_std().unwrap_or_default() > lease);
+        if !lapsed {
+            return Ok(Claim::AlreadyTaken);
+        }
+        tracing::warn!(%marker, ?since, "claim lapsed; taking the work over");
+        // Of two that saw it lapse, the conditional create lets one through.
+        self.objects.delete(&marker).await?;
+        self.claim(key).await
     }
 
     async fn release(&self, key: &str) -> Result<(), Error> {

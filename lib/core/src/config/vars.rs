@@ -318,7 +318,17 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "AEGIS_ANALYZE_CONCURRENCY",
         "4",
-        "Analyses one instance runs at once; more get 429.",
+        "Analyses one instance runs at once; more wait in its queue.",
+    ),
+    var(
+        "AEGIS_ANALYZE_QUEUE",
+        "64",
+        "Requests that may wait for an analysis slot on one instance; more get 429 (the broker retries).",
+    ),
+    var(
+        "AEGIS_ANALYZE_QUEUE_WAIT",
+        "240s",
+        "Longest wait for an analysis slot before 429; with the analysis it must fit the Trigger's delivery timeout.",
     ),
     var(
         "AEGIS_PUBLIC_BASE_URL",

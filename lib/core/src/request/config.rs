@@ -18,12 +18,17 @@ pub struct Config {
     pub token_budget: u64,
     /// Analyses one instance runs at once.
     pub concurrency: usize,
+    /// Requests that may wait for a slot beyond those running; more are refused (429).
+    pub queue: usize,
+    /// How long a request waits for a slot before it is refused (429).
+    pub queue_wait: Duration,
     /// Public base URL of the analyze function.
     pub public_base_url: Option<url::Url>,
 }
 
 impl Config {
-    /// Reads `AEGIS_TIMEZONE` and the `AEGIS_ANALYSIS_*` budgets.
+    /// Reads `AEGIS_TIMEZONE`, the `AEGIS_ANALYSIS_*` budgets and the
+    /// `AEGIS_ANALYZE_*` admission settings.
     pub fn from_env(env: &Env) -> Result<Self, Error> {
         let concurrency = env
             .parse("AEGIS_ANALYZE_CONCURRENCY", "a positive integer")?
@@ -48,6 +53,12 @@ impl Config {
                 .parse("AEGIS_ANALYSIS_TOKEN_BUDGET", "a positive integer")?
                 .unwrap_or(60_000),
             concurrency,
+            queue: env
+                .parse("AEGIS_ANALYZE_QUEUE", "a non-negative integer")?
+                .unwrap_or(64),
+            queue_wait: env
+                .duration("AEGIS_ANALYZE_QUEUE_WAIT")?
+                .unwrap_or(Duration::from_secs(240)),
             public_base_url: env.url("AEGIS_PUBLIC_BASE_URL")?,
         })
     }
