@@ -141,6 +141,13 @@ impl Aegis {
         Ok(())
     }
 
+    /// Kills the process with SIGKILL (a crash: nothing is flushed, nothing finishes)
+    /// and waits for it to be gone.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
     /// Waits (up to `within`) for the process to exit and returns its exit code.
     pub async fn wait(&mut self, within: Duration) -> anyhow::Result<Option<i32>> {
         let status = tokio::time::timeout(within, self.child.wait())

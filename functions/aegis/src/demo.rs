@@ -60,7 +60,16 @@ pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
                 anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}")
             }
         })?;
-    let work = tempdir()?;
+    // The incident and the demo's files live in a folder removed when the demo ends
+    // (on every path out of this function); reports go to AEGIS_DATA_DIR when it is
+    // set, and are kept there.
+    let scratch = tempfile::Builder::new().prefix("aegis-demo-").tempdir()?;
+    let work = scratch.path().to_path_buf();
+    let kept = std::env::var("AEGIS_DATA_DIR")
+        .ok()
+        .filter(|d| !d.trim().is_empty())
+        .map(std::path::PathBuf::from);
+    let data = kept.clone().unwrap_or_else(|| work.join("reports"));
     let incident = work.join("incident");
     std::fs::create_dir_all(&incident)?;
     for (name, bytes) in INCIDENT {
@@ -90,7 +99,7 @@ pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
     let signals_file = work.join("signals.json");
     std::fs::write(&signals_file, serde_json::to_vec_pretty(&signals)?)?;
 
-    let vars = demo_vars(&replay.base_url, &work, &signals_file, port);
+    let vars = demo_vars(&replay.base_url, &data, &signals_file, port);
     let env = Env::new(&*vars);
     crate::config::validate(&env)?;
     let model = aegis_llm::Config::from_env(&env)?.default_model;
@@ -132,7 +141,7 @@ pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
     );
 
     let report = follow(&handle).await?;
-    print_outcome(&report, &base, &notification_file, &work.join("reports"));
+    print_outcome(&report, &base, &notification_file, &data, kept.is_some());
     if once {
         handle.shutdown().await?;
         drop(replay);
@@ -145,10 +154,9 @@ pub async fn run(port: u16, once: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The variables of the demo: the replay as every backend, the console Feishu, a
-/// throw-away report folder; model settings come from the environment as usual.
-fn demo_vars(replay: &str, work: &Path, signals: &Path, port: u16) -> Lookup {
-    let data = work.join("reports");
+/// The variables of the demo: the replay as every backend, the console Feishu, the
+/// report folder `data`; model settings come from the environment as usual.
+fn demo_vars(replay: &str, data: &Path, signals: &Path, port: u16) -> Lookup {
     let overrides: HashMap<&'static str, String> = HashMap::from([
         ("PROMETHEUS_BASE_URL", replay.to_string()),
         ("LOKI_BASE_URL", replay.to_string()),
@@ -307,7 +315,7 @@ fn describe_hop(hop: &aegis_broker::Hop) -> String {
 }
 
 /// The ranking, where the full report is, and what to try next.
-fn print_outcome(report: &Report, base: &str, notification: &Path, reports: &Path) {
+fn print_outcome(report: &Report, base: &str, notification: &Path, reports: &Path, kept: bool) {
     println!();
     println!(
         "Result ({} in {} ms, model: {}):",
@@ -335,6 +343,11 @@ fn print_outcome(report: &Report, base: &str, notification: &Path, reports: &Pat
         "  {base}/api/ops/analyses/{}   # in a browser, while the demo runs",
         report.id
     );
+    if !kept {
+        println!(
+            "  (the demo's folder is removed when it stops; set AEGIS_DATA_DIR to keep its reports)"
+        );
+    }
     println!();
     println!("Try it yourself (while the demo runs):");
     println!(
@@ -362,11 +375,4 @@ fn print_outcome(report: &Report, base: &str, notification: &Path, reports: &Pat
 fn step(text: &str) {
     println!("▸ {text}");
     let _ = std::io::stdout().flush();
-}
-
-/// A fresh folder under the system temp dir for the demo's incident and reports.
-fn tempdir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("aegis-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

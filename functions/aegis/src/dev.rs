@@ -9,14 +9,15 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aegis_broker::{Broker, Manifests, PublishError};
-use aegis_core::config::{Env, Lookup};
+use aegis_broker::{Broker, Journal, Manifests, PublishError};
+use aegis_core::config::{Env, Lookup, Secret};
 use aegis_core::events::AnyEvent;
 use aegis_runtime::{Context, ServeConfig};
 use aegis_store::ReportStore;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tokio::net::TcpListener;
@@ -151,11 +152,12 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
         listener,
         host,
     } = opts;
-    let (serve, store_config) = {
+    let (serve, store_config, webhook_token) = {
         let env = Env::new(&*vars);
         (
             ServeConfig::from_env(&env)?,
             aegis_store::Config::from_env(&env)?,
+            aegis_core::alert::Config::from_env(&env)?.webhook_token,
         )
     };
     let listener = match listener {
@@ -181,19 +183,37 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
         addr
     };
     let base = url::Url::parse(&format!("http://{local}/")).expect("an address makes a URL");
-    let broker = Broker::new(&manifests, base);
+    // What the broker owes is kept beside the reports, so a crash loses no event it
+    // acknowledged (docs/architecture.md, "Delivery guarantees").
+    let journal = Journal::in_folder(store_config.data_dir.join("broker"))
+        .await
+        .map_err(|e| DevError::Context(e.into()))?;
+    // The broker proves its deliveries came through it with a token of this process
+    // alone: the webhook token never travels to a manifest's `uri` destinations.
+    let internal = Secret::new(uuid::Uuid::new_v4().simple().to_string());
+    let broker = Broker::durable(&manifests, base, journal).with_bearer(&internal);
+    let gate = Gate::new(webhook_token, internal);
     // One store for every function of the process, opened here and handed to them.
     let store = aegis_store::open(&store_config)
         .await
         .map_err(DevError::Context)?;
     let context = Context::with_sink(vars, serve, Arc::new(broker.clone()));
     context.provide(store.clone()).await;
-    let (app, grace) = app(&context, broker.clone()).await?;
+    let (app, grace) = app(&context, broker.clone(), gate.clone()).await?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(aegis_runtime::serve_until(listener, app, grace, async {
         let _ = stop_rx.await;
     }));
+    // Deliveries a crash cut short go out now that their subscribers are served.
+    let resumed = broker
+        .resume()
+        .await
+        .map_err(|e| DevError::Context(e.into()))?;
+    if resumed > 0 {
+        tracing::info!(resumed, "deliveries owed before the restart resumed");
+    }
     tracing::info!(%addr, broker = %broker.name(), "aegis dev ready");
+    tracing::info!("{}", exposure(addr, gate.guards()));
     Ok(DevHandle {
         addr,
         broker,
@@ -205,11 +225,12 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
 }
 
 /// The whole `aegis dev` router (every function, the public paths, the broker
-/// ingress, and the common layers) and its shutdown grace: long enough for the
-/// longest of the functions' own timeouts.
+/// ingress behind `gate`, and the common layers) and its shutdown grace: long enough
+/// for the longest of the functions' own timeouts.
 pub async fn app(
     ctx: &Context,
     broker: Broker,
+    gate: Gate,
 ) -> Result<(Router, std::time::Duration), aegis_runtime::BuildError> {
     let mut app = Router::new();
     let mut grace = ctx.serve.shutdown_grace;
@@ -222,11 +243,75 @@ pub async fn app(
         for (path, _) in PUBLIC_ROUTES.iter().filter(|(_, owner)| owner == name) {
             app = app.route_service(path, Unrouted(routes.clone()));
         }
-        app = app.nest_service(&format!("/fn/{name}"), routes);
+        let guarded = Router::new()
+            .fallback_service(routes)
+            .layer(middleware::from_fn_with_state(gate.clone(), require_token));
+        app = app.nest_service(&format!("/fn/{name}"), guarded);
     }
-    let app = app.route("/broker", post(ingress).with_state(broker));
+    let app = app.route(
+        "/broker",
+        post(ingress)
+            .with_state(broker)
+            .layer(middleware::from_fn_with_state(gate, require_token)),
+    );
     let app = aegis_runtime::with_common_layers(app, &ctx.serve, &ctx.metrics);
     Ok((app, grace))
+}
+
+/// Who may post to the routes that inject events (`/broker`, `/fn/*`, the dead-letter
+/// sink among them): with `AEGIS_WEBHOOK_TOKEN` set, a bearer of it or of the local
+/// broker's own token; without one, anyone who can reach the port. Cheap to clone.
+#[derive(Clone)]
+pub struct Gate(Option<Arc<[Secret; 2]>>);
+
+impl Gate {
+    /// The gate of a process whose webhook token is `webhook` (if any) and whose broker
+    /// delivers with `internal`.
+    pub fn new(webhook: Option<Secret>, internal: Secret) -> Self {
+        Self(webhook.map(|webhook| Arc::new([webhook, internal])))
+    }
+
+    /// Whether the gate asks for a token.
+    pub fn guards(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// 401 for a request to a guarded route without a known bearer token.
+async fn require_token(
+    State(gate): State<Gate>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    if let Some(tokens) = &gate.0 {
+        let [webhook, internal] = &**tokens;
+        if !aegis_runtime::auth::bearer_matches(req.headers(), &[webhook, internal]) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(http::header::WWW_AUTHENTICATE, "Bearer")],
+                axum::Json(serde_json::json!({
+                    "error": "this route injects events: send Authorization: Bearer <AEGIS_WEBHOOK_TOKEN>"
+                })),
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// What `aegis dev` at `addr` exposes, in one sentence for its start-up log.
+fn exposure(addr: SocketAddr, guarded: bool) -> String {
+    let reach = if addr.ip().is_loopback() {
+        "this machine only"
+    } else {
+        "the network"
+    };
+    let doors = if guarded {
+        "POST /broker and /fn/* require the webhook token (AEGIS_WEBHOOK_TOKEN)"
+    } else {
+        "POST /broker, /fn/* and the webhook accept events from anyone who can connect (set AEGIS_WEBHOOK_TOKEN to require a token)"
+    };
+    format!("listening on {addr}, reachable from {reach}; {doors}")
 }
 
 /// A function's router served under one of its own public paths.
@@ -258,13 +343,17 @@ impl tower::Service<axum::extract::Request> for Unrouted {
     }
 }
 
-/// `POST /broker`: 202 once the broker holds the event; 400 with the reason for a
-/// malformed CloudEvent (from [`AnyEvent`]) or an event with no hops left.
+/// `POST /broker`: 202 once the broker holds the event durably; 400 with the reason
+/// for a malformed CloudEvent (from [`AnyEvent`]) or an event with no hops left; 503
+/// when the journal cannot be written (the event is not held; retry).
 async fn ingress(State(broker): State<Broker>, AnyEvent(event): AnyEvent) -> Response {
-    match broker.publish(event) {
+    match broker.publish(event).await {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(e @ PublishError::TtlExhausted { .. }) => {
             (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+        }
+        Err(e @ PublishError::Journal(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response()
         }
     }
 }

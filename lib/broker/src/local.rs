@@ -1,6 +1,8 @@
 //! The local broker of `aegis dev`: routes each event to every Trigger whose filter
 //! matches, delivers it over real HTTP, publishes 200 replies back into itself, and
-//! applies each Trigger's retries, backoff, timeout and dead letter sink.
+//! applies each Trigger's retries, backoff, timeout and dead letter sink. With a
+//! [`Journal`], every delivery it owes is written durably before the event is
+//! acknowledged and resumed after a restart ([`Broker::resume`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +12,7 @@ use http::HeaderValue;
 use tokio::sync::watch;
 
 use super::hop::{Hop, HopOutcome};
+use super::journal::{Journal, JournalError, Owed};
 use super::manifest::{Manifests, Trigger};
 
 pub use aegis_core::events::knative::{
@@ -25,6 +28,9 @@ pub enum PublishError {
         /// The event id.
         id: String,
     },
+    /// The event could not be written to the journal: it is not held (retry).
+    #[error(transparent)]
+    Journal(#[from] JournalError),
 }
 
 /// The local broker. Cheap to clone; every clone is the same broker.
@@ -40,12 +46,26 @@ struct Inner {
     client: reqwest::Client,
     in_flight: watch::Sender<usize>,
     hops: Mutex<Vec<Hop>>,
+    journal: Option<Journal>,
+    bearer: Option<HeaderValue>,
 }
 
 impl Broker {
     /// A broker routing by the Triggers of `manifests`' main Broker, reaching functions
-    /// at `base` (the `aegis dev` server's own address).
+    /// at `base` (the `aegis dev` server's own address), holding accepted events in
+    /// memory only: a crash loses what it had not delivered.
     pub fn new(manifests: &Manifests, base: url::Url) -> Self {
+        Self::build(manifests, base, None)
+    }
+
+    /// A broker that writes every delivery it owes to `journal` before acknowledging
+    /// the event, so that [`Broker::resume`] delivers after a restart what a crash cut
+    /// short.
+    pub fn durable(manifests: &Manifests, base: url::Url, journal: Journal) -> Self {
+        Self::build(manifests, base, Some(journal))
+    }
+
+    fn build(manifests: &Manifests, base: url::Url, journal: Option<Journal>) -> Self {
         let name = manifests.main_broker().name.clone();
         let triggers: Vec<Trigger> = manifests.triggers_of(&name).cloned().collect();
         for t in &manifests.triggers {
@@ -66,8 +86,23 @@ impl Broker {
                 client,
                 in_flight: watch::channel(0).0,
                 hops: Mutex::new(Vec::new()),
+                journal,
+                bearer: None,
             }),
         }
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every delivery to a function of the
+    /// process (never to an absolute `uri` destination), so that the host can refuse
+    /// events that did not come through the broker. Call before the first publish.
+    pub fn with_bearer(mut self, token: &aegis_core::config::Secret) -> Self {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .expect("a token of header-safe characters");
+        value.set_sensitive(true);
+        Arc::get_mut(&mut self.inner)
+            .expect("with_bearer is called before the broker is shared")
+            .bearer = Some(value);
+        self
     }
 
     /// The Broker's name.
@@ -88,9 +123,10 @@ impl Broker {
             .filter(move |t| t.filter.matches(event))
     }
 
-    /// Accepts an event: checks its hop budget and starts one delivery per matching
-    /// Trigger in the background. `Ok` means the broker holds the event.
-    pub fn publish(&self, mut event: Event) -> Result<(), PublishError> {
+    /// Accepts an event: checks its hop budget, writes one journal record per matching
+    /// Trigger (when durable) and starts those deliveries in the background. `Ok` means
+    /// the broker holds the event: durably, when it has a journal.
+    pub async fn publish(&self, mut event: Event) -> Result<(), PublishError> {
         let ttl = match event.extension(TTL_EXTENSION).map(|v| v.to_string()) {
             None => DEFAULT_TTL,
             Some(v) => match v.parse::<i64>() {
@@ -108,24 +144,96 @@ impl Broker {
         // Subscribers never see the broker's bookkeeping.
         event.remove_extension(TTL_EXTENSION);
         let routes: Vec<Trigger> = self.routes(&event).cloned().collect();
+        let keys = self.journal_all(&routes, &event, ttl).await?;
         tracing::info!(
             event.id = %event.id(),
             event.ty = %event.ty(),
             event.source = %event.source(),
             ttl,
+            durable = self.inner.journal.is_some(),
             triggers = ?routes.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
             "event accepted"
         );
-        for trigger in routes {
-            let guard = self.busy();
-            let broker = self.clone();
-            let event = event.clone();
-            tokio::spawn(async move {
-                broker.deliver(&trigger, event, ttl).await;
-                drop(guard);
-            });
+        for (trigger, key) in routes.into_iter().zip(keys) {
+            self.start(trigger, event.clone(), ttl, key);
         }
         Ok(())
+    }
+
+    /// Delivers every record of the journal: the deliveries a crash (or a stop before
+    /// they ended) left owed. Call once, when the functions are being served. Returns
+    /// how many were resumed.
+    pub async fn resume(&self) -> Result<usize, PublishError> {
+        let Some(journal) = &self.inner.journal else {
+            return Ok(0);
+        };
+        let mut resumed = 0;
+        for (key, owed) in journal.pending().await? {
+            let Some(trigger) = self
+                .inner
+                .triggers
+                .iter()
+                .find(|t| t.name == owed.trigger)
+                .cloned()
+            else {
+                tracing::error!(record = %key, trigger = %owed.trigger, event.id = %owed.event.id(), "owed delivery dropped: no such Trigger any more");
+                journal.remove(&key).await;
+                continue;
+            };
+            tracing::info!(event.id = %owed.event.id(), trigger = %trigger.name, "resuming a delivery owed before the restart");
+            self.start(trigger, owed.event, owed.ttl, Some(key));
+            resumed += 1;
+        }
+        Ok(resumed)
+    }
+
+    /// One journal record per route, all or none; their keys (`None` per route when
+    /// the broker keeps events in memory only).
+    async fn journal_all(
+        &self,
+        routes: &[Trigger],
+        event: &Event,
+        ttl: u32,
+    ) -> Result<Vec<Option<String>>, PublishError> {
+        let Some(journal) = &self.inner.journal else {
+            return Ok(vec![None; routes.len()]);
+        };
+        let mut keys = Vec::with_capacity(routes.len());
+        for trigger in routes {
+            let owed = Owed {
+                trigger: trigger.name.clone(),
+                ttl,
+                event: event.clone(),
+            };
+            match journal.write(&owed).await {
+                Ok(key) => keys.push(Some(key)),
+                Err(e) => {
+                    for key in keys.into_iter().flatten() {
+                        journal.remove(&key).await;
+                    }
+                    tracing::error!(event.id = %event.id(), error = %e, "event refused: it could not be held durably");
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Starts one delivery in the background; its journal record, if any, is removed
+    /// when the delivery has ended. A plain function, so that the delivery's future
+    /// (which publishes replies) is not part of [`Broker::publish`]'s own.
+    fn start(&self, trigger: Trigger, event: Event, ttl: u32, key: Option<String>) {
+        let guard = self.busy();
+        let broker = self.clone();
+        let delivery: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+            Box::pin(async move {
+                let ended = broker.deliver(&trigger, event, ttl).await;
+                if let (true, Some(key), Some(journal)) = (ended, key, &broker.inner.journal) {
+                    journal.remove(&key).await;
+                }
+                drop(guard);
+            });
+        tokio::spawn(delivery);
     }
 
     /// Resolves once no event is being delivered: every delivery, retry, reply and
@@ -158,39 +266,53 @@ impl Broker {
         Busy(self.inner.in_flight.clone())
     }
 
-    async fn deliver(&self, trigger: &Trigger, event: Event, ttl: u32) {
+    /// Delivers `event` under the Trigger's policy, its reply published and, when every
+    /// attempt failed, the event sent to the dead letter sink. `false` when the delivery
+    /// has not ended for good: a reply could not be held, so the event stays owed.
+    async fn deliver(&self, trigger: &Trigger, event: Event, ttl: u32) -> bool {
         let delivery = &trigger.delivery;
         let dest = match trigger.subscriber.url(&self.inner.base) {
             Ok(url) => url,
             Err(reason) => {
                 tracing::error!(trigger = %trigger.name, %reason, "subscriber cannot be addressed");
-                return;
+                return true;
             }
         };
+        let to_function = trigger.subscriber.function().is_some();
         let (last_status, last_body) = match self
-            .attempts(trigger, &event, &dest, true, HopOutcome::Delivered)
+            .attempts(
+                trigger,
+                &event,
+                &dest,
+                to_function,
+                true,
+                HopOutcome::Delivered,
+            )
             .await
         {
             Ok(reply) => {
                 if let Some(mut reply) = reply {
                     let left = ttl - 1;
                     reply.set_extension(TTL_EXTENSION, i64::from(left));
-                    // A refused reply (no hops left) is logged and recorded by publish.
-                    let _ = self.publish(reply);
+                    // A reply with no hops left is logged and recorded by publish; one
+                    // that could not be held keeps this delivery owed.
+                    if let Err(PublishError::Journal(_)) = self.publish(reply).await {
+                        return false;
+                    }
                 }
-                return;
+                return true;
             }
             Err(failure) => failure,
         };
         let Some(dls) = &delivery.dead_letter_sink else {
             tracing::error!(event.id = %event.id(), trigger = %trigger.name, "event lost: delivery failed and the trigger has no dead letter sink");
-            return;
+            return true;
         };
         let dls_url = match dls.url(&self.inner.base) {
             Ok(url) => url,
             Err(reason) => {
                 tracing::error!(trigger = %trigger.name, %reason, "dead letter sink cannot be addressed");
-                return;
+                return true;
             }
         };
         let mut dead = event;
@@ -205,18 +327,29 @@ impl Broker {
                 base64::engine::general_purpose::STANDARD.encode(cut),
             );
         }
+        let to_function = dls.function().is_some();
         let _ = self
-            .attempts(trigger, &dead, &dls_url, false, HopOutcome::DeadLettered)
+            .attempts(
+                trigger,
+                &dead,
+                &dls_url,
+                to_function,
+                false,
+                HopOutcome::DeadLettered,
+            )
             .await;
+        true
     }
 
-    /// Tries `dest` under the Trigger's retry policy. `Ok` carries the reply event (if
-    /// `want_reply` and one came back); `Err` the last status and body.
+    /// Tries `dest` (a function of the process when `to_function`) under the Trigger's
+    /// retry policy. `Ok` carries the reply event (if `want_reply` and one came back);
+    /// `Err` the last status and body.
     async fn attempts(
         &self,
         trigger: &Trigger,
         event: &Event,
         dest: &url::Url,
+        to_function: bool,
         want_reply: bool,
         success: HopOutcome,
     ) -> Result<Option<Event>, (Option<u16>, bytes::Bytes)> {
@@ -230,6 +363,9 @@ impl Broker {
         };
         if want_reply {
             headers.insert("prefer", HeaderValue::from_static("reply"));
+        }
+        if let (true, Some(bearer)) = (to_function, &self.inner.bearer) {
+            headers.insert(http::header::AUTHORIZATION, bearer.clone());
         }
         if let Some(tp) = event
             .extension(aegis_core::events::EXT_TRACEPARENT)
@@ -369,7 +505,12 @@ impl Drop for Busy {
 #[async_trait::async_trait]
 impl EventSink for Broker {
     async fn send(&self, event: Event) -> Result<(), SendError> {
-        self.publish(event)
-            .map_err(|_| SendError::Rejected { status: 400 })
+        self.publish(event).await.map_err(|e| match e {
+            PublishError::TtlExhausted { .. } => SendError::Rejected { status: 400 },
+            PublishError::Journal(e) => SendError::Unavailable {
+                attempts: 1,
+                reason: e.to_string(),
+            },
+        })
     }
 }

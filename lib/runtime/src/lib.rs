@@ -3,6 +3,7 @@
 //! AWS Lambda, from a [`Context`] it hands each function. It knows nothing of what a
 //! function does: each function reads its own configuration and opens what it uses.
 
+pub mod auth;
 mod context;
 mod layers;
 mod serve;

@@ -35,9 +35,13 @@ fn ranked(stdout: &str) -> Vec<String> {
 #[tokio::test]
 async fn demo_once_names_the_true_root_cause_in_the_top_3() {
     let port = free_port().unwrap().to_string();
+    // Its own temp dir, to see that the demo leaves nothing behind in it.
+    let tmp = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(aegis_bin().unwrap());
     // No model: the statistical engine, deterministic whatever the machine's settings.
     cmd.args(["demo", "--once", "--port", &port])
+        .env("TMPDIR", tmp.path())
+        .env_remove("AEGIS_DATA_DIR")
         .env("DEFAULT_MODEL", "")
         .env("AEGIS_LLM_BASE_URL", "")
         .kill_on_drop(true);
@@ -60,6 +64,8 @@ async fn demo_once_names_the_true_root_cause_in_the_top_3() {
     assert!(stdout.contains("curl -s http://127.0.0.1:"), "{stdout}");
     let ranked = ranked(&stdout);
     assert!(!ranked.is_empty(), "no ranking in the output:\n{stdout}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "the demo left {left:?} behind");
     let truth = truth();
     assert!(
         ranked.iter().take(3).any(|s| *s == truth),

@@ -15,4 +15,5 @@ mod redaction;
 mod replay;
 mod routes;
 mod store;
+mod storms;
 mod tools;

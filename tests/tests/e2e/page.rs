@@ -54,10 +54,13 @@ async fn headless(page: &Path, profile: &Path, extra: &[&str]) -> (Vec<u8>, Stri
 #[tokio::test]
 async fn the_demo_report_page_loads_in_chromium_and_draws_its_charts() {
     let port = free_port().unwrap().to_string();
+    // The demo keeps its reports only in AEGIS_DATA_DIR.
+    let data = tempfile::tempdir().unwrap();
     let out = tokio::time::timeout(
         Duration::from_secs(240),
         tokio::process::Command::new(aegis_bin().unwrap())
             .args(["demo", "--once", "--port", &port])
+            .env("AEGIS_DATA_DIR", data.path())
             .env("DEFAULT_MODEL", "")
             .env("AEGIS_LLM_BASE_URL", "")
             .kill_on_drop(true)

@@ -1,0 +1,297 @@
+//! Storms, crashes and forged events (issue 28): what `aegis dev` acknowledged is
+//! delivered after a SIGKILL, a burst of alert groups with duplicates is analysed once
+//! per group with no dead letter, and a configured webhook token guards every route
+//! that can inject an event.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu};
+use aegis_tests::process::{self, Aegis};
+use serde_json::{Value, json};
+
+const CHAT: &str = "oc_storm";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// A firing webhook v4 notification of one alert group named `group`.
+fn group(group: &str, severity: &str) -> Value {
+    let labels =
+        json!({"alertname": group, "severity": severity, "namespace": "shop", "service": "cart"});
+    json!({
+        "version": "4", "groupKey": format!("{{}}:{{alertname=\"{group}\"}}"), "truncatedAlerts": 0,
+        "status": "firing", "receiver": "aegis", "groupLabels": {"alertname": group},
+        "commonLabels": labels, "commonAnnotations": {"summary": format!("{group} fires")},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [{
+            "status": "firing", "labels": labels,
+            "annotations": {"summary": format!("{group} fires")},
+            "startsAt": (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339(),
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus:9090/graph", "fingerprint": format!("fp-{group}")
+        }]
+    })
+}
+
+fn borrow<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+fn alert_cards(fake: &FakeFeishu) -> Vec<String> {
+    fake.api
+        .messages()
+        .iter()
+        .filter(|m| m.msg_type == "interactive" && m.parent_id.is_none())
+        .filter_map(|m| m.title().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn acknowledged_alerts_survive_a_sigkill_and_arrive_after_the_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    // First life: Feishu cannot be reached, so every card stays owed.
+    let nowhere = format!("http://127.0.0.1:{}/", process::free_port().unwrap());
+    let env = |feishu: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("AEGIS_DATA_DIR", data_dir.clone()),
+            ("FEISHU_BASE_URL", feishu.to_string()),
+            ("FEISHU_APP_ID", APP_ID.to_string()),
+            ("FEISHU_APP_SECRET", APP_SECRET.to_string()),
+            ("FEISHU_DEFAULT_CHAT_ID", CHAT.to_string()),
+            ("AEGIS_AUTO_ANALYZE_SEVERITIES", "none".to_string()),
+        ]
+    };
+    let first = env(&nowhere);
+    let mut aegis = Aegis::spawn(&["dev"], &borrow(&first)).await.unwrap();
+    for i in 0..10 {
+        let res = client()
+            .post(aegis.url("/alertmanager/webhook"))
+            .json(&group(&format!("Crash{i}"), "warning"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    aegis.kill().await.unwrap();
+
+    // Second life, on the same data folder, with Feishu up.
+    let fake = FakeFeishu::start().await.unwrap();
+    let second = env(fake.base_url().as_str());
+    let _aegis = Aegis::spawn(&["dev"], &borrow(&second)).await.unwrap();
+    let arrived = fake
+        .api
+        .wait_until(Duration::from_secs(60), |messages| {
+            messages
+                .iter()
+                .filter(|m| m.msg_type == "interactive")
+                .count()
+                >= 10
+        })
+        .await;
+    let cards = alert_cards(&fake);
+    assert!(
+        arrived,
+        "only {} of 10 cards arrived: {cards:?}",
+        cards.len()
+    );
+    for i in 0..10 {
+        let n = cards
+            .iter()
+            .filter(|t| t.contains(&format!("Crash{i}")))
+            .count();
+        assert_eq!(n, 1, "Crash{i} carded {n} times: {cards:?}");
+    }
+}
+
+/// A Prometheus that takes `delay` to answer anything, with nothing in it: analyses
+/// run their queries and end without candidates. Its address, and how many queries it
+/// has answered.
+async fn slow_backend(delay: Duration) -> (String, Arc<AtomicUsize>) {
+    let queries = Arc::new(AtomicUsize::new(0));
+    let counted = queries.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counted = counted.clone();
+        async move {
+            tokio::time::sleep(delay).await;
+            counted.fetch_add(1, Ordering::SeqCst);
+            axum::Json(json!({"status": "success", "data": {"resultType": "matrix", "result": []}}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), queries)
+}
+
+#[tokio::test]
+async fn a_burst_with_duplicates_is_analysed_once_per_group_without_dead_letters() {
+    const GROUPS: usize = 24;
+    let fake = FakeFeishu::start().await.unwrap();
+    let (backend, queries) = slow_backend(Duration::from_millis(150)).await;
+    let feishu = fake.base_url().to_string();
+    let (dev, data) = process::dev(
+        &[
+            ("FEISHU_BASE_URL", &feishu),
+            ("FEISHU_APP_ID", APP_ID),
+            ("FEISHU_APP_SECRET", APP_SECRET),
+            ("FEISHU_DEFAULT_CHAT_ID", CHAT),
+            ("AEGIS_AUTO_ANALYZE_SEVERITIES", "critical"),
+            ("PROMETHEUS_BASE_URL", &backend),
+            ("AEGIS_ANALYZE_CONCURRENCY", "2"),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    // One group alone first: what one analysis asks of the backend.
+    let res = client()
+        .post(dev.url("/alertmanager/webhook"))
+        .json(&group("Alone", "critical"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    dev.broker().wait_idle().await;
+    assert!(
+        queries.load(Ordering::SeqCst) > 0,
+        "the analysis queried the backend"
+    );
+
+    // Every group twice (Alertmanager repeats itself), eight at a time.
+    let mut posts: Vec<Value> = (0..GROUPS)
+        .flat_map(|i| {
+            let g = group(&format!("Storm{i:02}"), "critical");
+            [g.clone(), g]
+        })
+        .collect();
+    while !posts.is_empty() {
+        let batch: Vec<Value> = posts.drain(..posts.len().min(8)).collect();
+        let sends = batch.iter().map(|body| {
+            client()
+                .post(dev.url("/alertmanager/webhook"))
+                .json(body)
+                .send()
+        });
+        for res in futures::future::join_all(sends).await {
+            assert_eq!(res.unwrap().status(), 200);
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(600), dev.broker().wait_idle())
+        .await
+        .expect("every delivery ends");
+
+    let messages = fake.api.messages();
+    let cards = alert_cards(&fake);
+    let results: Vec<_> = messages
+        .iter()
+        .filter(|m| m.parent_id.is_some() && m.title().is_some_and(|t| t.contains("Root-cause")))
+        .collect();
+    for i in 0..GROUPS {
+        let name = format!("Storm{i:02}");
+        let card: Vec<_> = messages
+            .iter()
+            .filter(|m| m.parent_id.is_none() && m.title().is_some_and(|t| t.contains(&name)))
+            .collect();
+        assert_eq!(card.len(), 1, "{name}: {cards:?}");
+        let under = results
+            .iter()
+            .filter(|r| r.parent_id.as_deref() == Some(card[0].message_id.as_str()))
+            .count();
+        assert_eq!(under, 1, "{name} has {under} result cards");
+    }
+    // Every analysis that runs stores its report once, with one index line per store.
+    let stored = std::fs::read_dir(data.path().join("index"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        stored,
+        GROUPS + 1,
+        "each group was analysed once, its duplicate waited for that analysis"
+    );
+    let dead = dev.store().list_dead_letters(100).await.unwrap();
+    assert!(dead.is_empty(), "dead letters: {dead:?}");
+    let refused = dev
+        .broker()
+        .hops()
+        .iter()
+        .filter(|h| h.status == Some(429))
+        .count();
+    assert_eq!(refused, 0, "the queue absorbed the burst");
+}
+
+/// A forged `alert.group.received` CloudEvent (binary mode), as someone who found the
+/// port would post it to walk around the webhook.
+fn forged(url: String, token: Option<&str>) -> reqwest::RequestBuilder {
+    let mut req = client()
+        .post(url)
+        .header("ce-specversion", "1.0")
+        .header("ce-id", format!("forged-{}", rand::random::<u64>()))
+        .header("ce-type", "io.aegis.alert.group.received.v1")
+        .header("ce-source", "/forged")
+        .header("content-type", "application/json")
+        .body(group("Forged", "critical").to_string());
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req
+}
+
+#[tokio::test]
+async fn with_a_webhook_token_every_route_that_injects_events_requires_it() {
+    const TOKEN: &str = "webhook-token-0123456789";
+    let fake = FakeFeishu::start().await.unwrap();
+    let feishu = fake.base_url().to_string();
+    let (dev, _data) = process::dev(
+        &[
+            ("FEISHU_BASE_URL", &feishu),
+            ("FEISHU_APP_ID", APP_ID),
+            ("FEISHU_APP_SECRET", APP_SECRET),
+            ("FEISHU_DEFAULT_CHAT_ID", CHAT),
+            ("AEGIS_AUTO_ANALYZE_SEVERITIES", "none"),
+            ("AEGIS_WEBHOOK_TOKEN", TOKEN),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    for path in [
+        "/broker",
+        "/fn/notifier/",
+        "/fn/dead-letter/",
+        "/fn/analyze/",
+    ] {
+        for token in [None, Some("not-the-token")] {
+            let res = forged(dev.url(path), token).send().await.unwrap();
+            assert_eq!(res.status(), 401, "{path} with {token:?}");
+            let body = res.text().await.unwrap();
+            assert!(body.contains("AEGIS_WEBHOOK_TOKEN"), "{body}");
+        }
+    }
+    // The webhook itself with the token: carded, so the broker's own deliveries pass.
+    let res = client()
+        .post(dev.url("/alertmanager/webhook"))
+        .bearer_auth(TOKEN)
+        .json(&group("Genuine", "warning"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The broker ingress with the token accepts.
+    let res = forged(dev.url("/broker"), Some(TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    dev.broker().wait_idle().await;
+    let cards = alert_cards(&fake);
+    assert_eq!(cards.len(), 2, "{cards:?}");
+    assert!(cards.iter().any(|c| c.contains("Genuine")), "{cards:?}");
+    assert!(
+        dev.store().list_dead_letters(10).await.unwrap().is_empty(),
+        "nothing forged was kept"
+    );
+}
