@@ -157,6 +157,7 @@ async fn first_byte(rounds: usize) -> (f64, f64) {
         listener,
         app,
         Duration::from_secs(1),
+        Duration::from_secs(10),
     ));
     let http = reqwest::Client::new();
     let body = json!({"description": "checkout errors"});

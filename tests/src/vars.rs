@@ -73,6 +73,7 @@ pub async fn serve_alone(name: &str, ctx: &Context) -> String {
         listener,
         app,
         Duration::from_secs(1),
+        Duration::from_secs(10),
     ));
     url
 }

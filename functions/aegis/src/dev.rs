@@ -201,9 +201,15 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
     context.provide(store.clone()).await;
     let (app, grace) = app(&context, broker.clone(), gate.clone()).await?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(aegis_runtime::serve_until(listener, app, grace, async {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(aegis_runtime::serve_until(
+        listener,
+        app,
+        grace,
+        context.serve.header_read_timeout,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
     // Deliveries a crash cut short go out now that their subscribers are served.
     let resumed = broker
         .resume()

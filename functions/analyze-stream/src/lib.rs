@@ -52,6 +52,9 @@ pub struct Streams {
     pub analysis: Analyses,
     /// Silence before a heartbeat.
     pub heartbeat: Duration,
+    /// Resolves when the host is about to cut running responses at shutdown
+    /// ([`aegis_runtime::cutting`]; tests pass their own).
+    pub cut: fn() -> futures::future::BoxFuture<'static, ()>,
 }
 
 /// Builds the function's router from the shared context: the analyzer of the
@@ -60,6 +63,7 @@ pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
     let app = Streams {
         analysis: Analyses::build(ctx, NAME).await?,
         heartbeat: HEARTBEAT,
+        cut: || Box::pin(aegis_runtime::cutting()),
     };
     Ok(Function {
         name: NAME,
@@ -99,6 +103,8 @@ async fn stream(State(app): State<Streams>, body: Bytes) -> Result<Response, Ref
         id,
         saw_final: false,
         ended: false,
+        cut_off: false,
+        cut: (app.cut)(),
         _cancel: CancelOnDrop(task.abort_handle()),
     };
     // The first line (`start`, emitted at once) goes out with the headers: written
@@ -140,17 +146,36 @@ struct Lines {
     id: String,
     saw_final: bool,
     ended: bool,
+    /// The cut came: `end` follows the `error` line, whatever else is pending.
+    cut_off: bool,
+    cut: futures::future::BoxFuture<'static, ()>,
     _cancel: CancelOnDrop,
 }
 
 impl Lines {
     /// The next line: an event, a heartbeat after silence, a last `error` if the
-    /// analysis died without a report, then `end`; `None` after `end`.
+    /// analysis died without a report or the server is about to cut the stream at
+    /// shutdown, then `end`; `None` after `end`.
     async fn next(&mut self) -> Option<Bytes> {
         if self.ended {
             return None;
         }
-        let event = match tokio::time::timeout(self.heartbeat, self.events.recv()).await {
+        if self.cut_off {
+            self.ended = true;
+            return Some(line(&ProgressEvent::End {
+                id: self.id.clone(),
+            }));
+        }
+        let received = tokio::select! {
+            received = tokio::time::timeout(self.heartbeat, self.events.recv()) => received,
+            () = &mut self.cut, if !self.saw_final => {
+                self.cut_off = true;
+                return Some(line(&ProgressEvent::Error {
+                    message: "the server is shutting down before the analysis finished; ask again".into(),
+                }));
+            }
+        };
+        let event = match received {
             Err(_) => ProgressEvent::Heartbeat {},
             Ok(Some(event)) => {
                 self.saw_final |= matches!(event, ProgressEvent::Final { .. });
@@ -169,13 +194,18 @@ impl Lines {
                 }
             }
         };
-        let mut line = serde_json::to_vec(&event).unwrap_or_else(|e| {
-            tracing::error!(error = %e, event = event.name(), "event not serialisable");
-            br#"{"event":"error","data":{"message":"an event could not be encoded"}}"#.to_vec()
-        });
-        line.push(b'\n');
-        Some(Bytes::from(line))
+        Some(line(&event))
     }
+}
+
+/// One NDJSON line.
+fn line(event: &ProgressEvent) -> Bytes {
+    let mut line = serde_json::to_vec(event).unwrap_or_else(|e| {
+        tracing::error!(error = %e, event = event.name(), "event not serialisable");
+        br#"{"event":"error","data":{"message":"an event could not be encoded"}}"#.to_vec()
+    });
+    line.push(b'\n');
+    Bytes::from(line)
 }
 
 #[cfg(test)]
@@ -219,6 +249,14 @@ mod tests {
 
     /// An app whose engine is [`Slow`], with one slot.
     fn slow_app(heartbeat: Duration) -> Streams {
+        slow_app_cut(heartbeat, || Box::pin(std::future::pending()))
+    }
+
+    /// [`slow_app`] whose shutdown cut comes when `cut` resolves.
+    fn slow_app_cut(
+        heartbeat: Duration,
+        cut: fn() -> futures::future::BoxFuture<'static, ()>,
+    ) -> Streams {
         let analyzer = Analyzer::new(
             aegis_analysis::Settings::for_test(),
             Arc::new(NoTools),
@@ -231,6 +269,7 @@ mod tests {
                 slots: Slots::new(1, 0, std::time::Duration::ZERO),
             },
             heartbeat,
+            cut,
         }
     }
 
@@ -267,6 +306,39 @@ mod tests {
         assert_eq!(names.first().map(String::as_str), Some("start"));
         assert!(names.iter().any(|n| n == "heartbeat"), "{names:?}");
         assert_eq!(&names[names.len() - 2..], ["final", "end"]);
+    }
+
+    fn event_names(body: &[u8]) -> Vec<String> {
+        body.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                serde_json::from_slice::<serde_json::Value>(l).unwrap()["event"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_stream_cut_by_shutdown_ends_with_error_then_end() {
+        // The cut comes while the (300 ms) analysis still runs.
+        let app = slow_app_cut(HEARTBEAT, || {
+            Box::pin(tokio::time::sleep(Duration::from_millis(50)))
+        });
+        let req = axum::http::Request::post("/api/ops/analyze/stream")
+            .body(Body::from(r#"{"description": "x"}"#))
+            .unwrap();
+        let res = router(app).oneshot(req).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let names = event_names(&body);
+        assert_eq!(names.first().map(String::as_str), Some("start"));
+        assert!(!names.iter().any(|n| n == "final"), "{names:?}");
+        assert_eq!(&names[names.len() - 2..], ["error", "end"], "{names:?}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("shutting down"),
+            "the error says why"
+        );
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ pub mod telemetry;
 pub use context::{BuildError, Context, Function};
 pub use layers::with_common_layers;
 pub use serve::{
-    block_on, mount, run, serve, serve_on, serve_until, shutdown_grace, shutdown_signal,
+    block_on, cutting, mount, run, serve, serve_on, serve_until, shutdown_grace, shutdown_signal,
     with_timeout,
 };
 pub use serve_config::{LogFormat, ServeConfig};

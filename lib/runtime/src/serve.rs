@@ -91,7 +91,7 @@ pub async fn serve(
                 format!("cannot listen on port {}: {e}", config.port),
             )
         })?;
-    serve_on(listener, app, grace).await
+    serve_on(listener, app, grace, config.header_read_timeout).await
 }
 
 /// Serves `app` as an AWS Lambda function (the Runtime API at `AWS_LAMBDA_RUNTIME_API`).
@@ -115,39 +115,100 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     app: Router,
     grace: std::time::Duration,
+    header_read: std::time::Duration,
 ) -> std::io::Result<()> {
-    serve_until(listener, app, grace, shutdown_signal()).await
+    serve_until(listener, app, grace, header_read, shutdown_signal()).await
 }
 
 /// Serves on an already bound listener until `stop` resolves; then stops accepting
 /// (the listener is closed, so new connections are refused), lets in-flight requests
-/// finish for up to `grace`, and returns. In-process hosts and tests pass their own
-/// `stop`; processes use [`serve_on`], which stops on a signal.
+/// finish for up to `grace`, and returns. A connection that does not send a request's
+/// headers within `header_read` of opening, or of its last response, is closed, so
+/// half-sent requests and idle keep-alive connections cannot hold the process's file
+/// descriptors. In-process hosts and tests pass their own `stop`; processes use
+/// [`serve_on`], which stops on a signal.
+///
+/// The accept loop is hyper-util's, not `axum::serve`: axum does not give hyper the
+/// timer its header-read timeout needs.
 pub async fn serve_until(
     listener: tokio::net::TcpListener,
     app: Router,
     grace: std::time::Duration,
+    header_read: std::time::Duration,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        stop.await;
-        tracing::info!("shutting down: no new connections, finishing in-flight requests");
-        let _ = stopping_tx.send(true);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait for some to close
+                    // rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let service = TowerToHyperService::new(app.clone().map_request(
+            |req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new),
+        ));
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: no new connections, finishing in-flight requests");
+    // Shortly before the grace ends, long responses are told to close cleanly.
+    tokio::spawn(async move {
+        tokio::time::sleep(grace.saturating_sub(CUT_NOTICE)).await;
+        CUTTING.send_replace(true);
     });
-    let deadline = async move {
-        let _ = stopping_rx.wait_for(|stopping| *stopping).await;
-        tokio::time::sleep(grace).await;
-    };
     tokio::select! {
-        result = server => result,
-        () = deadline => {
+        () = graceful.shutdown() => Ok(()),
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests still running after the shutdown grace; exiting");
             Ok(())
         }
     }
+}
+
+/// How long before the shutdown grace ends [`cutting`] fires: time for a streaming
+/// response to write its last line.
+const CUT_NOTICE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Set when the process is about to cut the responses still running (the shutdown
+/// grace is nearly over).
+static CUTTING: std::sync::LazyLock<tokio::sync::watch::Sender<bool>> =
+    std::sync::LazyLock::new(|| tokio::sync::watch::channel(false).0);
+
+/// Resolves shortly before the shutdown grace ends, when every response still running
+/// is about to be cut: a streaming response ends itself with a last line that says so.
+/// Never resolves while the process serves.
+pub async fn cutting() {
+    let mut rx = CUTTING.subscribe();
+    // The sender is a static: it never closes.
+    let _ = rx.wait_for(|cut| *cut).await;
 }
 
 /// Resolves on SIGTERM (Knative, Kubernetes) or SIGINT (Ctrl-C).

@@ -13,6 +13,10 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// How long in-flight requests may finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// How long a connection may take to send a request's headers, counted from when
+    /// it opens or its last response ended: a half-sent request, or a keep-alive
+    /// connection left idle, is closed after it.
+    pub header_read_timeout: Duration,
     /// Log format.
     pub log_format: LogFormat,
     /// OTLP endpoint for traces.
@@ -61,6 +65,9 @@ impl ServeConfig {
             shutdown_grace: env
                 .duration("AEGIS_SHUTDOWN_GRACE")?
                 .unwrap_or(Duration::from_secs(20)),
+            header_read_timeout: env
+                .duration("AEGIS_HEADER_READ_TIMEOUT")?
+                .unwrap_or(Duration::from_secs(10)),
             log_format,
             otlp_endpoint: env.url("OTEL_EXPORTER_OTLP_ENDPOINT")?,
             service_name: env.string("OTEL_SERVICE_NAME"),

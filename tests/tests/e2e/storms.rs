@@ -295,3 +295,79 @@ async fn with_a_webhook_token_every_route_that_injects_events_requires_it() {
         "nothing forged was kept"
     );
 }
+
+#[tokio::test]
+async fn half_sent_requests_are_closed_and_the_server_keeps_answering() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (dev, _data) = process::dev(&[("AEGIS_HEADER_READ_TIMEOUT", "1s")], None)
+        .await
+        .unwrap();
+    let mut stuck = Vec::new();
+    for _ in 0..50 {
+        let mut conn = tokio::net::TcpStream::connect(dev.addr()).await.unwrap();
+        conn.write_all(b"POST /alertmanager/web").await.unwrap();
+        stuck.push(conn);
+    }
+    // An idle keep-alive connection too: one request, then silence.
+    let mut idle = tokio::net::TcpStream::connect(dev.addr()).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    stuck.push(idle);
+    let health = client().get(dev.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "served while the half-sent ones wait");
+    for (i, conn) in stuck.iter_mut().enumerate() {
+        // The server closes each: the read ends (after any response) well before 30 s.
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(30), conn.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "connection {i} still open after 30 s");
+    }
+    dev.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let (dev, _data) = process::dev(&[], None).await.unwrap();
+    let metrics = || async {
+        client()
+            .get(dev.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // One made-up method on a known and on an unknown path first: the folded series
+    // ("other", "unmatched") exist before the count; nothing after may add any.
+    let method = |i: usize| reqwest::Method::from_bytes(format!("X{i:03}").as_bytes()).unwrap();
+    for path in ["/healthz", "/made/up"] {
+        client()
+            .request(method(999), dev.url(path))
+            .send()
+            .await
+            .unwrap();
+    }
+    // The scrape counts itself too: once before, so its own series exists.
+    metrics().await;
+    let before = metrics().await.lines().count();
+    for i in 0..200 {
+        let path = format!("/made/up/{i}");
+        client()
+            .request(method(i), dev.url(&path))
+            .send()
+            .await
+            .unwrap();
+    }
+    let after = metrics().await;
+    assert!(
+        after.lines().count() == before,
+        "/metrics grew from {before} to {} lines:\n{after}",
+        after.lines().count()
+    );
+    assert!(!after.contains("X007"), "a made-up method became a label");
+    assert!(
+        !after.contains("/made/up/7"),
+        "a made-up path became a label"
+    );
+}

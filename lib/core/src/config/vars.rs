@@ -51,6 +51,11 @@ pub const VARIABLES: &[Variable] = &[
         "20s",
         "On SIGTERM, how long in-flight requests may run before the process exits; never less than the function's own request timeout (analyze: the analysis budget and 15 s).",
     ),
+    var(
+        "AEGIS_HEADER_READ_TIMEOUT",
+        "10s",
+        "Longest a connection may take to send a request's headers (from opening, or from its last response): half-sent requests and idle keep-alive connections are closed.",
+    ),
     var("AEGIS_LOG_FORMAT", "json", "Log format: json or text."),
     var(
         "RUST_LOG",
