@@ -3,6 +3,8 @@
 mod config;
 mod invalid;
 mod notification;
+#[cfg(test)]
+pub(crate) mod proptests;
 mod severity;
 
 pub use config::Config;

@@ -10,6 +10,8 @@ mod decode;
 mod id;
 pub mod knative;
 mod payload;
+#[cfg(test)]
+mod proptests;
 mod receive;
 mod sink;
 
