@@ -77,3 +77,6 @@ fn other_version(body: &[u8]) -> Option<String> {
     };
     (version != SUPPORTED_VERSION).then_some(version)
 }
+
+#[cfg(test)]
+mod proptests;
