@@ -74,6 +74,9 @@ pub fn token_matches(expected: &str, given: &str) -> bool {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

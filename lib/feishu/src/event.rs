@@ -356,6 +356,9 @@ fn post_text(content: &serde_json::Value) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
