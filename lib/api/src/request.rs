@@ -272,6 +272,9 @@ fn time(raw: &RequestTime, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
