@@ -426,6 +426,9 @@ pub fn parse_duration_ns(s: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;

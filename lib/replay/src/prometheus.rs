@@ -76,7 +76,9 @@ fn parse_time(s: &str, param: &str) -> Result<i64, Error> {
     if let Ok(f) = s.parse::<f64>() {
         let secs = f.trunc();
         let ms = ((f - secs) * 1000.0).round();
-        return Ok(secs as i64 * 1000 + ms as i64);
+        // Saturating: `1e17` seconds is past i64 in milliseconds; the range check
+        // refuses such a span instead of the sum overflowing.
+        return Ok((secs as i64).saturating_mul(1000).saturating_add(ms as i64));
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
@@ -314,6 +316,9 @@ async fn buildinfo() -> Response {
         "goVersion": "",
     }))
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

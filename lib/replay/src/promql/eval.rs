@@ -71,7 +71,12 @@ pub fn range(
             "end timestamp must not be before start time".into(),
         ));
     }
-    if (end_ms - start_ms) / step_ms > MAX_POINTS {
+    // Checked, as the stepping below: both ends come from the caller, and a span past
+    // i64 would wrap (release builds) into a check that passes and a loop without end.
+    if end_ms
+        .checked_sub(start_ms)
+        .is_none_or(|span| span / step_ms > MAX_POINTS)
+    {
         return Err(Error::BadData(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
                 .into(),
@@ -103,7 +108,10 @@ pub fn range(
                 return Err(unsupported("a range vector result"));
             }
         }
-        t += step_ms;
+        match t.checked_add(step_ms) {
+            Some(next) => t = next,
+            None => break,
+        }
     }
     Ok(out
         .into_iter()

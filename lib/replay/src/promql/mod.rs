@@ -7,6 +7,8 @@ mod error;
 mod eval;
 mod functions;
 mod operand;
+#[cfg(test)]
+mod proptests;
 pub mod value;
 
 pub use eval::{Error, LOOKBACK_MS, MAX_POINTS, instant, parse, range};
