@@ -66,9 +66,46 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
         /// Also rank every case under each variant of the engine's settings: leave
-        /// one system out, the ablation and the calibration tables.
+        /// one system out, the ablation, the per-fault-type and the calibration
+        /// tables.
         #[arg(long, conflicts_with = "feedback")]
         study: bool,
+        /// Also write each case's fetched telemetry as DIR/<dataset id>/<case id>.json,
+        /// for --from-dump to rank again without backends.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["feedback", "from_dump"])]
+        dump: Option<PathBuf>,
+        /// Rank again the telemetry --dump wrote under DIR instead of fetching it (no
+        /// Prometheus, no replay; seconds). The datasets still give the cases and the
+        /// truth. Prints the mean log-likelihood of the true cause, the mean top
+        /// probability and the time ranking took before the table.
+        #[arg(long, value_name = "DIR", conflicts_with = "feedback")]
+        from_dump: Option<PathBuf>,
+        /// With --from-dump: print each case's first four candidates and the truth,
+        /// with their probability (p) and evidence (m metrics, l error logs, mix
+        /// template mix, t spans, n mentions, d drift, i broken log invariant, f
+        /// broken traffic invariant).
+        #[arg(long, requires = "from_dump")]
+        verbose: bool,
+        /// With --from-dump: write every candidate's score per case as DIR/<case id>.json.
+        #[arg(long, value_name = "DIR", requires = "from_dump")]
+        scores: Option<PathBuf>,
+        /// With --from-dump: give the engine the true fault start as an alert's would
+        /// be (what a perfect incident start is worth).
+        #[arg(long, requires = "from_dump")]
+        oracle_onset: bool,
+        /// With --from-dump: rank without these sources, as on a dataset that never
+        /// recorded them (metrics, logs, traces; comma-separated).
+        #[arg(
+            long,
+            value_name = "SOURCES",
+            requires = "from_dump",
+            default_value = ""
+        )]
+        drop: aegis_eval::rerank::Dropped,
+        /// With --from-dump: the engine's settings as JSON (aegis_rca::Settings, any
+        /// subset of its fields), e.g. '{"temperature": 0.2}'.
+        #[arg(long, value_name = "JSON", requires = "from_dump", value_parser = aegis_eval::rerank::settings_json)]
+        settings: Option<aegis_rca::Settings>,
     },
     /// The read-only engine as an MCP server: the Prometheus, Loki and Jaeger tools,
     /// rank_root_causes and search_past_incidents, configured from the environment
@@ -172,6 +209,35 @@ pub fn main() -> ExitCode {
             json,
             limit,
             study,
+            from_dump: Some(dump),
+            verbose,
+            scores,
+            oracle_onset,
+            drop,
+            settings,
+            ..
+        } => block_on(async move {
+            aegis_eval::rerank::run(
+                &datasets,
+                &dump,
+                json.as_deref(),
+                &aegis_eval::rerank::Options {
+                    limit,
+                    verbose,
+                    scores,
+                    oracle_onset,
+                    drop,
+                    study,
+                    settings: settings.unwrap_or_default(),
+                },
+            )
+        }),
+        Command::Eval {
+            datasets,
+            json,
+            limit,
+            study,
+            dump,
             ..
         } => block_on(aegis_eval::run(
             &datasets,
@@ -179,7 +245,7 @@ pub fn main() -> ExitCode {
             aegis_eval::Options {
                 limit,
                 progress: true,
-                observations: None,
+                observations: dump,
                 study,
             },
             aegis_runtime::shutdown_signal(),

@@ -168,6 +168,8 @@ pub struct CaseRuns {
     pub services: usize,
     /// The true cause.
     pub truth: String,
+    /// The fault type.
+    pub fault: String,
     /// Per variant (in [`variants`] order), every candidate's service and score, best
     /// first.
     pub runs: Vec<Vec<(String, f64)>>,
@@ -229,6 +231,8 @@ fn accuracy<'a>(
 pub struct Study {
     /// Per system: cases, chance level, and the default settings' AC@1 / AC@3.
     pub systems: Vec<SystemRow>,
+    /// Per system and fault type, the default settings' AC@1 / AC@3.
+    pub faults: Vec<FaultRow>,
     /// Leave one system out, one row per held-out system (two systems at least).
     pub leave_one_out: Vec<HeldOut>,
     /// AC@1 / AC@3 per variant and system.
@@ -253,6 +257,21 @@ pub struct SystemRow {
     pub cases: usize,
     /// 1 / its number of services.
     pub chance: f64,
+    /// AC@1.
+    pub ac1: f64,
+    /// AC@3.
+    pub ac3: f64,
+}
+
+/// One fault type of one system under the default settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultRow {
+    /// The system.
+    pub system: String,
+    /// The fault type.
+    pub fault: String,
+    /// Its cases.
+    pub cases: usize,
     /// AC@1.
     pub ac1: f64,
     /// AC@3.
@@ -328,6 +347,27 @@ impl Study {
                     ac1,
                     ac3,
                 }
+            })
+            .collect();
+        let faults = systems
+            .iter()
+            .flat_map(|s| {
+                let mine = of_system(s);
+                let types: BTreeSet<&str> = mine.iter().map(|c| c.fault.as_str()).collect();
+                types
+                    .into_iter()
+                    .map(|f| {
+                        let (ac1, ac3, cases) =
+                            accuracy(mine.iter().copied().filter(|c| c.fault == f), 0);
+                        FaultRow {
+                            system: s.to_string(),
+                            fault: f.to_string(),
+                            cases,
+                            ac1,
+                            ac3,
+                        }
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         let defaults = Settings::default();
@@ -453,6 +493,7 @@ impl Study {
         Self {
             calibrations,
             systems: system_rows,
+            faults,
             leave_one_out,
             ablation,
             reliability,
@@ -468,6 +509,13 @@ impl Study {
             out.push_str(&format!(
                 "{:<22} {:>5} {:>7.3} {:>6.3} {:>6.3}\n",
                 s.system, s.cases, s.chance, s.ac1, s.ac3
+            ));
+        }
+        out.push_str("\nper fault type (default settings)\nsystem                 fault             cases   AC@1   AC@3\n");
+        for f in &self.faults {
+            out.push_str(&format!(
+                "{:<22} {:<16} {:>6} {:>6.3} {:>6.3}\n",
+                f.system, f.fault, f.cases, f.ac1, f.ac3
             ));
         }
         if !self.leave_one_out.is_empty() {
@@ -492,13 +540,13 @@ impl Study {
         }
         out.push_str("\nablation (AC@1 / AC@3 per system)\n");
         let systems: Vec<&str> = self.systems.iter().map(|s| s.system.as_str()).collect();
-        out.push_str(&format!("{:<42}", "variant"));
+        out.push_str(&format!("{:<50}", "variant"));
         for s in &systems {
             out.push_str(&format!(" {s:>17}"));
         }
         out.push('\n');
         for row in &self.ablation {
-            out.push_str(&format!("{:<42}", row.variant));
+            out.push_str(&format!("{:<50}", row.variant));
             for (_, a1, a3) in &row.systems {
                 out.push_str(&format!(" {:>17}", format!("{a1:.3} / {a3:.3}")));
             }
@@ -540,6 +588,7 @@ mod tests {
             system: system.into(),
             services: 4,
             truth: truth.into(),
+            fault: "delay".into(),
             runs: runs
                 .into_iter()
                 .map(|r| r.into_iter().map(|(s, x)| (s.to_string(), x)).collect())
@@ -586,6 +635,13 @@ mod tests {
         assert_eq!(held("a").ac1, 0.0);
         assert_eq!(study.systems[2].ac1, 1.0);
         assert_eq!(study.systems[0].chance, 0.25);
+        // One fault type a system here, scored under the default (variant 0).
+        let faults: Vec<(&str, f64)> = study
+            .faults
+            .iter()
+            .map(|f| (f.system.as_str(), f.ac1))
+            .collect();
+        assert_eq!(faults, [("a", 0.0), ("b", 0.0), ("c", 1.0)]);
     }
 
     #[test]

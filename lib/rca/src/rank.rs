@@ -41,6 +41,10 @@ pub struct Ranking {
     pub unknown: f64,
     /// Where the incident part of the range was taken to begin, unix seconds.
     pub incident_start: f64,
+    /// Services whose latency rose with the first candidate's, with nothing to tell
+    /// which of them is the origin and which its echoes (metrics only, no call
+    /// graph): their probability is shared evenly. Empty when the ranking can tell.
+    pub origin_unresolved: Vec<String>,
 }
 
 const LOG_WEIGHT: f64 = 1.0;
@@ -161,11 +165,88 @@ pub fn rank_with(obs: &Observations, settings: &Settings) -> Ranking {
     let mut candidates = average(central, around);
     sort(&mut candidates);
     let unknown = calibrate(&mut candidates, settings);
+    let origin_unresolved = if context.graph.is_empty() {
+        spread_unresolved_origin(&mut candidates, HOLD_SECONDS.max(step))
+    } else {
+        Vec::new()
+    };
     Ranking {
         candidates,
         unknown,
         incident_start: guess,
+        origin_unresolved,
     }
+}
+
+/// Evidence other than metrics below which a candidate's case rests on its metrics.
+const OTHER_EVIDENCE_FLOOR: f64 = 0.1;
+
+/// When the latency of a caller of the origin begins rising with it, at least this
+/// share of the first candidate's score keeps it a contender for the origin.
+const UNRESOLVED_SHARE: f64 = 0.5;
+
+/// The onset of `c`'s latency rise when that is its whole case: its strongest metric
+/// departure is a latency one (its own, its calls', or its callers' view of it), clear,
+/// and nothing but metrics speaks for it.
+fn latency_led(c: &Candidate) -> Option<f64> {
+    let ch = &c.change;
+    let other = ch.logs.as_ref().map_or(0.0, |l| l.score())
+        + ch.drift.as_ref().map_or(0.0, |d| d.score())
+        + ch.traces.as_ref().map_or(0.0, |t| t.score())
+        + ch.mentions.as_ref().map_or(0.0, |m| m.score())
+        + ch.invariant.as_ref().map_or(0.0, |i| i.score())
+        + ch.traffic.as_ref().map_or(0.0, |t| t.score());
+    let strongest = ch
+        .metrics
+        .iter()
+        .max_by(|a, b| a.score().total_cmp(&b.score()))?;
+    let latency = matches!(
+        strongest.signal.kind,
+        Kind::Latency | Kind::ClientLatency | Kind::CallerLatency
+    );
+    (latency && strongest.score() >= CLEAR_SHIFT && other < OTHER_EVIDENCE_FLOOR)
+        .then_some(strongest.shift.onset)
+}
+
+/// With no call graph, a latency fault slows the origin and every caller up its
+/// chain in the same sample or the next, and metrics alone cannot say which is which:
+/// the deepest rise is not known, and an echo can rise more than its origin (a
+/// caller that retries). So when the first candidate's case is a latency rise alone,
+/// the leading candidates whose latency rise alone began within `window` seconds of
+/// it and that score at least [`UNRESOLVED_SHARE`] of it share their probability
+/// evenly; their order is kept. Returns them, first candidate first (empty when it does not apply).
+fn spread_unresolved_origin(candidates: &mut [Candidate], window: f64) -> Vec<String> {
+    let Some(top) = candidates.first() else {
+        return Vec::new();
+    };
+    let (Some(began), top_score) = (latency_led(top), top.score) else {
+        return Vec::new();
+    };
+    // The leading run only, so the probabilities still fall down the order.
+    let members: Vec<usize> = candidates
+        .iter()
+        .enumerate()
+        .take_while(|(_, c)| {
+            c.score >= UNRESOLVED_SHARE * top_score
+                && latency_led(c).is_some_and(|t| (t - began).abs() <= window)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if members.len() < 2 {
+        return Vec::new();
+    }
+    let shared = members
+        .iter()
+        .map(|i| candidates[*i].probability)
+        .sum::<f64>()
+        / members.len() as f64;
+    for i in &members {
+        candidates[*i].probability = shared;
+    }
+    members
+        .iter()
+        .map(|i| candidates[*i].service.clone())
+        .collect()
 }
 
 /// `central`, each candidate's score averaged over it and `around` (a service missing

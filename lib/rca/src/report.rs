@@ -295,6 +295,17 @@ fn summary(input: &Input, ranking: &Ranking, obs: &Observations) -> String {
         )),
         None => out.push_str("No telemetry showed a change in this range."),
     }
+    if let [first, .., last] = ranking.origin_unresolved.as_slice() {
+        let others = &ranking.origin_unresolved[1..ranking.origin_unresolved.len() - 1];
+        let listed = others
+            .iter()
+            .fold(first.clone(), |acc, s| format!("{acc}, {s}"));
+        out.push_str(&format!(
+            " Metrics alone cannot tell where the latency began: {listed} and {last} \
+             slowed together, and with no call graph or traces any of them may be the \
+             origin and the others its callers; their probability is shared."
+        ));
+    }
     if !obs.degraded.is_empty() {
         out.push_str(&format!(" Ranked without: {}.", obs.degraded.join("; ")));
     }

@@ -1,7 +1,8 @@
 //! The engine's settings: every choice of the method that was made by measuring, in
 //! one place, so that evaluation can choose them on some systems and score them on
-//! another (`aegis eval --loso`), and switch components off one at a time (the
-//! ablation in docs/evaluation.md). Production uses [`Settings::default`].
+//! another (`aegis eval --study`, or offline `aegis eval --from-dump DIR --study`),
+//! and switch components off one at a time (the ablation in docs/evaluation.md).
+//! Production uses [`Settings::default`].
 
 use serde::{Deserialize, Serialize};
 

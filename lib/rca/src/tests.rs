@@ -76,6 +76,8 @@ fn a_cpu_shift_ranks_its_service_first() {
     assert!(top.probability > ranking.unknown);
     // The onset is found where the shift begins.
     assert_eq!(top.change.onset(), Some(START + 600.0));
+    // A CPU rise is its service's own: nothing to tell apart from an echo.
+    assert!(ranking.origin_unresolved.is_empty());
 }
 
 /// frontend -> checkout -> payment; payment starts failing at minute 10 and its callers'
@@ -1174,6 +1176,57 @@ fn a_delay_injected_deep_in_a_call_chain_is_pinned_where_it_originates() {
         }),
     );
     assert_ne!(echoes_counted.candidates[0].service, "rates");
+}
+
+/// The chain of [`delay_in_a_chain`] seen through metrics alone: no call graph, and
+/// the latency of `rates` and its callers rising in the same minute (a one-minute
+/// sample cannot order them).
+fn delay_without_a_graph() -> Observations {
+    observations(vec![metric(
+        "latency_p90_seconds",
+        vec![
+            ("orders", series(0.1, 2, 10, 3.4)),
+            ("pricing", series(0.08, 3, 10, 4.0)),
+            ("rates", series(0.06, 4, 10, 4.6)),
+            ("db", series(0.02, 5, 99, 1.0)),
+        ],
+    )])
+}
+
+#[test]
+fn with_metrics_only_and_no_call_graph_origin_and_echoes_share_the_probability() {
+    let obs = delay_without_a_graph();
+    let ranking = rank(&obs);
+    let probability = |ranking: &super::Ranking, service: &str| {
+        ranking
+            .candidates
+            .iter()
+            .find(|c| c.service == service)
+            .map_or(0.0, |c| c.probability)
+    };
+    let mut unresolved = ranking.origin_unresolved.clone();
+    unresolved.sort();
+    assert_eq!(unresolved, ["orders", "pricing", "rates"]);
+    let shared = probability(&ranking, "rates");
+    for service in ["orders", "pricing"] {
+        assert!((probability(&ranking, service) - shared).abs() < 1e-12);
+    }
+    assert!(shared < 0.4, "{shared}");
+    let text = report(&input(), &obs).summary;
+    assert!(
+        text.contains("Metrics alone cannot tell where the latency began"),
+        "{text}"
+    );
+    // Given the call graph, the callee discount tells them apart: the deepest rise
+    // takes most of the probability.
+    let mut chained = obs.clone();
+    chained.graph = [("orders", "pricing"), ("pricing", "rates")]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .to_vec();
+    let told = rank(&chained);
+    assert!(told.origin_unresolved.is_empty());
+    assert_eq!(told.candidates[0].service, "rates");
+    assert!(probability(&told, "rates") > 2.0 * probability(&told, "pricing"));
 }
 
 #[test]

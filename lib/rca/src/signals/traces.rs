@@ -81,39 +81,40 @@ const MIN_CALLEES_FOR_BUSY: usize = 3;
 /// The rises of the time callers' spans spend outside their callees' spans, from the
 /// gaps of every caller -> callee edge: per callee, less what the same callers'
 /// other calls rose ([`TraceChange::network`]); per caller, the rise of its calls
-/// to a second callee ([`TraceChange::busy`]).
+/// to a second callee ([`TraceChange::busy`]). By service id of [`SpanTree`].
 #[derive(Default)]
 struct Delays {
-    network: HashMap<String, f64>,
-    busy: HashMap<String, f64>,
+    network: HashMap<u32, f64>,
+    busy: HashMap<u32, f64>,
 }
 
-fn network_delays(mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]>) -> Delays {
-    let mut rises: Vec<(&str, &str, f64)> = Vec::new();
-    for ((caller, callee), [base, incident]) in &mut gaps {
+/// `gaps[pair]` are the gaps of [`SpanTree`]'s caller -> callee pair `pair`, per part.
+fn network_delays(tree: &SpanTree, gaps: &mut [[Vec<f64>; 2]]) -> Delays {
+    // Per caller: (callee, rise) of each of its edges with enough calls.
+    let mut per_caller: BTreeMap<u32, Vec<(u32, f64)>> = BTreeMap::new();
+    for (pair, [base, incident]) in gaps.iter_mut().enumerate() {
         if base.len() < 5 || incident.len() < 5 {
             continue;
         }
         let (g0, g1) = (stats::median(base), stats::median(incident));
+        let (caller, callee) = tree.pairs[pair];
         // 100 µs keeps sub-millisecond jitter from looking like a change.
-        rises.push((caller, callee, ((g1 + 100.0) / (g0 + 100.0)).ln()));
-    }
-    let mut per_callee: HashMap<String, Vec<f64>> = HashMap::new();
-    for (caller, callee, rise) in &rises {
-        let mut others: Vec<f64> = rises
-            .iter()
-            .filter(|(c, e, _)| c == caller && e != callee)
-            .map(|r| r.2)
-            .collect();
-        let common = stats::median(&mut others).max(0.0);
-        per_callee
-            .entry(callee.to_string())
+        per_caller
+            .entry(caller)
             .or_default()
-            .push(rise - common);
+            .push((callee, ((g1 + 100.0) / (g0 + 100.0)).ln()));
     }
-    let mut per_caller: HashMap<&str, Vec<f64>> = HashMap::new();
-    for (caller, _, rise) in &rises {
-        per_caller.entry(caller).or_default().push(*rise);
+    let mut per_callee: HashMap<u32, Vec<f64>> = HashMap::new();
+    for rises in per_caller.values() {
+        for (callee, rise) in rises {
+            let mut others: Vec<f64> = rises
+                .iter()
+                .filter(|(c, _)| c != callee)
+                .map(|r| r.1)
+                .collect();
+            let common = stats::median(&mut others).max(0.0);
+            per_callee.entry(*callee).or_default().push(rise - common);
+        }
     }
     Delays {
         network: per_callee
@@ -127,9 +128,10 @@ fn network_delays(mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]>) -> Delays {
         busy: per_caller
             .into_iter()
             .filter(|(_, r)| r.len() >= MIN_CALLEES_FOR_BUSY)
-            .map(|(caller, mut r)| {
+            .map(|(caller, r)| {
+                let mut r: Vec<f64> = r.into_iter().map(|(_, rise)| rise).collect();
                 r.sort_by(|a, b| b.total_cmp(a));
-                (caller.to_string(), r[1])
+                (caller, r[1])
             })
             .collect(),
     }
@@ -142,17 +144,14 @@ const MIN_SPANS_PER_OPERATION: usize = 3;
 /// and self time, incident over baseline; `None` when no operation has
 /// [`MIN_SPANS_PER_OPERATION`] spans in each part. Compared operation by operation,
 /// a service whose mix of operations changed (fewer cheap calls, as many costly ones)
-/// does not look slower or faster for it.
+/// does not look slower or faster for it. `operations` are the service's, each
+/// `[part][duration or self time]`.
 fn operation_ratios<'a>(
-    base: &mut HashMap<&'a str, [Vec<f64>; 2]>,
-    incident: &mut HashMap<&'a str, [Vec<f64>; 2]>,
+    operations: impl Iterator<Item = &'a mut [[Vec<f64>; 2]; 2]>,
 ) -> Option<(f64, f64)> {
     let ratio = |a: f64, b: f64| ((b + 100.0) / (a + 100.0)).ln();
     let (mut durations, mut self_times) = (Vec::new(), Vec::new());
-    for (op, [d0, s0]) in base.iter_mut() {
-        let Some([d1, s1]) = incident.get_mut(op) else {
-            continue;
-        };
+    for [[d0, s0], [d1, s1]] in operations {
         if d0.len() < MIN_SPANS_PER_OPERATION || d1.len() < MIN_SPANS_PER_OPERATION {
             continue;
         }
@@ -167,17 +166,41 @@ fn operation_ratios<'a>(
     })
 }
 
-/// The spans' parent-child links, by position in [`Observations::spans`]: they do
-/// not depend on where the incident part starts, so a ranking builds them once for
-/// its three incident starts.
+/// How a span hangs in its trace.
+#[derive(Debug, Clone, Copy)]
+enum Link {
+    /// Its parent is not among the spans: a request the service received.
+    Root,
+    /// Its parent is a span of the same service.
+    Inner,
+    /// A call from another service's span.
+    Call {
+        /// The caller -> callee pair, an index into [`SpanTree::pairs`].
+        pair: u32,
+        /// The caller's span's start, unix seconds.
+        caller_start: f64,
+        /// The time the caller's span spends around it but outside it, µs.
+        gap: f64,
+    },
+}
+
+/// What the spans' comparison needs that does not depend on where the incident
+/// part starts, worked out once for a ranking's three incident starts: the services
+/// and operations as small ids, each span's self time, and each call between
+/// services with the time it spent between them.
 pub struct SpanTree {
-    /// Each span's parent, when it is among the spans.
-    parent: Vec<Option<usize>>,
-    /// Each span's children's total duration, µs.
-    child_time: Vec<f64>,
-    /// The children of span `i` are `children[offsets[i]..offsets[i + 1]]`.
-    offsets: Vec<usize>,
-    children: Vec<usize>,
+    /// Service names by id.
+    services: Vec<String>,
+    /// Each service's operation ids.
+    operations_of: Vec<Vec<u32>>,
+    /// Operations (of one service each) in all.
+    operations: usize,
+    /// Caller -> callee pairs by id (service ids).
+    pairs: Vec<(u32, u32)>,
+    /// Each caller's pair ids.
+    pairs_of: Vec<Vec<u32>>,
+    /// Per span: its service id, its operation id, its self time (µs), its link.
+    spans: Vec<(u32, u32, f64, Link)>,
 }
 
 impl SpanTree {
@@ -197,6 +220,7 @@ impl SpanTree {
                 by_id.get(&(s.trace_id.as_str(), p)).copied()
             })
             .collect();
+        drop(by_id);
         let n = obs.spans.len();
         let mut child_time = vec![0.0; n];
         let mut offsets = vec![0usize; n + 1];
@@ -217,16 +241,61 @@ impl SpanTree {
                 next[p] += 1;
             }
         }
-        Self {
-            parent,
-            child_time,
-            offsets,
-            children,
+        let mut service_ids: HashMap<&str, u32> = HashMap::new();
+        let mut operation_ids: HashMap<(u32, &str), u32> = HashMap::new();
+        let mut pair_ids: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut tree = Self {
+            services: Vec::new(),
+            operations_of: Vec::new(),
+            operations: 0,
+            pairs: Vec::new(),
+            pairs_of: Vec::new(),
+            spans: Vec::with_capacity(n),
+        };
+        let mut ids: Vec<u32> = Vec::with_capacity(n);
+        for s in &obs.spans {
+            let next = tree.services.len() as u32;
+            let id = *service_ids.entry(s.service.as_str()).or_insert(next);
+            if id == next {
+                tree.services.push(s.service.clone());
+                tree.operations_of.push(Vec::new());
+                tree.pairs_of.push(Vec::new());
+            }
+            ids.push(id);
         }
-    }
-
-    fn children(&self, span: usize) -> &[usize] {
-        &self.children[self.offsets[span]..self.offsets[span + 1]]
+        for (i, s) in obs.spans.iter().enumerate() {
+            let service = ids[i];
+            let operation = *operation_ids
+                .entry((service, s.operation.as_str()))
+                .or_insert_with(|| {
+                    tree.operations_of[service as usize].push(tree.operations as u32);
+                    tree.operations += 1;
+                    (tree.operations - 1) as u32
+                });
+            let link = match parent[i] {
+                None => Link::Root,
+                Some(p) if ids[p] == service => Link::Inner,
+                Some(p) => {
+                    let caller = ids[p];
+                    let pair = *pair_ids.entry((caller, service)).or_insert_with(|| {
+                        tree.pairs.push((caller, service));
+                        tree.pairs_of[caller as usize].push((tree.pairs.len() - 1) as u32);
+                        (tree.pairs.len() - 1) as u32
+                    });
+                    let siblings = children[offsets[p]..offsets[p + 1]]
+                        .iter()
+                        .map(|j| &obs.spans[*j]);
+                    Link::Call {
+                        pair,
+                        caller_start: obs.spans[p].start,
+                        gap: outside(s, &obs.spans[p], siblings),
+                    }
+                }
+            };
+            let self_time = (s.duration_us - child_time[i]).max(0.0);
+            tree.spans.push((service, operation, self_time, link));
+        }
+        tree
     }
 }
 
@@ -237,53 +306,52 @@ pub fn trace_changes(
     split: f64,
 ) -> BTreeMap<String, TraceChange> {
     #[derive(Default)]
-    struct Side<'a> {
+    struct Side {
         durations: Vec<f64>,
         self_times: Vec<f64>,
-        /// Per operation: durations and self times.
-        operations: HashMap<&'a str, [Vec<f64>; 2]>,
         errors: usize,
         known: usize,
         received: usize,
-        calls: HashMap<&'a str, usize>,
     }
-    let mut sides: HashMap<&str, [Side; 2]> = HashMap::new();
-    // Per (caller, callee): time outside the callee's span, µs, per part.
-    let mut gaps: HashMap<(&str, &str), [Vec<f64>; 2]> = HashMap::new();
-    for (i, s) in obs.spans.iter().enumerate() {
+    let mut sides: Vec<[Side; 2]> = (0..tree.services.len())
+        .map(|_| Default::default())
+        .collect();
+    // Per operation: [part][duration or self time].
+    let mut operations: Vec<[[Vec<f64>; 2]; 2]> =
+        (0..tree.operations).map(|_| Default::default()).collect();
+    // Per caller -> callee pair: time outside the callee's span, µs, per part; and
+    // calls per part of the caller's span.
+    let mut gaps: Vec<[Vec<f64>; 2]> = (0..tree.pairs.len()).map(|_| Default::default()).collect();
+    let mut calls: Vec<[usize; 2]> = vec![[0, 0]; tree.pairs.len()];
+    for (s, (service, operation, self_time, link)) in obs.spans.iter().zip(&tree.spans) {
         let k = usize::from(s.start >= split);
-        let own_children = tree.child_time[i];
-        let side = &mut sides.entry(s.service.as_str()).or_default()[k];
-        let self_time = (s.duration_us - own_children).max(0.0);
+        let side = &mut sides[*service as usize][k];
         side.durations.push(s.duration_us);
-        side.self_times.push(self_time);
-        let op = side.operations.entry(s.operation.as_str()).or_default();
+        side.self_times.push(*self_time);
+        let op = &mut operations[*operation as usize][k];
         op[0].push(s.duration_us);
-        op[1].push(self_time);
+        op[1].push(*self_time);
         if let Some(e) = s.error {
             side.known += 1;
             side.errors += usize::from(e);
         }
-        match tree.parent[i].map(|p| (p, &obs.spans[p])) {
-            Some((pi, p)) if p.service != s.service => {
-                let siblings = tree.children(pi).iter().map(|j| &obs.spans[*j]);
-                gaps.entry((p.service.as_str(), s.service.as_str()))
-                    .or_default()[k]
-                    .push(outside(s, p, siblings));
+        match link {
+            Link::Call {
+                pair,
+                caller_start,
+                gap,
+            } => {
+                gaps[*pair as usize][k].push(*gap);
                 side.received += 1;
-                let pk = usize::from(p.start >= split);
-                *sides.entry(p.service.as_str()).or_default()[pk]
-                    .calls
-                    .entry(s.service.as_str())
-                    .or_default() += 1;
+                calls[*pair as usize][usize::from(*caller_start >= split)] += 1;
             }
-            Some(_) => {}
-            None => sides.entry(s.service.as_str()).or_default()[k].received += 1,
+            Link::Inner => {}
+            Link::Root => side.received += 1,
         }
     }
-    let delays = network_delays(gaps);
+    let delays = network_delays(tree, &mut gaps);
     let mut out = BTreeMap::new();
-    for (service, [base, incident]) in &mut sides {
+    for (id, [base, incident]) in sides.iter_mut().enumerate() {
         if incident.durations.len() < 5 || base.durations.len() < 5 {
             continue;
         }
@@ -297,30 +365,33 @@ pub fn trace_changes(
         );
         // 100 µs keeps sub-millisecond jitter from looking like a change.
         let ratio = |a: f64, b: f64| ((b + 100.0) / (a + 100.0)).ln();
+        let mut mine: Vec<[[Vec<f64>; 2]; 2]> = tree.operations_of[id]
+            .iter()
+            .map(|o| std::mem::take(&mut operations[*o as usize]))
+            .collect();
         let (duration, self_time) =
-            operation_ratios(&mut base.operations, &mut incident.operations)
-                .unwrap_or((ratio(d0, d1), ratio(s0, s1)));
+            operation_ratios(mine.iter_mut()).unwrap_or((ratio(d0, d1), ratio(s0, s1)));
         let share = |e: usize, n: usize| if n == 0 { 0.0 } else { e as f64 / n as f64 };
         let (n0, n1) = (base.received.max(1) as f64, incident.received.max(1) as f64);
-        let call_mix = base
-            .calls
-            .keys()
-            .chain(incident.calls.keys())
-            .map(|c| {
-                let r0 = base.calls.get(c).copied().unwrap_or(0) as f64 / n0;
-                let r1 = incident.calls.get(c).copied().unwrap_or(0) as f64 / n1;
+        let call_mix = tree.pairs_of[id]
+            .iter()
+            .map(|p| calls[*p as usize])
+            .filter(|[c0, c1]| *c0 > 0 || *c1 > 0)
+            .map(|[c0, c1]| {
+                let (r0, r1) = (c0 as f64 / n0, c1 as f64 / n1);
                 ((r1 + 0.02) / (r0 + 0.02)).ln().abs()
             })
             .fold(0.0, f64::max);
+        let id = id as u32;
         out.insert(
-            service.to_string(),
+            tree.services[id as usize].clone(),
             TraceChange {
                 duration,
                 self_time,
                 error_rise: share(incident.errors, incident.known) - share(base.errors, base.known),
                 call_mix,
-                network: delays.network.get(*service).copied().unwrap_or(0.0),
-                busy: delays.busy.get(*service).copied().unwrap_or(0.0),
+                network: delays.network.get(&id).copied().unwrap_or(0.0),
+                busy: delays.busy.get(&id).copied().unwrap_or(0.0),
                 incident_spans: incident.durations.len(),
                 median_ms: (d0 / 1000.0, d1 / 1000.0),
             },
