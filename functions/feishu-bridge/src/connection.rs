@@ -114,9 +114,21 @@ impl Bridge {
     pub async fn run(mut self) {
         let mut failures: i64 = 0;
         let mut ever_connected = false;
+        // What Feishu's endpoints say reaches the logs and /healthz: a discovery or
+        // handshake error quoting the app secret it was sent is masked first.
+        let redactor = aegis_core::redact::Redactor::new([self.app_secret.expose().to_string()]);
         loop {
             self.status.set(State::Connecting, None);
-            let wait = match self.session().await {
+            let session = match self.session().await {
+                Ok(lost) => Ok(redactor.redact(&lost)),
+                Err(ConnectError::Fatal(reason)) => {
+                    Err(ConnectError::Fatal(redactor.redact(&reason)))
+                }
+                Err(ConnectError::Retry(reason)) => {
+                    Err(ConnectError::Retry(redactor.redact(&reason)))
+                }
+            };
+            let wait = match session {
                 Ok(lost) => {
                     tracing::warn!(reason = %lost, "feishu long connection lost; reconnecting");
                     self.status.lost(lost);

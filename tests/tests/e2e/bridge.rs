@@ -323,6 +323,19 @@ async fn forbidden_handshake_stops_the_retries() {
 }
 
 #[tokio::test]
+async fn a_refusal_quoting_the_app_secret_is_masked_on_healthz() {
+    let fake = FakeFeishu::start().await.unwrap();
+    fake.ws.set_endpoint_config(quick(120));
+    let quoted = format!("forbidden: app_secret {APP_SECRET} is not allowed");
+    fake.ws.refuse_handshakes(403, &quoted, None);
+    let (router, _) = start_bridge(&fake, Arc::new(TestSink::default())).await;
+    let state = wait_for_state(&router, "stopped").await;
+    let reason = state["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("403"), "{state}");
+    assert!(!reason.contains(APP_SECRET), "the secret leaked: {state}");
+}
+
+#[tokio::test]
 async fn other_handshake_refusals_are_retried() {
     let fake = FakeFeishu::start().await.unwrap();
     fake.ws.set_endpoint_config(quick(120));
