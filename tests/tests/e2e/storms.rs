@@ -371,3 +371,52 @@ async fn made_up_methods_do_not_grow_the_metrics() {
         "a made-up path became a label"
     );
 }
+
+#[tokio::test]
+async fn sigterm_during_an_analysis_lets_it_finish_past_a_short_grace() {
+    use aegis_tests::fake_llm::{FakeLlm, Reply};
+    // The model hangs 3 s, then the engine's fallback answers: the analysis outlives
+    // the 1 s AEGIS_SHUTDOWN_GRACE, which the function's own timeout overrides.
+    let fake = FakeLlm::start(vec![Reply::Hang(Duration::from_secs(3))])
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let mut aegis = Aegis::spawn(
+        &["serve", "analyze"],
+        &[
+            ("AEGIS_DATA_DIR", &data_dir),
+            ("AEGIS_LLM_BASE_URL", &fake.base_url),
+            ("AEGIS_LLM_MODEL", "fake-model"),
+            ("AEGIS_LLM_TIMEOUT", "10s"),
+            ("AEGIS_ANALYSIS_BUDGET", "20s"),
+            ("AEGIS_SHUTDOWN_GRACE", "1s"),
+        ],
+    )
+    .await
+    .unwrap();
+    let asked = tokio::spawn(
+        client()
+            .post(aegis.url("/api/ops/analyze"))
+            .json(&json!({"description": "checkout is slow"}))
+            .send(),
+    );
+    // SIGTERM once the analysis is waiting on the model.
+    let started = std::time::Instant::now();
+    while fake.requests().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the model was never asked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    aegis.terminate().unwrap();
+    let res = asked
+        .await
+        .unwrap()
+        .expect("the analysis answers after SIGTERM");
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert!(report["id"].is_string(), "{report}");
+    assert_eq!(aegis.wait(Duration::from_secs(60)).await.unwrap(), Some(0));
+}
