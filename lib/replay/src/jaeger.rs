@@ -170,7 +170,7 @@ async fn search(State(ds): State<Arc<Dataset>>, RawQuery(q): RawQuery) -> Result
         Some(s) => s,
         None => {
             let lookback = p.get("lookback").map(parse_duration_us).transpose()?;
-            end - lookback.unwrap_or(DEFAULT_LOOKBACK_US)
+            end.saturating_sub(lookback.unwrap_or(DEFAULT_LOOKBACK_US))
         }
     };
     if end < start {
@@ -284,7 +284,12 @@ async fn dependencies(
     let end_ms = int_param(&p, "endTs")?
         .ok_or_else(|| Error::BadRequest("parameter 'endTs' is required".into()))?;
     let lookback_ms = int_param(&p, "lookback")?.unwrap_or(86_400_000);
-    let (lo, hi) = ((end_ms - lookback_ms) * 1000, end_ms * 1000);
+    // Saturating: an endTs or lookback past what microseconds can hold selects the
+    // edge of time rather than wrapping around.
+    let (lo, hi) = (
+        end_ms.saturating_sub(lookback_ms).saturating_mul(1000),
+        end_ms.saturating_mul(1000),
+    );
     let mut counts: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     for range in &t.trace_spans {
         let spans = &t.spans[range.clone()];

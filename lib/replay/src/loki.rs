@@ -64,7 +64,11 @@ fn parse_time(value: &str) -> Result<i64, BadRequest> {
     {
         let secs = f.trunc();
         let ms = ((f - secs) * 1000.0).round();
-        return Ok(secs as i64 * 1_000_000_000 + ms as i64 * 1_000_000);
+        // Checked: a time past what nanoseconds can hold is refused, not wrapped.
+        return (secs as i64)
+            .checked_mul(1_000_000_000)
+            .and_then(|ns| ns.checked_add(ms as i64 * 1_000_000))
+            .ok_or_else(invalid);
     }
     match value.parse::<i64>() {
         Ok(n) if value.trim_start_matches('-').len() <= 10 => {
@@ -115,17 +119,22 @@ async fn query_range(
             range_ns,
             aggregation,
         } => {
+            // A span too wide to hold is too many points, as Loki would say.
+            let too_many = || {
+                bad(
+                    "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter",
+                )
+            };
+            let span = end.checked_sub(start).ok_or_else(too_many)?;
             let step = match p.get("step").or_else(|| p.get("interval")) {
                 Some(s) => parse_step(s)?,
-                None => ((end - start) / 250 / 1_000_000_000).max(1) * 1_000_000_000,
+                None => (span / 250 / 1_000_000_000).max(1) * 1_000_000_000,
             };
-            if (end - start) / step > MAX_POINTS {
-                return Err(bad(
-                    "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter",
-                ));
+            if span / step > MAX_POINTS {
+                return Err(too_many());
             }
             let steps: Vec<i64> = (0..)
-                .map(|i| start + i * step)
+                .map_while(|i: i64| i.checked_mul(step).and_then(|d| start.checked_add(d)))
                 .take_while(|t| *t <= end)
                 .collect();
             let series = metric(&ds, &selector, func, range_ns, aggregation.as_ref(), &steps);
