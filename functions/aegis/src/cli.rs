@@ -148,6 +148,10 @@ enum DeadLettersCommand {
         /// under `aegis dev` `http://127.0.0.1:8080/broker`). Default: `K_SINK`.
         #[arg(long)]
         to: Option<url::Url>,
+        /// Send AEGIS_WEBHOOK_TOKEN as the bearer token: what `aegis dev`'s /broker asks
+        /// for when the token is set (a Knative Broker ingress asks for none).
+        #[arg(long)]
+        with_webhook_token: bool,
         #[command(flatten)]
         selection: crate::dead_letters::Selection,
     },
@@ -178,8 +182,17 @@ pub fn main() -> ExitCode {
             command: DeadLettersCommand::List { selection },
         } => block_on(crate::dead_letters::list_command(selection)),
         Command::DeadLetters {
-            command: DeadLettersCommand::Resend { to, selection },
-        } => block_on(crate::dead_letters::resend_command(to, selection)),
+            command:
+                DeadLettersCommand::Resend {
+                    to,
+                    with_webhook_token,
+                    selection,
+                },
+        } => block_on(crate::dead_letters::resend_command(
+            to,
+            with_webhook_token,
+            selection,
+        )),
         Command::Mcp { http, allow_hosts } => {
             // Logs to stderr: on stdio, stdout is the protocol's.
             tracing_subscriber::fmt()

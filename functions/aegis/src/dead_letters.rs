@@ -81,17 +81,35 @@ pub async fn list_command(selection: Selection) -> anyhow::Result<()> {
 }
 
 /// `aegis dead-letters resend`, from the store the environment configures to `to`
-/// (default `K_SINK`), with the publishers' retry settings. Fails when any letter
-/// stays, after saying which and why.
-pub async fn resend_command(to: Option<url::Url>, selection: Selection) -> anyhow::Result<()> {
-    let events = aegis_core::events::Config::from_env(&aegis_core::config::Env::new(&|name| {
-        std::env::var(name).ok()
-    }))?;
+/// (default `K_SINK`), with the publishers' retry settings, and `AEGIS_WEBHOOK_TOKEN`
+/// as the bearer when `with_webhook_token`. Fails when any letter stays, after saying
+/// which and why.
+pub async fn resend_command(
+    to: Option<url::Url>,
+    with_webhook_token: bool,
+    selection: Selection,
+) -> anyhow::Result<()> {
+    let env = aegis_core::config::Env::new(&|name| std::env::var(name).ok());
+    let events = aegis_core::events::Config::from_env(&env)?;
+    let token = if with_webhook_token {
+        Some(
+            aegis_core::alert::Config::from_env(&env)?
+                .webhook_token
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--with-webhook-token: AEGIS_WEBHOOK_TOKEN is not set")
+                })?,
+        )
+    } else {
+        None
+    };
     let to = to.or_else(|| events.sink.clone()).ok_or_else(|| {
         anyhow::anyhow!("where to send them: give --to <broker ingress URL> or set K_SINK")
     })?;
     let store = crate::config::store().await?;
-    let sink = aegis_core::events::HttpSink::new(to.clone(), &events);
+    let mut sink = aegis_core::events::HttpSink::new(to.clone(), &events);
+    if let Some(token) = &token {
+        sink = sink.with_bearer(token);
+    }
     let outcome = resend(store.as_ref(), &sink, &selection).await?;
     for id in &outcome.resent {
         println!("resent {id}");

@@ -420,3 +420,47 @@ async fn sigterm_during_an_analysis_lets_it_finish_past_a_short_grace() {
     assert!(report["id"].is_string(), "{report}");
     assert_eq!(aegis.wait(Duration::from_secs(60)).await.unwrap(), Some(0));
 }
+
+#[tokio::test]
+async fn dead_letters_are_resent_to_a_guarded_dev_broker_with_the_token() {
+    const TOKEN: &str = "webhook-token-resend-42";
+    let (dev, data) = process::dev(&[("AEGIS_WEBHOOK_TOKEN", TOKEN)], None)
+        .await
+        .unwrap();
+    let letter = json!({
+        "specversion": "1.0", "id": "kept-1", "type": "test.nobody.listens",
+        "source": "/test", "datacontenttype": "application/json", "data": {"n": 1}
+    });
+    dev.store()
+        .put_dead_letter(chrono::Utc::now(), "kept-1", letter.to_string().as_bytes())
+        .await
+        .unwrap();
+    let data_dir = data.path().display().to_string();
+    let broker = dev.url("/broker");
+    let without = process::run(
+        &["dead-letters", "resend", "--to", &broker],
+        &[("AEGIS_DATA_DIR", &data_dir)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(without.code, Some(1), "{}", without.stdout);
+    assert!(without.stdout.contains("HTTP 401"), "{}", without.stdout);
+    let with = process::run(
+        &[
+            "dead-letters",
+            "resend",
+            "--to",
+            &broker,
+            "--with-webhook-token",
+        ],
+        &[
+            ("AEGIS_DATA_DIR", &data_dir),
+            ("AEGIS_WEBHOOK_TOKEN", TOKEN),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(with.code, Some(0), "{}\n{}", with.stdout, with.stderr);
+    assert!(with.stdout.contains("resent kept-1"), "{}", with.stdout);
+    assert!(dev.store().list_dead_letters(10).await.unwrap().is_empty());
+}

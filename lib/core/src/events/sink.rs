@@ -59,6 +59,7 @@ pub struct HttpSink {
     timeout: Duration,
     retries: u32,
     first_backoff: Duration,
+    bearer: Option<http::HeaderValue>,
 }
 
 impl HttpSink {
@@ -70,7 +71,19 @@ impl HttpSink {
             timeout: config.timeout,
             retries: config.retries,
             first_backoff: Duration::from_millis(100),
+            bearer: None,
         }
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every event: for an ingress that asks
+    /// for one (a guarded `aegis dev`'s `/broker`; a Knative Broker ingress asks none).
+    pub fn with_bearer(mut self, token: &crate::config::Secret) -> Self {
+        let value = http::HeaderValue::from_str(&format!("Bearer {}", token.expose()));
+        self.bearer = value.ok().map(|mut v| {
+            v.set_sensitive(true);
+            v
+        });
+        self
     }
 
     /// The sink `config` names, if any.
@@ -138,6 +151,9 @@ impl EventSink for HttpSink {
         let ty = event.ty().to_string();
         let (mut headers, body) = encode_binary(event).await?;
         crate::trace_context::inject_headers(&mut headers);
+        if let Some(bearer) = &self.bearer {
+            headers.insert(http::header::AUTHORIZATION, bearer.clone());
+        }
         let mut backoff = self.first_backoff;
         let mut last = String::new();
         for attempt in 0..=self.retries {
