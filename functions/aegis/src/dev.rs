@@ -77,6 +77,7 @@ pub struct DevHandle {
     broker: Broker,
     context: Context,
     store: Arc<dyn ReportStore>,
+    guarded: bool,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -106,6 +107,11 @@ impl DevHandle {
     /// The report store every function shares.
     pub fn store(&self) -> &Arc<dyn ReportStore> {
         &self.store
+    }
+
+    /// What it exposes to whom, in one sentence (said at start-up).
+    pub fn exposure(&self) -> String {
+        exposure(self.addr, self.guarded)
     }
 
     /// Stops accepting, lets in-flight requests finish (within the shutdown grace),
@@ -225,6 +231,7 @@ pub async fn start_dev(opts: DevOptions) -> Result<DevHandle, DevError> {
         broker,
         context,
         store,
+        guarded: gate.guards(),
         stop: Some(stop_tx),
         server,
     })
@@ -382,6 +389,15 @@ mod tests {
                 .await
                 .unwrap();
         assert!(handle.addr().ip().is_unspecified(), "{}", handle.addr());
+        let exposure = handle.exposure();
+        assert!(
+            exposure.contains("reachable from the network"),
+            "{exposure}"
+        );
+        assert!(
+            exposure.contains("from anyone who can connect"),
+            "{exposure}"
+        );
         let port = handle.addr().port();
         let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
             .await
@@ -395,6 +411,7 @@ mod tests {
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             "the default"
         );
+        assert!(handle.exposure().contains("this machine only"));
         handle.shutdown().await.unwrap();
     }
 }

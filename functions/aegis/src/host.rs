@@ -96,9 +96,10 @@ pub fn dev(port: u16, host: std::net::IpAddr, knative: Option<PathBuf>) -> ExitC
             }
         };
         eprintln!("aegis dev listening on {}", handle.url("/"));
+        eprintln!("{}", handle.exposure());
         aegis_runtime::shutdown_signal().await;
-        // Events already accepted are delivered first (within the grace), since the
-        // local broker keeps them only in memory.
+        // Events already accepted are delivered first (within the grace); what the
+        // grace cuts short stays in the broker's journal for the next start.
         let grace = handle.context().serve.shutdown_grace;
         if tokio::time::timeout(grace, handle.broker().wait_idle())
             .await
