@@ -11,39 +11,12 @@ use std::time::{Duration, Instant};
 
 use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu};
 use aegis_tests::process;
-use serde_json::{Value, json};
-
-fn group(name: &str) -> Value {
-    let labels =
-        json!({"alertname": name, "severity": "critical", "namespace": "shop", "service": "cart"});
-    json!({
-        "version": "4", "groupKey": format!("{{}}:{{alertname=\"{name}\"}}"), "truncatedAlerts": 0,
-        "status": "firing", "receiver": "aegis", "groupLabels": {"alertname": name},
-        "commonLabels": labels, "commonAnnotations": {"summary": format!("{name} fires")},
-        "externalURL": "http://alertmanager:9093",
-        "alerts": [{
-            "status": "firing", "labels": labels, "annotations": {"summary": format!("{name} fires")},
-            "startsAt": (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339(),
-            "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus:9090/graph", "fingerprint": format!("fp-{name}")
-        }]
-    })
-}
-
-async fn slow_backend(delay: Duration) -> String {
-    let app = axum::Router::new().fallback(move || async move {
-        tokio::time::sleep(delay).await;
-        axum::Json(json!({"status": "success", "data": {"resultType": "matrix", "result": []}}))
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
+use aegis_tests::storm::{alert_group, post_each_twice, slow_prometheus};
+use serde_json::Value;
 
 async fn burst(n: usize) {
     let fake = FakeFeishu::start().await.unwrap();
-    let backend = slow_backend(Duration::from_millis(150)).await;
+    let (backend, _) = slow_prometheus(Duration::from_millis(150)).await.unwrap();
     let feishu = fake.base_url().to_string();
     let (dev, _data) = process::dev(
         &[
@@ -60,26 +33,13 @@ async fn burst(n: usize) {
     )
     .await
     .unwrap();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let mut posts: Vec<Value> = (0..n)
-        .flat_map(|i| {
-            let g = group(&format!("Burst{i:03}"));
-            [g.clone(), g]
-        })
+    let groups: Vec<Value> = (0..n)
+        .map(|i| alert_group(&format!("Burst{i:03}"), "critical"))
         .collect();
     let began = Instant::now();
-    while !posts.is_empty() {
-        let batch: Vec<Value> = posts.drain(..posts.len().min(8)).collect();
-        let sends = batch.iter().map(|body| {
-            client
-                .post(dev.url("/alertmanager/webhook"))
-                .json(body)
-                .send()
-        });
-        for res in futures::future::join_all(sends).await {
-            assert_eq!(res.unwrap().status(), 200);
-        }
-    }
+    post_each_twice(&dev.url("/alertmanager/webhook"), &groups)
+        .await
+        .unwrap();
     let (mut last_card, mut last_result) = (None, None);
     while last_result.is_none() {
         let messages = fake.api.messages();

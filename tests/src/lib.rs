@@ -7,4 +7,5 @@ pub mod fake_llm;
 pub mod peers;
 pub mod process;
 pub mod reports;
+pub mod storm;
 pub mod vars;

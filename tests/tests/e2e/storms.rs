@@ -3,37 +3,18 @@
 //! per group with no dead letter, and a configured webhook token guards every route
 //! that can inject an event.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu};
 use aegis_tests::process::{self, Aegis};
+use aegis_tests::storm::{alert_group, post_each_twice, slow_prometheus};
 use serde_json::{Value, json};
 
 const CHAT: &str = "oc_storm";
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-/// A firing webhook v4 notification of one alert group named `group`.
-fn group(group: &str, severity: &str) -> Value {
-    let labels =
-        json!({"alertname": group, "severity": severity, "namespace": "shop", "service": "cart"});
-    json!({
-        "version": "4", "groupKey": format!("{{}}:{{alertname=\"{group}\"}}"), "truncatedAlerts": 0,
-        "status": "firing", "receiver": "aegis", "groupLabels": {"alertname": group},
-        "commonLabels": labels, "commonAnnotations": {"summary": format!("{group} fires")},
-        "externalURL": "http://alertmanager:9093",
-        "alerts": [{
-            "status": "firing", "labels": labels,
-            "annotations": {"summary": format!("{group} fires")},
-            "startsAt": (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339(),
-            "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus:9090/graph", "fingerprint": format!("fp-{group}")
-        }]
-    })
 }
 
 fn borrow<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
@@ -70,7 +51,7 @@ async fn acknowledged_alerts_survive_a_sigkill_and_arrive_after_the_restart() {
     for i in 0..10 {
         let res = client()
             .post(aegis.url("/alertmanager/webhook"))
-            .json(&group(&format!("Crash{i}"), "warning"))
+            .json(&alert_group(&format!("Crash{i}"), "warning"))
             .send()
             .await
             .unwrap();
@@ -107,31 +88,11 @@ async fn acknowledged_alerts_survive_a_sigkill_and_arrive_after_the_restart() {
     }
 }
 
-/// A Prometheus that takes `delay` to answer anything, with nothing in it: analyses
-/// run their queries and end without candidates. Its address, and how many queries it
-/// has answered.
-async fn slow_backend(delay: Duration) -> (String, Arc<AtomicUsize>) {
-    let queries = Arc::new(AtomicUsize::new(0));
-    let counted = queries.clone();
-    let app = axum::Router::new().fallback(move || {
-        let counted = counted.clone();
-        async move {
-            tokio::time::sleep(delay).await;
-            counted.fetch_add(1, Ordering::SeqCst);
-            axum::Json(json!({"status": "success", "data": {"resultType": "matrix", "result": []}}))
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), queries)
-}
-
 #[tokio::test]
 async fn a_burst_with_duplicates_is_analysed_once_per_group_without_dead_letters() {
     const GROUPS: usize = 24;
     let fake = FakeFeishu::start().await.unwrap();
-    let (backend, queries) = slow_backend(Duration::from_millis(150)).await;
+    let (backend, queries) = slow_prometheus(Duration::from_millis(150)).await.unwrap();
     let feishu = fake.base_url().to_string();
     let (dev, data) = process::dev(
         &[
@@ -147,39 +108,12 @@ async fn a_burst_with_duplicates_is_analysed_once_per_group_without_dead_letters
     )
     .await
     .unwrap();
-    // One group alone first: what one analysis asks of the backend.
-    let res = client()
-        .post(dev.url("/alertmanager/webhook"))
-        .json(&group("Alone", "critical"))
-        .send()
+    let groups: Vec<Value> = (0..GROUPS)
+        .map(|i| alert_group(&format!("Storm{i:02}"), "critical"))
+        .collect();
+    post_each_twice(&dev.url("/alertmanager/webhook"), &groups)
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
-    dev.broker().wait_idle().await;
-    assert!(
-        queries.load(Ordering::SeqCst) > 0,
-        "the analysis queried the backend"
-    );
-
-    // Every group twice (Alertmanager repeats itself), eight at a time.
-    let mut posts: Vec<Value> = (0..GROUPS)
-        .flat_map(|i| {
-            let g = group(&format!("Storm{i:02}"), "critical");
-            [g.clone(), g]
-        })
-        .collect();
-    while !posts.is_empty() {
-        let batch: Vec<Value> = posts.drain(..posts.len().min(8)).collect();
-        let sends = batch.iter().map(|body| {
-            client()
-                .post(dev.url("/alertmanager/webhook"))
-                .json(body)
-                .send()
-        });
-        for res in futures::future::join_all(sends).await {
-            assert_eq!(res.unwrap().status(), 200);
-        }
-    }
     tokio::time::timeout(Duration::from_secs(600), dev.broker().wait_idle())
         .await
         .expect("every delivery ends");
@@ -203,13 +137,16 @@ async fn a_burst_with_duplicates_is_analysed_once_per_group_without_dead_letters
             .count();
         assert_eq!(under, 1, "{name} has {under} result cards");
     }
+    assert!(
+        queries.load(Ordering::SeqCst) > 0,
+        "the analyses queried the backend"
+    );
     // Every analysis that runs stores its report once, with one index line per store.
     let stored = std::fs::read_dir(data.path().join("index"))
         .unwrap()
         .count();
     assert_eq!(
-        stored,
-        GROUPS + 1,
+        stored, GROUPS,
         "each group was analysed once, its duplicate waited for that analysis"
     );
     let dead = dev.store().list_dead_letters(100).await.unwrap();
@@ -233,7 +170,7 @@ fn forged(url: String, token: Option<&str>) -> reqwest::RequestBuilder {
         .header("ce-type", "io.aegis.alert.group.received.v1")
         .header("ce-source", "/forged")
         .header("content-type", "application/json")
-        .body(group("Forged", "critical").to_string());
+        .body(alert_group("Forged", "critical").to_string());
     if let Some(token) = token {
         req = req.bearer_auth(token);
     }
@@ -275,7 +212,7 @@ async fn with_a_webhook_token_every_route_that_injects_events_requires_it() {
     let res = client()
         .post(dev.url("/alertmanager/webhook"))
         .bearer_auth(TOKEN)
-        .json(&group("Genuine", "warning"))
+        .json(&alert_group("Genuine", "warning"))
         .send()
         .await
         .unwrap();
