@@ -293,16 +293,7 @@ mod tests {
         let res = router(app).oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let body = res.into_body().collect().await.unwrap().to_bytes();
-        let names: Vec<String> = body
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                serde_json::from_slice::<serde_json::Value>(l).unwrap()["event"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
+        let names = event_names(&body);
         assert_eq!(names.first().map(String::as_str), Some("start"));
         assert!(names.iter().any(|n| n == "heartbeat"), "{names:?}");
         assert_eq!(&names[names.len() - 2..], ["final", "end"]);

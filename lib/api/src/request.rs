@@ -318,7 +318,8 @@ mod tests {
     }
     use std::sync::Arc;
 
-    fn analyzer() -> Analyzer {
+    /// An analyzer with no tools and no engine: what parsing reads of it.
+    pub(super) fn analyzer() -> Analyzer {
         Analyzer::new(
             aegis_analysis::Settings::for_test(),
             Arc::new(aegis_analysis::NoTools),
@@ -328,7 +329,8 @@ mod tests {
         )
     }
 
-    fn now() -> DateTime<Utc> {
+    /// The fixed "now" of the tests.
+    pub(super) fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-01-29T09:00:00Z")
             .unwrap()
             .with_timezone(&Utc)

@@ -2,14 +2,12 @@
 //! valid request in any of the accepted time spellings parses to the same description
 //! and range, and a broken one is refused naming the field.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, FixedOffset, Utc};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use super::tests::{analyzer, now};
 use super::{DEFAULT_MINUTES, RequestError, parse};
-use aegis_analysis::Analyzer;
 use aegis_core::report::TimeRange;
 
 fn config() -> ProptestConfig {
@@ -18,22 +16,6 @@ fn config() -> ProptestConfig {
         failure_persistence: None,
         ..ProptestConfig::default()
     }
-}
-
-fn analyzer() -> Analyzer {
-    Analyzer::new(
-        aegis_analysis::Settings::for_test(),
-        Arc::new(aegis_analysis::NoTools),
-        Arc::new(aegis_analysis::NoRanker {
-            reason: "test".into(),
-        }),
-    )
-}
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-29T09:00:00Z")
-        .expect("a time")
-        .with_timezone(&Utc)
 }
 
 /// The default `AEGIS_TIMEZONE`, in which naive times are read (no daylight saving).

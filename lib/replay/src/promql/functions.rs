@@ -9,7 +9,8 @@ use super::value::Sample;
 use crate::labels::Labels;
 use crate::metric_store::parse_value;
 
-const RANGE: &[&str] = &[
+/// The functions over a range vector (`f(selector[window])`).
+pub(super) const RANGE: &[&str] = &[
     "rate",
     "irate",
     "increase",

@@ -7,6 +7,7 @@ use promql_parser::label::{METRIC_NAME, MatchOp};
 use promql_parser::parser::Expr;
 use proptest::prelude::*;
 
+use super::functions::RANGE;
 use super::{instant, parse, range};
 use crate::metric_store::MetricStore;
 
@@ -126,23 +127,14 @@ fn expression() -> impl Strategy<Value = String> {
     )
     .prop_map(str::to_string);
     let window = prop::sample::select(&["1s", "30s", "1m", "2m", "5m", "1h", "1d"][..]);
+    // Every range function the evaluator knows but quantile_over_time, whose first
+    // argument is a scalar.
     let range_fn = prop::sample::select(
-        &[
-            "rate",
-            "irate",
-            "increase",
-            "delta",
-            "idelta",
-            "avg_over_time",
-            "sum_over_time",
-            "count_over_time",
-            "min_over_time",
-            "max_over_time",
-            "last_over_time",
-            "stddev_over_time",
-            "stdvar_over_time",
-            "present_over_time",
-        ][..],
+        RANGE
+            .iter()
+            .copied()
+            .filter(|f| *f != "quantile_over_time")
+            .collect::<Vec<_>>(),
     );
     let ranged = (
         range_fn,
