@@ -96,12 +96,9 @@ impl Broker {
     /// process (never to an absolute `uri` destination), so that the host can refuse
     /// events that did not come through the broker. Call before the first publish.
     pub fn with_bearer(mut self, token: &aegis_core::config::Secret) -> Self {
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .expect("a token of header-safe characters");
-        value.set_sensitive(true);
         Arc::get_mut(&mut self.inner)
             .expect("with_bearer is called before the broker is shared")
-            .bearer = Some(value);
+            .bearer = token.bearer();
         self
     }
 

@@ -16,6 +16,15 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `Bearer <value>` as an `Authorization` header value, marked sensitive (so HTTP
+    /// libraries leave it out of their debug output); `None` when the value holds a
+    /// character a header cannot.
+    pub fn bearer(&self) -> Option<http::HeaderValue> {
+        let mut value = http::HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -39,5 +48,13 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?}"), "*** \"***\"");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn a_bearer_header_is_sensitive_and_refuses_what_a_header_cannot_hold() {
+        let header = Secret::new("tok-1").bearer().unwrap();
+        assert_eq!(header, "Bearer tok-1");
+        assert!(header.is_sensitive());
+        assert!(Secret::new("line\nbreak").bearer().is_none());
     }
 }

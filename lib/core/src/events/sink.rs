@@ -78,11 +78,7 @@ impl HttpSink {
     /// Sends `Authorization: Bearer <token>` with every event: for an ingress that asks
     /// for one (a guarded `aegis dev`'s `/broker`; a Knative Broker ingress asks none).
     pub fn with_bearer(mut self, token: &crate::config::Secret) -> Self {
-        let value = http::HeaderValue::from_str(&format!("Bearer {}", token.expose()));
-        self.bearer = value.ok().map(|mut v| {
-            v.set_sensitive(true);
-            v
-        });
+        self.bearer = token.bearer();
         self
     }
 
