@@ -7,7 +7,9 @@
 //!   report (`summary`, `ranked_root_causes`, `next_actions`, `trace`, `model`, plus
 //!   `id`, `time_range`, `duration_ms`, `usage`, `degraded`, `archived`) and echoes
 //!   `session_id`. 422 names a bad field, 400 for an empty range or an unknown model,
-//!   429 with `Retry-After` past `AEGIS_ANALYZE_CONCURRENCY`.
+//!   when every slot (`AEGIS_ANALYZE_CONCURRENCY`) is taken it waits in the queue, and
+//!   429 with `Retry-After` when the queue (`AEGIS_ANALYZE_QUEUE`) is full or no slot
+//!   came within `AEGIS_ANALYZE_QUEUE_WAIT`.
 //! - `POST /`: the Trigger subscriber.
 //! - `GET /api/ops/analyses[/{id}]`: the report store's listing and reports.
 

@@ -30,7 +30,7 @@ mod paths {
             (status = 200, description = "The report", body = Report),
             (status = 400, description = "end <= start, an unknown model, a malformed body"),
             (status = 422, description = "A field is missing or invalid; the message names it"),
-            (status = 429, description = "Too many analyses in flight; see Retry-After"),
+            (status = 429, description = "Every slot taken and the queue (AEGIS_ANALYZE_QUEUE) full, or no slot within AEGIS_ANALYZE_QUEUE_WAIT; see Retry-After"),
         ))]
     fn analyze() {}
 
@@ -40,7 +40,7 @@ mod paths {
             (status = 200, description = "application/x-ndjson: one event per line (start, llm_start, llm_token, llm_end, agent_thought, agent_action, tool_start, tool_end, agent_observation, heartbeat, error, final with the report, end)", content_type = "application/x-ndjson"),
             (status = 400, description = "As for /api/ops/analyze"),
             (status = 422, description = "As for /api/ops/analyze"),
-            (status = 429, description = "Too many analyses in flight"),
+            (status = 429, description = "Every slot taken (a stream does not queue); see Retry-After"),
         ))]
     fn analyze_stream() {}
 
