@@ -86,8 +86,16 @@ const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// analysis (with its wait for a slot) is one whose worker died: it is taken over. A
 /// store that cannot say means "go ahead": at least once beats lost.
 async fn claim_or_await(app: &Analyses, claim: &str, request_id: &str) -> Option<Report> {
+    let lease = app.timeout();
+    let waiting = std::time::Instant::now();
     loop {
-        match app.store.claim_for(claim, app.timeout()).await {
+        // A claim that neither shows a report nor lapses (a marker left without a
+        // time) is not waited on longer than an analysis could take.
+        if waiting.elapsed() > lease {
+            tracing::warn!(request = %request_id, "claimed analysis never reported; analysing");
+            return None;
+        }
+        match app.store.claim_for(claim, lease).await {
             Ok(aegis_store::Claim::Won) => return None,
             Ok(aegis_store::Claim::AlreadyTaken) => {}
             Err(e) => {

@@ -255,8 +255,10 @@ impl<O: ObjectStore> ReportStore for Store<O> {
             .await?
             .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok())
             .map(|t| t.with_timezone(&Utc));
+        // A marker without a readable time is one being written (the conditional create
+        // comes before its content): taken, not lapsed.
         let lapsed =
-            since.is_none_or(|since| (Utc::now() - since).to_std().unwrap_or_default() > lease);
+            since.is_some_and(|since| (Utc::now() - since).to_std().unwrap_or_default() > lease);
         if !lapsed {
             return Ok(Claim::AlreadyTaken);
         }
@@ -310,4 +312,50 @@ fn public_link(base: &url::Url, id: &str) -> Option<String> {
         .pop_if_empty()
         .extend(["api", "ops", "analyses", id]);
     Some(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::Memory;
+
+    #[tokio::test]
+    async fn a_claim_is_taken_over_only_once_its_lease_lapsed() {
+        let store = Memory::default();
+        let lease = Duration::from_secs(60);
+        assert_eq!(store.claim_for("a", lease).await.unwrap(), Claim::Won);
+        assert_eq!(
+            store.claim_for("a", lease).await.unwrap(),
+            Claim::AlreadyTaken,
+            "a fresh claim holds"
+        );
+        let old = format!(
+            "{}\n",
+            (Utc::now() - chrono::Duration::minutes(5)).to_rfc3339()
+        );
+        let marker = layout::marker("b");
+        store
+            .objects()
+            .put(&marker, old.into_bytes(), layout::TEXT)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.claim_for("b", lease).await.unwrap(),
+            Claim::Won,
+            "the claim of a worker that died is taken over"
+        );
+        // A marker caught between its create and its content reads empty: still taken.
+        let marker = layout::marker("c");
+        store
+            .objects()
+            .put(&marker, Vec::new(), layout::TEXT)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.claim_for("c", lease).await.unwrap(),
+            Claim::AlreadyTaken
+        );
+    }
 }
