@@ -6,7 +6,7 @@
 //! one through. Files older than the retention are deleted at open and then, at most
 //! once an hour, in the background after a write: the folder's lifecycle rule.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -171,16 +171,7 @@ impl ObjectStore for FolderObjects {
     async fn put_if_absent(&self, key: &str, bytes: Vec<u8>, _: &str) -> Result<bool, Error> {
         self.with_file(key, "creating", move |root, path| {
             create_parent(root, path)?;
-            // O_CREAT | O_EXCL: the kernel lets exactly one creator through.
-            match OpenOptions::new().write(true).create_new(true).open(path) {
-                Ok(mut file) => {
-                    file.write_all(&bytes)?;
-                    file.sync_all()?;
-                    Ok(true)
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-                Err(e) => Err(e),
-            }
+            create_atomic(path, &bytes)
         })
         .await
     }
@@ -296,6 +287,38 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         return Err(e);
     }
     File::open(dir)?.sync_all()
+}
+
+/// Creates `path` with `bytes` unless it exists, so that a reader sees no file or the
+/// whole content, never an empty or partial one (a claim or an incident-log entry is
+/// read the moment it exists): a temp file written and fsynced, then hard-linked to
+/// `path` (`link(2)` fails with EEXIST for all but one creator), then the folder
+/// fsynced. `true` when this call created it.
+fn create_atomic(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io::Error::other("not a file path"));
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let created = File::create_new(&tmp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| match fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        });
+    let _ = fs::remove_file(&tmp);
+    if created? {
+        File::open(dir)?.sync_all()?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// Removes files last modified before `cutoff` from `root` and the folders in it.
@@ -427,6 +450,64 @@ mod tests {
             .collect();
         outside.sort();
         assert_eq!(outside, ["store"]);
+    }
+
+    // Several threads, so the reader really reads while the creator creates.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_conditional_create_is_seen_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let objects = Arc::new(
+            FolderObjects::open(dir.path().join("data"), Duration::from_secs(3600), &[])
+                .await
+                .unwrap(),
+        );
+        let content = vec![b'x'; 256 * 1024];
+        let reader = {
+            let objects = objects.clone();
+            let expected = content.clone();
+            tokio::spawn(async move {
+                let mut seen = 0;
+                for i in 0..64 {
+                    let key = format!("log/{i:04}");
+                    loop {
+                        if let Some(bytes) = objects.get(&key).await.unwrap() {
+                            assert_eq!(bytes.len(), expected.len(), "{key} read half-written");
+                            seen += 1;
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                }
+                seen
+            })
+        };
+        for i in 0..64 {
+            let key = format!("log/{i:04}");
+            assert!(
+                objects
+                    .put_if_absent(&key, content.clone(), "text/plain")
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !objects
+                    .put_if_absent(&key, b"late".to_vec(), "text/plain")
+                    .await
+                    .unwrap()
+            );
+        }
+        assert_eq!(reader.await.unwrap(), 64);
+        let stray = std::fs::read_dir(dir.path().join("data/log"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(stray, 0, "no temp file left");
     }
 
     #[tokio::test]
