@@ -3,7 +3,8 @@
 Usage: check_fake_feishu_api.py BASE_URL APP_ID APP_SECRET CHAT_ID
 
 The SDK fetches a tenant token, sends a text message, uploads a PNG (the image API
-cards use), sends an interactive card showing it, and replies under the first; each response must parse into the SDK's own types with
+cards use), sends an interactive card showing it, updates that card in place (the
+message-card update API, `message.patch`), and replies under the first in its thread; each response must parse into the SDK's own types with
 code 0. Prints one JSON line with what the SDK read; exits 1 on any failure.
 """
 
@@ -18,6 +19,8 @@ from lark_oapi.api.im.v1 import (
     CreateImageRequestBody,
     CreateMessageRequest,
     CreateMessageRequestBody,
+    PatchMessageRequest,
+    PatchMessageRequestBody,
     ReplyMessageRequest,
     ReplyMessageRequestBody,
 )
@@ -81,6 +84,7 @@ def main() -> int:
         return 1
     card = {
         "schema": "2.0",
+        "config": {"update_multi": True},
         "header": {"title": {"tag": "plain_text", "content": "sdk card"}, "template": "blue"},
         "body": {
             "elements": [
@@ -94,6 +98,16 @@ def main() -> int:
     if not interactive.success():
         print(f"send card failed: code={interactive.code} msg={interactive.msg}", file=sys.stderr)
         return 1
+    card["header"]["title"]["content"] = "sdk card, updated"
+    patched = client.im.v1.message.patch(
+        PatchMessageRequest.builder()
+        .message_id(interactive.data.message_id)
+        .request_body(PatchMessageRequestBody.builder().content(json.dumps(card)).build())
+        .build()
+    )
+    if not patched.success():
+        print(f"card update failed: code={patched.code} msg={patched.msg}", file=sys.stderr)
+        return 1
     reply_req = (
         ReplyMessageRequest.builder()
         .message_id(text.data.message_id)
@@ -101,7 +115,7 @@ def main() -> int:
             ReplyMessageRequestBody.builder()
             .content(json.dumps({"text": "a reply"}))
             .msg_type("text")
-            .reply_in_thread(False)
+            .reply_in_thread(True)
             .uuid("sdk-check-reply")
             .build()
         )
@@ -120,6 +134,7 @@ def main() -> int:
                 "text_body": text.data.body.content,
                 "card_message_id": interactive.data.message_id,
                 "image_key": image.data.image_key,
+                "card_updated": patched.success(),
                 "reply_message_id": reply.data.message_id,
                 "reply_parent_id": reply.data.parent_id,
             }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::error::{APP_THROTTLED, CHAT_THROTTLED, TOKEN_INVALID};
 use super::pacer::Pacer;
 use super::token::Token;
-use super::{BotInfo, Config, Error, Messenger, Outgoing, ReceiveIdType, Sent};
+use super::{BotInfo, Card, Config, Error, Messenger, Outgoing, ReceiveIdType, Sent};
 use aegis_core::config::Secret;
 use aegis_core::outgoing::describe;
 use aegis_core::redact::Redactor;
@@ -292,6 +292,24 @@ impl Client {
         sent(&answer)
     }
 
+    /// Replaces the card `message_id` (one the app sent, with `update_multi`) by `card`
+    /// in place: `PATCH /open-apis/im/v1/messages/{message_id}` with `{content}`, the
+    /// card JSON as a string (the message-card update API; the SDKs' `message.patch`).
+    /// Feishu allows 5 updates a second per message and cards up to 14 days old.
+    pub async fn update(&self, message_id: &str, card: &Card) -> Result<(), Error> {
+        let body = json!({ "content": card.to_content() });
+        let path = format!("/open-apis/im/v1/messages/{message_id}");
+        self.call(
+            Some(message_id),
+            reqwest::Method::PATCH,
+            &path,
+            &[],
+            Some(Body::Json(&body)),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Uploads a PNG for use in cards (`POST /open-apis/im/v1/images`,
     /// `image_type=message`); its `image_key`.
     pub async fn upload_image(&self, png: &[u8]) -> Result<String, Error> {
@@ -518,6 +536,10 @@ impl Messenger for Client {
         reply_in_thread: bool,
     ) -> Result<Sent, Error> {
         Client::reply(self, message_id, message, uuid, reply_in_thread).await
+    }
+
+    async fn update(&self, message_id: &str, card: &Card) -> Result<(), Error> {
+        Client::update(self, message_id, card).await
     }
 
     async fn upload_image(&self, png: &[u8]) -> Result<String, Error> {

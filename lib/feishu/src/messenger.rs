@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use super::{Client, Config, Error, Outgoing, ReceiveIdType, Sent};
+use super::{Card, Client, Config, Error, Outgoing, ReceiveIdType, Sent};
 
 /// Where Aegis's Feishu messages go: the real [`Client`], or the [`Console`] when no
 /// Feishu app is configured (local use).
@@ -23,6 +23,9 @@ pub trait Messenger: Send + Sync {
         uuid: &str,
         reply_in_thread: bool,
     ) -> Result<Sent, Error>;
+
+    /// Replaces the card `message_id` by `card`, in place.
+    async fn update(&self, message_id: &str, card: &Card) -> Result<(), Error>;
 
     /// Uploads a PNG for cards; its `image_key`.
     async fn upload_image(&self, png: &[u8]) -> Result<String, Error>;
@@ -95,6 +98,13 @@ impl Messenger for Console {
         Ok(Sent {
             message_id: format!("console-{uuid}"),
         })
+    }
+
+    async fn update(&self, message_id: &str, card: &Card) -> Result<(), Error> {
+        Self::print(
+            &format!("update of {message_id}"),
+            &Outgoing::Card(card.clone()),
+        )
     }
 
     /// The console shows no images: the card goes out without its chart.

@@ -1,5 +1,6 @@
-//! The fake's HTTP API: tenant token, bot info, send and reply, image upload (cards
-//! may only name uploaded images), answering with Feishu's
+//! The fake's HTTP API: tenant token, bot info, send and reply (in a thread or not),
+//! card updates in place (`PATCH /open-apis/im/v1/messages/{message_id}`, the
+//! message-card update API), image upload (cards may only name uploaded images), answering with Feishu's
 //! envelope `{code, msg, data}` as `docs/feishu-protocol.md` §4 describes; `uuid`
 //! makes sends idempotent as on Feishu. Scripted faults: app throttling (HTTP 429,
 //! code 99991400, `x-ogw-ratelimit-*` headers), chat throttling (230020), 5xx, and
@@ -12,7 +13,7 @@ use std::time::Instant;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -78,6 +79,10 @@ pub struct Posted {
     pub uuid: Option<String>,
     /// When it was created.
     pub at: Instant,
+    /// A reply posted in the parent's thread (`reply_in_thread`).
+    pub in_thread: bool,
+    /// The card's contents after each update in place, oldest first.
+    pub updates: Vec<Value>,
 }
 
 impl Posted {
@@ -100,6 +105,15 @@ impl Posted {
         let mut out = Vec::new();
         collect(&self.content, &mut out);
         out.join("\n")
+    }
+
+    /// The message as it now reads: after its last update, if any.
+    pub fn latest(&self) -> Posted {
+        let mut now = self.clone();
+        if let Some(last) = self.updates.last() {
+            now.content = last.clone();
+        }
+        now
     }
 
     /// A card's header colour.
@@ -210,6 +224,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/open-apis/bot/v3/info", get(bot_info))
         .route("/open-apis/im/v1/messages", post(send))
         .route("/open-apis/im/v1/messages/{message_id}/reply", post(reply))
+        .route("/open-apis/im/v1/messages/{message_id}", patch(update))
         .route("/open-apis/im/v1/images", post(upload_image))
         .with_state(state)
 }
@@ -357,6 +372,66 @@ async fn reply(
         Target::Reply(message_id),
     )
     .await
+}
+
+/// `PATCH /open-apis/im/v1/messages/{message_id}` with `{content}` (the card JSON as a
+/// string): replaces a card the app sent, in place. As on Feishu: only interactive
+/// messages, only ones this app sent, only cards that declare `update_multi` before and
+/// after the update (shared cards), within the card size limit.
+async fn update(
+    State(state): State<ApiState>,
+    Path(message_id): Path<String>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> Response {
+    let path = format!("/open-apis/im/v1/messages/{message_id}");
+    let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let answer = state.check_token(&headers).unwrap_or_else(|| {
+        let bad = |msg: &str| envelope(StatusCode::BAD_REQUEST, 230001, msg, json!({}));
+        let Some(content) = body["content"].as_str() else {
+            return bad("invalid param: content must be a string");
+        };
+        let Ok(content) = serde_json::from_str::<Value>(content) else {
+            return bad("invalid param: content is not JSON");
+        };
+        if raw.len() > CARD_LIMIT {
+            return envelope(
+                StatusCode::BAD_REQUEST,
+                230025,
+                "The message content is too long.",
+                json!({}),
+            );
+        }
+        if content.pointer("/config/update_multi") != Some(&Value::Bool(true)) {
+            return bad(
+                "card content invalid: a card updated in place must set config.update_multi",
+            );
+        }
+        let mut inner = state.lock();
+        let Some(message) = inner
+            .messages
+            .iter_mut()
+            .find(|m| m.message_id == message_id)
+        else {
+            return envelope(
+                StatusCode::BAD_REQUEST,
+                230011,
+                "The message was not found.",
+                json!({}),
+            );
+        };
+        if message.msg_type != "interactive" {
+            return bad("only interactive messages can be updated");
+        }
+        // Feishu: `update_multi` must be declared before and after the update.
+        if message.latest().content.pointer("/config/update_multi") != Some(&Value::Bool(true)) {
+            return bad("the card was not sent as a shared card (config.update_multi)");
+        }
+        message.updates.push(content);
+        envelope(StatusCode::OK, 0, "success", json!({}))
+    });
+    state.record("PATCH", &path, "", &headers, body, &answer);
+    (answer.0, Json(answer.1)).into_response()
 }
 
 /// `POST /open-apis/im/v1/images`: `multipart/form-data` with `image_type`
@@ -591,6 +666,9 @@ fn create(state: &ApiState, body: &Value, size: usize, target: &Target) -> (Stat
                 content,
                 uuid: uuid.clone(),
                 at: Instant::now(),
+                in_thread: matches!(target, Target::Reply(_))
+                    && body["reply_in_thread"].as_bool() == Some(true),
+                updates: Vec::new(),
             });
             if let Some(u) = uuid {
                 inner.by_uuid.insert(u, index);

@@ -110,6 +110,18 @@ async fn fake_feishu_api_speaks_the_official_sdk() {
         messages[2].parent_id.as_deref(),
         Some(messages[0].message_id.as_str())
     );
+    assert!(messages[2].in_thread, "the SDK's reply_in_thread is read");
+    assert_eq!(seen["card_updated"], true);
+    assert_eq!(
+        messages[1].updates.len(),
+        1,
+        "the SDK's card update applied"
+    );
+    assert_eq!(
+        messages[1].latest().title(),
+        Some("sdk card, updated"),
+        "the card reads as updated"
+    );
     assert_eq!(
         fake.api.tokens_issued(),
         1,
