@@ -67,7 +67,26 @@ async def exercise(session):
     empty = await session.call_tool("search_past_incidents", {})
     assert empty.isError and "services" in text_of(empty), text_of(empty)
 
-    return {"tools": names, "ranking": ranking.splitlines()[:4], "similar": found.splitlines()}
+    incidents = await session.call_tool("list_incidents", {})
+    assert not incidents.isError, text_of(incidents)
+    listed_incidents = json.loads(text_of(incidents))
+    incident_id = os.environ.get("MCP_INCIDENT")
+    if incident_id:
+        one = await session.call_tool("list_incidents", {"id": incident_id})
+        assert not one.isError, text_of(one)
+        timeline = [m["kind"] for m in json.loads(text_of(one))["timeline"]]
+    else:
+        timeline = []
+    too_many = await session.call_tool("list_incidents", {"limit": 500})
+    assert too_many.isError and "limit" in text_of(too_many), text_of(too_many)
+
+    return {
+        "tools": names,
+        "ranking": ranking.splitlines()[:4],
+        "similar": found.splitlines(),
+        "incidents": [i["id"] for i in listed_incidents],
+        "timeline": timeline,
+    }
 
 
 async def main():

@@ -9,10 +9,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 /// A firing webhook v4 notification of one alert group named `name`, started three
-/// minutes ago.
+/// minutes ago, about a service of its own (`svc-<name>`): groups of different names
+/// are unrelated failures, each its own incident.
 pub fn alert_group(name: &str, severity: &str) -> Value {
+    let service = format!("svc-{}", name.to_ascii_lowercase());
     let labels =
-        json!({"alertname": name, "severity": severity, "namespace": "shop", "service": "cart"});
+        json!({"alertname": name, "severity": severity, "namespace": "shop", "service": service});
     json!({
         "version": "4", "groupKey": format!("{{}}:{{alertname=\"{name}\"}}"), "truncatedAlerts": 0,
         "status": "firing", "receiver": "aegis", "groupLabels": {"alertname": name},

@@ -38,6 +38,8 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("/api/ops/analyses", analyze::NAME),
     ("/api/ops/analyses/{id}", analyze::NAME),
     ("/api/ops/dead-letters", analyze::NAME),
+    ("/api/ops/incidents", analyze::NAME),
+    ("/api/ops/incidents/{id}", analyze::NAME),
     ("/api/openapi.json", analyze::NAME),
     ("/feishu/events", feishu_event_handler::NAME),
 ];

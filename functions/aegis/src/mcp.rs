@@ -1,7 +1,8 @@
 //! `aegis mcp`: Aegis's read-only engine as a Model Context Protocol server, so Claude,
 //! Cursor, HolmesGPT or kagent can use it. The tools are the ones the agent has: the
 //! read-only Prometheus, Loki and Jaeger catalog, `rank_root_causes` (the statistical
-//! engine) and `search_past_incidents` (the report store). Nothing here writes
+//! engine) and `search_past_incidents` (the report store), and `list_incidents`
+//! (the incidents alert groups were joined into, with their timelines). Nothing here writes
 //! anywhere but the past-incident entries the search rebuilds; every backend call goes
 //! through the same read-only allowlist as the rest.
 //!
@@ -82,8 +83,62 @@ pub fn tools(
     if let Some(engine) = engine {
         catalog.add(Arc::new(RankNow { engine, budget }));
     }
-    catalog.add(past_tool::tool(store, None));
+    catalog.add(past_tool::tool(store.clone(), None));
+    catalog.add(incidents_tool(store));
     catalog
+}
+
+/// Arguments of `list_incidents`.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct IncidentArgs {
+    /// One incident's id (`inc-...`): its alerts, analyses and timeline. Without it,
+    /// the latest incidents.
+    id: Option<String>,
+    /// How many incidents to list, 1-50. Default 10.
+    limit: Option<usize>,
+}
+
+/// `list_incidents`: read-only, over the report store's incident log.
+fn incidents_tool(store: Arc<dyn ReportStore>) -> Arc<dyn Tool> {
+    let incidents = aegis_incident::Incidents::new(store, aegis_incident::Rule::default());
+    aegis_tools::catalog::tool(
+        "list_incidents",
+        "List the incidents Aegis joined related alert groups into, newest first: status \
+         (firing/resolved), severity, services, alerts firing and resolved, since when, and \
+         the latest analysis' most likely cause. With an id, that incident's alerts and its \
+         timeline (alert groups, analyses, resolution) in order.",
+        move |a: IncidentArgs| {
+            let incidents = incidents.clone();
+            async move {
+                let unavailable = |e: aegis_incident::Error| aegis_tools::Error::Tool {
+                    tool: "list_incidents".into(),
+                    message: format!("the incidents cannot be read: {e}"),
+                };
+                let text = match a.id {
+                    Some(id) => match incidents.get(id.trim()).await.map_err(unavailable)? {
+                        Some(incident) => serde_json::to_string_pretty(&incident),
+                        None => {
+                            return Err(aegis_tools::Error::Invalid(format!(
+                                "no incident with id {id:?}"
+                            )));
+                        }
+                    },
+                    None => {
+                        let limit = a.limit.unwrap_or(10);
+                        if !(1..=50).contains(&limit) {
+                            return Err(aegis_tools::Error::Invalid(format!(
+                                "limit must be 1 to 50, not {limit}"
+                            )));
+                        }
+                        let listed = incidents.list(limit).await.map_err(unavailable)?;
+                        serde_json::to_string_pretty(&listed)
+                    }
+                };
+                text.map_err(|e| aegis_tools::Error::Invalid(e.to_string()))
+            }
+        },
+    )
 }
 
 /// `rank_root_causes` over a range the caller gives, by default the last 15 minutes
@@ -199,7 +254,8 @@ impl ServerHandler for Server {
             .with_instructions(
                 "Aegis: read-only root-cause analysis for Kubernetes. Call rank_root_causes \
                  for a ranking of the services over a range, search_past_incidents for \
-                 stored incidents that blamed the same services, and the prometheus_*, \
+                 stored incidents that blamed the same services, list_incidents for the \
+                 incidents alerts were joined into, and the prometheus_*, \
                  loki_* and jaeger_* tools to read the evidence. Nothing changes the cluster.",
             )
     }

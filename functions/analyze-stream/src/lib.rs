@@ -267,6 +267,7 @@ mod tests {
                 analyzer,
                 store: Arc::new(aegis_store::Memory::default()),
                 slots: Slots::new(1, 0, std::time::Duration::ZERO),
+                clock: Default::default(),
             },
             heartbeat,
             cut,

@@ -38,11 +38,13 @@ pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
 /// The routes, for the function and for tests.
 pub fn router(analyses: Analyses) -> Router {
     let store = analyses.store.clone();
+    let clock = analyses.clock;
     Router::new()
         .route("/api/ops/analyze", post(handler::analyze))
         .route("/", post(subscriber::receive))
         .with_state(analyses)
-        .merge(aegis_api::read::routes(store))
+        .merge(aegis_api::read::routes(store.clone()))
+        .merge(aegis_api::incidents::routes(store, clock))
         .merge(aegis_api::openapi::routes())
 }
 

@@ -20,6 +20,7 @@ fn app(slots: Slots) -> Analyses {
         ),
         store: Arc::new(aegis_store::Memory::default()),
         slots,
+        clock: Default::default(),
     }
 }
 

@@ -57,6 +57,25 @@ pub struct Handler {
     pub store: Arc<dyn ReportStore>,
     /// Who may ask.
     pub policy: Arc<Policy>,
+    /// The incidents, for questions asked in an incident's thread.
+    pub incidents: aegis_incident::Incidents,
+}
+
+impl Handler {
+    /// The handler of `bot`, keeping markers and finding incidents in `store`, asking
+    /// under `policy`.
+    pub fn new(bot: Arc<dyn BotIdentity>, store: Arc<dyn ReportStore>, policy: Policy) -> Self {
+        Self {
+            bot,
+            // Reading needs no grouping rule: the log holds every decision.
+            incidents: aegis_incident::Incidents::new(
+                store.clone(),
+                aegis_incident::Rule::default(),
+            ),
+            store,
+            policy: Arc::new(policy),
+        }
+    }
 }
 
 /// What the handler decided.
@@ -173,6 +192,7 @@ async fn decide(
         message_id: Some(message.message_id.clone()).filter(|m| !m.is_empty()),
         alert_event_id: None,
         user_open_id: sender.sender_id.open_id.clone(),
+        incident_id: None,
     };
     let notice = |kind: &str, text: String| {
         Decision::Notice(AnalysisCompleted {
@@ -228,13 +248,22 @@ async fn decide(
     if question::is_help(&extracted.rest) {
         return Ok(notice("usage", question::usage(&policy.model_aliases)));
     }
-    let request = Request {
+    let mut request = Request {
         description: extracted.rest,
         time_range: extracted.range,
         model,
         session_id: None,
         alert: None,
     };
+    // Asked in an incident's thread: the incident's alerts are the context, and its
+    // range unless the question names one.
+    if let Some(incident) = thread_incident(app, message.root_id.as_deref()).await {
+        tracing::info!(incident = %incident.id, "a question in an incident's thread");
+        request.alert = Some(incident.as_notification());
+        if extracted.phrase.is_none() {
+            request.time_range = incident.analysis_range(now);
+        }
+    }
     if let Err(problem) = request.validate() {
         return Ok(notice("invalid", invalid_question(&problem)));
     }
@@ -266,6 +295,22 @@ fn invalid_question(problem: &Invalid) -> String {
         }
         Invalid::EmptyRange { .. } => {
             format!("时间范围不对：{problem}。The time range is empty: {problem}.")
+        }
+    }
+}
+
+/// The incident whose thread starts at `root`, if any. A store that cannot answer
+/// means the question is analysed without the incident (it is still answered).
+async fn thread_incident(
+    app: &Handler,
+    root: Option<&str>,
+) -> Option<aegis_core::incident::Incident> {
+    let root = root.filter(|r| !r.is_empty())?;
+    match app.incidents.for_thread(root).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "the incident of this thread could not be read; answering without it");
+            None
         }
     }
 }

@@ -72,18 +72,18 @@ pub async fn build(ctx: &Context) -> Result<Function, BuildError> {
 /// The subscriber's state from `config`, with `bot` as the bot's identity.
 pub fn app(config: &Config, store: Arc<dyn ReportStore>, bot: Arc<dyn BotIdentity>) -> Handler {
     let feishu = &config.feishu;
-    Handler {
+    Handler::new(
         bot,
         store,
-        policy: Arc::new(Policy {
+        Policy {
             allowed_chats: feishu.allowed_chats.clone(),
             allowed_users: feishu.allowed_users.clone(),
             chat_max_in_flight: feishu.chat_max_in_flight,
             analysis_budget: config.analysis.budget,
             model_aliases: feishu.model_aliases.clone(),
             timezone: config.analysis.timezone,
-        }),
-    }
+        },
+    )
 }
 
 /// The callback route's state: the callback secrets, publishing to `ctx`'s sink.

@@ -42,18 +42,18 @@ impl EventSink for Recorder {
 }
 
 fn app(token: Option<&str>, key: Option<&str>, sink: Arc<Recorder>) -> Router {
-    let app = Handler {
-        bot: Arc::new(FixedBot(Some("ou_bot".into()))),
-        store: Arc::new(aegis_store::Memory::default()),
-        policy: Arc::new(Policy {
+    let app = Handler::new(
+        Arc::new(FixedBot(Some("ou_bot".into()))),
+        Arc::new(aegis_store::Memory::default()),
+        Policy {
             allowed_chats: vec![],
             allowed_users: vec![],
             chat_max_in_flight: 2,
             analysis_budget: Duration::from_secs(240),
             model_aliases: vec![],
             timezone: chrono_tz::Asia::Shanghai,
-        }),
-    };
+        },
+    );
     router(
         app,
         Callback {

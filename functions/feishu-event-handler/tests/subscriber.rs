@@ -29,11 +29,11 @@ fn policy() -> Policy {
 }
 
 fn app_with(policy: Policy) -> Router {
-    let app = Handler {
-        bot: Arc::new(FixedBot(Some("ou_bot".into()))),
-        store: Arc::new(Memory::default()),
-        policy: Arc::new(policy),
-    };
+    let app = Handler::new(
+        Arc::new(FixedBot(Some("ou_bot".into()))),
+        Arc::new(Memory::default()),
+        policy,
+    );
     let callback = Callback {
         verification_token: None,
         encrypt_key: None,
@@ -335,11 +335,11 @@ async fn a_feedback_click_stores_the_verdict_with_the_report() {
         .await
         .unwrap();
     let app = router(
-        Handler {
-            bot: Arc::new(FixedBot(Some("ou_bot".into()))),
-            store: store.clone(),
-            policy: Arc::new(policy()),
-        },
+        Handler::new(
+            Arc::new(FixedBot(Some("ou_bot".into()))),
+            store.clone(),
+            policy(),
+        ),
         Callback {
             verification_token: None,
             encrypt_key: None,
@@ -379,4 +379,72 @@ async fn a_feedback_click_stores_the_verdict_with_the_report() {
     let other = card_action("ev-4", json!({"action": "someone.else", "x": 1}));
     assert_eq!(send(&app, &other).await.0, 202);
     assert!(store.get_report("rep-none").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_question_in_an_incident_s_thread_is_analysed_with_the_incident_s_alerts_and_range() {
+    let store: Arc<dyn aegis_store::ReportStore> = Arc::new(Memory::default());
+    let incidents = aegis_incident::Incidents::new(store.clone(), aegis_incident::Rule::default());
+    let started = chrono::Utc::now() - chrono::Duration::hours(2);
+    let group: aegis_core::alert::Notification = serde_json::from_value(json!({
+        "version": "4", "groupKey": "g1", "status": "firing", "receiver": "aegis",
+        "alerts": [{"status": "firing",
+                    "labels": {"alertname": "CartErrors", "service": "cart", "namespace": "shop", "severity": "critical"},
+                    "startsAt": started.to_rfc3339(), "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "a"}],
+    }))
+    .unwrap();
+    let opened = incidents
+        .assign(&group, "alert-ev", Some("oc_ops"), chrono::Utc::now())
+        .await
+        .unwrap();
+    incidents
+        .set_card(&opened.incident.id, "om_incident")
+        .await
+        .unwrap();
+    let app = router(
+        Handler::new(
+            Arc::new(FixedBot(Some("ou_bot".into()))),
+            store,
+            Policy {
+                chat_max_in_flight: 3,
+                ..policy()
+            },
+        ),
+        Callback {
+            verification_token: None,
+            encrypt_key: None,
+            sink: Arc::new(aegis_core::events::Unconfigured),
+        },
+    );
+    let ask = |event_id: &str, text: &str, root: Option<&str>| {
+        let mut event = envelope(event_id, "group", text, true);
+        if let Some(root) = root {
+            event["event"]["message"]["root_id"] = root.into();
+        }
+        event
+    };
+    let (_, _, body) = send(&app, &ask("ev-thread", "@_user_1 why", Some("om_incident"))).await;
+    let req: AnalysisRequested = serde_json::from_value(body).unwrap();
+    let alert = req.request.alert.expect("the incident's alerts as context");
+    assert_eq!(alert.alerts[0].labels["service"], "cart");
+    assert!(
+        req.request.time_range.start <= started - chrono::Duration::minutes(15),
+        "the incident's range, from before its first alert: {:?}",
+        req.request.time_range
+    );
+    // A time phrase still wins; outside any incident's thread nothing is added.
+    let (_, _, body) = send(
+        &app,
+        &ask("ev-phrase", "@_user_1 最近30分钟 why", Some("om_incident")),
+    )
+    .await;
+    let req: AnalysisRequested = serde_json::from_value(body).unwrap();
+    assert_eq!(
+        req.request.time_range.duration(),
+        chrono::Duration::minutes(30)
+    );
+    assert!(req.request.alert.is_some());
+    let (_, _, body) = send(&app, &ask("ev-plain", "@_user_1 why", Some("om_elsewhere"))).await;
+    let req: AnalysisRequested = serde_json::from_value(body).unwrap();
+    assert!(req.request.alert.is_none());
 }

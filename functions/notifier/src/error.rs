@@ -16,6 +16,10 @@ pub enum NotifyError {
     /// 503: the report store could not say where to reply.
     #[error("report store unavailable")]
     Store(#[source] aegis_store::Error),
+    /// 503: the incident log could not be read or written (a store failure, or too
+    /// many writers at once); 500 for an entry nobody can read.
+    #[error("incidents unavailable: {0}")]
+    Incident(#[source] aegis_incident::Error),
     /// 500: the reply event could not be built.
     #[error("internal error")]
     Encode(#[source] serde_json::Error),
@@ -28,7 +32,10 @@ impl NotifyError {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Feishu(feishu::Error::Throttled { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Feishu(_) | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Incident(aegis_incident::Error::Corrupt { .. }) | Self::Encode(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::Incident(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -8,7 +8,9 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::inbound::Inbound;
-use crate::{NAME, Notifier, NotifyError, alert_card, request, result_card, route};
+use crate::{
+    NAME, Notifier, NotifyError, Style, alert_card, incident_card, request, result_card, route,
+};
 
 /// Where cards go in local use (the console messenger) when no chat is configured.
 const LOCAL_CHAT: &str = "console";
@@ -27,7 +29,10 @@ pub async fn receive(
     }
 }
 
-/// The alert card, then (policy permitting) the automatic analysis request.
+/// The alert group joins its incident (or opens one): the first group's card opens
+/// the incident's thread (`@all` once), later groups go into that thread and the
+/// incident's card is updated in place; then, policy permitting, the incident's
+/// analysis is asked for (once, or again when the incident grew).
 async fn alert_group(
     app: &Notifier,
     event: &Event,
@@ -41,58 +46,174 @@ async fn alert_group(
         .order
         .turn(&format!("group/{}", n.group_key), made(event))
         .await;
-    let chat = route::chat_for(&n, &app.feishu).or(app.local.then_some(LOCAL_CHAT));
-    let posted = match app.store.get_card(id).await {
-        Ok(Some(message_id)) => {
-            tracing::info!(event.id = %id, %message_id, "alert card already posted; not posting again");
-            Some(message_id)
-        }
-        Ok(None) => None,
-        Err(e) => {
-            // The send's uuid still keeps a redelivery from posting twice.
-            tracing::warn!(event.id = %id, error = %e, "card lookup failed; sending anyway");
-            None
-        }
+    let Some(chat) = route::chat_for(&n, &app.feishu).or(app.local.then_some(LOCAL_CHAT)) else {
+        tracing::error!(event.id = %id, "no chat for this alert group: set FEISHU_DEFAULT_CHAT_ID or a matching AEGIS_CHAT_ROUTES entry; card dropped");
+        return Ok(events::accepted());
     };
-    let card_id = match posted {
-        Some(message_id) => Some(message_id),
+    let now = chrono::Utc::now();
+    let assigned = app
+        .incidents
+        .assign(&n, id, Some(chat), made(event))
+        .await
+        .map_err(NotifyError::Incident)?;
+    let mut incident = assigned.incident;
+    tracing::info!(event.id = %id, incident = %incident.id, opened = assigned.opened, "alert group assigned to its incident");
+    if incident.card.is_none() && !assigned.opened {
+        // The opener is posting the card: wait for it rather than post it again.
+        if let Some(posted) = wait_for_card(app, &incident.id).await? {
+            incident = posted;
+        }
+    }
+    let root = match &incident.card {
+        Some(card) => Some(card.clone()),
         None => {
-            let Some(chat) = chat else {
-                tracing::error!(event.id = %id, "no chat for this alert group: set FEISHU_DEFAULT_CHAT_ID or a matching AEGIS_CHAT_ROUTES entry; card dropped");
-                return Ok(events::accepted());
-            };
-            let card = alert_card::render(&n, &app.style, chrono::Utc::now());
+            // Whoever needs the card first posts it; its uuid is the incident's, so
+            // two posters (or a redelivery) make one message.
+            let card = incident_card::opening(&n, &incident, &app.style, now);
             let sent = app
                 .messenger
                 .send(
                     ReceiveIdType::ChatId,
                     chat,
                     &Outgoing::Card(card),
-                    &message_uuid(id, "card"),
+                    &message_uuid(&incident.id, "incident-card"),
                 )
                 .await;
-            let sent = delivered(&app.sends, sent, id, "alert card")?;
-            if let Some(sent) = &sent {
-                tracing::info!(event.id = %id, chat, message_id = %sent.message_id, status = n.status.as_str(), "alert card posted");
-                if let Err(e) = app.store.put_card(id, &sent.message_id).await {
-                    tracing::warn!(event.id = %id, error = %e, "card id not stored; analyses will post without a parent");
+            match delivered(&app.sends, sent, id, "incident card")? {
+                Some(sent) => {
+                    tracing::info!(event.id = %id, incident = %incident.id, chat, message_id = %sent.message_id, "incident card posted");
+                    incident = app
+                        .incidents
+                        .set_card(&incident.id, &sent.message_id)
+                        .await
+                        .map_err(NotifyError::Incident)?;
+                    incident.card.clone()
                 }
+                None => None,
             }
-            sent.map(|s| s.message_id)
         }
     };
-    let Some(card_id) = card_id else {
+    let Some(root) = root else {
         return Ok(events::accepted());
     };
+    if !assigned.opened {
+        // This group's own card, in the incident's thread and without `@all`.
+        if app.store.get_card(id).await.ok().flatten().is_none() {
+            let quiet = Style {
+                mention_all: false,
+                ..app.style.clone()
+            };
+            let card = alert_card::render(&n, &quiet, now);
+            let sent = app
+                .messenger
+                .reply(
+                    &root,
+                    &Outgoing::Card(card),
+                    &message_uuid(id, "card"),
+                    true,
+                )
+                .await;
+            if let Some(sent) = delivered(&app.sends, sent, id, "alert card")? {
+                tracing::info!(event.id = %id, incident = %incident.id, message_id = %sent.message_id, status = n.status.as_str(), "alert card posted in the incident's thread");
+                if let Err(e) = app.store.put_card(id, &sent.message_id).await {
+                    tracing::warn!(event.id = %id, error = %e, "card id not stored; a redelivery relies on the send's uuid");
+                }
+            }
+        }
+        update_incident_card(app, &incident.id, id).await?;
+    }
     if n.status == Status::Firing && app.auto_analyzes(&n) {
-        let data = request::for_alert(&n, id, chat, &card_id, chrono::Utc::now());
-        let reply = data
-            .to_event(NAME, data.request_id.clone())
-            .map_err(NotifyError::Encode)?;
-        tracing::info!(event.id = %id, request_id = %data.request_id, "automatic analysis requested");
-        return Ok(events::reply(reply));
+        return ask_for_analysis(app, &incident.id, id).await;
     }
     Ok(events::accepted())
+}
+
+/// How long a later group waits for the opening group's card before posting it itself
+/// (the opener may have died; the card's uuid keeps the two posts one message).
+const CARD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The incident once its card is recorded, or `None` after [`CARD_WAIT`].
+async fn wait_for_card(
+    app: &Notifier,
+    incident_id: &str,
+) -> Result<Option<aegis_core::incident::Incident>, NotifyError> {
+    let deadline = tokio::time::Instant::now() + CARD_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let incident = app
+            .incidents
+            .get(incident_id)
+            .await
+            .map_err(NotifyError::Incident)?;
+        if let Some(incident) = incident.filter(|i| i.card.is_some()) {
+            return Ok(Some(incident));
+        }
+    }
+    Ok(None)
+}
+
+/// Rounds of "render, replace, read again" before an update gives up on catching up.
+const UPDATE_ROUNDS: usize = 4;
+
+/// Replaces the incident's card by its current state. Two notifiers updating one card
+/// at once could leave the older state on it (the later replacement wins), so after
+/// each replacement the incident is read again and, if it changed meanwhile, the card
+/// is replaced again: whoever made the last change also makes the last replacement.
+async fn update_incident_card(
+    app: &Notifier,
+    incident_id: &str,
+    event_id: &str,
+) -> Result<(), NotifyError> {
+    let mut shown: Option<aegis_core::incident::Incident> = None;
+    for _ in 0..UPDATE_ROUNDS {
+        let Some(incident) = app
+            .incidents
+            .get(incident_id)
+            .await
+            .map_err(NotifyError::Incident)?
+        else {
+            return Ok(());
+        };
+        if shown.as_ref() == Some(&incident) {
+            return Ok(());
+        }
+        let Some(card_id) = incident.card.clone() else {
+            return Ok(());
+        };
+        let card = incident_card::current(&incident, &app.style, chrono::Utc::now());
+        let updated = app.messenger.update(&card_id, &card).await.map(|()| Sent {
+            message_id: card_id.clone(),
+        });
+        if delivered(&app.sends, updated, event_id, "incident card update")?.is_none() {
+            return Ok(());
+        }
+        shown = Some(incident);
+    }
+    Ok(())
+}
+
+/// The incident's next analysis, if it needs one, as the reply event.
+async fn ask_for_analysis(
+    app: &Notifier,
+    incident_id: &str,
+    event_id: &str,
+) -> Result<Response, NotifyError> {
+    let now = chrono::Utc::now();
+    let asked = app
+        .incidents
+        .request_analysis(incident_id, event_id, now)
+        .await
+        .map_err(NotifyError::Incident)?;
+    let Some((incident, analysis)) = asked else {
+        tracing::debug!(event.id = %event_id, incident = incident_id, "no analysis due: one is running, or nothing new to cover");
+        return Ok(events::accepted());
+    };
+    let data = request::for_incident(&incident, &analysis, now);
+    let reply = data
+        .to_event(NAME, data.request_id.clone())
+        .map_err(NotifyError::Encode)?;
+    tracing::info!(event.id = %event_id, incident = %incident.id, request_id = %data.request_id, generation = analysis.generation, "incident analysis requested");
+    Ok(events::reply(reply))
 }
 
 /// A chat question: acknowledge it under the user's message.
@@ -187,6 +308,9 @@ async fn analysis_completed(
         },
     };
     tracing::info!(event.id = %event.id(), request_id = %done.request_id, outcome = done.outcome.as_str(), what, "posting the completion");
+    if let Some(incident_id) = done.reply_to.incident_id.clone() {
+        return incident_result(app, event, &done, &incident_id, message, what).await;
+    }
     let parent = match (&done.reply_to.message_id, &done.reply_to.alert_event_id) {
         (Some(message_id), _) => Some(message_id.clone()),
         (None, Some(alert_event_id)) => app
@@ -213,6 +337,73 @@ async fn analysis_completed(
     };
     delivered(&app.sends, sent, event.id(), what)?;
     Ok(events::accepted())
+}
+
+/// An incident's analysis: its result in the incident's thread, the earlier result
+/// marked superseded, the incident's card updated; then a re-run when the incident
+/// grew by services this analysis did not cover.
+async fn incident_result(
+    app: &Notifier,
+    event: &Event,
+    done: &AnalysisCompleted,
+    incident_id: &str,
+    message: Outgoing,
+    what: &str,
+) -> Result<Response, NotifyError> {
+    let Some(incident) = app
+        .incidents
+        .get(incident_id)
+        .await
+        .map_err(NotifyError::Incident)?
+    else {
+        return Err(NotifyError::Malformed(format!(
+            "analysis of incident {incident_id}, which is not known"
+        )));
+    };
+    let root = done.reply_to.message_id.clone().or(incident.card.clone());
+    let uuid = message_uuid(event.id(), "result");
+    let sent = match (&root, &incident.chat) {
+        (Some(root), _) => app.messenger.reply(root, &message, &uuid, true).await,
+        (None, Some(chat)) => {
+            app.messenger
+                .send(ReceiveIdType::ChatId, chat, &message, &uuid)
+                .await
+        }
+        (None, None) => return Ok(events::accepted()),
+    };
+    let sent = delivered(&app.sends, sent, event.id(), what)?;
+    let failure = done
+        .failure
+        .as_ref()
+        .map(|f| format!("{}: {}", f.kind, f.message));
+    let earlier = incident
+        .analyses
+        .iter()
+        .rev()
+        .find(|a| a.request_id != done.request_id && a.message.is_some())
+        .cloned();
+    tracing::info!(event.id = %event.id(), incident = incident_id, request_id = %done.request_id, "incident analysis done");
+    app.incidents
+        .analysis_done(
+            incident_id,
+            &done.request_id,
+            done.report.as_ref(),
+            failure.as_deref(),
+            sent.as_ref().map(|s| s.message_id.as_str()),
+            made(event),
+        )
+        .await
+        .map_err(NotifyError::Incident)?;
+    if let Some(earlier) = earlier
+        && let Some(message_id) = &earlier.message
+    {
+        let card = incident_card::superseded(earlier.generation, earlier.top.as_deref());
+        if let Err(e) = app.messenger.update(message_id, &card).await {
+            tracing::warn!(incident = incident_id, error = %e, "the earlier result card was not marked superseded");
+        }
+    }
+    update_incident_card(app, incident_id, event.id()).await?;
+    ask_for_analysis(app, incident_id, event.id()).await
 }
 
 /// `what` on `aegis_feishu_sends_total` for a result card or an apology.

@@ -114,7 +114,7 @@ pub fn current(incident: &Incident, style: &Style, now: DateTime<Utc>) -> Card {
             let place = [a.namespace.as_deref(), a.service.as_deref()]
                 .into_iter()
                 .flatten()
-                .map(|s| esc(s))
+                .map(esc)
                 .collect::<Vec<_>>()
                 .join("/");
             format!(

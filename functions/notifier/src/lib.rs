@@ -5,6 +5,7 @@ mod alert_card;
 mod error;
 mod handler;
 mod inbound;
+mod incident_card;
 mod metrics;
 mod order;
 mod request;
@@ -52,6 +53,8 @@ pub struct Notifier {
     /// A conversation's messages (an alert group's cards, a question's
     /// acknowledgement and result) in the order of their events.
     pub order: Order,
+    /// Which incident each alert group belongs to, decided once in the store.
+    pub incidents: aegis_incident::Incidents,
 }
 
 impl Notifier {
@@ -63,6 +66,7 @@ impl Notifier {
         store: Arc<dyn ReportStore>,
         messenger: Arc<dyn Messenger>,
     ) -> Self {
+        let incidents = aegis_incident::Incidents::new(store.clone(), config.incident);
         Self {
             messenger,
             store,
@@ -71,6 +75,7 @@ impl Notifier {
                 mention_all: config.feishu.mention_all,
             },
             auto_analyze: config.alert.auto_analyze_severities,
+            incidents,
             local: config.feishu.credentials.is_none(),
             feishu: Arc::new(config.feishu),
             sends: metrics::Sends::register(&ctx.metrics),
@@ -101,6 +106,8 @@ pub struct Config {
     pub analysis: aegis_core::request::Config,
     /// Where card ids and markers are kept.
     pub store: aegis_store::Config,
+    /// Which alert groups make one incident.
+    pub incident: aegis_incident::Rule,
 }
 
 impl Config {
@@ -111,6 +118,7 @@ impl Config {
             alert: aegis_core::alert::Config::from_env(env)?,
             analysis: aegis_core::request::Config::from_env(env)?,
             store: aegis_store::Config::from_env(env)?,
+            incident: aegis_incident::Rule::from_env(env)?,
         })
     }
 }

@@ -1,51 +1,50 @@
-//! The automatic analysis of a severe firing alert group.
+//! The automatic analysis of an incident: the first when a severe firing group opens
+//! or joins it, a re-run when it grew by services the last one did not cover.
 
 use aegis_core::alert::Notification;
-use aegis_core::events::{AnalysisRequested, Origin, ReplyTarget, derive_id};
-use aegis_core::report::TimeRange;
+use aegis_core::events::{AnalysisRequested, Origin, ReplyTarget};
+use aegis_core::incident::{AnalysisRef, Incident};
 use aegis_core::request::Request;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::alert_card::clip;
 
-/// Minutes of "before" included ahead of the earliest alert, so the analysis sees the
-/// baseline the anomaly departs from (the same 15 minutes as a chat question's default).
-const LEAD_MINUTES: i64 = 15;
-/// The longest range analysed: an alert firing for days is analysed over its last six
-/// hours, which holds the current state and stays within the tools' budgets.
-const MAX_HOURS: i64 = 6;
-
-/// The request for the group behind `alert_event_id`, answered under the card.
-///
-/// `request_id` is derived from the alert event id, so a redelivered alert asks once;
-/// the range runs from 15 minutes before the earliest `startsAt` to `now`, at most six
-/// hours and at least the last 15 minutes.
-pub fn for_alert(
-    n: &Notification,
-    alert_event_id: &str,
-    chat_id: Option<&str>,
-    card_message_id: &str,
+/// The request for the incident's analysis `analysis`, answered in the incident's
+/// thread: every alert of the incident (as one group) over the incident's range at
+/// `now`, naming the services the analysis covers.
+pub fn for_incident(
+    incident: &Incident,
+    analysis: &AnalysisRef,
     now: DateTime<Utc>,
 ) -> AnalysisRequested {
-    let earliest = n.earliest_start().unwrap_or(now);
-    let start = (earliest - Duration::minutes(LEAD_MINUTES))
-        .min(now - Duration::minutes(LEAD_MINUTES))
-        .max(now - Duration::hours(MAX_HOURS));
+    let n = incident.as_notification();
+    let services: Vec<&str> = analysis.services.iter().map(String::as_str).collect();
+    let description = clip(
+        &format!(
+            "Incident {} (analysis #{}) over services {}.\n{}",
+            incident.id,
+            analysis.generation,
+            services.join(", "),
+            describe(&n)
+        ),
+        3990,
+    );
     AnalysisRequested {
-        request_id: derive_id(&[alert_event_id, "analysis"]),
+        request_id: analysis.request_id.clone(),
         request: Request {
-            description: describe(n),
-            time_range: TimeRange { start, end: now },
+            description,
+            time_range: incident.analysis_range(now),
             model: None,
             session_id: None,
-            alert: Some(n.clone()),
+            alert: Some(n),
         },
         origin: Origin::Alert,
         reply_to: ReplyTarget {
-            chat_id: chat_id.map(String::from),
-            message_id: Some(card_message_id.to_string()),
-            alert_event_id: Some(alert_event_id.to_string()),
+            chat_id: incident.chat.clone(),
+            message_id: incident.card.clone(),
+            alert_event_id: None,
             user_open_id: None,
+            incident_id: Some(incident.id.clone()),
         },
     }
 }
@@ -78,36 +77,58 @@ fn describe(n: &Notification) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
-    #[test]
-    fn range_starts_before_the_alert_and_ids_derive_from_the_event() {
-        let n = crate::alert_card::tests::group(2, "firing");
-        let now: DateTime<Utc> = "2026-11-25T10:12:00Z".parse().unwrap();
-        let r = for_alert(&n, "ev1", Some("oc_1"), "om_card", now);
-        assert_eq!(
-            r.request.time_range.start,
-            "2026-11-25T09:45:00Z".parse::<DateTime<Utc>>().unwrap()
+    fn incident(now: DateTime<Utc>, alerts: usize) -> Incident {
+        let mut incident = Incident::new(
+            "inc-20261125T100000Z-00000001".into(),
+            now,
+            Some("oc_1".into()),
         );
-        assert_eq!(r.request.time_range.end, now);
-        assert_eq!(
-            r.request_id,
-            for_alert(&n, "ev1", None, "om_x", now).request_id
-        );
-        assert_ne!(
-            r.request_id,
-            for_alert(&n, "ev2", None, "om_x", now).request_id
-        );
-        assert_eq!(r.reply_to.message_id.as_deref(), Some("om_card"));
-        assert_eq!(r.reply_to.alert_event_id.as_deref(), Some("ev1"));
-        assert!(r.request.description.contains("PodCrashLooping"));
-        assert!(r.request.alert.is_some());
+        incident.absorb(&crate::alert_card::tests::group(alerts, "firing"), now);
+        incident.card = Some("om_card".into());
+        incident
+    }
+
+    fn analysis(services: &[&str]) -> AnalysisRef {
+        AnalysisRef {
+            request_id: "r1".into(),
+            generation: 1,
+            requested_at: Utc::now(),
+            services: services.iter().map(|s| s.to_string()).collect(),
+            report_id: None,
+            top: None,
+            message: None,
+            done_at: None,
+            failure: None,
+        }
     }
 
     #[test]
-    fn old_alerts_are_analysed_over_six_hours_at_most() {
-        let n = crate::alert_card::tests::group(1, "firing");
+    fn the_incident_s_request_reads_from_before_its_first_alert_and_answers_in_its_thread() {
+        let now: DateTime<Utc> = "2026-11-25T10:12:00Z".parse().unwrap();
+        let r = for_incident(&incident(now, 2), &analysis(&["cart"]), now);
+        assert_eq!(
+            r.request.time_range.start,
+            "2026-11-25T09:45:00Z".parse::<DateTime<Utc>>().unwrap(),
+            "15 minutes before the alerts began"
+        );
+        assert_eq!(r.request.time_range.end, now);
+        assert_eq!(r.request_id, "r1");
+        assert_eq!(r.reply_to.message_id.as_deref(), Some("om_card"));
+        assert_eq!(
+            r.reply_to.incident_id.as_deref(),
+            Some("inc-20261125T100000Z-00000001")
+        );
+        assert!(r.request.description.contains("PodCrashLooping"));
+        assert!(r.request.description.contains("over services cart"));
+        assert_eq!(r.request.alert.map(|n| n.alerts.len()), Some(2));
+    }
+
+    #[test]
+    fn old_incidents_are_analysed_over_six_hours_at_most() {
         let now: DateTime<Utc> = "2026-11-28T10:00:00Z".parse().unwrap();
-        let r = for_alert(&n, "ev1", None, "om", now);
+        let r = for_incident(&incident(now, 1), &analysis(&[]), now);
         assert_eq!(r.request.time_range.duration(), Duration::hours(6));
     }
 }

@@ -26,6 +26,8 @@ struct Recording {
     /// Image uploads fail (sends still work).
     fail_uploads: std::sync::atomic::AtomicBool,
     uploads: std::sync::atomic::AtomicUsize,
+    /// Cards replaced in place: `(message id, card)`.
+    updates: Mutex<Vec<(String, aegis_feishu::Card)>>,
 }
 
 impl Recording {
@@ -75,6 +77,17 @@ impl Messenger for Recording {
             message: message.clone(),
             uuid: uuid.into(),
         })
+    }
+
+    async fn update(&self, id: &str, card: &aegis_feishu::Card) -> Result<(), Error> {
+        if let Some(fail) = *self.fail.lock().unwrap() {
+            return Err(fail());
+        }
+        self.updates
+            .lock()
+            .unwrap()
+            .push((id.to_string(), card.clone()));
+        Ok(())
     }
 
     async fn upload_image(&self, png: &[u8]) -> Result<String, Error> {
@@ -175,8 +188,15 @@ async fn reply_event(res: axum::response::Response) -> events::Event {
     cloudevents::binding::http::to_event(&headers, body.to_vec()).unwrap()
 }
 
+/// The only incident the app knows.
+async fn only_incident(app: &Notifier) -> aegis_core::incident::Incident {
+    let state = app.incidents.state().await.unwrap();
+    assert_eq!(state.incidents.len(), 1, "{:?}", state.incidents.keys());
+    state.incidents.into_values().next().unwrap()
+}
+
 #[tokio::test]
-async fn critical_firing_posts_card_and_asks_for_analysis_under_it() {
+async fn critical_firing_opens_an_incident_and_asks_for_its_analysis_under_the_card() {
     let (feishu, app) = setup();
     let event = alert_event("firing", "critical");
     let res = deliver(&app, event.clone()).await;
@@ -185,24 +205,168 @@ async fn critical_firing_posts_card_and_asks_for_analysis_under_it() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].to, "oc_oncall");
     assert!(!calls[0].reply);
+    let incident = only_incident(&app).await;
     assert_eq!(
         calls[0].uuid,
-        aegis_feishu::message_uuid(event.id(), "card")
+        aegis_feishu::message_uuid(&incident.id, "incident-card")
     );
     let Outgoing::Card(card) = &calls[0].message else {
         panic!("card")
     };
     assert!(card.text().contains("<at id=all></at>"));
-    assert_eq!(
-        app.store.get_card(event.id()).await.unwrap().as_deref(),
-        Some("om_1")
-    );
+    assert!(card.text().contains(&incident.id));
+    assert_eq!(incident.card.as_deref(), Some("om_1"));
     let reply = reply_event(res).await;
     assert_eq!(reply.ty(), "io.aegis.analysis.requested.v1");
     assert_eq!(reply.extension("aegisorigin").unwrap().to_string(), "alert");
     let data: events::AnalysisRequested = events::data_as(&reply).unwrap();
     assert_eq!(data.reply_to.message_id.as_deref(), Some("om_1"));
-    assert_eq!(data.reply_to.alert_event_id.as_deref(), Some(event.id()));
+    assert_eq!(
+        data.reply_to.incident_id.as_deref(),
+        Some(incident.id.as_str())
+    );
+    assert_eq!(data.request_id, incident.analyses[0].request_id);
+    // The redelivery asks again by the same id (the broker may have lost the reply).
+    let again = reply_event(deliver(&app, event).await).await;
+    let again: events::AnalysisRequested = events::data_as(&again).unwrap();
+    assert_eq!(again.request_id, data.request_id);
+    assert_eq!(feishu.calls().len(), 1, "posted once");
+}
+
+/// A firing critical group `name` about `service`.
+fn group_event(name: &str, service: &str, status: &str) -> events::Event {
+    let mut n = crate::alert_card::tests::group(1, status);
+    n.group_key = format!("{{}}:{{alertname=\"{name}\"}}");
+    for alert in &mut n.alerts {
+        alert.labels.insert("alertname".into(), name.into());
+        alert.labels.insert("service".into(), service.into());
+        alert.labels.insert("severity".into(), "critical".into());
+        alert.fingerprint = format!("fp-{name}");
+    }
+    n.to_event("webhook-receiver", n.event_id()).unwrap()
+}
+
+/// An `analysis.completed` of `request_id` for incident `incident`, ok with a report
+/// naming `top` first, or failed.
+fn incident_completion(
+    id: &str,
+    request_id: &str,
+    incident: &str,
+    card: &str,
+    top: Option<&str>,
+) -> events::Event {
+    let mut data = serde_json::json!({
+        "request_id": request_id, "origin": "alert",
+        "reply_to": {"chat_id": "oc_oncall", "message_id": card, "incident_id": incident},
+    });
+    match top {
+        Some(top) => {
+            let mut report = aegis_core::report::Report::new(
+                request_id,
+                aegis_core::report::TimeRange::last(chrono::Utc::now(), 15),
+            );
+            report.summary = format!("{top} broke");
+            report.ranked_root_causes = vec![aegis_core::report::RootCause::new(1, top, 0.8)];
+            data["outcome"] = "ok".into();
+            data["report"] = serde_json::to_value(report).unwrap();
+        }
+        None => {
+            data["outcome"] = "failed".into();
+            data["failure"] = serde_json::json!({"kind": "timeout", "message": "budget spent"});
+        }
+    }
+    events::build(EventType::AnalysisCompleted, "analyze", id, &data, &[]).unwrap()
+}
+
+#[tokio::test]
+async fn related_groups_go_into_the_incident_s_thread_and_a_grown_incident_is_analysed_again() {
+    let (feishu, app) = setup();
+    let first = deliver(&app, group_event("CartErrors", "cart", "firing")).await;
+    let asked: events::AnalysisRequested = events::data_as(&reply_event(first).await).unwrap();
+    // Same service: joins, into the thread, no second analysis while the first runs.
+    let res = deliver(&app, group_event("CartLatency", "cart", "firing")).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::ACCEPTED,
+        "no new analysis while one runs"
+    );
+    let calls = feishu.calls();
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1].reply, "in the thread");
+    assert_eq!(calls[1].to, "om_1");
+    let Outgoing::Card(joined) = &calls[1].message else {
+        panic!("card")
+    };
+    assert!(!joined.text().contains("<at"), "no @all in the thread");
+    {
+        let updates = feishu.updates.lock().unwrap();
+        assert_eq!(updates.len(), 1, "the incident card is updated in place");
+        assert_eq!(updates[0].0, "om_1");
+        assert!(
+            updates[0].1.text().contains("2 firing"),
+            "{}",
+            updates[0].1.text()
+        );
+    }
+    // The first analysis ends naming db, a service no alert named: its result goes
+    // into the thread.
+    let incident = only_incident(&app).await;
+    let done = deliver(
+        &app,
+        incident_completion(
+            "done-1",
+            &asked.request_id,
+            &incident.id,
+            "om_1",
+            Some("db"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        done.status(),
+        StatusCode::ACCEPTED,
+        "nothing new to cover yet"
+    );
+    let last = feishu.calls().last().cloned().unwrap();
+    assert!(
+        last.reply && last.to == "om_1",
+        "the result is in the thread"
+    );
+    // An unrelated service opens its own incident...
+    deliver(&app, group_event("PaymentDown", "payment", "firing")).await;
+    assert_eq!(app.incidents.state().await.unwrap().incidents.len(), 2);
+    // ...while a group about db, the analysis' candidate, joins the first and, bringing
+    // a service the analysis did not cover, asks for a re-run.
+    let res = deliver(&app, group_event("DbDown", "db", "firing")).await;
+    assert_eq!(app.incidents.state().await.unwrap().incidents.len(), 2);
+    let rerun: events::AnalysisRequested = events::data_as(&reply_event(res).await).unwrap();
+    let incident = app.incidents.get(&incident.id).await.unwrap().unwrap();
+    assert_eq!(incident.analyses.len(), 2);
+    assert_eq!(rerun.request_id, incident.analyses[1].request_id);
+    assert!(incident.analyses[1].services.contains("db"));
+    // The re-run's result supersedes the first one's card.
+    let first_result = incident.analyses[0].message.clone().unwrap();
+    deliver(
+        &app,
+        incident_completion(
+            "done-2",
+            &rerun.request_id,
+            &incident.id,
+            "om_1",
+            Some("db"),
+        ),
+    )
+    .await;
+    let updates = feishu.updates.lock().unwrap();
+    let superseded = updates
+        .iter()
+        .find(|(id, _)| *id == first_result)
+        .expect("the first result updated");
+    assert!(
+        superseded.1.title.starts_with("Superseded"),
+        "{}",
+        superseded.1.title
+    );
 }
 
 #[tokio::test]
@@ -214,11 +378,18 @@ async fn warning_and_resolved_groups_are_not_analysed() {
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let calls = feishu.calls();
     assert_eq!(calls.len(), 2);
+    assert!(
+        calls[1].reply,
+        "the resolution goes into the incident's thread"
+    );
     let Outgoing::Card(resolved) = &calls[1].message else {
         panic!("card")
     };
     assert_eq!(resolved.template, aegis_feishu::Template::Green);
     assert!(!resolved.text().contains("<at"));
+    let updates = feishu.updates.lock().unwrap();
+    let closed = &updates.last().expect("the incident card updated").1;
+    assert!(closed.title.starts_with("[RESOLVED]"), "{}", closed.title);
 }
 
 #[tokio::test]
@@ -246,13 +417,15 @@ async fn a_groups_cards_go_in_order_of_receipt_whatever_the_delivery_order() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert!(deliver(&app, firing.clone()).await.status().is_success());
     assert!(later.await.unwrap().status().is_success());
+    let incident = only_incident(&app).await;
     let uuids: Vec<_> = feishu.calls().into_iter().map(|c| c.uuid).collect();
     assert_eq!(
         uuids,
         [
-            feishu::message_uuid(firing.id(), "card"),
+            feishu::message_uuid(&incident.id, "incident-card"),
             feishu::message_uuid(resolved.id(), "card")
-        ]
+        ],
+        "the firing group opened the incident; its resolution went into the thread"
     );
 }
 
@@ -478,8 +651,8 @@ async fn send_outcomes_are_counted_on_metrics() {
     deliver(&app, alert_event("resolved", "warning")).await;
     let text = ctx.metrics.encode();
     assert!(
-        text.contains(r#"aegis_feishu_sends_total{what="alert card",outcome="ok"} 1"#),
-        "{text}"
+        text.contains(r#"aegis_feishu_sends_total{what="incident card",outcome="ok"} 1"#),
+        "the firing group opened its incident with a card: {text}"
     );
     assert!(
         text.contains(r#"aegis_feishu_sends_total{what="alert card",outcome="throttled"} 1"#),

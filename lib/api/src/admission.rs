@@ -25,6 +25,8 @@ pub struct Analyses {
     /// The concurrency limit and its queue (`AEGIS_ANALYZE_CONCURRENCY`,
     /// `AEGIS_ANALYZE_QUEUE`, `AEGIS_ANALYZE_QUEUE_WAIT`).
     pub slots: Slots,
+    /// The zone pages give times in (`AEGIS_TIMEZONE`).
+    pub clock: aegis_core::report::Clock,
 }
 
 /// An admitted request and the slot it holds while it runs.
@@ -64,10 +66,12 @@ impl Analyses {
             settings.analysis.queue,
             settings.analysis.queue_wait,
         );
+        let clock = aegis_core::report::Clock(settings.analysis.timezone);
         Self {
             analyzer: Analyzer::from_settings(settings).with_store(store.clone()),
             store,
             slots,
+            clock,
         }
     }
 

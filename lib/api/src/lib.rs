@@ -1,9 +1,10 @@
 //! The HTTP API of analyses, compatible with the original service's: the analyze
 //! request and its errors ([`request`]), admission under the concurrency limit
-//! ([`Analyses`], [`Slots`]), the read API over stored reports ([`read`]) and the
-//! OpenAPI document ([`openapi`]). The analyze and analyze-stream functions mount it.
+//! ([`Analyses`], [`Slots`]), the read API over stored reports ([`read`]) and
+//! incidents ([`incidents`]) and the OpenAPI document ([`openapi`]). The analyze and analyze-stream functions mount it.
 
 mod admission;
+pub mod incidents;
 pub mod openapi;
 pub mod read;
 pub mod request;

@@ -10,8 +10,13 @@ use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
 
+use crate::incidents::IncidentListing;
 use crate::read::{DeadLetterListing, Listing};
 use crate::request::{AnalyzeRequest, ErrorBody, RequestRange, RequestTime};
+use aegis_core::alert::{Severity, Status};
+use aegis_core::incident::{
+    AlertLine, AnalysisRef, Counts, Happening, Incident, IncidentSummary, Moment,
+};
 use aegis_core::report::{
     Direction, Evidence, Moved, Report, RootCause, SimilarIncident, Step, TimeRange, Trace, Usage,
 };
@@ -78,6 +83,25 @@ mod paths {
         ))]
     fn list_dead_letters() {}
 
+    #[utoipa::path(get, path = "/api/ops/incidents", tag = "incidents",
+        params(("limit" = Option<u32>, Query, description = "1..200, default 20")),
+        responses(
+            (status = 200, description = "Incidents (related alert groups joined into one), newest opened first", body = IncidentListing),
+            (status = 400, description = "A bad parameter, named"),
+            (status = 503, description = "The report store is unavailable"),
+        ))]
+    fn list_incidents() {}
+
+    #[utoipa::path(get, path = "/api/ops/incidents/{id}", tag = "incidents",
+        params(("id" = String, Path, description = "The incident id, inc-<yyyymmddThhmmssZ>-<hex>")),
+        responses(
+            (status = 200, description = "The incident with its alerts, analyses and timeline (JSON; its HTML page with Accept: text/html)", body = Incident),
+            (status = 400, description = "A malformed id"),
+            (status = 404, description = "No such incident"),
+            (status = 503, description = "The report store is unavailable"),
+        ))]
+    fn get_incident() {}
+
     #[utoipa::path(post, path = "/alertmanager/webhook", tag = "alerts",
         request_body(content = Object, description = "Alertmanager webhook payload, version 4"),
         responses(
@@ -99,8 +123,8 @@ mod paths {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Aegis", description = "Read-only root-cause analysis for Kubernetes: ranked root-cause candidates with probabilities and evidence from Prometheus, Loki and Jaeger."),
-    paths(paths::analyze, paths::analyze_stream, paths::get_analysis, paths::list_analyses, paths::list_dead_letters, paths::webhook, paths::healthz),
-    components(schemas(AnalyzeRequest, RequestRange, RequestTime, ErrorBody, Report, RootCause, Evidence, Trace, Step, Usage, TimeRange, Moved, Direction, SimilarIncident, ReportSummary, Listing, DeadLetter, DeadLetterListing)),
+    paths(paths::analyze, paths::analyze_stream, paths::get_analysis, paths::list_analyses, paths::list_dead_letters, paths::list_incidents, paths::get_incident, paths::webhook, paths::healthz),
+    components(schemas(AnalyzeRequest, RequestRange, RequestTime, ErrorBody, Report, RootCause, Evidence, Trace, Step, Usage, TimeRange, Moved, Direction, SimilarIncident, ReportSummary, Listing, DeadLetter, DeadLetterListing, IncidentListing, Incident, IncidentSummary, AlertLine, AnalysisRef, Moment, Happening, Counts, Severity, Status)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

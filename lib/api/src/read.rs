@@ -175,29 +175,25 @@ fn parse_listing_query(query: &str) -> Result<(Option<DateTime<Utc>>, usize), Ap
                 })?;
                 since = Some(at.with_timezone(&Utc));
             }
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        bad(
-                            "limit",
-                            format!("expected a whole number from 1 to {MAX_LIMIT}, got {value:?}"),
-                        )
-                    })?;
-            }
+            "limit" => limit = parse_limit(&value).map_err(|problem| bad("limit", problem))?,
             other => return Err(bad(other, "unknown parameter; expected since or limit")),
         }
     }
     Ok((since, limit))
 }
 
-/// Markdown when the `Accept` header names `text/markdown` (with a non-zero q) before any
-/// JSON type; JSON otherwise, including for `*/*` and no header.
+/// A listing's `limit`: a whole number from 1 to [`MAX_LIMIT`], or what is wrong.
+pub(crate) fn parse_limit(value: &str) -> Result<usize, String> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .ok_or_else(|| format!("expected a whole number from 1 to {MAX_LIMIT}, got {value:?}"))
+}
+
 /// How a report is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Representation {
+pub(crate) enum Representation {
     Json,
     Markdown,
     Html,
@@ -205,7 +201,7 @@ enum Representation {
 
 /// The first of JSON, Markdown and HTML that `Accept` names (and does not refuse
 /// with `q=0`), in the order it names them; JSON when it names none (`*/*`, curl).
-fn representation(headers: &HeaderMap) -> Representation {
+pub(crate) fn representation(headers: &HeaderMap) -> Representation {
     for value in headers.get_all(header::ACCEPT) {
         let Ok(value) = value.to_str() else { continue };
         for range in value.split(',') {

@@ -192,6 +192,94 @@ pub async fn past_incidents<O: ObjectStore>(store: &Store<O>) {
 }
 
 /// A report blaming `service`, whose `signal` rose.
+/// Checks the incident records of `store`, over an empty object store: log entries
+/// are created once (of two writers of one number exactly one wins, racing or not),
+/// the head is replaced, incidents list newest opened first, and a thread leads to its
+/// incident.
+pub async fn incident_records<O: ObjectStore>(store: &Store<O>) {
+    use crate::Claim;
+    assert_eq!(store.get_incident_entry(1).await.expect("get"), None);
+    assert_eq!(store.get_incident_head().await.expect("head"), None);
+    let (a, b) = futures::join!(
+        store.append_incident_entry(1, b"{\"from\":\"a\"}"),
+        store.append_incident_entry(1, b"{\"from\":\"b\"}"),
+    );
+    let won = [a.expect("append"), b.expect("append")];
+    assert_eq!(
+        won.iter().filter(|c| **c == Claim::Won).count(),
+        1,
+        "exactly one writer of entry 1: {won:?}"
+    );
+    let kept = store
+        .get_incident_entry(1)
+        .await
+        .expect("get")
+        .expect("entry 1");
+    let winner = if won[0] == Claim::Won { "a" } else { "b" };
+    assert_eq!(
+        kept,
+        format!("{{\"from\":\"{winner}\"}}").into_bytes(),
+        "the winner's entry stands"
+    );
+    assert_eq!(
+        store.append_incident_entry(1, b"{}").await.expect("append"),
+        Claim::AlreadyTaken
+    );
+    for head in [&b"{\"seq\":1}"[..], b"{\"seq\":2}"] {
+        store.put_incident_head(head).await.expect("put head");
+    }
+    assert_eq!(
+        store.get_incident_head().await.expect("head").as_deref(),
+        Some(&b"{\"seq\":2}"[..])
+    );
+    let at = |h: u32| {
+        chrono::DateTime::<chrono::Utc>::UNIX_EPOCH
+            + chrono::Duration::hours(i64::from(h) + 480_000)
+    };
+    store
+        .put_incident(at(1), "inc-old", b"old")
+        .await
+        .expect("put");
+    store
+        .put_incident(at(2), "inc-new", b"new")
+        .await
+        .expect("put");
+    store
+        .put_incident(at(1), "inc-old", b"old, updated")
+        .await
+        .expect("put");
+    assert_eq!(
+        store.list_incidents(10).await.expect("list"),
+        vec![b"new".to_vec(), b"old, updated".to_vec()],
+        "newest opened first, each once"
+    );
+    assert_eq!(store.list_incidents(1).await.expect("list").len(), 1);
+    assert_eq!(
+        store
+            .get_incident(at(1), "inc-old")
+            .await
+            .expect("get")
+            .as_deref(),
+        Some(&b"old, updated"[..])
+    );
+    store
+        .put_incident_thread("om_card", "inc-new")
+        .await
+        .expect("thread");
+    assert_eq!(
+        store
+            .get_incident_thread("om_card")
+            .await
+            .expect("thread")
+            .as_deref(),
+        Some("inc-new")
+    );
+    assert_eq!(
+        store.get_incident_thread("om_other").await.expect("thread"),
+        None
+    );
+}
+
 fn incident(id: &str, service: &str, signal: &str) -> Report {
     Report {
         summary: format!("{service} {signal}"),
@@ -219,6 +307,25 @@ mod tests {
     #[tokio::test]
     async fn memory_keeps_the_past_incident_index() {
         super::past_incidents(&crate::Memory::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_keeps_the_incident_records() {
+        super::incident_records(&crate::Memory::default()).await;
+    }
+
+    // Several threads, so the racing appends really run at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn folder_keeps_the_incident_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = crate::Folder::open(
+            &dir.path().join("data"),
+            Duration::from_secs(3600),
+            crate::ReportLinks::None,
+        )
+        .await
+        .expect("open");
+        super::incident_records(&folder).await;
     }
 
     #[tokio::test]

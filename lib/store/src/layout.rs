@@ -21,14 +21,20 @@ pub const SIMILAR: &str = "similar/";
 /// The folder of the dead letters, newest first.
 pub const DEAD_LETTERS: &str = "dead-letters/";
 
+/// The folder of the incidents as they stand, newest first.
+pub const INCIDENTS: &str = "incidents/";
+
 /// Every folder of the layout, which the folder store makes when it opens.
-pub const FOLDERS: [&str; 6] = [
+pub const FOLDERS: [&str; 9] = [
     "reports",
     "index",
     "similar",
     "cards",
     "markers",
     "dead-letters",
+    "incidents",
+    "incident-log",
+    "incident-state",
 ];
 
 /// `reports/<id>.json`: the report.
@@ -69,4 +75,22 @@ pub fn marker(marker: &str) -> String {
 /// `dead-letters/<reverse time>-<event id>.json`: the dead letter `id` received at `at`.
 pub fn dead_letter(at: DateTime<Utc>, id: &str) -> String {
     format!("{DEAD_LETTERS}{}.json", key::index_name(at, id))
+}
+
+/// `incident-log/<seq, 20 digits>`: entry `seq` of the incident decisions' log.
+pub fn incident_entry(seq: u64) -> String {
+    format!("incident-log/{seq:020}")
+}
+
+/// `incident-state/head.json`: the incidents as of some entry of the log.
+pub const INCIDENT_HEAD: &str = "incident-state/head.json";
+
+/// `incident-state/thread-<message id>`: the incident whose thread starts at a message.
+pub fn incident_thread(message_id: &str) -> String {
+    format!("incident-state/thread-{}", key::object_name(message_id))
+}
+
+/// `incidents/<reverse opened time>-<id>.json`: the incident `id` opened at `at`.
+pub fn incident(at: DateTime<Utc>, id: &str) -> String {
+    format!("{INCIDENTS}{}.json", key::index_name(at, id))
 }

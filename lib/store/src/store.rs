@@ -79,6 +79,27 @@ pub trait ReportStore: Send + Sync {
     /// Removes the dead letter `id` received at `at` (see [`DeadLetter::id`]), once it
     /// has been sent again; removing one that is gone is not an error.
     async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error>;
+    /// Writes `entry` as number `seq` of the incident log unless that number is taken
+    /// (a conditional create): of two writers of one number exactly one wins, so every
+    /// replica reads the same decisions in the same order.
+    async fn append_incident_entry(&self, seq: u64, entry: &[u8]) -> Result<Claim, Error>;
+    /// Entry `seq` of the incident log.
+    async fn get_incident_entry(&self, seq: u64) -> Result<Option<Vec<u8>>, Error>;
+    /// Replaces the incidents' head: their state as of some entry (a hint where to
+    /// start reading the log; a stale head only means more entries to read).
+    async fn put_incident_head(&self, head: &[u8]) -> Result<(), Error>;
+    /// The incidents' head, if one was written.
+    async fn get_incident_head(&self) -> Result<Option<Vec<u8>>, Error>;
+    /// Stores the incident `id` opened at `at` as it now stands (JSON), for reading.
+    async fn put_incident(&self, at: DateTime<Utc>, id: &str, json: &[u8]) -> Result<(), Error>;
+    /// The incident `id` opened at `at`.
+    async fn get_incident(&self, at: DateTime<Utc>, id: &str) -> Result<Option<Vec<u8>>, Error>;
+    /// Stored incidents, newest opened first, at most `limit`.
+    async fn list_incidents(&self, limit: usize) -> Result<Vec<Vec<u8>>, Error>;
+    /// Remembers that the thread under `message_id` is the incident `id`'s.
+    async fn put_incident_thread(&self, message_id: &str, id: &str) -> Result<(), Error>;
+    /// The incident whose thread starts at `message_id`.
+    async fn get_incident_thread(&self, message_id: &str) -> Result<Option<String>, Error>;
 }
 
 /// The report store over the object store `O`, with the result cards' link policy.
@@ -301,6 +322,69 @@ impl<O: ObjectStore> ReportStore for Store<O> {
 
     async fn remove_dead_letter(&self, at: DateTime<Utc>, id: &str) -> Result<(), Error> {
         self.objects.delete(&layout::dead_letter(at, id)).await
+    }
+
+    async fn append_incident_entry(&self, seq: u64, entry: &[u8]) -> Result<Claim, Error> {
+        let created = self
+            .objects
+            .put_if_absent(&layout::incident_entry(seq), entry.to_vec(), layout::JSON)
+            .await?;
+        Ok(if created {
+            Claim::Won
+        } else {
+            Claim::AlreadyTaken
+        })
+    }
+
+    async fn get_incident_entry(&self, seq: u64) -> Result<Option<Vec<u8>>, Error> {
+        self.objects.get(&layout::incident_entry(seq)).await
+    }
+
+    async fn put_incident_head(&self, head: &[u8]) -> Result<(), Error> {
+        self.objects
+            .put(layout::INCIDENT_HEAD, head.to_vec(), layout::JSON)
+            .await
+    }
+
+    async fn get_incident_head(&self) -> Result<Option<Vec<u8>>, Error> {
+        self.objects.get(layout::INCIDENT_HEAD).await
+    }
+
+    async fn put_incident(&self, at: DateTime<Utc>, id: &str, json: &[u8]) -> Result<(), Error> {
+        self.objects
+            .put(&layout::incident(at, id), json.to_vec(), layout::JSON)
+            .await
+    }
+
+    async fn get_incident(&self, at: DateTime<Utc>, id: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.objects.get(&layout::incident(at, id)).await
+    }
+
+    async fn list_incidents(&self, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
+        let keys = self.objects.list(layout::INCIDENTS, None, limit).await?;
+        let mut incidents = Vec::with_capacity(keys.len());
+        for key in keys {
+            // Removed between the listing and the read (retention): skipped.
+            if let Some(bytes) = self.objects.get(&key).await? {
+                incidents.push(bytes);
+            }
+        }
+        Ok(incidents)
+    }
+
+    async fn put_incident_thread(&self, message_id: &str, id: &str) -> Result<(), Error> {
+        self.objects
+            .put(
+                &layout::incident_thread(message_id),
+                id.as_bytes().to_vec(),
+                layout::TEXT,
+            )
+            .await
+    }
+
+    async fn get_incident_thread(&self, message_id: &str) -> Result<Option<String>, Error> {
+        let id = self.get_text(layout::incident_thread(message_id)).await?;
+        Ok(id.map(|s| s.trim().to_string()))
     }
 }
 

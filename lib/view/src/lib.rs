@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod graph;
+pub mod incident;
 pub mod markdown;
 pub mod page;
 

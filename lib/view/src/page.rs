@@ -11,7 +11,7 @@ use crate::{chart, graph};
 /// Size of a chart on the page, in CSS pixels.
 const CHART: (u32, u32) = (720, 240);
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:960px;padding:24px;color:#212529;line-height:1.45}
 h1{font-size:1.5em;margin:0 0 4px} h2{font-size:1.2em;border-bottom:1px solid #dee2e6;padding-bottom:4px;margin-top:32px}
 h3{font-size:1.05em;margin:24px 0 6px} .meta{color:#495057;font-size:.9em} .meta span{margin-right:16px}

@@ -55,7 +55,12 @@ async fn post_twice(webhook: &str, notifications: &[Value]) {
     for n in notifications {
         for _ in 0..2 {
             let res = http.post(webhook).json(n).send().await.unwrap();
-            assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+            assert_eq!(
+                res.status(),
+                200,
+                "{}",
+                res.text().await.unwrap_or_default()
+            );
         }
     }
 }
@@ -69,7 +74,10 @@ fn interleaved(range: std::ops::Range<usize>, status: &str, started: &str) -> Ve
 }
 
 fn is_result(m: &Posted) -> bool {
-    m.title().is_some_and(|t| t.contains("Root-cause")) || m.latest().title().is_some_and(|t| t.starts_with("Superseded"))
+    m.title().is_some_and(|t| t.contains("Root-cause"))
+        || m.latest()
+            .title()
+            .is_some_and(|t| t.starts_with("Superseded"))
 }
 
 /// The top-level card of failure `f`.
@@ -120,11 +128,19 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
             })
         })
         .await;
-    assert!(analysed, "three incidents, each with a result: {:#?}", fake.api.messages());
+    assert!(
+        analysed,
+        "three incidents, each with a result: {:#?}",
+        fake.api.messages()
+    );
 
     // The rest: the ledger incident grows by ledger-db (a neighbour in the call graph)
     // and is analysed again; the others grow by alerts of services they had.
-    post_twice(webhook, &interleaved(GROUPS / 2..GROUPS, "firing", &started)).await;
+    post_twice(
+        webhook,
+        &interleaved(GROUPS / 2..GROUPS, "firing", &started),
+    )
+    .await;
     let rerun = fake
         .api
         .wait_until(wait, |m| {
@@ -141,8 +157,12 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
         .wait_until(wait, |m| {
             (0..3).all(|f| {
                 incident_card(m, f).first().is_some_and(|c| {
-                    c.latest().title().is_some_and(|t| t.starts_with("[RESOLVED]"))
-                        && c.latest().text().contains(&format!("0 firing · {GROUPS} resolved"))
+                    c.latest()
+                        .title()
+                        .is_some_and(|t| t.starts_with("[RESOLVED]"))
+                        && c.latest()
+                            .text()
+                            .contains(&format!("0 firing · {GROUPS} resolved"))
                 })
             })
         })
@@ -157,13 +177,19 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
     assert_eq!(top.len(), 3, "one card per incident: {top:#?}");
     for (f, (prefix, ..)) in FAILURES.iter().enumerate() {
         let card = &incident_card(&messages, f)[0];
-        assert!(card.text().contains("<at id=all></at>"), "{prefix}: @all once, on the incident card");
+        assert!(
+            card.text().contains("<at id=all></at>"),
+            "{prefix}: @all once, on the incident card"
+        );
         assert!(!card.updates.is_empty(), "{prefix}: updated in place");
         let thread: Vec<_> = messages
             .iter()
             .filter(|m| m.parent_id.as_deref() == Some(card.message_id.as_str()))
             .collect();
-        assert!(thread.iter().all(|m| m.in_thread), "{prefix}: replies are in the thread");
+        assert!(
+            thread.iter().all(|m| m.in_thread),
+            "{prefix}: replies are in the thread"
+        );
         assert!(
             thread.iter().all(|m| !m.text().contains("<at")),
             "{prefix}: nobody is mentioned again"
@@ -186,10 +212,17 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
         assert_eq!(strays, 0, "{prefix}: no card of it outside its thread");
         let results = results_under(&messages, &card.message_id);
         let expected = if f == 1 { 2 } else { 1 };
-        assert_eq!(results.len(), expected, "{prefix}: one analysis per incident, plus the re-run of the grown one");
+        assert_eq!(
+            results.len(),
+            expected,
+            "{prefix}: one analysis per incident, plus the re-run of the grown one"
+        );
         if f == 1 {
             assert!(
-                results[0].latest().title().is_some_and(|t| t.starts_with("Superseded")),
+                results[0]
+                    .latest()
+                    .title()
+                    .is_some_and(|t| t.starts_with("Superseded")),
                 "the first ledger result is marked superseded: {:?}",
                 results[0].latest().title()
             );
@@ -220,11 +253,18 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
             .map(|m| m["kind"].as_str().unwrap())
             .collect();
         assert_eq!(kinds[0], "alerts", "{kinds:?}");
-        let asked = kinds.iter().position(|k| *k == "analysis_requested").unwrap();
+        let asked = kinds
+            .iter()
+            .position(|k| *k == "analysis_requested")
+            .unwrap();
         let done = kinds.iter().position(|k| *k == "analysis_done").unwrap();
         assert!(asked < done, "{kinds:?}");
         assert_eq!(kinds.last(), Some(&"resolved"), "{kinds:?}");
-        assert_eq!(kinds.iter().filter(|k| **k == "alerts").count(), 2 * GROUPS, "each notification once: {kinds:?}");
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "alerts").count(),
+            2 * GROUPS,
+            "each notification once: {kinds:?}"
+        );
         let page = http
             .get(format!("{api}/{id}"))
             .header("accept", "text/html")
@@ -250,7 +290,12 @@ async fn a_storm_of_three_failures_is_three_incidents_on_aegis_dev() {
     );
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (dev, _scratch) = process::dev(&vars, None).await.unwrap();
-    storm(&fake, &dev.url("/alertmanager/webhook"), &dev.url("/api/ops/incidents")).await;
+    storm(
+        &fake,
+        &dev.url("/alertmanager/webhook"),
+        &dev.url("/api/ops/incidents"),
+    )
+    .await;
     tokio::time::timeout(Duration::from_secs(120), dev.broker().wait_idle())
         .await
         .expect("every delivery ends");
@@ -282,7 +327,9 @@ async fn a_storm_of_three_failures_is_three_incidents_with_functions_as_processe
     .unwrap();
     storm(
         &fake,
-        &cluster.replica("webhook-receiver").url("/alertmanager/webhook"),
+        &cluster
+            .replica("webhook-receiver")
+            .url("/alertmanager/webhook"),
         &cluster.replica("analyze").url("/api/ops/incidents"),
     )
     .await;

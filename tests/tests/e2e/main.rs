@@ -7,6 +7,7 @@ mod bridge;
 mod chat;
 mod demo;
 mod foundation;
+mod incidents;
 mod manifests;
 mod mcp;
 mod page;

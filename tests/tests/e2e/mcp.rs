@@ -76,6 +76,20 @@ async fn setup() -> Setup {
     ] {
         store.put_report(&r, aegis_view::views(&r)).await.unwrap();
     }
+    // One incident, as notifier would have recorded it.
+    let store: Arc<dyn aegis_store::ReportStore> = Arc::new(store);
+    let incidents = aegis_incident::Incidents::new(store, aegis_incident::Rule::default());
+    let group: aegis_core::alert::Notification = serde_json::from_value(serde_json::json!({
+        "version": "4", "groupKey": "g", "status": "firing", "receiver": "aegis",
+        "alerts": [{"status": "firing", "labels": {"alertname": "ContactsDown", "service": "ts-contacts-service"},
+                    "startsAt": case.start.to_rfc3339(), "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "f"}],
+    }))
+    .unwrap();
+    let incident = incidents
+        .assign(&group, "alert-1", None, case.end)
+        .await
+        .unwrap()
+        .incident;
     let url = replay.base_url.clone();
     let path = |p: &Path| p.display().to_string();
     let env = [
@@ -92,6 +106,7 @@ async fn setup() -> Setup {
         ("MCP_EXPECT_SIMILAR", "past-2".into()),
         ("MCP_NOT_SIMILAR", "past-3".into()),
         ("MCP_SERVICE", "ts-order-service".into()),
+        ("MCP_INCIDENT", incident.id.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -132,6 +147,13 @@ fn check(seen: &serde_json::Value) {
         .collect();
     assert!(tools.contains(&"rank_root_causes"), "{tools:?}");
     assert!(tools.contains(&"search_past_incidents"), "{tools:?}");
+    assert!(tools.contains(&"list_incidents"), "{tools:?}");
+    assert_eq!(
+        seen["incidents"].as_array().map(Vec::len),
+        Some(1),
+        "{seen}"
+    );
+    assert_eq!(seen["timeline"][0], "alerts", "{seen}");
     let similar = seen["similar"].to_string();
     assert!(similar.contains("report past-2 (100% alike)"), "{similar}");
 }

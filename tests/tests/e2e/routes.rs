@@ -40,7 +40,19 @@ fn probes(method: &Method, template: &str, known_id: &str) -> Vec<Probe> {
             ),
             probe("/api/ops/analyses/a%20b%3F", None, StatusCode::BAD_REQUEST),
         ],
-        ("GET", "/api/ops/analyses" | "/api/ops/dead-letters") => vec![
+        ("GET", "/api/ops/incidents/{id}") => vec![
+            probe(
+                "/api/ops/incidents/inc-20261207T100000Z-00000000",
+                None,
+                StatusCode::NOT_FOUND,
+            ),
+            probe(
+                "/api/ops/incidents/not-an-incident",
+                None,
+                StatusCode::BAD_REQUEST,
+            ),
+        ],
+        ("GET", "/api/ops/analyses" | "/api/ops/dead-letters" | "/api/ops/incidents") => vec![
             probe(template, None, StatusCode::OK),
             probe(
                 &format!("{template}?limit=0"),

@@ -522,6 +522,16 @@ async fn s3_objects_keep_the_object_store_contract() {
     store::contract::object_store(s3.objects()).await;
 }
 
+/// The incident records' contract (log entries created once, racing appends, the
+/// head, the listing, threads) against S3 on moto, as the folder and memory stores run it.
+#[tokio::test]
+async fn s3_keeps_the_incident_records() {
+    let server = S3Server::start().await.expect("moto's S3 server starts");
+    server.create_bucket(BUCKET).await.expect("bucket");
+    let s3 = s3_store(&server, ReportLinks::None);
+    store::contract::incident_records(&s3).await;
+}
+
 /// The past-incident index contract (the body the folder and memory stores run in
 /// `aegis-store`'s unit tests) against S3 on moto: entries written with reports,
 /// rebuilt from them when missing or unreadable.

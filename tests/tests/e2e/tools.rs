@@ -249,7 +249,7 @@ async fn every_client_method_and_tool_sends_only_query_endpoints() {
 }
 
 /// `aegis mcp`'s tools (the backends' catalog, `rank_root_causes`,
-/// `search_past_incidents`) are the agent's read-only ones: called against the
+/// `search_past_incidents`, `list_incidents`) are read-only: called against the
 /// recorder, nothing but query endpoints leaves the process.
 #[tokio::test]
 async fn the_mcp_servers_tools_send_only_query_endpoints() {
@@ -265,13 +265,17 @@ async fn the_mcp_servers_tools_send_only_query_endpoints() {
     let mcp = aegis_cli::mcp::tools(&tools, Some(engine), store, Duration::from_secs(30));
     let backends = aegis_tools::catalog(&tools);
     let mut expected = backends.names();
-    expected.extend(["rank_root_causes", "search_past_incidents"]);
+    expected.extend([
+        "rank_root_causes",
+        "search_past_incidents",
+        "list_incidents",
+    ]);
     expected.sort_unstable();
     let mut listed = mcp.names();
     listed.sort_unstable();
     assert_eq!(
         listed, expected,
-        "the backends' tools, the engine and the search, no more"
+        "the backends' tools, the engine, the search and the incidents, no more"
     );
     let (start, end) = incident_window();
     let text = mcp
@@ -290,6 +294,11 @@ async fn the_mcp_servers_tools_send_only_query_endpoints() {
         .await
         .expect("search_past_incidents");
     assert_eq!(text, "No stored past incident matches.");
+    let text = mcp
+        .call("list_incidents", json!({}))
+        .await
+        .expect("list_incidents");
+    assert_eq!(text, "[]", "no incident in an empty store");
     let requests = server.requests();
     assert!(!requests.is_empty(), "the engine read the backends");
     assert_only_queries(&requests);

@@ -3,7 +3,19 @@ use serde::{Deserialize, Serialize};
 /// How bad an alert is, from its `severity` label. Alerting rules spell it in many
 /// ways; the common spellings fold into five ranks so "the highest in a group" means
 /// something and cards get the right colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// No `severity` label, or one not recognised.

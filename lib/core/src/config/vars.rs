@@ -168,6 +168,22 @@ pub const VARIABLES: &[Variable] = &[
         "critical",
         "Severities whose firing alert groups are analysed automatically, comma-separated.",
     ),
+    // incidents
+    var(
+        "AEGIS_INCIDENT_WINDOW",
+        "30m",
+        "How long after an incident's last firing alert group a related group still joins it; `0` makes every alert group its own incident.",
+    ),
+    var(
+        "AEGIS_INCIDENT_RELATE",
+        "service,graph,candidate",
+        "What relates an alert group to an open incident in the same namespace, comma-separated: `service` (a service in common), `graph` (a service calling or called by one of the incident's, in `AEGIS_SERVICE_GRAPH` or the call graph its analyses saw), `candidate` (a service its analyses ranked first or second), `namespace` (any group of the same namespace).",
+    ),
+    var(
+        "AEGIS_SERVICE_GRAPH",
+        "",
+        "Known calls between services for grouping alerts, `caller>callee` pairs, comma-separated (`frontend>checkout,checkout>payment`).",
+    ),
     // tools
     var("PROMETHEUS_BASE_URL", "", "Prometheus HTTP API base URL."),
     secret(

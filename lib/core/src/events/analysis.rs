@@ -45,6 +45,10 @@ pub struct ReplyTarget {
     /// The user who asked, for mentions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_open_id: Option<String>,
+    /// The incident the analysis is for: its result goes into the incident's thread
+    /// and supersedes the incident's earlier analyses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<String>,
 }
 
 /// Data of `io.aegis.analysis.requested.v1`.
