@@ -180,7 +180,12 @@ async fn update_incident_card(
         let Some(card_id) = incident.card.clone() else {
             return Ok(());
         };
-        let card = incident_card::current(&incident, &app.style, chrono::Utc::now());
+        let card = incident_card::current(
+            &incident,
+            &app.style,
+            app.public_base.as_deref(),
+            chrono::Utc::now(),
+        );
         let updated = app.messenger.update(&card_id, &card).await.map(|()| Sent {
             message_id: card_id.clone(),
         });

@@ -26,8 +26,14 @@ pub fn opening(n: &Notification, incident: &Incident, style: &Style, now: DateTi
     card
 }
 
-/// The card as the incident now stands.
-pub fn current(incident: &Incident, style: &Style, now: DateTime<Utc>) -> Card {
+/// The card as the incident now stands; with `public_base` (`AEGIS_PUBLIC_BASE_URL`)
+/// it links to the incident's timeline page.
+pub fn current(
+    incident: &Incident,
+    style: &Style,
+    public_base: Option<&str>,
+    now: DateTime<Utc>,
+) -> Card {
     let counts = incident.counts();
     let severity = incident.severity();
     let since = incident.since();
@@ -136,7 +142,15 @@ pub fn current(incident: &Incident, style: &Style, now: DateTime<Utc>) -> Card {
     if alerts.len() > LISTED {
         card = card.markdown(format!("… and {} more", alerts.len() - LISTED));
     }
-    card.note(format!("incident {}", esc(&incident.id)))
+    let mut note = format!("incident {}", esc(&incident.id));
+    if let Some(base) = public_base {
+        note.push_str(&format!(
+            " · [timeline]({}/api/ops/incidents/{})",
+            base.trim_end_matches('/'),
+            incident.id
+        ));
+    }
+    card.note(note)
 }
 
 /// What an earlier result card of the incident becomes once a newer analysis is in
@@ -197,7 +211,7 @@ mod tests {
 
     #[test]
     fn the_current_card_counts_alerts_and_says_when_all_resolved() {
-        let firing = current(&incident("firing"), &style(), now());
+        let firing = current(&incident("firing"), &style(), None, now());
         assert_eq!(firing.template, Template::Red);
         assert!(
             firing
@@ -212,7 +226,23 @@ mod tests {
                 .contains("2 firing · 0 resolved · 1 alert groups")
         );
         assert!(!firing.text().contains("<at"), "an update mentions nobody");
-        let resolved = current(&incident("resolved"), &style(), now());
+        let resolved = current(
+            &incident("resolved"),
+            &style(),
+            Some("https://aegis.example/"),
+            now(),
+        );
+        assert!(
+            resolved.text().contains(
+                "[timeline](https://aegis.example/api/ops/incidents/inc-20261125T100000Z-abcd0123)"
+            ),
+            "{}",
+            resolved.text()
+        );
+        assert!(
+            !firing.text().contains("[timeline]"),
+            "no link without a public base"
+        );
         assert_eq!(resolved.template, Template::Green);
         assert!(
             resolved

@@ -55,6 +55,8 @@ pub struct Notifier {
     pub order: Order,
     /// Which incident each alert group belongs to, decided once in the store.
     pub incidents: aegis_incident::Incidents,
+    /// `AEGIS_PUBLIC_BASE_URL`, where the incident cards link to their timeline page.
+    pub public_base: Option<String>,
 }
 
 impl Notifier {
@@ -67,6 +69,10 @@ impl Notifier {
         messenger: Arc<dyn Messenger>,
     ) -> Self {
         let incidents = aegis_incident::Incidents::new(store.clone(), config.incident);
+        let public_base = match &config.store.links {
+            aegis_store::ReportLinks::PublicBase(base) => Some(base.as_str().to_string()),
+            _ => None,
+        };
         Self {
             messenger,
             store,
@@ -76,6 +82,7 @@ impl Notifier {
             },
             auto_analyze: config.alert.auto_analyze_severities,
             incidents,
+            public_base,
             local: config.feishu.credentials.is_none(),
             feishu: Arc::new(config.feishu),
             sends: metrics::Sends::register(&ctx.metrics),

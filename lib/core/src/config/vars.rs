@@ -354,7 +354,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "AEGIS_PUBLIC_BASE_URL",
         "",
-        "Public base URL of the analyze function, for report links.",
+        "Public base URL of the analyze function, for report links and the incident cards' timeline links.",
     ),
     // store
     var(
