@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::observations::Observations;
+use super::signals::LogLines;
 use super::window::GUARD_SECONDS;
 
 /// Lines a template needs over the history to be part of an invariant.
@@ -66,53 +67,52 @@ impl BrokenInvariant {
 
 /// Per service, the invariant of its logs that the part from `split` on breaks most:
 /// pairs of templates learnt from the minutes before the split (less the minute just
-/// before it, as for [`crate::signals::log_changes`]). `templates` are the lines'
-/// templates ([`crate::signals::templates`]).
+/// before it, as for [`crate::signals::log_changes`]). `lines` are the range's lines
+/// grouped once ([`crate::signals::templates`]).
 pub fn broken(
     obs: &Observations,
-    templates: &[String],
+    lines: &LogLines,
     split: f64,
 ) -> BTreeMap<String, BrokenInvariant> {
-    #[derive(Default)]
-    struct Counts<'a> {
-        /// Per minute before the split: lines per template.
-        minutes: BTreeMap<i64, HashMap<&'a str, usize>>,
-        /// Lines per template from the split on.
-        incident: HashMap<&'a str, usize>,
-        /// A line of each template.
-        examples: HashMap<&'a str, &'a str>,
-    }
-    let mut per: HashMap<&str, Counts> = HashMap::new();
-    for (l, t) in obs.logs.iter().zip(templates) {
-        let counts = per.entry(l.service.as_str()).or_default();
-        if l.time >= split {
-            *counts.incident.entry(t).or_default() += 1;
-        } else if l.time < split - GUARD_SECONDS {
-            let minute = ((l.time - split) / 60.0).floor() as i64;
-            *counts
-                .minutes
-                .entry(minute)
-                .or_default()
-                .entry(t)
-                .or_default() += 1;
-        } else {
-            continue;
-        }
-        counts.examples.entry(t).or_insert(&l.line);
-    }
     let mut out = BTreeMap::new();
-    for (service, counts) in &per {
-        if counts.incident.is_empty() {
+    for (service, indices) in &lines.by_service {
+        // Per minute before the split: lines per template; lines per template from
+        // the split on; a line of each template.
+        let mut minutes: BTreeMap<i64, HashMap<u32, usize>> = BTreeMap::new();
+        let mut incident: HashMap<u32, usize> = HashMap::new();
+        let mut examples: HashMap<u32, &str> = HashMap::new();
+        for &i in indices {
+            let l = &obs.logs[i];
+            let t = lines.template_of[i];
+            if l.time >= split {
+                *incident.entry(t).or_default() += 1;
+            } else if l.time < split - GUARD_SECONDS {
+                let minute = ((l.time - split) / 60.0).floor() as i64;
+                *minutes.entry(minute).or_default().entry(t).or_default() += 1;
+            } else {
+                continue;
+            }
+            examples.entry(t).or_insert(&l.line);
+        }
+        if incident.is_empty() {
             continue;
         }
-        if let Some(b) = strongest_break(counts.minutes.values(), &counts.incident) {
-            let line = |t: &str| counts.examples.get(t).copied().unwrap_or_default();
+        if let Some(b) = strongest_break(minutes.values(), &incident) {
+            let line = |t: u32| examples.get(&t).copied().unwrap_or_default();
             out.insert(
                 service.to_string(),
                 BrokenInvariant {
                     z: b.z,
-                    more: (b.more.to_string(), b.counts.0, line(b.more).to_string()),
-                    less: (b.less.to_string(), b.counts.1, line(b.less).to_string()),
+                    more: (
+                        lines.text(b.more).to_string(),
+                        b.counts.0,
+                        line(b.more).to_string(),
+                    ),
+                    less: (
+                        lines.text(b.less).to_string(),
+                        b.counts.1,
+                        line(b.less).to_string(),
+                    ),
                     ratio: b.ratio,
                     minutes: b.minutes,
                 },
@@ -122,11 +122,11 @@ pub fn broken(
     out
 }
 
-/// A break found by [`strongest_break`].
-struct Break<'a> {
+/// A break found by [`strongest_break`], of templates `K` (ids, or texts in tests).
+struct Break<K> {
     z: f64,
-    more: &'a str,
-    less: &'a str,
+    more: K,
+    less: K,
     ratio: f64,
     minutes: usize,
     /// Incident-part counts of `more` and `less`.
@@ -135,28 +135,25 @@ struct Break<'a> {
 
 /// The invariant among `minutes` (template counts per minute) that `incident`
 /// breaks most, if any.
-fn strongest_break<'a, 'm>(
-    minutes: impl Iterator<Item = &'m HashMap<&'a str, usize>>,
-    incident: &HashMap<&'a str, usize>,
-) -> Option<Break<'a>>
-where
-    'a: 'm,
-{
-    let minutes: Vec<&HashMap<&str, usize>> = minutes.collect();
-    let mut totals: HashMap<&str, (usize, usize)> = HashMap::new();
+fn strongest_break<'m, K: Copy + Ord + std::hash::Hash + 'm>(
+    minutes: impl Iterator<Item = &'m HashMap<K, usize>>,
+    incident: &HashMap<K, usize>,
+) -> Option<Break<K>> {
+    let minutes: Vec<&HashMap<K, usize>> = minutes.collect();
+    let mut totals: HashMap<K, (usize, usize)> = HashMap::new();
     for m in &minutes {
         for (t, n) in m.iter() {
-            let e = totals.entry(t).or_default();
+            let e = totals.entry(*t).or_default();
             e.0 += n;
             e.1 += 1;
         }
     }
-    let mut candidates: Vec<(&str, usize)> = totals
+    let mut candidates: Vec<(K, usize)> = totals
         .into_iter()
         .filter(|(_, (total, seen))| *total >= MIN_TOTAL && *seen >= MIN_MINUTES)
         .map(|(t, (total, _))| (t, total))
         .collect();
-    candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     candidates.truncate(MAX_TEMPLATES);
     // Dense per-minute counts, one row per candidate.
     let rows: Vec<Vec<f64>> = candidates
@@ -168,8 +165,8 @@ where
                 .collect()
         })
         .collect();
-    let now = |t: &str| incident.get(t).copied().unwrap_or(0);
-    let mut best: Option<Break> = None;
+    let now = |t: K| incident.get(&t).copied().unwrap_or(0);
+    let mut best: Option<Break<K>> = None;
     // `candidates` is sorted by total, so `i < j` pairs the more frequent first.
     for i in 0..candidates.len() {
         for j in i + 1..candidates.len() {

@@ -284,7 +284,8 @@ struct Context<'a> {
     step: f64,
     /// Requests each metric sample summarises, per service that has a request rate.
     requests: BTreeMap<String, f64>,
-    templates: Vec<String>,
+    /// The log lines grouped once for every source and incident start.
+    templates: signals::LogLines,
     rates: traffic::Rates<'a>,
     /// The call graph, empty when [`Settings::call_graph`] is off.
     graph: CallGraph,

@@ -721,6 +721,67 @@ fn fewer_cheap_calls_do_not_make_a_service_look_slower() {
     assert!(traces.median_ms.1 > 2.0 * traces.median_ms.0, "{traces:?}");
 }
 
+/// `orders` answers `List` (which calls `db` once) and `Get` (which calls `db` and then
+/// `stock`); from minute 10 it gets a third of the `List` requests and as many `Get`
+/// ones. With `stops`, `Get` stops calling `stock` from minute 10 (it returns half way).
+fn orders_calls(stops: bool) -> Observations {
+    let mut obs = observations(Vec::new());
+    let span =
+        |trace: &str, id: &str, parent: Option<&str>, service: &str, operation: &str, t: f64| {
+            Span {
+                trace_id: trace.into(),
+                span_id: id.into(),
+                parent_span_id: parent.map(str::to_string),
+                service: service.into(),
+                operation: operation.into(),
+                start: t,
+                duration_us: 5_000.0,
+                error: Some(false),
+            }
+        };
+    for i in 0..MINUTES * 12 {
+        let t = START + 5.0 * i as f64;
+        let incident = t >= START + 600.0;
+        let operation = if i % 2 == 0 {
+            "Get"
+        } else if !incident || i % 6 == 1 {
+            "List"
+        } else {
+            continue;
+        };
+        let trace = format!("t{i}");
+        obs.spans
+            .push(span(&trace, "o", None, "orders", operation, t));
+        obs.spans
+            .push(span(&trace, "d", Some("o"), "db", "query", t + 0.001));
+        if operation == "Get" && !(stops && incident) {
+            obs.spans
+                .push(span(&trace, "s", Some("o"), "stock", "check", t + 0.002));
+        }
+    }
+    obs
+}
+
+#[test]
+fn a_changed_mix_of_operations_is_not_a_changed_call_mix_and_a_call_stopped_is() {
+    // Per call received, `orders` calls `stock` half again as often once `List` is
+    // rarer; per `Get`, exactly as often.
+    let calls = |obs: &Observations| {
+        rank(obs)
+            .candidates
+            .iter()
+            .find(|c| c.service == "orders")
+            .and_then(|c| c.change.traces.clone())
+            .map(|t| t.call_mix)
+            .unwrap()
+    };
+    let mix = calls(&orders_calls(false));
+    assert!(mix < 0.05, "call mix {mix}");
+    // `Get` that stops calling `stock` is a changed call mix.
+    let stopped = calls(&orders_calls(true));
+    assert!(stopped > 2.0, "call mix {stopped}");
+}
+
 /// `lines(minute)` for each minute of the range, spread over the minute, as
 /// `service`'s logs.
 fn log_lines(service: &str, lines: impl Fn(usize) -> Vec<String>) -> Vec<LogLine> {

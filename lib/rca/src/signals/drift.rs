@@ -1,8 +1,9 @@
 //! Log drift: how far the share of each template a service writes moved from what it
 //! normally writes, over the history before the range as well as its baseline.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
+use super::logs::LogLines;
 use crate::observations::Observations;
 
 /// How far the mix of what a service logs in the incident part drifted from what it
@@ -37,40 +38,26 @@ const MIN_HISTORY_MINUTES: usize = 3;
 /// infinitely apart.
 const SHARE_FLOOR: f64 = 0.02;
 
-/// Log drift per service: see [`LogDrift`]. `templates` are the lines' templates
-/// ([`templates`]).
-pub fn log_drift(
-    obs: &Observations,
-    templates: &[String],
-    split: f64,
-) -> BTreeMap<String, LogDrift> {
-    /// Per minute (before the split, by index) and for the incident part (`None`):
-    /// template counts.
-    type Minutes<'a> = BTreeMap<Option<i64>, HashMap<&'a str, usize>>;
-    let mut per: HashMap<&str, Minutes> = HashMap::new();
-    let mut examples: HashMap<(&str, &str), &str> = HashMap::new();
-    for (l, t) in obs.logs.iter().zip(templates) {
-        let minute = (l.time < split).then(|| ((l.time - split) / 60.0).floor() as i64);
-        let counts = per
-            .entry(l.service.as_str())
-            .or_default()
-            .entry(minute)
-            .or_default();
-        match counts.entry(t) {
-            std::collections::hash_map::Entry::Occupied(mut n) => *n.get_mut() += 1,
-            std::collections::hash_map::Entry::Vacant(v) => {
-                // Only a template new to this minute is looked up among the examples.
-                v.insert(1);
-                examples.entry((&l.service, t)).or_insert(&l.line);
-            }
-        }
-    }
+/// Log drift per service: see [`LogDrift`]. `lines` are the range's lines grouped
+/// once ([`crate::signals::templates`]).
+pub fn log_drift(obs: &Observations, lines: &LogLines, split: f64) -> BTreeMap<String, LogDrift> {
     let mut out = BTreeMap::new();
-    for (service, minutes) in &per {
+    for (service, indices) in &lines.by_service {
+        // Per minute before the split (by index) and for the incident part (`None`):
+        // template counts; and a line of each template.
+        let mut minutes: BTreeMap<Option<i64>, HashMap<u32, usize>> = BTreeMap::new();
+        let mut examples: HashMap<u32, &str> = HashMap::new();
+        for &i in indices {
+            let l = &obs.logs[i];
+            let t = lines.template_of[i];
+            let minute = (l.time < split).then(|| ((l.time - split) / 60.0).floor() as i64);
+            *minutes.entry(minute).or_default().entry(t).or_default() += 1;
+            examples.entry(t).or_insert(&l.line);
+        }
         let Some(incident) = minutes.get(&None) else {
             continue;
         };
-        let history: Vec<(usize, &HashMap<&str, usize>)> = minutes
+        let history: Vec<(usize, &HashMap<u32, usize>)> = minutes
             .iter()
             .filter(|(m, _)| m.is_some())
             .map(|(_, c)| (c.values().sum(), c))
@@ -79,28 +66,33 @@ pub fn log_drift(
             continue;
         }
         let incident_total: usize = incident.values().sum();
-        let templates: HashSet<&str> = history
+        let mut templates: Vec<u32> = history
             .iter()
             .flat_map(|(_, c)| c.keys().copied())
             .chain(incident.keys().copied())
             .collect();
+        templates.sort_unstable();
+        templates.dedup();
         let mut best: Option<LogDrift> = None;
+        let mut shares: Vec<f64> = Vec::with_capacity(history.len());
         for t in templates {
-            let mut shares: Vec<f64> = history
-                .iter()
-                .map(|(n, c)| c.get(t).copied().unwrap_or(0) as f64 / *n as f64)
-                .collect();
+            shares.clear();
+            shares.extend(
+                history
+                    .iter()
+                    .map(|(n, c)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64),
+            );
             shares.sort_by(f64::total_cmp);
             let q = |p: f64| shares[((shares.len() - 1) as f64 * p).round() as usize];
             let usual = q(0.5);
-            let now = incident.get(t).copied().unwrap_or(0) as f64 / incident_total as f64;
+            let now = incident.get(&t).copied().unwrap_or(0) as f64 / incident_total as f64;
             let ratio = |a: f64, b: f64| ((b + SHARE_FLOOR) / (a + SHARE_FLOOR)).ln();
             let drift = ratio(usual, now).abs() - ratio(q(0.25), q(0.75));
             if drift > best.as_ref().map_or(0.0, |b| b.drift) {
-                let example = examples.get(&(*service, t)).copied().unwrap_or_default();
+                let example = examples.get(&t).copied().unwrap_or_default();
                 best = Some(LogDrift {
                     drift,
-                    template: (t.to_string(), usual, now, example.to_string()),
+                    template: (lines.text(t).to_string(), usual, now, example.to_string()),
                     minutes: history.len(),
                 });
             }

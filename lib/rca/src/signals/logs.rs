@@ -59,71 +59,140 @@ pub struct Blame {
     pub service: String,
 }
 
-/// Every log line's template, in the order of [`Observations::logs`]: computed once
-/// for [`log_changes`] and [`log_drift`].
-pub fn templates(obs: &Observations) -> Vec<String> {
-    obs.logs
+/// The log lines of a range read once per ranking, for each of its incident starts
+/// and every log source ([`log_changes`], [`crate::signals::log_drift`],
+/// [`crate::invariants::broken`]): each line's template as a small id, and each
+/// service's lines. A large range has hundreds of thousands of lines; grouping and
+/// hashing them by their texts again for every source and start cost more than the
+/// comparisons themselves.
+#[derive(Debug, Clone, Default)]
+pub struct LogLines {
+    /// Template texts by id, in the order of their texts (so ids sort as texts do).
+    pub templates: Vec<String>,
+    /// Per line of [`Observations::logs`], its template id.
+    pub template_of: Vec<u32>,
+    /// Each service that logged, by name, with the indices of its lines in
+    /// [`Observations::logs`] (in their order).
+    pub by_service: Vec<(String, Vec<usize>)>,
+}
+
+impl LogLines {
+    /// The template text of id `t`.
+    pub fn text(&self, t: u32) -> &str {
+        &self.templates[t as usize]
+    }
+}
+
+/// Every log line's template ([`template::template`]) and every service's lines:
+/// computed once for [`log_changes`], [`crate::signals::log_drift`] and
+/// [`crate::invariants::broken`].
+pub fn templates(obs: &Observations) -> LogLines {
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut template_of: Vec<u32> = obs
+        .logs
         .iter()
-        .map(|l| template::template(&l.line))
-        .collect()
+        .map(|l| {
+            let t = template::template(&l.line);
+            let next = ids.len() as u32;
+            *ids.entry(t).or_insert(next)
+        })
+        .collect();
+    let mut texts: Vec<(String, u32)> = ids.into_iter().collect();
+    texts.sort();
+    let mut sorted_id = vec![0u32; texts.len()];
+    for (rank, (_, id)) in texts.iter().enumerate() {
+        sorted_id[*id as usize] = rank as u32;
+    }
+    for t in &mut template_of {
+        *t = sorted_id[*t as usize];
+    }
+    let mut by_service: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, l) in obs.logs.iter().enumerate() {
+        by_service.entry(l.service.as_str()).or_default().push(i);
+    }
+    LogLines {
+        templates: texts.into_iter().map(|(t, _)| t).collect(),
+        template_of,
+        by_service: by_service
+            .into_iter()
+            .map(|(s, lines)| (s.to_string(), lines))
+            .collect(),
+    }
 }
 
 /// Log changes per service, splitting the range at `split`: error and warning
-/// templates that rose, and how much the mix of all templates changed. `templates`
-/// are the lines' templates ([`templates`]).
+/// templates that rose, and how much the mix of all templates changed. `lines` are
+/// the range's lines grouped once ([`templates`]).
 pub fn log_changes(
     obs: &Observations,
-    templates: &[String],
+    lines: &LogLines,
     split: f64,
 ) -> BTreeMap<String, LogChange> {
     /// Per template: (count, severity, one line).
-    type Counts<'a> = HashMap<&'a str, (usize, Severity, &'a str)>;
-    let mut sides: HashMap<&str, [Counts; 2]> = HashMap::new();
-    // Minutes that have any line at all: sources that only kept some minutes must not
-    // read as silence.
-    let mut minutes = [HashSet::new(), HashSet::new()];
+    type Counts<'a> = HashMap<u32, (usize, Severity, &'a str)>;
     // The history before the range is for [`log_drift`]; here the range's own
     // baseline part, less the guard before the split, is compared with its incident
     // part. When the guard holds most of the baseline (a source that kept only the
     // minutes around the incident), it stays in: a baseline of a few seconds would
     // make every line look new or surging.
     let guard_from = split - GUARD_SECONDS;
-    let count = |from: f64, to: f64| {
-        obs.logs
-            .iter()
-            .filter(|l| (from..to).contains(&l.time))
-            .count()
-    };
-    let guard_from = if 2 * count(obs.start, guard_from) >= count(guard_from, split).max(1) {
+    let (mut before_guard, mut in_guard) = (0usize, 0usize);
+    for l in &obs.logs {
+        before_guard += usize::from((obs.start..guard_from).contains(&l.time));
+        in_guard += usize::from((guard_from..split).contains(&l.time));
+    }
+    let guard_from = if 2 * before_guard >= in_guard.max(1) {
         guard_from
     } else {
         split
     };
-    // Per service and error template, its count in each baseline minute.
-    let mut error_minutes: HashMap<(&str, &str), HashMap<i64, usize>> = HashMap::new();
-    for (l, t) in obs.logs.iter().zip(templates) {
-        if l.time < obs.start || (guard_from..split).contains(&l.time) {
-            continue;
-        }
-        let k = usize::from(l.time >= split);
-        let minute = ((l.time - obs.start) / 60.0).floor() as i64;
-        minutes[k].insert(minute);
-        let entry = sides.entry(l.service.as_str()).or_default()[k]
-            .entry(t.as_str())
-            .or_insert_with(|| (0, logline::severity(&l.line), l.line.as_str()));
-        entry.0 += 1;
-        if k == 0 && entry.1 != Severity::Info {
-            *error_minutes
-                .entry((l.service.as_str(), t.as_str()))
-                .or_default()
-                .entry(minute)
-                .or_default() += 1;
+    // Which part a line is in (`None`: before the range, or in the guard), and its
+    // minute of the range.
+    let part = |time: f64| {
+        (time >= obs.start && !(guard_from..split).contains(&time)).then(|| {
+            (
+                usize::from(time >= split),
+                ((time - obs.start) / 60.0).floor() as i64,
+            )
+        })
+    };
+    // Minutes that have any line at all: sources that only kept some minutes must not
+    // read as silence.
+    let mut minutes = [HashSet::new(), HashSet::new()];
+    for l in &obs.logs {
+        if let Some((k, minute)) = part(l.time) {
+            minutes[k].insert(minute);
         }
     }
     let base_min = minutes[0].len().max(1) as f64;
     let incident_min = minutes[1].len().max(1) as f64;
     let mut out = BTreeMap::new();
-    for (service, [before, after]) in &sides {
+    for (service, indices) in &lines.by_service {
+        let mut sides: [Counts; 2] = Default::default();
+        // Per error template, its count in each baseline minute.
+        let mut error_minutes: HashMap<u32, HashMap<i64, usize>> = HashMap::new();
+        for &i in indices {
+            let l = &obs.logs[i];
+            let Some((k, minute)) = part(l.time) else {
+                continue;
+            };
+            let t = lines.template_of[i];
+            let entry = sides[k]
+                .entry(t)
+                .or_insert_with(|| (0, logline::severity(&l.line), l.line.as_str()));
+            entry.0 += 1;
+            if k == 0 && entry.1 != Severity::Info {
+                *error_minutes
+                    .entry(t)
+                    .or_default()
+                    .entry(minute)
+                    .or_default() += 1;
+            }
+        }
+        let [before, after] = &sides;
+        if after.is_empty() && before.is_empty() {
+            continue;
+        }
         let is_error = |c: &(usize, Severity, &str)| c.1 != Severity::Info;
         let mut change = LogChange {
             baseline_errors: before.values().filter(|c| is_error(c)).map(|c| c.0).sum(),
@@ -135,8 +204,8 @@ pub fn log_changes(
         // burst of requests writes more of its usual warnings without anything being
         // wrong. The baseline's rate is scaled by the change of its line rate, when
         // both parts have enough lines to tell.
-        let lines = |side: &Counts| side.values().map(|c| c.0).sum::<usize>();
-        let (n0, n1) = (lines(before), lines(after));
+        let count = |side: &Counts| side.values().map(|c| c.0).sum::<usize>();
+        let (n0, n1) = (count(before), count(after));
         let volume = if n0 >= MIN_LINES_FOR_MIX && n1 >= MIN_LINES_FOR_MIX {
             (n1 as f64 / incident_min) / (n0 as f64 / base_min)
         } else {
@@ -153,24 +222,23 @@ pub fn log_changes(
             // The same fault minutes earlier (faults recur) fills a few baseline
             // minutes with these errors and raises the mean, not the median of
             // minutes that mostly had none.
-            let usual = error_minutes
-                .get(&(*service, *tpl))
-                .map_or(0.0, |per_minute| {
-                    (was as f64 / base_min).min(median_minute(per_minute, &minutes[0]))
-                });
+            let usual = error_minutes.get(tpl).map_or(0.0, |per_minute| {
+                (was as f64 / base_min).min(median_minute(per_minute, &minutes[0]))
+            });
             let (r0, r1) = (volume * usual, count as f64 / incident_min);
             let rise = (r1 - r0) / (r0 + 1.0).sqrt();
             if rise > 0.0 {
                 change.surge += rise;
-                rises.push((rise, tpl.to_string(), count, example.to_string()));
+                rises.push((rise, *tpl, count, example.to_string()));
             }
         }
-        rises.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // By rise, then by template (the order of texts), as the texts were sorted.
+        rises.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         change.rising = rises.iter().map(|r| (r.0, r.3.clone())).collect();
         change.top = rises
             .into_iter()
             .take(3)
-            .map(|(_, t, c, e)| (t, c, e))
+            .map(|(_, t, c, e)| (lines.text(t).to_string(), c, e))
             .collect();
         if change.incident_errors > 0 || change.mix_shift > 0.0 {
             out.insert(service.to_string(), change);
@@ -193,16 +261,16 @@ fn median_minute(per_minute: &HashMap<i64, usize>, minutes: &HashSet<i64>) -> f6
 /// template seen on one side only counts but cannot be infinite, less what chance
 /// alone gives two samples of their sizes; 0 when either side has too few lines to
 /// say.
-fn mix_shift<V>(
-    before: &HashMap<&str, (usize, Severity, V)>,
-    after: &HashMap<&str, (usize, Severity, V)>,
+fn mix_shift<K: Copy + Eq + std::hash::Hash, V>(
+    before: &HashMap<K, (usize, Severity, V)>,
+    after: &HashMap<K, (usize, Severity, V)>,
 ) -> f64 {
     let n0: usize = before.values().map(|c| c.0).sum();
     let n1: usize = after.values().map(|c| c.0).sum();
     if n0 < MIN_LINES_FOR_MIX || n1 < MIN_LINES_FOR_MIX {
         return 0.0;
     }
-    let keys: HashSet<&str> = before.keys().chain(after.keys()).copied().collect();
+    let keys: HashSet<K> = before.keys().chain(after.keys()).copied().collect();
     let k = keys.len() as f64;
     let divergence: f64 = keys
         .iter()

@@ -17,7 +17,10 @@ pub struct TraceChange {
     pub self_time: f64,
     /// Rise of the share of failed spans.
     pub error_rise: f64,
-    /// Largest log ratio of calls to one callee per call received.
+    /// Largest log ratio of calls to one callee per span of the operation making
+    /// them, operation by operation ([`call_mix`]): an operation that throws or
+    /// returns half way stops making its later calls, while a service whose mix of
+    /// operations changed makes each operation's calls as before.
     pub call_mix: f64,
     /// How much longer calls to it take outside its own spans (caller's span minus
     /// its span: the network both ways), as a log ratio incident over baseline, less
@@ -166,6 +169,36 @@ fn operation_ratios<'a>(
     })
 }
 
+/// Largest log ratio, incident over baseline, of the calls to one callee per span
+/// of the operation that makes them: `by_operation` is each (caller's operation,
+/// callee) as (the operation's spans, its calls to the callee), per part. Only
+/// operations with [`MIN_SPANS_PER_OPERATION`] spans in each part count; when none
+/// has, `pooled` (the service's calls received, its calls to each callee) is taken
+/// instead, as [`operation_ratios`] falls back to the pooled durations.
+fn call_mix(
+    by_operation: impl Iterator<Item = ([usize; 2], [usize; 2])>,
+    pooled: impl Iterator<Item = ([usize; 2], [usize; 2])>,
+) -> f64 {
+    let rise = |([n0, n1], [c0, c1]): ([usize; 2], [usize; 2])| {
+        let (r0, r1) = (c0 as f64 / n0.max(1) as f64, c1 as f64 / n1.max(1) as f64);
+        ((r1 + 0.02) / (r0 + 0.02)).ln().abs()
+    };
+    let enough = |([n0, n1], _): &([usize; 2], [usize; 2])| {
+        *n0 >= MIN_SPANS_PER_OPERATION && *n1 >= MIN_SPANS_PER_OPERATION
+    };
+    by_operation
+        .filter(enough)
+        .map(rise)
+        .reduce(f64::max)
+        .or_else(|| {
+            pooled
+                .filter(|(_, [c0, c1])| *c0 > 0 || *c1 > 0)
+                .map(rise)
+                .reduce(f64::max)
+        })
+        .unwrap_or(0.0)
+}
+
 /// How a span hangs in its trace.
 #[derive(Debug, Clone, Copy)]
 enum Link {
@@ -177,6 +210,8 @@ enum Link {
     Call {
         /// The caller -> callee pair, an index into [`SpanTree::pairs`].
         pair: u32,
+        /// The operation of the caller's span, an operation id of [`SpanTree`].
+        caller_operation: u32,
         /// The caller's span's start, unix seconds.
         caller_start: f64,
         /// The time the caller's span spends around it but outside it, µs.
@@ -263,15 +298,22 @@ impl SpanTree {
             }
             ids.push(id);
         }
+        let operation_of: Vec<u32> = obs
+            .spans
+            .iter()
+            .zip(&ids)
+            .map(|(s, &service)| {
+                *operation_ids
+                    .entry((service, s.operation.as_str()))
+                    .or_insert_with(|| {
+                        tree.operations_of[service as usize].push(tree.operations as u32);
+                        tree.operations += 1;
+                        (tree.operations - 1) as u32
+                    })
+            })
+            .collect();
         for (i, s) in obs.spans.iter().enumerate() {
-            let service = ids[i];
-            let operation = *operation_ids
-                .entry((service, s.operation.as_str()))
-                .or_insert_with(|| {
-                    tree.operations_of[service as usize].push(tree.operations as u32);
-                    tree.operations += 1;
-                    (tree.operations - 1) as u32
-                });
+            let (service, operation) = (ids[i], operation_of[i]);
             let link = match parent[i] {
                 None => Link::Root,
                 Some(p) if ids[p] == service => Link::Inner,
@@ -287,6 +329,7 @@ impl SpanTree {
                         .map(|j| &obs.spans[*j]);
                     Link::Call {
                         pair,
+                        caller_operation: operation_of[p],
                         caller_start: obs.spans[p].start,
                         gap: outside(s, &obs.spans[p], siblings),
                     }
@@ -323,11 +366,15 @@ pub fn trace_changes(
     // calls per part of the caller's span.
     let mut gaps: Vec<[Vec<f64>; 2]> = (0..tree.pairs.len()).map(|_| Default::default()).collect();
     let mut calls: Vec<[usize; 2]> = vec![[0, 0]; tree.pairs.len()];
+    // Per (caller's operation, pair): calls per part; and spans per operation and part.
+    let mut operation_calls: HashMap<(u32, u32), [usize; 2]> = HashMap::new();
+    let mut operation_spans: Vec<[usize; 2]> = vec![[0, 0]; tree.operations];
     for (s, (service, operation, self_time, link)) in obs.spans.iter().zip(&tree.spans) {
         let k = usize::from(s.start >= split);
         let side = &mut sides[*service as usize][k];
         side.durations.push(s.duration_us);
         side.self_times.push(*self_time);
+        operation_spans[*operation as usize][k] += 1;
         let op = &mut operations[*operation as usize][k];
         op[0].push(s.duration_us);
         op[1].push(*self_time);
@@ -338,18 +385,24 @@ pub fn trace_changes(
         match link {
             Link::Call {
                 pair,
+                caller_operation,
                 caller_start,
                 gap,
             } => {
                 gaps[*pair as usize][k].push(*gap);
                 side.received += 1;
-                calls[*pair as usize][usize::from(*caller_start >= split)] += 1;
+                let part = usize::from(*caller_start >= split);
+                calls[*pair as usize][part] += 1;
+                operation_calls
+                    .entry((*caller_operation, *pair))
+                    .or_default()[part] += 1;
             }
             Link::Inner => {}
             Link::Root => side.received += 1,
         }
     }
     let delays = network_delays(tree, &mut gaps);
+    let (operation_calls, operation_spans) = (&operation_calls, &operation_spans);
     let mut out = BTreeMap::new();
     for (id, [base, incident]) in sides.iter_mut().enumerate() {
         if incident.durations.len() < 5 || base.durations.len() < 5 {
@@ -372,16 +425,19 @@ pub fn trace_changes(
         let (duration, self_time) =
             operation_ratios(mine.iter_mut()).unwrap_or((ratio(d0, d1), ratio(s0, s1)));
         let share = |e: usize, n: usize| if n == 0 { 0.0 } else { e as f64 / n as f64 };
-        let (n0, n1) = (base.received.max(1) as f64, incident.received.max(1) as f64);
-        let call_mix = tree.pairs_of[id]
-            .iter()
-            .map(|p| calls[*p as usize])
-            .filter(|[c0, c1]| *c0 > 0 || *c1 > 0)
-            .map(|[c0, c1]| {
-                let (r0, r1) = (c0 as f64 / n0, c1 as f64 / n1);
-                ((r1 + 0.02) / (r0 + 0.02)).ln().abs()
-            })
-            .fold(0.0, f64::max);
+        let received = [base.received, incident.received];
+        let call_mix = call_mix(
+            tree.operations_of[id].iter().flat_map(|o| {
+                let spans = operation_spans[*o as usize];
+                tree.pairs_of[id]
+                    .iter()
+                    .filter_map(move |p| operation_calls.get(&(*o, *p)))
+                    .map(move |c| (spans, *c))
+            }),
+            tree.pairs_of[id]
+                .iter()
+                .map(|p| (received, calls[*p as usize])),
+        );
         let id = id as u32;
         out.insert(
             tree.services[id as usize].clone(),
