@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::alert::{Alert, Notification, Severity, Status};
+use crate::labels::service_of;
 use crate::report::TimeRange;
 
 /// Minutes of "before" an analysis of alerts reads ahead of the earliest alert, so it
@@ -26,26 +27,6 @@ pub fn analysis_range(earliest: DateTime<Utc>, now: DateTime<Utc>) -> TimeRange 
         .min(now - lead)
         .max(now - chrono::Duration::hours(MAX_HOURS));
     TimeRange { start, end: now }
-}
-
-/// Labels that name the service an alert is about, in order of preference (the
-/// engine reads series by the same names).
-pub const SERVICE_LABELS: &[&str] = &[
-    "service",
-    "service_name",
-    "destination_workload",
-    "app",
-    "container",
-    "job",
-];
-
-/// The service `labels` name, if any.
-pub fn service_of(labels: &BTreeMap<String, String>) -> Option<&str> {
-    SERVICE_LABELS
-        .iter()
-        .find_map(|l| labels.get(*l))
-        .map(String::as_str)
-        .filter(|s| !s.is_empty())
 }
 
 /// One incident as it stands after every decision so far.

@@ -12,6 +12,7 @@ pub mod alert;
 pub mod config;
 pub mod events;
 pub mod incident;
+pub mod labels;
 pub mod metrics;
 pub mod outgoing;
 pub mod redact;

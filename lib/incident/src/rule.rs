@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use aegis_core::alert::Notification;
 use aegis_core::config::{Env, Error};
-use aegis_core::incident::{Incident, service_of};
+use aegis_core::incident::Incident;
+use aegis_core::labels::service_of;
 
 /// When an alert group joins an open incident (`AEGIS_INCIDENT_WINDOW`,
 /// `AEGIS_INCIDENT_RELATE`, `AEGIS_SERVICE_GRAPH`; docs/configuration.md).

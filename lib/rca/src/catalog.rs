@@ -106,15 +106,9 @@ pub struct Signal {
     pub kind: Kind,
 }
 
-/// Labels that name the service of a series, in order of preference.
-pub const SERVICE_LABELS: &[&str] = &[
-    "service",
-    "service_name",
-    "destination_workload",
-    "app",
-    "container",
-    "job",
-];
+/// Labels that name the service of a series, in order of preference (core's, which
+/// incidents read alerts by too).
+pub use aegis_core::labels::SERVICE_LABELS;
 
 /// The signals the engine reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
