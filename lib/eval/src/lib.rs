@@ -8,6 +8,7 @@ mod prometheus;
 pub mod rerank;
 mod retrieval;
 mod score;
+pub mod shown;
 pub mod study;
 
 use std::path::{Path, PathBuf};
@@ -79,6 +80,7 @@ pub async fn evaluate(datasets: &[PathBuf], options: &Options) -> anyhow::Result
     let mut scores = Scores::new(results);
     if options.study {
         scores.study = Some(study::Study::of(&runs, &study::variants()));
+        scores.similar = Some(shown::SimilarStudy::of(&scores.cases));
     }
     Ok(scores)
 }
@@ -200,7 +202,14 @@ async fn evaluate_one(
             );
         }
         let fingerprint = aegis_similar::Fingerprint::of(&report);
-        ranked.push((case.id.clone(), services, ms, fingerprint, variant_runs));
+        ranked.push((
+            case.id.clone(),
+            case.end,
+            services,
+            ms,
+            fingerprint,
+            variant_runs,
+        ));
     }
 
     // Only now, after every case ran, does anything read the truth.
@@ -209,7 +218,7 @@ async fn evaluate_one(
         .map_err(|e| anyhow::anyhow!("cannot read the truth of {}: {e}", dir.display()))?;
     let mut out = Vec::new();
     let mut runs = Vec::new();
-    for (id, services, ms, fingerprint, variant_runs) in ranked {
+    for (id, at, services, ms, fingerprint, variant_runs) in ranked {
         let t = truth
             .iter()
             .find(|t| t.id == id)
@@ -231,6 +240,8 @@ async fn evaluate_one(
             dataset: dataset.meta.id.clone(),
             fault: t.fault.clone(),
             fingerprint,
+            system: dataset.meta.system.clone(),
+            at,
         });
     }
     drop(loaded);

@@ -206,6 +206,8 @@ pub fn rerank(
                 dataset: meta.id.clone(),
                 fault: t.fault.clone(),
                 fingerprint: aegis_similar::Fingerprint::of(&aegis_rca::report(&input, &obs)),
+                system: meta.system.clone(),
+                at: datetime(obs.end),
             });
         }
     }
@@ -225,6 +227,7 @@ pub fn rerank(
     let mut scores = Scores::new(results);
     if options.study {
         scores.study = Some(study::Study::of(&study_runs, &variants));
+        scores.similar = Some(super::shown::SimilarStudy::of(&scores.cases));
     }
     Ok((scores, summary))
 }

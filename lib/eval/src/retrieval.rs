@@ -115,8 +115,14 @@ mod tests {
     use super::*;
     use aegis_similar::Fingerprint;
 
+    /// A case whose report blamed `services`, the first one's latency rising (the same
+    /// evidence whatever the fault).
     fn case(id: &str, truth: &str, fault: &str, services: &[&str]) -> CaseResult {
         let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+        let mut fingerprint = Fingerprint::of_services(&services);
+        fingerprint
+            .features
+            .insert(format!("{} metric:latency up", services[0]), 1.0);
         CaseResult {
             id: id.into(),
             truth: truth.into(),
@@ -124,7 +130,9 @@ mod tests {
             ms: 0,
             dataset: "d".into(),
             fault: fault.into(),
-            fingerprint: Fingerprint::of_services(&services),
+            fingerprint,
+            system: "s".into(),
+            at: chrono::DateTime::UNIX_EPOCH,
         }
     }
 

@@ -26,6 +26,12 @@ pub struct CaseResult {
     /// tune the search offline).
     #[serde(skip_serializing_if = "aegis_similar::Fingerprint::is_empty")]
     pub fingerprint: aegis_similar::Fingerprint,
+    /// The system its dataset recorded.
+    #[serde(skip)]
+    pub system: String,
+    /// When the incident was: the end of its range (a stored entry's `at`).
+    #[serde(skip)]
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 impl CaseResult {
@@ -98,6 +104,9 @@ pub struct Scores {
     /// Leave one system out, ablation and calibration, with `--study`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub study: Option<super::study::Study>,
+    /// The similar past incidents shown, with `--study`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similar: Option<super::shown::SimilarStudy>,
 }
 
 impl Scores {
@@ -132,6 +141,7 @@ impl Scores {
             past_incidents: super::Retrieval::of(&cases),
             cases,
             study: None,
+            similar: None,
         }
     }
 
@@ -158,6 +168,9 @@ impl Scores {
         if let Some(study) = &self.study {
             out.push_str(&study.table());
         }
+        if let Some(similar) = &self.similar {
+            out.push_str(&similar.table());
+        }
         out
     }
 }
@@ -175,6 +188,8 @@ mod tests {
             dataset: dataset.into(),
             fault: fault.into(),
             fingerprint: Default::default(),
+            system: dataset.into(),
+            at: chrono::DateTime::UNIX_EPOCH,
         }
     }
 

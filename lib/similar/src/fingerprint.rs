@@ -6,16 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use aegis_core::report::{Direction, Report};
 
-/// Weight of a candidate's service itself, against 1 for each signal that moved: a
-/// repeated fault on a service shares the service and most of its signals; a
-/// different fault on the same service shares the service and little else.
-const SERVICE_WEIGHT: f64 = 1.0;
-
 /// Longest log template kept in a feature.
 const MAX_TEMPLATE: usize = 160;
 
 /// A report's evidence: features (`service <s>`, `<s> <signal> <direction>`) weighted
-/// by how high the report ranked their service.
+/// by how high the report ranked their service. How much each kind of feature counts
+/// in a comparison is the [`Rule`](crate::Rule)'s, so stored fingerprints outlive a
+/// change of the rule.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fingerprint {
     /// Feature -> weight (> 0).
@@ -53,8 +50,8 @@ impl Fingerprint {
     pub fn of_services(services: &[String]) -> Self {
         let mut features = BTreeMap::new();
         for (i, s) in services.iter().enumerate() {
-            let slot = features.entry(format!("service {s}")).or_insert(0.0);
-            *slot = f64::max(*slot, SERVICE_WEIGHT * rank_weight(i));
+            let slot = features.entry(format!("{SERVICE}{s}")).or_insert(0.0);
+            *slot = f64::max(*slot, rank_weight(i));
         }
         Self { features }
     }
@@ -72,13 +69,26 @@ impl Fingerprint {
         self.features.is_empty()
     }
 
+    /// The service of the top candidate (the `service` feature of the largest weight;
+    /// the first by name among equals); `None` when the report ranked none.
+    pub fn top_service(&self) -> Option<&str> {
+        self.features
+            .iter()
+            .filter_map(|(k, w)| Some((k.strip_prefix(SERVICE)?, *w)))
+            .fold(None, |best: Option<(&str, f64)>, (s, w)| match best {
+                Some((_, b)) if b >= w => best,
+                _ => Some((s, w)),
+            })
+            .map(|(s, _)| s)
+    }
+
     /// [`similarity`] over the `service` features only.
     pub fn service_similarity(&self, other: &Self) -> f64 {
         let only = |f: &Self| Self {
             features: f
                 .features
                 .iter()
-                .filter(|(k, _)| k.starts_with("service "))
+                .filter(|(k, _)| is_service(k))
                 .map(|(k, v)| (k.clone(), *v))
                 .collect(),
         };
@@ -89,18 +99,42 @@ impl Fingerprint {
 /// Weighted Jaccard similarity: the sum of the smaller weights of each feature over
 /// the sum of the larger, in [0, 1]; 0 when either is empty.
 pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> f64 {
+    weighted_similarity(a, b, |_, w| w)
+}
+
+/// [`similarity`] with each feature's weight `weigh(feature, stored weight)` instead
+/// of the stored weight.
+pub(crate) fn weighted_similarity(
+    a: &Fingerprint,
+    b: &Fingerprint,
+    weigh: impl Fn(&str, f64) -> f64,
+) -> f64 {
     let (mut min, mut max) = (0.0, 0.0);
     for (k, &wa) in &a.features {
-        let wb = b.features.get(k).copied().unwrap_or(0.0);
+        let wa = weigh(k, wa);
+        let wb = b.features.get(k).map_or(0.0, |&w| weigh(k, w));
         min += wa.min(wb);
         max += wa.max(wb);
     }
     for (k, &wb) in &b.features {
         if !a.features.contains_key(k) {
-            max += wb;
+            max += weigh(k, wb);
         }
     }
     if max > 0.0 { min / max } else { 0.0 }
+}
+
+/// How a service feature's name begins.
+const SERVICE: &str = "service ";
+
+/// Whether `feature` is a candidate's service (not a signal that moved).
+pub(crate) fn is_service(feature: &str) -> bool {
+    feature.starts_with(SERVICE)
+}
+
+/// Whether `weight` is the top candidate's (its service, and what moved in it).
+pub(crate) fn is_top(weight: f64) -> bool {
+    weight >= rank_weight(0)
 }
 
 /// The weight of the candidate at 0-based `rank`: the top one counts fully, the
@@ -167,5 +201,12 @@ mod tests {
         let swapped = Fingerprint::of_services(&["b".into(), "a".into()]);
         let s = similarity(&a, &swapped);
         assert!(s > 0.0 && s < 1.0, "{s}");
+    }
+
+    #[test]
+    fn the_top_service_is_the_first_candidate() {
+        let f = Fingerprint::of_services(&["b".into(), "a".into()]);
+        assert_eq!(f.top_service(), Some("b"));
+        assert_eq!(Fingerprint::default().top_service(), None);
     }
 }

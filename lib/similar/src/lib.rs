@@ -13,14 +13,83 @@ pub use fingerprint::{Fingerprint, similarity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use aegis_core::report::{Report, SimilarIncident};
+use aegis_core::report::{Report, SimilarIncident, Verdict};
 
 /// Past incidents shown in a report, a page and a card.
 pub const SHOWN: usize = 3;
 
-/// Least similarity worth showing: below it two incidents share a service or a
-/// common signal at most, which a reader would not call "the same incident".
-pub const MIN_SIMILARITY: f64 = 0.15;
+/// How a report is matched with past incidents ([`Query::Like`]): chosen on the dev
+/// systems by `aegis eval --study` (leave one system out; docs/evaluation.md,
+/// "Similar past incidents"). A past incident shown is one that likely had the same
+/// cause: the same top service, whose own evidence (which signals moved which way,
+/// which log templates rose) is mostly this one's. Fewer shown, and right, is the
+/// aim: a wrong "seen before" sends an on-call engineer down the wrong path.
+pub const RULE: Rule = Rule {
+    top_only: true,
+    service_weight: 0.0,
+    same_top_service: true,
+    min: 0.85,
+};
+
+/// Least similarity worth showing ([`RULE`]'s): below it the top candidates' evidence
+/// shares less than 85 % (weighted Jaccard); on the dev systems, lower thresholds
+/// showed another fault on the same service about as often as a repeat.
+pub const MIN_SIMILARITY: f64 = RULE.min;
+
+/// What makes a past incident alike enough to show, and how its fingerprint's parts
+/// count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rule {
+    /// Compare only the top candidate's features (its service and what moved in it);
+    /// otherwise every candidate's, at their rank weights.
+    pub top_only: bool,
+    /// Weight of a `service` feature against a moved signal's (both times the rank
+    /// weight).
+    pub service_weight: f64,
+    /// Show only a past incident whose top candidate is this one's.
+    pub same_top_service: bool,
+    /// Least similarity shown, in [0, 1].
+    pub min: f64,
+}
+
+impl Rule {
+    /// How alike `past` is to `query` under this rule's weights, in [0, 1] (weighted
+    /// Jaccard, [`similarity`]); the gates are [`Rule::score`]'s.
+    pub fn similarity(&self, query: &Fingerprint, past: &Fingerprint) -> f64 {
+        fingerprint::weighted_similarity(query, past, |feature, weight| {
+            if self.top_only && !fingerprint::is_top(weight) {
+                0.0
+            } else if fingerprint::is_service(feature) {
+                self.service_weight * weight
+            } else {
+                weight
+            }
+        })
+    }
+
+    /// How alike `past` is to `query`; `None` when it cannot be the same cause: people
+    /// judged its cause wrong, or (with [`Rule::same_top_service`]) its top service
+    /// is not the query's, or they share nothing. [`Rule::min`] is left to the caller.
+    pub fn score(&self, query: &Fingerprint, past: &Entry) -> Option<f64> {
+        if past.feedback.as_deref() == Some(Verdict::WrongCause.words()) {
+            return None;
+        }
+        if self.same_top_service
+            && (query.top_service().is_none()
+                || query.top_service() != past.fingerprint.top_service())
+        {
+            return None;
+        }
+        let s = self.similarity(query, &past.fingerprint);
+        (s > 0.0).then_some(s)
+    }
+
+    /// Whether `past` is shown for `query`: it passes the gates and is at least
+    /// [`Rule::min`] alike.
+    pub fn shows(&self, query: &Fingerprint, past: &Entry) -> bool {
+        self.score(query, past).is_some_and(|s| s >= self.min)
+    }
+}
 
 /// What the store keeps per report for the search: enough to show it without reading
 /// the report.
@@ -89,10 +158,11 @@ pub enum Query {
 
 impl Query {
     /// How alike `entry` is to what is asked, in [0, 1]; `None` when it does not match
-    /// at all.
+    /// at all. A fingerprint is matched by [`RULE`] (its gates included); services by
+    /// their overlap alone, whatever the verdict (the caller sees it).
     pub fn score(&self, entry: &Entry) -> Option<f64> {
         let s = match self {
-            Self::Like(f) => similarity(f, &entry.fingerprint),
+            Self::Like(f) => return RULE.score(f, entry),
             Self::Services { services, signal } => {
                 if let Some(word) = signal
                     && !entry.fingerprint.mentions(word)
