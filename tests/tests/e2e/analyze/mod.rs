@@ -108,8 +108,11 @@ fn config(fake: &FakeLlm, prometheus: Option<&str>, extra: &[(&str, &str)]) -> V
         ("AEGIS_LLM_BASE_URL", &fake.base_url),
         ("AEGIS_LLM_MODEL", "fake-model"),
         ("AEGIS_LLM_API_KEY", "sk-test-key-never-leaks-0000"),
-        ("AEGIS_LLM_TIMEOUT", "2s"),
-        ("AEGIS_ANALYSIS_BUDGET", "20s"),
+        // Generous: on a loaded 2-core machine a scripted answer can take seconds, and a
+        // 2 s limit turned it into the engine's fallback (the stream test then saw no
+        // candidate). The tests of timeouts set their own limit with a hanging model.
+        ("AEGIS_LLM_TIMEOUT", "30s"),
+        ("AEGIS_ANALYSIS_BUDGET", "90s"),
     ]);
     if let Some(p) = prometheus {
         vars.set("PROMETHEUS_BASE_URL", p);
