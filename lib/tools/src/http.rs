@@ -205,8 +205,16 @@ impl Http {
                 path: request.path(),
             });
         }
-        let built = self.build(request)?;
-        match tokio::time::timeout(self.timeout, self.exchange(built)).await {
+        // One retry after a transport failure: every allowlisted request is a read, and
+        // a pooled keep-alive connection the peer closed (or, in tests, one whose
+        // runtime ended) fails the first request on it without the request being served.
+        let attempts = async {
+            match self.exchange(self.build(request)?).await {
+                Err(Error::Unreachable { .. }) => self.exchange(self.build(request)?).await,
+                other => other,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempts).await {
             Ok(result) => result.map_err(|e| self.redact(e)),
             Err(_) => Err(Error::Timeout {
                 api: self.api,
@@ -555,5 +563,61 @@ mod tests {
             detail: "invalid type: string \"tok-5678-abcd\"".into(),
         });
         assert!(!e.to_string().contains("tok-5678-abcd"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_dropped_before_the_answer_is_tried_once_more() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            // The first connection is closed after the request arrives, unanswered.
+            let (mut first, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = first.read(&mut buf).await;
+            drop(first);
+            let (mut second, _) = listener.accept().await.unwrap();
+            let _ = second.read(&mut buf).await;
+            let body = r#"{"status":"success","data":["up"]}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            second.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let backend = Backend {
+            url: url::Url::parse(&format!("http://{addr}")).unwrap(),
+            auth: None,
+        };
+        let http = Http::new(Api::Prometheus, &backend, Duration::from_secs(10), 1 << 20);
+        let body = http
+            .send(&Request::get(
+                &["api", "v1", "label", "__name__", "values"],
+                vec![],
+            ))
+            .await
+            .expect("the second attempt is answered");
+        assert!(body.starts_with(b"{\"status\":\"success\""));
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_backend_that_stays_down_is_still_reported_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let backend = Backend {
+            url: url::Url::parse(&format!("http://{addr}")).unwrap(),
+            auth: None,
+        };
+        let http = Http::new(Api::Prometheus, &backend, Duration::from_secs(10), 1 << 20);
+        let e = http
+            .send(&Request::get(
+                &["api", "v1", "label", "__name__", "values"],
+                vec![],
+            ))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Unreachable { .. }), "{e}");
     }
 }

@@ -251,7 +251,12 @@ async fn invalid_final_answer_is_repaired_once() {
     .unwrap();
     let a = analyzer(&fake, &[]).await;
     let report = a.run("r7", &request("q"), &Progress::none()).await;
-    assert!(report.degraded.is_empty(), "{:?}", report.degraded);
+    assert!(
+        report.degraded.is_empty(),
+        "{:?}\n{:?}",
+        report.degraded,
+        report.trace
+    );
     assert_eq!(report.ranked_root_causes[0].probability, 0.7);
     let repair = messages(&fake, 2);
     assert!(
@@ -502,7 +507,13 @@ async fn first_turn_must_call_a_tool_and_the_last_must_answer_against_the_schema
     .unwrap();
     let a = analyzer(&fake, &[("AEGIS_ANALYSIS_MAX_STEPS", "2")]).await;
     let report = a.run("s1", &request("q"), &Progress::none()).await;
-    assert!(report.degraded.is_empty(), "{:?}", report.degraded);
+    assert!(
+        report.degraded.is_empty(),
+        "{:?}\n{:?}\n{}",
+        report.degraded,
+        report.trace,
+        serde_json::to_string(&fake.requests()).unwrap_or_default()
+    );
     let reqs = fake.requests();
     assert_eq!(reqs[0]["tool_choice"], "required");
     assert!(reqs[0].get("response_format").is_none());
