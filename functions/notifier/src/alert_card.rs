@@ -182,14 +182,14 @@ pub(crate) mod tests {
         .unwrap()
     }
 
-    fn style() -> Style {
+    pub(crate) fn style() -> Style {
         Style {
             timezone: chrono_tz::Asia::Shanghai,
             mention_all: true,
         }
     }
 
-    fn now() -> DateTime<Utc> {
+    pub(crate) fn now() -> DateTime<Utc> {
         "2026-11-25T10:12:00Z".parse().unwrap()
     }
 

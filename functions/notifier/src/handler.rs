@@ -140,16 +140,22 @@ async fn wait_for_card(
     let deadline = tokio::time::Instant::now() + CARD_WAIT;
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let incident = app
-            .incidents
-            .get(incident_id)
-            .await
-            .map_err(NotifyError::Incident)?;
-        if let Some(incident) = incident.filter(|i| i.card.is_some()) {
-            return Ok(Some(incident));
+        if let Some(posted) = incident(app, incident_id)
+            .await?
+            .filter(|i| i.card.is_some())
+        {
+            return Ok(Some(posted));
         }
     }
     Ok(None)
+}
+
+/// The incident `id` as the log has it.
+async fn incident(
+    app: &Notifier,
+    id: &str,
+) -> Result<Option<aegis_core::incident::Incident>, NotifyError> {
+    app.incidents.get(id).await.map_err(NotifyError::Incident)
 }
 
 /// Rounds of "render, replace, read again" before an update gives up on catching up.
@@ -166,12 +172,7 @@ async fn update_incident_card(
 ) -> Result<(), NotifyError> {
     let mut shown: Option<aegis_core::incident::Incident> = None;
     for _ in 0..UPDATE_ROUNDS {
-        let Some(incident) = app
-            .incidents
-            .get(incident_id)
-            .await
-            .map_err(NotifyError::Incident)?
-        else {
+        let Some(incident) = incident(app, incident_id).await? else {
             return Ok(());
         };
         if shown.as_ref() == Some(&incident) {
@@ -355,12 +356,7 @@ async fn incident_result(
     message: Outgoing,
     what: &str,
 ) -> Result<Response, NotifyError> {
-    let Some(incident) = app
-        .incidents
-        .get(incident_id)
-        .await
-        .map_err(NotifyError::Incident)?
-    else {
+    let Some(incident) = incident(app, incident_id).await? else {
         return Err(NotifyError::Malformed(format!(
             "analysis of incident {incident_id}, which is not known"
         )));

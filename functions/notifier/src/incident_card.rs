@@ -175,18 +175,7 @@ pub fn superseded(generation: u32, top: Option<&str>) -> Card {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert_card::tests::group;
-
-    fn style() -> Style {
-        Style {
-            timezone: chrono_tz::Asia::Shanghai,
-            mention_all: true,
-        }
-    }
-
-    fn now() -> DateTime<Utc> {
-        "2026-11-25T10:12:00Z".parse().unwrap()
-    }
+    use crate::alert_card::tests::{group, now, style};
 
     fn incident(status: &str) -> Incident {
         let mut incident = Incident::new("inc-20261125T100000Z-abcd0123".into(), now(), None);

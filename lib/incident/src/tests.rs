@@ -44,6 +44,18 @@ fn book(store: &Arc<dyn ReportStore>) -> Incidents {
     Incidents::new(store.clone(), rule)
 }
 
+/// Opens the incident of group `g1` (cart firing, event `e1`, at minute 0).
+async fn open_cart(book: &Incidents) -> Assigned {
+    book.assign(
+        &group("g1", &[("a", "shop", "cart", "firing")]),
+        "e1",
+        None,
+        at(0),
+    )
+    .await
+    .unwrap()
+}
+
 fn store() -> Arc<dyn ReportStore> {
     Arc::new(Memory::default())
 }
@@ -189,15 +201,7 @@ async fn two_replicas_racing_through_a_storm_open_one_incident() {
 async fn one_analysis_at_a_time_and_a_re_run_when_the_incident_grew() {
     let store = store();
     let book = book(&store);
-    let opened = book
-        .assign(
-            &group("g1", &[("a", "shop", "cart", "firing")]),
-            "e1",
-            None,
-            at(0),
-        )
-        .await
-        .unwrap();
+    let opened = open_cart(&book).await;
     let id = opened.incident.id.clone();
     let (_, first) = book
         .request_analysis(&id, "e1", at(0))
@@ -263,15 +267,7 @@ async fn one_analysis_at_a_time_and_a_re_run_when_the_incident_grew() {
 async fn the_card_s_thread_leads_to_its_incident() {
     let store = store();
     let book = book(&store);
-    let opened = book
-        .assign(
-            &group("g1", &[("a", "shop", "cart", "firing")]),
-            "e1",
-            None,
-            at(0),
-        )
-        .await
-        .unwrap();
+    let opened = open_cart(&book).await;
     let incident = book.set_card(&opened.incident.id, "om_card").await.unwrap();
     assert_eq!(incident.card.as_deref(), Some("om_card"));
     let again = book
@@ -293,15 +289,7 @@ async fn the_card_s_thread_leads_to_its_incident() {
 async fn a_reader_without_the_head_folds_the_log() {
     let store = store();
     let book = book(&store);
-    let opened = book
-        .assign(
-            &group("g1", &[("a", "shop", "cart", "firing")]),
-            "e1",
-            None,
-            at(0),
-        )
-        .await
-        .unwrap();
+    let opened = open_cart(&book).await;
     // A head from before the entry: the reader catches up from the log.
     store
         .put_incident_head(&serde_json::to_vec(&state::State::default()).unwrap())

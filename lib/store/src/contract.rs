@@ -309,6 +309,17 @@ mod tests {
         super::past_incidents(&crate::Memory::default()).await;
     }
 
+    /// A folder store in `dir`, with a retention no test reaches.
+    async fn folder(dir: &tempfile::TempDir) -> crate::Folder {
+        crate::Folder::open(
+            &dir.path().join("data"),
+            Duration::from_secs(3600),
+            crate::ReportLinks::None,
+        )
+        .await
+        .expect("open")
+    }
+
     #[tokio::test]
     async fn memory_keeps_the_incident_records() {
         super::incident_records(&crate::Memory::default()).await;
@@ -318,26 +329,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn folder_keeps_the_incident_records() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let folder = crate::Folder::open(
-            &dir.path().join("data"),
-            Duration::from_secs(3600),
-            crate::ReportLinks::None,
-        )
-        .await
-        .expect("open");
+        let folder = folder(&dir).await;
         super::incident_records(&folder).await;
     }
 
     #[tokio::test]
     async fn folder_keeps_the_past_incident_index() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let folder = crate::Folder::open(
-            &dir.path().join("data"),
-            Duration::from_secs(3600),
-            crate::ReportLinks::None,
-        )
-        .await
-        .expect("open");
+        let folder = folder(&dir).await;
         super::past_incidents(&folder).await;
     }
 

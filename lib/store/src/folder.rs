@@ -265,10 +265,9 @@ fn create_parent(root: &Path, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes `path` so that readers see the old content or the new, never a mix: a temp
-/// file in the same folder (same file system, so the rename is atomic), fsync, rename,
-/// then fsync the folder so the rename itself survives a crash.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes `bytes` to a new temp file beside `path` (same folder, so same file system)
+/// and fsyncs it; its path, and the folder. The caller moves it into place.
+fn temp_beside<'p>(path: &'p Path, bytes: &[u8]) -> io::Result<(PathBuf, &'p Path)> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(io::Error::other("not a file path"));
     };
@@ -279,10 +278,21 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     ));
     let written = File::create_new(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
+        file.sync_all()
     });
     if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok((tmp, dir))
+}
+
+/// Writes `path` so that readers see the old content or the new, never a mix: a temp
+/// file beside it, renamed over it (atomic on one file system), then the folder fsynced
+/// so the rename itself survives a crash.
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let (tmp, dir) = temp_beside(path, bytes)?;
+    if let Err(e) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
@@ -291,28 +301,16 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Creates `path` with `bytes` unless it exists, so that a reader sees no file or the
 /// whole content, never an empty or partial one (a claim or an incident-log entry is
-/// read the moment it exists): a temp file written and fsynced, then hard-linked to
-/// `path` (`link(2)` fails with EEXIST for all but one creator), then the folder
-/// fsynced. `true` when this call created it.
+/// read the moment it exists): a temp file beside it, hard-linked to `path` (`link(2)`
+/// fails with EEXIST for all but one creator), then the folder fsynced. `true` when
+/// this call created it.
 fn create_atomic(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(io::Error::other("not a file path"));
+    let (tmp, dir) = temp_beside(path, bytes)?;
+    let created = match fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
     };
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    let created = File::create_new(&tmp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .and_then(|()| match fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e),
-        });
     let _ = fs::remove_file(&tmp);
     if created? {
         File::open(dir)?.sync_all()?;

@@ -4,9 +4,9 @@
 
 use aegis_core::incident::{Happening, Incident};
 use aegis_core::report::Clock;
-use maud::{DOCTYPE, PreEscaped, html};
+use maud::{DOCTYPE, html};
 
-use crate::page::STYLE;
+use crate::page::head;
 
 /// The page of `incident`, its times in `clock`'s zone; each analysis links to the
 /// read API's address of its report (`/api/ops/analyses/<id>`).
@@ -20,12 +20,7 @@ pub fn render(incident: &Incident, clock: Clock) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Incident " (incident.id) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&format!("Incident {}", incident.id)))
             body {
                 header {
                     h1 { "Incident: " (incident.headline()) }

@@ -11,7 +11,7 @@ use crate::{chart, graph};
 /// Size of a chart on the page, in CSS pixels.
 const CHART: (u32, u32) = (720, 240);
 
-pub(crate) const STYLE: &str = r#"
+const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:960px;padding:24px;color:#212529;line-height:1.45}
 h1{font-size:1.5em;margin:0 0 4px} h2{font-size:1.2em;border-bottom:1px solid #dee2e6;padding-bottom:4px;margin-top:32px}
 h3{font-size:1.05em;margin:24px 0 6px} .meta{color:#495057;font-size:.9em} .meta span{margin-right:16px}
@@ -25,6 +25,18 @@ figure{margin:8px 0} figure svg{max-width:100%;height:auto;border:1px solid #e9e
 .degraded{background:#fff9db;padding:8px 12px;border-left:4px solid #fab005}
 details summary{cursor:pointer} .graph{max-width:100%;height:auto}
 "#;
+
+/// The `<head>` every page shares: charset, viewport, `title`, the inline style.
+pub(crate) fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (PreEscaped(STYLE)) }
+        }
+    }
+}
 
 /// The page of `report`, its times in the report's zone.
 pub fn render(report: &Report) -> String {
@@ -42,12 +54,7 @@ pub fn render(report: &Report) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Analysis " (report.id) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&format!("Analysis {}", report.id)))
             body {
                 header {
                     h1 { "Root-cause analysis" }

@@ -98,17 +98,35 @@ fn results_under(messages: &[Posted], card: &str) -> Vec<Posted> {
         .collect()
 }
 
-fn env(feishu: &str, prometheus: &str, data: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("FEISHU_BASE_URL", feishu.to_string()),
-        ("FEISHU_APP_ID", APP_ID.into()),
-        ("FEISHU_APP_SECRET", APP_SECRET.into()),
-        ("FEISHU_DEFAULT_CHAT_ID", CHAT.into()),
-        ("AEGIS_AUTO_ANALYZE_SEVERITIES", "critical".into()),
-        ("AEGIS_SERVICE_GRAPH", "ledger>ledger-db".into()),
-        ("PROMETHEUS_BASE_URL", prometheus.to_string()),
-        ("AEGIS_DATA_DIR", data.to_string()),
-    ]
+/// The fake Feishu, an empty Prometheus, the shared data folder, and the variables
+/// every function of a test reads.
+struct Peers {
+    fake: FakeFeishu,
+    data: tempfile::TempDir,
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Peers {
+    async fn start() -> Self {
+        let fake = FakeFeishu::start().await.unwrap();
+        let (prometheus, _) = slow_prometheus(Duration::from_millis(20)).await.unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let vars = vec![
+            ("FEISHU_BASE_URL", fake.base_url().to_string()),
+            ("FEISHU_APP_ID", APP_ID.into()),
+            ("FEISHU_APP_SECRET", APP_SECRET.into()),
+            ("FEISHU_DEFAULT_CHAT_ID", CHAT.into()),
+            ("AEGIS_AUTO_ANALYZE_SEVERITIES", "critical".into()),
+            ("AEGIS_SERVICE_GRAPH", "ledger>ledger-db".into()),
+            ("PROMETHEUS_BASE_URL", prometheus),
+            ("AEGIS_DATA_DIR", data.path().display().to_string()),
+        ];
+        Self { fake, data, vars }
+    }
+
+    fn vars(&self) -> Vec<(&str, &str)> {
+        self.vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
 }
 
 /// The storm, sent to `webhook`, checked on the fake Feishu and the incidents API at
@@ -280,18 +298,11 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
 
 #[tokio::test]
 async fn a_storm_of_three_failures_is_three_incidents_on_aegis_dev() {
-    let fake = FakeFeishu::start().await.unwrap();
-    let (prometheus, _) = slow_prometheus(Duration::from_millis(20)).await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let vars = env(
-        fake.base_url().as_str(),
-        &prometheus,
-        &data.path().display().to_string(),
-    );
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let peers = Peers::start().await;
+    let (fake, vars) = (&peers.fake, peers.vars());
     let (dev, _scratch) = process::dev(&vars, None).await.unwrap();
     storm(
-        &fake,
+        fake,
         &dev.url("/alertmanager/webhook"),
         &dev.url("/api/ops/incidents"),
     )
@@ -305,15 +316,8 @@ async fn a_storm_of_three_failures_is_three_incidents_on_aegis_dev() {
 
 #[tokio::test]
 async fn a_storm_of_three_failures_is_three_incidents_with_functions_as_processes() {
-    let fake = FakeFeishu::start().await.unwrap();
-    let (prometheus, _) = slow_prometheus(Duration::from_millis(20)).await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let vars = env(
-        fake.base_url().as_str(),
-        &prometheus,
-        &data.path().display().to_string(),
-    );
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let peers = Peers::start().await;
+    let (fake, data, vars) = (&peers.fake, &peers.data, peers.vars());
     let cluster = Cluster::start(
         &[
             ("webhook-receiver", 1),
@@ -326,7 +330,7 @@ async fn a_storm_of_three_failures_is_three_incidents_with_functions_as_processe
     .await
     .unwrap();
     storm(
-        &fake,
+        fake,
         &cluster
             .replica("webhook-receiver")
             .url("/alertmanager/webhook"),
