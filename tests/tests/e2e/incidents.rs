@@ -329,14 +329,23 @@ async fn a_storm_of_three_failures_is_three_incidents_with_functions_as_processe
     )
     .await
     .unwrap();
-    storm(
-        fake,
-        &cluster
-            .replica("webhook-receiver")
-            .url("/alertmanager/webhook"),
-        &cluster.replica("analyze").url("/api/ops/incidents"),
-    )
-    .await;
+    let webhook = cluster
+        .replica("webhook-receiver")
+        .url("/alertmanager/webhook");
+    let api = cluster.replica("analyze").url("/api/ops/incidents");
+    let run = storm(fake, &webhook, &api);
+    // On failure, what the Broker did: a delivery that ran out of retries explains a
+    // missing card (the in-process Broker's logs are not printed).
+    if let Err(panic) = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run)).await {
+        let failed: Vec<_> = cluster
+            .broker
+            .hops()
+            .into_iter()
+            .filter(|h| h.status.is_none_or(|s| s >= 300))
+            .collect();
+        eprintln!("deliveries that did not succeed: {failed:#?}");
+        std::panic::resume_unwind(panic);
+    }
     tokio::time::timeout(Duration::from_secs(120), cluster.broker.wait_idle())
         .await
         .expect("every delivery ends");
