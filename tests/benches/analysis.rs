@@ -73,6 +73,7 @@ fn request() -> Request {
         model: None,
         session_id: None,
         alert: None,
+        language: None,
     }
 }
 

@@ -179,6 +179,7 @@ async fn analyse(
         model: None,
         session_id: None,
         alert: None,
+        language: None,
     };
     let ranked_services: Vec<String> = engine
         .ranked_root_causes

@@ -156,6 +156,7 @@ impl RankNow {
             model: None,
             session_id: None,
             alert: None,
+            language: None,
         };
         rank_tool::tool(self.engine.clone(), request, self.budget)
     }

@@ -32,7 +32,7 @@ use aegis_runtime::{BuildError, Context, Function};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use futures::StreamExt;
@@ -82,8 +82,14 @@ pub fn router(app: Streams) -> Router {
 
 /// `POST /api/ops/analyze/stream`: parse, validate, take a free slot (429 when none is:
 /// a stream's first line must come within seconds, so it does not queue), then stream.
-async fn stream(State(app): State<Streams>, body: Bytes) -> Result<Response, Refused> {
-    let Admitted { request, slot } = app.analysis.admit_now(&body)?;
+async fn stream(
+    State(app): State<Streams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refused> {
+    let Admitted { request, slot } = app
+        .analysis
+        .admit_now(&body, aegis_api::accept_language(&headers))?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (progress, events) = Progress::channel();
     let task = {

@@ -132,6 +132,7 @@ fn completed(
         failure,
         notice: None,
         report_url,
+        language: requested.request.language,
     };
     let id = events::derive_id(&[EventType::AnalysisCompleted.as_str(), &requested.request_id]);
     match data.to_event(NAME, id) {

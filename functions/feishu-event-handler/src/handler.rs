@@ -18,6 +18,7 @@ use aegis_core::events::{
 use aegis_core::report::{Feedback, FeedbackValue};
 use aegis_core::request::{Invalid, MAX_DESCRIPTION, Request};
 use aegis_feishu::event::{CardAction, Envelope, MessageReceived, RawEnvelope};
+use aegis_i18n::{Lang, t};
 use aegis_store::{Claim, ReportStore};
 use axum::extract::State;
 use axum::response::Response;
@@ -46,6 +47,8 @@ pub struct Policy {
     pub model_aliases: Vec<String>,
     /// Zone of the time phrases.
     pub timezone: chrono_tz::Tz,
+    /// The language each chat reads, for replies to messages with no words to tell.
+    pub languages: aegis_core::request::Languages,
 }
 
 /// The subscriber's state.
@@ -187,6 +190,11 @@ async fn decide(
         return Ok(Decision::Ignore("duplicate delivery"));
     }
 
+    // A question is answered in the language it is asked in; one with no words to tell
+    // (an empty mention, "?") in the chat's.
+    let text = question::resolve_mentions(&text, &message.mentions, bot.as_deref());
+    let lang =
+        question::language(&text).unwrap_or_else(|| app.policy.languages.of_chat(&message.chat_id));
     let reply_to = ReplyTarget {
         chat_id: Some(message.chat_id.clone()).filter(|c| !c.is_empty()),
         message_id: Some(message.message_id.clone()).filter(|m| !m.is_empty()),
@@ -207,14 +215,12 @@ async fn decide(
                 text,
             }),
             report_url: None,
+            language: Some(lang),
         })
     };
     let policy = &app.policy;
     if !allowed(&policy.allowed_chats, [Some(&message.chat_id)]) {
-        return Ok(notice(
-            "forbidden",
-            "抱歉，这个群还没有开通 Aegis 问答。Sorry, this chat is not allowed to ask Aegis; ask an admin to add it to AEGIS_ALLOWED_CHATS.".into(),
-        ));
+        return Ok(notice("forbidden", t!(lang, "chat-forbidden-chat")));
     }
     let ids = &sender.sender_id;
     if !allowed(
@@ -225,15 +231,14 @@ async fn decide(
             ids.union_id.as_ref(),
         ],
     ) {
-        return Ok(notice(
-            "forbidden",
-            "抱歉，你还没有使用 Aegis 的权限。Sorry, you are not allowed to ask Aegis; ask an admin to add you to AEGIS_ALLOWED_USERS.".into(),
-        ));
+        return Ok(notice("forbidden", t!(lang, "chat-forbidden-user")));
     }
 
-    let text = question::resolve_mentions(&text, &message.mentions, bot.as_deref());
     if question::is_help(&text) {
-        return Ok(notice("usage", question::usage(&policy.model_aliases)));
+        return Ok(notice(
+            "usage",
+            question::usage(&policy.model_aliases, lang),
+        ));
     }
     let (model, rest) = question::split_model(&text, &policy.model_aliases);
     let extracted = match time_phrase::extract(rest, now, policy.timezone) {
@@ -241,12 +246,19 @@ async fn decide(
         Err(e) => {
             return Ok(notice(
                 "invalid",
-                format!("{e}. {}", question::usage(&policy.model_aliases)),
+                format!(
+                    "{}\n{}",
+                    e.words(lang),
+                    question::usage(&policy.model_aliases, lang)
+                ),
             ));
         }
     };
     if question::is_help(&extracted.rest) {
-        return Ok(notice("usage", question::usage(&policy.model_aliases)));
+        return Ok(notice(
+            "usage",
+            question::usage(&policy.model_aliases, lang),
+        ));
     }
     let mut request = Request {
         description: extracted.rest,
@@ -254,6 +266,7 @@ async fn decide(
         model,
         session_id: None,
         alert: None,
+        language: Some(lang),
     };
     // Asked in an incident's thread: the incident's alerts are the context, and its
     // range unless the question names one.
@@ -265,15 +278,12 @@ async fn decide(
         }
     }
     if let Err(problem) = request.validate() {
-        return Ok(notice("invalid", invalid_question(&problem)));
+        return Ok(notice("invalid", invalid_question(&problem, lang)));
     }
     if !in_flight_slot(app, &message.chat_id, now).await {
         return Ok(notice(
             "busy",
-            format!(
-                "这个群已有 {} 个分析在进行，请稍后再问。This chat already has {} analyses running; please ask again in a few minutes.",
-                policy.chat_max_in_flight, policy.chat_max_in_flight
-            ),
+            t!(lang, "chat-busy", limit = policy.chat_max_in_flight),
         ));
     }
     Ok(Decision::Analyze(AnalysisRequested {
@@ -284,18 +294,12 @@ async fn decide(
     }))
 }
 
-/// The chat reply saying why a question cannot be analysed.
-fn invalid_question(problem: &Invalid) -> String {
+/// The chat reply saying why a question cannot be analysed, in `lang`.
+fn invalid_question(problem: &Invalid, lang: Lang) -> String {
     match problem {
-        Invalid::LongDescription(_) => format!(
-            "问题太长了（最多 {MAX_DESCRIPTION} 字）。The question is longer than {MAX_DESCRIPTION} characters."
-        ),
-        Invalid::EmptyDescription => {
-            "请写下要分析的问题。Please write the question to analyse.".to_string()
-        }
-        Invalid::EmptyRange { .. } => {
-            format!("时间范围不对：{problem}。The time range is empty: {problem}.")
-        }
+        Invalid::LongDescription(_) => t!(lang, "chat-too-long", max = MAX_DESCRIPTION),
+        Invalid::EmptyDescription => t!(lang, "chat-empty"),
+        Invalid::EmptyRange { .. } => t!(lang, "chat-empty-range"),
     }
 }
 

@@ -82,6 +82,7 @@ pub fn app(config: &Config, store: Arc<dyn ReportStore>, bot: Arc<dyn BotIdentit
             analysis_budget: config.analysis.budget,
             model_aliases: feishu.model_aliases.clone(),
             timezone: config.analysis.timezone,
+            languages: config.analysis.languages.clone(),
         },
     )
 }

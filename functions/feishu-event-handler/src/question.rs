@@ -2,6 +2,7 @@
 //! recognised.
 
 use aegis_feishu::event::Mention;
+use aegis_i18n::{Lang, t};
 
 /// Models a question may name first (any case).
 pub const MODELS: [&str; 4] = ["qwen", "glm", "deepseek", "doubao"];
@@ -69,23 +70,48 @@ pub fn split_model<'a>(text: &'a str, aliases: &[String]) -> (Option<String>, &'
     (Some(lower), rest)
 }
 
-/// The usage reply.
-pub fn usage(aliases: &[String]) -> String {
+/// The usage reply, in `lang`.
+pub fn usage(aliases: &[String], lang: Lang) -> String {
     let mut models = MODELS.join(", ");
     if !aliases.is_empty() {
         models = format!("{models}, {}", aliases.join(", "));
     }
-    format!(
-        "用法 Usage: @AegisBot [模型 model] [时间 time] 问题 question\n\
-         模型 models: {models} (默认 default: the configured model)\n\
-         时间 time: 最近30分钟, 过去2小时, 今天14:00以来, 昨晚23点到今天1点, last 2h, since 14:00, yesterday 23:00-01:00 (默认 default: 最近15分钟 last 15 minutes)\n\
-         例 example: @AegisBot qwen 最近30分钟 checkout 为什么 5xx"
-    )
+    t!(lang, "chat-usage", models = models)
+}
+
+/// The language a question is written in, or `None` when it has no words to tell
+/// by (empty, only `?` or numbers).
+pub fn language(text: &str) -> Option<Lang> {
+    text.chars()
+        .any(|c| c.is_ascii_alphabetic() || aegis_i18n::is_han(c))
+        .then(|| Lang::of_text(text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_question_is_answered_in_its_own_language_and_a_wordless_one_in_none() {
+        assert_eq!(language("最近30分钟 checkout 为什么 5xx"), Some(Lang::ZhCn));
+        assert_eq!(language("why is checkout slow"), Some(Lang::En));
+        assert_eq!(language(" ？ "), None);
+        assert_eq!(language("30"), None);
+    }
+
+    #[test]
+    fn the_usage_is_in_the_asked_language() {
+        let en = usage(&["kimi".into()], Lang::En);
+        assert!(
+            en.starts_with("Usage: @AegisBot") && en.contains("kimi"),
+            "{en}"
+        );
+        let zh = usage(&[], Lang::ZhCn);
+        assert!(
+            zh.starts_with("用法：@AegisBot") && !zh.contains("Usage"),
+            "{zh}"
+        );
+    }
     use aegis_feishu::event::UserId;
 
     fn mention(key: &str, open_id: &str, name: &str) -> Mention {

@@ -45,6 +45,18 @@ pub enum PhraseError {
     Empty(String),
 }
 
+impl PhraseError {
+    /// What is wrong, in `lang`.
+    pub fn words(&self, lang: aegis_i18n::Lang) -> String {
+        use aegis_i18n::t;
+        match self {
+            Self::Backwards(p) => t!(lang, "chat-range-backwards", phrase = p.as_str()),
+            Self::Future(p) => t!(lang, "chat-range-future", phrase = p.as_str()),
+            Self::Empty(p) => t!(lang, "chat-range-empty", phrase = p.as_str()),
+        }
+    }
+}
+
 const DAY: &str = r"今天|今日|今晚|今早|昨天|昨日|昨晚|前天|today|yesterday|tonight";
 const PART: &str = r"上午|下午|晚上|早上|凌晨|中午|傍晚";
 const TIME: &str = r"\d{1,2}(?:[:：]\d{2}(?:\s*[ap]m)?|\s*点(?:\s*半|\s*\d{1,2}\s*分?)?|\s*[ap]m)";

@@ -3,37 +3,60 @@
 
 use aegis_core::alert::{Alert, Notification, Severity, Status};
 use aegis_feishu::{CARD_LIMIT, Card, Element, Template, escape_markdown as esc};
+use aegis_i18n::{Lang, duration, t};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 /// Room kept below the limit for the "and N more" line and the request envelope.
 const RESERVE: usize = 1024;
 
-/// How cards show times and whether firing cards mention everyone.
+/// How cards show times, in which language, and whether firing cards mention everyone.
 #[derive(Debug, Clone)]
 pub struct Style {
     /// Zone for start times.
     pub timezone: Tz,
     /// `<at id=all></at>` on firing cards.
     pub mention_all: bool,
+    /// The chat's language.
+    pub lang: Lang,
+}
+
+impl Style {
+    /// This style in `lang`.
+    pub fn in_lang(&self, lang: Lang) -> Self {
+        Self {
+            lang,
+            ..self.clone()
+        }
+    }
 }
 
 /// Renders the card for `n` as of `now`.
 pub fn render(n: &Notification, style: &Style, now: DateTime<Utc>) -> Card {
     let severity = n.highest_severity();
     let firing = n.status == Status::Firing;
-    let (label, template) = match (firing, severity) {
-        (false, _) => ("RESOLVED", Template::Green),
-        (true, Severity::Critical | Severity::Error) => ("FIRING", Template::Red),
-        (true, _) => ("FIRING", Template::Orange),
+    let lang = style.lang;
+    let template = match (firing, severity) {
+        (false, _) => Template::Green,
+        (true, Severity::Critical | Severity::Error) => Template::Red,
+        (true, _) => Template::Orange,
     };
-    let title = format!("[{label}] {} ({})", n.alertname(), n.alerts.len());
-    let mut card = Card::new(title, template)
-        .subtitle(format!("severity {severity} · receiver {}", n.receiver));
+    let (name, count) = (n.alertname(), n.alerts.len());
+    let title = if firing {
+        t!(lang, "alert-title-firing", name = name, count = count)
+    } else {
+        t!(lang, "alert-title-resolved", name = name, count = count)
+    };
+    let mut card = Card::new(title, template).subtitle(t!(
+        lang,
+        "alert-subtitle",
+        severity = severity.word(lang),
+        receiver = n.receiver.as_str()
+    ));
     if firing && style.mention_all {
         card = card.markdown("<at id=all></at>");
     }
-    let footer = footer(n);
+    let footer = footer(n, lang);
     let mut size = card.encoded_len() + footer.encoded_len();
 
     let mut alerts: Vec<&Alert> = n.alerts.iter().collect();
@@ -61,7 +84,7 @@ pub fn render(n: &Notification, style: &Style, now: DateTime<Utc>) -> Card {
     }
     let more = (alerts.len() - shown) as u64 + n.truncated_alerts;
     if more > 0 {
-        card = card.markdown(format!("… and {more} more"));
+        card = card.markdown(t!(lang, "alert-more", count = more));
     }
     card.elements.push(footer);
     card
@@ -78,12 +101,13 @@ fn alert_text(alert: &Alert, style: &Style, now: DateTime<Utc>) -> String {
         .unwrap_or("alert");
     let mut out = String::with_capacity(256);
     // Writing to a String cannot fail.
+    let lang = style.lang;
     let _ = write!(
         out,
         "**{}** · {} · {}",
         esc(name),
-        alert.severity(),
-        alert.status.as_str()
+        alert.severity().word(lang),
+        alert.status.word(lang)
     );
     let mut first = true;
     for key in ["namespace", "pod", "instance", "service", "job"] {
@@ -103,30 +127,34 @@ fn alert_text(alert: &Alert, style: &Style, now: DateTime<Utc>) -> String {
         .starts_at
         .with_timezone(&style.timezone)
         .format("%Y-%m-%d %H:%M:%S %Z");
-    let _ = match alert.resolved_at() {
-        Some(ended) => write!(
-            out,
-            "\nstarted {started} · resolved after {}",
-            human(ended - alert.starts_at)
+    let started = started.to_string();
+    out.push('\n');
+    out.push_str(&match alert.resolved_at() {
+        Some(ended) => t!(
+            lang,
+            "alert-started-resolved",
+            started = started,
+            duration = duration(lang, ended - alert.starts_at)
         ),
-        None => write!(
-            out,
-            "\nstarted {started} · firing for {}",
-            human(now - alert.starts_at)
+        None => t!(
+            lang,
+            "alert-started-firing",
+            started = started,
+            duration = duration(lang, now - alert.starts_at)
         ),
-    };
+    });
     if is_link(&alert.generator_url) {
         let _ = write!(out, "\n[Prometheus]({})", alert.generator_url);
     }
     out
 }
 
-fn footer(n: &Notification) -> Element {
+fn footer(n: &Notification, lang: Lang) -> Element {
     let mut parts = Vec::new();
     if is_link(&n.external_url) {
         parts.push(format!("[Alertmanager]({})", n.external_url));
     }
-    parts.push(format!("group {}", esc(&clip(&n.group_key, 120))));
+    parts.push(t!(lang, "alert-group", key = esc(&clip(&n.group_key, 120))));
     Element::Note(parts.join(" · "))
 }
 
@@ -141,17 +169,6 @@ pub fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
-    }
-}
-
-/// `45s`, `12m`, `3h 5m`, `2d 4h`.
-pub fn human(d: chrono::Duration) -> String {
-    let s = d.num_seconds().max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
     }
 }
 
@@ -186,6 +203,7 @@ pub(crate) mod tests {
         Style {
             timezone: chrono_tz::Asia::Shanghai,
             mention_all: true,
+            lang: Lang::En,
         }
     }
 
@@ -207,7 +225,7 @@ pub(crate) mod tests {
             "cart-0 restarts",
             "keeps restarting",
             "2026-11-25 18:00:00 CST",
-            "firing for 12m",
+            "firing for 12 min",
             "[Prometheus](http://prometheus:9090/graph?g0.expr=up)",
             "[Alertmanager](http://alertmanager:9093)",
         ] {
@@ -225,7 +243,7 @@ pub(crate) mod tests {
         let resolved = render(&group(2, "resolved"), &style(), now());
         assert_eq!(resolved.template, Template::Green);
         assert!(!resolved.text().contains("<at"));
-        assert!(resolved.text().contains("resolved after 30m"));
+        assert!(resolved.text().contains("resolved after 30 min"));
     }
 
     #[test]
@@ -265,12 +283,18 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn durations_read_well() {
-        assert_eq!(human(chrono::Duration::seconds(45)), "45s");
-        assert_eq!(human(chrono::Duration::seconds(3 * 3600 + 300)), "3h 5m");
-        assert_eq!(
-            human(chrono::Duration::seconds(2 * 86400 + 4 * 3600)),
-            "2d 4h"
-        );
+    fn a_chinese_chat_reads_the_card_in_chinese() {
+        let zh = style().in_lang(Lang::ZhCn);
+        let card = render(&group(2, "firing"), &zh, now());
+        assert_eq!(card.title, "[告警中] PodCrashLooping（2）");
+        let text = card.text();
+        for needle in ["严重 · 告警中", "已持续 12 分钟", "分组 "] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+        for english in ["firing", "started", "severity", "group "] {
+            assert!(!text.contains(english), "{english} in {text}");
+        }
+        let resolved = render(&group(1, "resolved"), &zh, now()).text();
+        assert!(resolved.contains("30 分钟后恢复"), "{resolved}");
     }
 }

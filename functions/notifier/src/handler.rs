@@ -69,7 +69,7 @@ async fn alert_group(
         None => {
             // Whoever needs the card first posts it; its uuid is the incident's, so
             // two posters (or a redelivery) make one message.
-            let card = incident_card::opening(&n, &incident, &app.style, now);
+            let card = incident_card::opening(&n, &incident, &app.style_for(Some(chat)), now);
             let sent = app
                 .messenger
                 .send(
@@ -101,7 +101,7 @@ async fn alert_group(
         if app.store.get_card(id).await.ok().flatten().is_none() {
             let quiet = Style {
                 mention_all: false,
-                ..app.style.clone()
+                ..app.style_for(Some(chat))
             };
             let card = alert_card::render(&n, &quiet, now);
             let sent = app
@@ -183,7 +183,7 @@ async fn update_incident_card(
         };
         let card = incident_card::current(
             &incident,
-            &app.style,
+            &app.style_for(incident.chat.as_deref()),
             app.public_base.as_deref(),
             chrono::Utc::now(),
         );
@@ -214,7 +214,8 @@ async fn ask_for_analysis(
         tracing::debug!(event.id = %event_id, incident = incident_id, "no analysis due: one is running, or nothing new to cover");
         return Ok(events::accepted());
     };
-    let data = request::for_incident(&incident, &analysis, now);
+    let lang = app.lang_of(incident.chat.as_deref());
+    let data = request::for_incident(&incident, &analysis, now, lang);
     let reply = data
         .to_event(NAME, data.request_id.clone())
         .map_err(NotifyError::Encode)?;
@@ -235,7 +236,11 @@ async fn analysis_requested(
         .order
         .turn(&format!("request/{}", req.request_id), made(event))
         .await;
-    let message = Outgoing::Text(result_card::ACK.to_string());
+    let lang = req
+        .request
+        .language
+        .unwrap_or_else(|| app.lang_of(req.reply_to.chat_id.as_deref()));
+    let message = Outgoing::Text(result_card::ack(lang));
     let uuid = message_uuid(event.id(), "ack");
     let sent = match (&req.reply_to.message_id, &req.reply_to.chat_id) {
         (Some(parent), _) => app.messenger.reply(parent, &message, &uuid, false).await,
@@ -310,7 +315,12 @@ async fn analysis_completed(
         },
         (Outcome::Failed, _) => match done.failure.as_ref().and_then(failure_as_notice) {
             Some(notice) => (result_card::notice(&notice), NOTICE),
-            None => (result_card::apology(done.failure.as_ref()), RESULT),
+            None => {
+                let lang = done
+                    .language
+                    .unwrap_or_else(|| app.lang_of(done.reply_to.chat_id.as_deref()));
+                (result_card::apology(done.failure.as_ref(), lang), RESULT)
+            }
         },
     };
     tracing::info!(event.id = %event.id(), request_id = %done.request_id, outcome = done.outcome.as_str(), what, "posting the completion");
@@ -398,7 +408,8 @@ async fn incident_result(
     if let Some(earlier) = earlier
         && let Some(message_id) = &earlier.message
     {
-        let card = incident_card::superseded(earlier.generation, earlier.top.as_deref());
+        let lang = app.lang_of(incident.chat.as_deref());
+        let card = incident_card::superseded(earlier.generation, earlier.top.as_deref(), lang);
         if let Err(e) = app.messenger.update(message_id, &card).await {
             tracing::warn!(incident = incident_id, error = %e, "the earlier result card was not marked superseded");
         }

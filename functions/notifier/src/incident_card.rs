@@ -8,7 +8,9 @@ use aegis_core::incident::Incident;
 use aegis_feishu::{Card, Element, Template, escape_markdown as esc};
 use chrono::{DateTime, Utc};
 
-use crate::alert_card::{self, Style, clip, human};
+use aegis_i18n::{duration, t};
+
+use crate::alert_card::{self, Style, clip};
 
 /// Alerts listed on the card; the thread has the rest.
 const LISTED: usize = 12;
@@ -17,9 +19,10 @@ const LISTED: usize = 12;
 /// with the incident's line above its footer.
 pub fn opening(n: &Notification, incident: &Incident, style: &Style, now: DateTime<Utc>) -> Card {
     let mut card = alert_card::render(n, style, now);
-    let line = Element::Note(format!(
-        "incident {} · later alerts of it go into this thread",
-        esc(&incident.id)
+    let line = Element::Note(t!(
+        style.lang,
+        "incident-opening-line",
+        id = esc(&incident.id)
     ));
     let at = card.elements.len().saturating_sub(1);
     card.elements.insert(at, line);
@@ -34,23 +37,27 @@ pub fn current(
     public_base: Option<&str>,
     now: DateTime<Utc>,
 ) -> Card {
+    let lang = style.lang;
+    let human = |d| duration(lang, d);
     let counts = incident.counts();
     let severity = incident.severity();
     let since = incident.since();
     let (title, template) = match incident.resolved_at {
         Some(resolved) => (
-            format!(
-                "[RESOLVED] {} · resolved after {}",
-                incident.headline(),
-                human(resolved - since)
+            t!(
+                lang,
+                "incident-title-resolved",
+                headline = incident.headline(),
+                duration = human(resolved - since)
             ),
             Template::Green,
         ),
         None => (
-            format!(
-                "[FIRING] {} · {} firing",
-                incident.headline(),
-                counts.firing
+            t!(
+                lang,
+                "incident-title-firing",
+                headline = incident.headline(),
+                firing = counts.firing
             ),
             match severity {
                 Severity::Critical | Severity::Error => Template::Red,
@@ -58,50 +65,63 @@ pub fn current(
             },
         ),
     };
-    let mut card = Card::new(title, template)
-        .subtitle(format!("incident {} · severity {severity}", incident.id));
+    let mut card = Card::new(title, template).subtitle(t!(
+        lang,
+        "incident-subtitle",
+        id = incident.id.as_str(),
+        severity = severity.word(lang)
+    ));
     let zone = |t: DateTime<Utc>| {
         t.with_timezone(&style.timezone)
             .format("%Y-%m-%d %H:%M:%S %Z")
             .to_string()
     };
     let status = match incident.resolved_at {
-        Some(resolved) => format!(
-            "**resolved** at {} after {}",
-            zone(resolved),
-            human(resolved - since)
+        Some(resolved) => t!(
+            lang,
+            "incident-status-resolved",
+            at = zone(resolved),
+            duration = human(resolved - since)
         ),
-        None => format!("**firing** since {} ({})", zone(since), human(now - since)),
+        None => t!(
+            lang,
+            "incident-status-firing",
+            since = zone(since),
+            duration = human(now - since)
+        ),
     };
     let services: Vec<String> = incident.services.iter().map(|s| esc(s)).collect();
     let mut lines = vec![
         status,
-        format!(
-            "alerts: {} firing · {} resolved · {} alert groups",
-            counts.firing,
-            counts.resolved,
-            incident.groups.len()
+        t!(
+            lang,
+            "incident-alerts",
+            firing = counts.firing,
+            resolved = counts.resolved,
+            groups = incident.groups.len()
         ),
     ];
     if !services.is_empty() {
-        lines.push(format!("services: {}", clip(&services.join(", "), 400)));
+        lines.push(t!(
+            lang,
+            "incident-services",
+            services = clip(&services.join(", "), 400)
+        ));
     }
     if let Some(analysis) = incident.latest_analysis() {
+        let generation = analysis.generation;
         lines.push(match (&analysis.top, &analysis.failure, analysis.done_at) {
-            (Some(top), _, _) => format!(
-                "latest analysis (#{}): most likely **{}**, details in the thread",
-                analysis.generation,
-                esc(top)
+            (Some(top), _, _) => t!(
+                lang,
+                "incident-analysis-top",
+                generation = generation,
+                top = esc(top)
             ),
-            (None, Some(_), _) => format!(
-                "latest analysis (#{}) failed, see the thread",
-                analysis.generation
-            ),
-            (None, None, Some(_)) => format!(
-                "latest analysis (#{}) found no clear cause",
-                analysis.generation
-            ),
-            (None, None, None) => format!("analysis #{} running…", analysis.generation),
+            (None, Some(_), _) => t!(lang, "incident-analysis-failed", generation = generation),
+            (None, None, Some(_)) => {
+                t!(lang, "incident-analysis-unclear", generation = generation)
+            }
+            (None, None, None) => t!(lang, "incident-analysis-running", generation = generation),
         });
     }
     card = card.markdown(lines.join("\n"));
@@ -126,8 +146,8 @@ pub fn current(
             format!(
                 "- **{}** · {} · {}{}",
                 esc(&a.name),
-                a.severity,
-                a.status.as_str(),
+                a.severity.word(lang),
+                a.status.word(lang),
                 if place.is_empty() {
                     String::new()
                 } else {
@@ -140,12 +160,13 @@ pub fn current(
         card = card.hr().markdown(listed.join("\n"));
     }
     if alerts.len() > LISTED {
-        card = card.markdown(format!("… and {} more", alerts.len() - LISTED));
+        card = card.markdown(t!(lang, "alert-more", count = alerts.len() - LISTED));
     }
-    let mut note = format!("incident {}", esc(&incident.id));
+    let mut note = t!(lang, "incident-note", id = esc(&incident.id));
     if let Some(base) = public_base {
         note.push_str(&format!(
-            " · [timeline]({}/api/ops/incidents/{})",
+            " · [{}]({}/api/ops/incidents/{})",
+            t!(lang, "incident-timeline"),
             base.trim_end_matches('/'),
             incident.id
         ));
@@ -155,18 +176,18 @@ pub fn current(
 
 /// What an earlier result card of the incident becomes once a newer analysis is in
 /// the thread.
-pub fn superseded(generation: u32, top: Option<&str>) -> Card {
+pub fn superseded(generation: u32, top: Option<&str>, lang: aegis_i18n::Lang) -> Card {
     let text = match top {
-        Some(top) => format!(
-            "Analysis #{generation} named **{}** first; a newer analysis of the grown incident is below.",
-            esc(top)
+        Some(top) => t!(
+            lang,
+            "incident-superseded-top",
+            generation = generation,
+            top = esc(top)
         ),
-        None => format!(
-            "Analysis #{generation} is superseded; a newer analysis of the grown incident is below."
-        ),
+        None => t!(lang, "incident-superseded", generation = generation),
     };
     Card::new(
-        format!("Superseded: analysis #{generation}"),
+        t!(lang, "incident-superseded-title", generation = generation),
         Template::Grey,
     )
     .markdown(text)
@@ -212,7 +233,7 @@ mod tests {
         assert!(
             firing
                 .text()
-                .contains("2 firing · 0 resolved · 1 alert groups")
+                .contains("2 firing · 0 resolved · 1 alert group")
         );
         assert!(!firing.text().contains("<at"), "an update mentions nobody");
         let resolved = current(
@@ -236,10 +257,44 @@ mod tests {
         assert!(
             resolved
                 .title
-                .starts_with("[RESOLVED] PodCrashLooping · resolved after 30m"),
+                .starts_with("[RESOLVED] PodCrashLooping · resolved after 30 min"),
             "{}",
             resolved.title
         );
         assert!(resolved.text().contains("0 firing · 2 resolved"));
+    }
+
+    #[test]
+    fn a_chinese_chat_reads_the_incident_in_chinese() {
+        let zh = style().in_lang(aegis_i18n::Lang::ZhCn);
+        let firing = current(
+            &incident("firing"),
+            &zh,
+            Some("https://aegis.example"),
+            now(),
+        );
+        assert!(
+            firing
+                .title
+                .starts_with("[告警中] PodCrashLooping · 2 条告警中"),
+            "{}",
+            firing.title
+        );
+        let text = firing.text();
+        for needle in [
+            "**告警中**，开始于",
+            "2 条告警中 · 0 条已恢复 · 1 个告警分组",
+            "[时间线](",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+        let resolved = current(&incident("resolved"), &zh, None, now());
+        assert!(
+            resolved.title.contains("持续 30 分钟后恢复"),
+            "{}",
+            resolved.title
+        );
+        let superseded = superseded(1, Some("cart"), aegis_i18n::Lang::ZhCn);
+        assert_eq!(superseded.title, "已被取代：分析 #1");
     }
 }

@@ -28,7 +28,7 @@ pub use error::NotifyError;
 pub use inbound::Inbound;
 pub use metrics::{SendLabels, Sends};
 pub use order::Order;
-pub use result_card::{ACK, apology, notice, render as render_result};
+pub use result_card::{ack, apology, notice, render as render_result};
 
 /// The function's name, as in `/fn/notifier/` and the manifests.
 pub const NAME: &str = "notifier";
@@ -44,6 +44,8 @@ pub struct Notifier {
     pub feishu: Arc<feishu::Config>,
     /// How alert cards look.
     pub style: Style,
+    /// The language each chat reads.
+    pub languages: aegis_core::request::Languages,
     /// Severities analysed automatically (lower-case).
     pub auto_analyze: Vec<String>,
     /// No Feishu app configured: cards without a chat go to the console.
@@ -79,7 +81,9 @@ impl Notifier {
             style: Style {
                 timezone: config.analysis.timezone,
                 mention_all: config.feishu.mention_all,
+                lang: config.analysis.languages.default,
             },
+            languages: config.analysis.languages.clone(),
             auto_analyze: config.alert.auto_analyze_severities,
             incidents,
             public_base,
@@ -88,6 +92,16 @@ impl Notifier {
             sends: metrics::Sends::register(&ctx.metrics),
             order: Order::new(order::SETTLE),
         }
+    }
+
+    /// The card style for `chat`, in the language it reads.
+    pub fn style_for(&self, chat: Option<&str>) -> Style {
+        self.style.in_lang(self.lang_of(chat))
+    }
+
+    /// The language `chat` reads (the default for no chat).
+    pub fn lang_of(&self, chat: Option<&str>) -> aegis_i18n::Lang {
+        chat.map_or(self.languages.default, |c| self.languages.of_chat(c))
     }
 
     /// Whether the policy analyses `n` automatically: its highest severity, or any

@@ -5,6 +5,7 @@ use aegis_core::alert::Notification;
 use aegis_core::events::{AnalysisRequested, Origin, ReplyTarget};
 use aegis_core::incident::{AnalysisRef, Incident};
 use aegis_core::request::Request;
+use aegis_i18n::{Lang, t};
 use chrono::{DateTime, Utc};
 
 use crate::alert_card::clip;
@@ -16,16 +17,21 @@ pub fn for_incident(
     incident: &Incident,
     analysis: &AnalysisRef,
     now: DateTime<Utc>,
+    lang: Lang,
 ) -> AnalysisRequested {
     let n = incident.as_notification();
     let services: Vec<&str> = analysis.services.iter().map(String::as_str).collect();
     let description = clip(
         &format!(
-            "Incident {} (analysis #{}) over services {}.\n{}",
-            incident.id,
-            analysis.generation,
-            services.join(", "),
-            describe(&n)
+            "{}\n{}",
+            t!(
+                lang,
+                "incident-question",
+                id = incident.id.as_str(),
+                generation = analysis.generation,
+                services = services.join(", ")
+            ),
+            describe(&n, lang)
         ),
         3990,
     );
@@ -37,6 +43,7 @@ pub fn for_incident(
             model: None,
             session_id: None,
             alert: Some(n),
+            language: Some(lang),
         },
         origin: Origin::Alert,
         reply_to: ReplyTarget {
@@ -51,12 +58,13 @@ pub fn for_incident(
 
 /// The question the analysis answers, in words: what fires, where, and what the
 /// alerts say (at most 4000 characters).
-fn describe(n: &Notification) -> String {
-    let mut text = format!(
-        "Alert {} is firing ({} alerts, severity {}). Find the root cause.",
-        n.alertname(),
-        n.alerts.len(),
-        n.highest_severity()
+fn describe(n: &Notification, lang: Lang) -> String {
+    let mut text = t!(
+        lang,
+        "alert-question",
+        name = n.alertname(),
+        count = n.alerts.len(),
+        severity = n.highest_severity().word(lang)
     );
     for alert in n.alerts.iter().take(10) {
         let place: Vec<String> = ["namespace", "service", "pod", "instance"]
@@ -107,7 +115,7 @@ mod tests {
     #[test]
     fn the_incident_s_request_reads_from_before_its_first_alert_and_answers_in_its_thread() {
         let now: DateTime<Utc> = "2026-11-25T10:12:00Z".parse().unwrap();
-        let r = for_incident(&incident(now, 2), &analysis(&["cart"]), now);
+        let r = for_incident(&incident(now, 2), &analysis(&["cart"]), now, Lang::En);
         assert_eq!(
             r.request.time_range.start,
             "2026-11-25T09:45:00Z".parse::<DateTime<Utc>>().unwrap(),
@@ -128,7 +136,7 @@ mod tests {
     #[test]
     fn old_incidents_are_analysed_over_six_hours_at_most() {
         let now: DateTime<Utc> = "2026-11-28T10:00:00Z".parse().unwrap();
-        let r = for_incident(&incident(now, 1), &analysis(&[]), now);
+        let r = for_incident(&incident(now, 1), &analysis(&[]), now, Lang::En);
         assert_eq!(r.request.time_range.duration(), Duration::hours(6));
     }
 }

@@ -4,11 +4,14 @@
 use aegis_core::events::{Failure, Notice};
 use aegis_core::report::Report;
 use aegis_feishu::{Card, Outgoing, Template, escape_markdown as esc};
+use aegis_i18n::{Lang, t};
 
 use crate::alert_card::clip;
 
-/// The acknowledgement of a chat question.
-pub const ACK: &str = "收到，正在分析…";
+/// The acknowledgement of a chat question, in `lang`.
+pub fn ack(lang: Lang) -> String {
+    t!(lang, "chat-ack")
+}
 
 /// The result card: summary; the top three candidates with probability, service and
 /// key evidence (the top one's key series as `chart`, an uploaded image's key); next
@@ -32,29 +35,41 @@ pub fn top_chart(report: &Report) -> Option<&aegis_core::report::Chart> {
         .find_map(|e| e.chart.as_ref())
 }
 
+/// A probability as a whole percentage.
+fn percent(p: f64) -> String {
+    format!("{:.0}", p * 100.0)
+}
+
 fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidence: bool) -> Card {
-    let top = report
-        .ranked_root_causes
-        .first()
-        .map(|c| format!(": {} ({:.0}%)", c.service, c.probability * 100.0))
-        .unwrap_or_default();
+    let lang = report.language;
+    let title = match report.ranked_root_causes.first() {
+        Some(c) => t!(
+            lang,
+            "card-title-top",
+            service = c.service.as_str(),
+            percent = percent(c.probability)
+        ),
+        None => t!(lang, "card-title"),
+    };
     let template = if report.ranked_root_causes.is_empty() {
         Template::Grey
     } else {
         Template::Blue
     };
-    let mut card = Card::new(format!("Root-cause analysis{top}"), template).markdown(format!(
-        "**Summary**\n{}",
+    let mut card = Card::new(title, template).markdown(format!(
+        "{}\n{}",
+        t!(lang, "card-summary"),
         esc(&clip(&report.summary, 2000))
     ));
     if !report.ranked_root_causes.is_empty() {
         card = card.hr();
         for cause in report.ranked_root_causes.iter().take(3) {
-            let mut lines = vec![format!(
-                "**{}. {}** · probability {:.0}%",
-                cause.rank,
-                esc(&cause.service),
-                cause.probability * 100.0
+            let mut lines = vec![t!(
+                lang,
+                "card-candidate",
+                rank = cause.rank,
+                service = esc(&cause.service),
+                percent = percent(cause.probability)
             )];
             if !cause.description.is_empty() {
                 lines.push(esc(&clip(&cause.description, 500)));
@@ -65,14 +80,19 @@ fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidenc
                 }
                 for e in cause.evidence.iter().take(3) {
                     lines.push(format!(
-                        "- {}: {} (query: {})",
+                        "- {}: {} ({}: {})",
                         esc(&e.source),
                         esc(&clip(&e.summary, 200)),
+                        t!(lang, "card-query"),
                         esc(&clip(&e.query, 200))
                     ));
                 }
                 for log in cause.key_logs.iter().take(2) {
-                    lines.push(format!("- log: {}", esc(&clip(log, 200))));
+                    lines.push(format!(
+                        "- {}: {}",
+                        t!(lang, "card-log"),
+                        esc(&clip(log, 200))
+                    ));
                 }
             }
             card = card.markdown(lines.join("\n"));
@@ -91,9 +111,11 @@ fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidenc
             .enumerate()
             .map(|(i, a)| format!("{}. {}", i + 1, esc(&clip(a, 300))))
             .collect();
-        card = card
-            .hr()
-            .markdown(format!("**Next steps**\n{}", steps.join("\n")));
+        card = card.hr().markdown(format!(
+            "{}\n{}",
+            t!(lang, "card-next-steps"),
+            steps.join("\n")
+        ));
     }
     if !report.similar.is_empty() {
         let lines: Vec<String> = report
@@ -101,21 +123,31 @@ fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidenc
             .iter()
             .take(3)
             .map(|p| {
+                let service = match p.top_service.as_deref() {
+                    Some(s) => esc(s),
+                    None => t!(lang, "card-no-cause"),
+                };
                 format!(
-                    "- {} · {} · {:.0}% alike: {}{}",
-                    report.clock().date_time(p.at),
-                    esc(p.top_service.as_deref().unwrap_or("no cause")),
-                    p.similarity * 100.0,
-                    esc(&clip(&p.summary, 160)),
+                    "- {}{}",
+                    t!(
+                        lang,
+                        "card-similar-line",
+                        at = report.clock().date_time(p.at),
+                        service = service,
+                        percent = percent(p.similarity),
+                        summary = esc(&clip(&p.summary, 160))
+                    ),
                     p.feedback
                         .as_deref()
-                        .map_or_else(String::new, |f| format!(" ({})", esc(&clip(f, 40))))
+                        .map_or_else(String::new, |f| format!(" ({})", feedback_words(f, lang)))
                 )
             })
             .collect();
-        card = card
-            .hr()
-            .markdown(format!("**Similar past incidents**\n{}", lines.join("\n")));
+        card = card.hr().markdown(format!(
+            "{}\n{}",
+            t!(lang, "card-similar"),
+            lines.join("\n")
+        ));
     }
     if let Some(top) = report.ranked_root_causes.first() {
         use aegis_core::report::{FeedbackValue, Verdict};
@@ -125,14 +157,14 @@ fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidenc
         };
         card = card
             .hr()
-            .markdown(format!("Was **{}** the cause?", esc(&top.service)))
+            .markdown(t!(lang, "card-ask", service = esc(&top.service)))
             .button(
-                Verdict::RightCause.words(),
+                Verdict::RightCause.label(lang),
                 "primary",
                 value(Verdict::RightCause),
             )
             .button(
-                Verdict::WrongCause.words(),
+                Verdict::WrongCause.label(lang),
                 "danger",
                 value(Verdict::WrongCause),
             );
@@ -144,20 +176,21 @@ fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidenc
             clock.date_time(report.time_range.start),
             clock.time(report.time_range.end)
         ),
-        format!("model {}", esc(&report.model)),
-        format!("{:.1}s", report.duration_ms as f64 / 1000.0),
+        t!(lang, "card-model", model = esc(&report.model)),
+        format!("{:.1} s", report.duration_ms as f64 / 1000.0),
     ];
     if !report.degraded.is_empty() {
-        footer.push(format!(
-            "degraded: {}",
-            esc(&clip(&report.degraded.join("; "), 300))
+        footer.push(t!(
+            lang,
+            "card-degraded",
+            what = esc(&clip(&report.degraded.join("; "), 300))
         ));
     }
     if let Some(url) = report_url.filter(|u| u.starts_with("http://") || u.starts_with("https://"))
     {
-        footer.push(format!("[Full report]({url})"));
+        footer.push(format!("[{}]({url})", t!(lang, "card-full-report")));
     }
-    footer.push(format!("id {}", report.id));
+    footer.push(t!(lang, "card-id", id = report.id.as_str()));
     card.note(footer.join(" · "))
 }
 
@@ -167,21 +200,29 @@ pub fn notice(notice: &Notice) -> Outgoing {
     Outgoing::Text(clip(&notice.text, 2000))
 }
 
-/// The apology for a failed analysis, naming the kind of failure.
-pub fn apology(failure: Option<&Failure>) -> Outgoing {
-    let (kind, message) = failure
-        .map(|f| (f.kind.as_str(), f.message.as_str()))
-        .unwrap_or(("internal", "no details"));
-    let reason = match kind {
-        "timeout" => "分析超时 (timeout)",
-        "backend" => "数据源不可用 (backend)",
-        "model" => "模型调用失败 (model)",
-        _ => "内部错误 (internal)",
+/// A stored verdict (`right cause`, `wrong cause`) as `lang` words it; anything else
+/// as it is.
+fn feedback_words(stored: &str, lang: Lang) -> String {
+    use aegis_core::report::Verdict;
+    [Verdict::RightCause, Verdict::WrongCause]
+        .into_iter()
+        .find(|v| v.words() == stored)
+        .map_or_else(|| esc(&clip(stored, 40)), |v| v.label(lang))
+}
+
+/// The apology for a failed analysis in `lang`, naming the kind of failure.
+pub fn apology(failure: Option<&Failure>, lang: Lang) -> Outgoing {
+    let reason = match failure.map(|f| f.kind.as_str()) {
+        Some("timeout") => t!(lang, "chat-failed-timeout"),
+        Some("backend") => t!(lang, "chat-failed-backend"),
+        Some("model") => t!(lang, "chat-failed-model"),
+        _ => t!(lang, "chat-failed-internal"),
     };
-    Outgoing::Text(format!(
-        "抱歉，这次分析没有完成：{reason}。{}",
-        clip(message, 300)
-    ))
+    let details = match failure {
+        Some(f) => clip(&f.message, 300),
+        None => t!(lang, "chat-failed-no-details"),
+    };
+    Outgoing::Text(t!(lang, "chat-failed", reason = reason, details = details))
 }
 
 #[cfg(test)]

@@ -150,6 +150,7 @@ fn chat_question(request_id: &str) -> events::Event {
             model: None,
             session_id: None,
             alert: None,
+            language: None,
         },
         origin: events::Origin::Feishu,
         reply_to: events::ReplyTarget {
@@ -471,7 +472,7 @@ async fn chat_request_is_acknowledged_under_the_question() {
     assert_eq!(calls.len(), 1);
     assert!(calls[0].reply);
     assert_eq!(calls[0].to, "om_question");
-    assert!(matches!(&calls[0].message, Outgoing::Text(t) if t == ACK));
+    assert!(matches!(&calls[0].message, Outgoing::Text(t) if *t == ack(aegis_i18n::Lang::En)));
 }
 
 #[tokio::test]
@@ -501,7 +502,7 @@ async fn a_result_that_overtakes_its_acknowledgement_waits_for_it() {
         })
         .collect();
     assert_eq!(texts.len(), 2);
-    assert_eq!(texts[0], ACK, "{texts:?}");
+    assert_eq!(texts[0], ack(aegis_i18n::Lang::En), "{texts:?}");
     assert!(texts[1].contains("timeout"), "{texts:?}");
 }
 

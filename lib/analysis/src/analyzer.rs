@@ -257,6 +257,7 @@ impl Analyzer {
         report.time_range = request.time_range;
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.timezone = self.settings.analysis.timezone.name().into();
+        report.language = request.language.unwrap_or_default();
         super::metrics::record(&report);
         report
     }
@@ -456,6 +457,7 @@ mod tests {
             model: None,
             session_id: None,
             alert: None,
+            language: None,
         };
         let progress = Progress::none();
         let first = analyzer

@@ -120,6 +120,7 @@ mod tests {
             model: None,
             session_id: None,
             alert: None,
+            language: None,
         }
     }
 

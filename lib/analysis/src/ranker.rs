@@ -55,6 +55,7 @@ impl Ranker for Statistical {
     async fn analyze(&self, id: &str, request: &Request) -> Report {
         let mut input = aegis_rca::Input::new(request.time_range, self.catalog.clone());
         input.symptom = Some(request.description.clone());
+        input.language = request.language.unwrap_or_default();
         input.alert = request.alert.clone();
         input.clock = self.clock;
         let mut report = self.engine.analyze(&input, &self.tools).await;

@@ -91,20 +91,40 @@ impl Analyses {
         Ok(Self::new(settings, store))
     }
 
-    /// Parses and validates the HTTP body, received now, and takes a slot for it,
-    /// waiting in the queue when every slot is taken.
-    pub async fn admit(&self, body: &[u8]) -> Result<Admitted, Refused> {
-        let request = request::parse(body, &self.analyzer, chrono::Utc::now())?;
+    /// Parses and validates the HTTP body, received now with `accept_language`, and
+    /// takes a slot for it, waiting in the queue when every slot is taken.
+    pub async fn admit(
+        &self,
+        body: &[u8],
+        accept_language: Option<&str>,
+    ) -> Result<Admitted, Refused> {
+        let request = self.parse(body, accept_language)?;
         let slot = self.slots.acquire().await?;
         Ok(Admitted { request, slot })
     }
 
-    /// Parses and validates the HTTP body, received now, and takes a slot for it if one
-    /// is free: for a stream, whose first line cannot wait for a slot.
-    pub fn admit_now(&self, body: &[u8]) -> Result<Admitted, Refused> {
-        let request = request::parse(body, &self.analyzer, chrono::Utc::now())?;
+    /// Parses and validates the HTTP body, received now with `accept_language`, and
+    /// takes a slot for it if one is free: for a stream, whose first line cannot wait
+    /// for a slot.
+    pub fn admit_now(
+        &self,
+        body: &[u8],
+        accept_language: Option<&str>,
+    ) -> Result<Admitted, Refused> {
+        let request = self.parse(body, accept_language)?;
         let slot = self.slots.try_acquire()?;
         Ok(Admitted { request, slot })
+    }
+
+    /// The request in `body`, received now, its answer's language settled.
+    fn parse(
+        &self,
+        body: &[u8],
+        accept_language: Option<&str>,
+    ) -> Result<aegis_core::request::Request, Refused> {
+        let mut request = request::parse(body, &self.analyzer, chrono::Utc::now())?;
+        request.language = Some(request::answer_language(&request, accept_language));
+        Ok(request)
     }
 
     /// How long one request may take: the longest wait for a slot plus the longest

@@ -12,3 +12,10 @@ mod slots;
 
 pub use admission::{Admitted, Analyses, Refused};
 pub use slots::{Busy, RETRY_AFTER_SECS, Slots};
+
+/// The `Accept-Language` header of a request, if it has a readable one.
+pub fn accept_language(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+}

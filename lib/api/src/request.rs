@@ -1,6 +1,7 @@
 //! The HTTP request of `POST /api/ops/analyze` (and `/stream`), compatible with the
 //! original service: `description` (1..4000 characters), `time_range` {start, end}
-//! (optional, default the last 15 minutes), `session_id`, `model`.
+//! (optional, default the last 15 minutes), `session_id`, `model`, and `language`
+//! (`en`, `zh-CN`; else the `Accept-Language` header's, else English).
 //!
 //! Times are RFC 3339 (`2026-01-29T08:40:00Z`, `...+08:00`), Unix seconds (or
 //! milliseconds), or naive (`2026-01-29 16:40:00`, `2026-01-29T16:40`): naive times
@@ -13,6 +14,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use aegis_core::request::Invalid;
+use aegis_i18n::Lang;
 
 use aegis_analysis::Analyzer;
 use aegis_core::report::TimeRange;
@@ -37,6 +39,10 @@ pub struct AnalyzeRequest {
     /// `qwen`, `glm`, `deepseek`, `doubao`, or a configured alias; default `DEFAULT_MODEL`.
     #[serde(default)]
     model: Option<String>,
+    /// The answer's language, `en` or `zh-CN`; default the `Accept-Language` header's
+    /// choice among those, else `en`.
+    #[serde(default)]
+    language: Option<String>,
 }
 
 /// A requested range.
@@ -130,6 +136,16 @@ impl IntoResponse for RequestError {
     }
 }
 
+/// The language of the answer to `request`: its own `language`, else the one an
+/// `Accept-Language` header prefers among those Aegis speaks, else English (what
+/// callers from before languages existed get).
+pub fn answer_language(request: &Request, accept_language: Option<&str>) -> Lang {
+    request
+        .language
+        .or_else(|| accept_language.and_then(Lang::from_accept_language))
+        .unwrap_or_default()
+}
+
 /// Parses and validates a request body; `now` is when the request arrived.
 pub fn parse(
     body: &[u8],
@@ -184,6 +200,13 @@ pub fn parse(
             .filter(|m| !m.is_empty()),
         session_id: body.session_id,
         alert: None,
+        language: match body.language.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(tag) => Some(
+                tag.parse()
+                    .map_err(|why: String| RequestError::field("language", why))?,
+            ),
+        },
     };
     request.validate()?;
     check_range(

@@ -2,6 +2,7 @@
 
 use aegis_core::alert::Notification;
 use aegis_core::report::{Clock, TimeRange};
+use aegis_i18n::Lang;
 
 use crate::catalog::SignalCatalog;
 
@@ -20,6 +21,8 @@ pub struct Input {
     pub graph: Vec<(String, String)>,
     /// The zone the report's text gives times in.
     pub clock: Clock,
+    /// The language the report's text is written in.
+    pub language: Lang,
 }
 
 impl Input {
@@ -32,6 +35,7 @@ impl Input {
             catalog,
             graph: Vec::new(),
             clock: Clock::default(),
+            language: Lang::En,
         }
     }
 }

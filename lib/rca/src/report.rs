@@ -9,6 +9,7 @@ use crate::observations::Observations;
 use crate::rank::{self, Candidate, Ranking};
 use crate::window::BASELINE_SECONDS;
 use aegis_core::report::{Chart, Clock, Edge, Evidence, Report, RootCause, Unit};
+use aegis_i18n::{Lang, list, t};
 
 /// Candidates put in a report at most.
 const MAX_CANDIDATES: usize = 5;
@@ -22,7 +23,7 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         .filter(|c| c.score > 0.0)
         .take(MAX_CANDIDATES)
         .enumerate()
-        .map(|(i, c)| root_cause(i as u32 + 1, c, obs, input.clock))
+        .map(|(i, c)| root_cause(i as u32 + 1, c, obs, input.clock, input.language))
         .collect();
     let moved = ranking
         .candidates
@@ -33,12 +34,13 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         .collect();
     Report {
         summary: summary(input, &ranking, obs),
-        next_actions: next_actions(&ranked, &ranking, input.clock),
+        next_actions: next_actions(&ranked, &ranking, input.clock, input.language),
         ranked_root_causes: ranked,
         degraded: obs.degraded.clone(),
         timezone: input.clock.name().into(),
         call_graph: call_graph(obs),
         moved,
+        language: input.language,
         ..Report::new(format!("rca-{}", uuid::Uuid::new_v4()), input.time_range)
     }
 }
@@ -54,19 +56,32 @@ fn call_graph(obs: &Observations) -> Vec<Edge> {
         .collect()
 }
 
-fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> RootCause {
+/// `x` with `digits` decimals, as the sentences show numbers.
+fn num(x: f64, digits: usize) -> String {
+    format!("{x:.digits$}")
+}
+
+fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock, lang: Lang) -> RootCause {
+    let service = c.service.as_str();
     let mut indicators = Vec::new();
     let mut evidence = Vec::new();
     for m in c.change.metrics.iter().filter(|m| m.score() >= 0.1).take(4) {
         let s = &m.shift;
         let unit = Unit::from_signal_name(&m.signal.name);
         // In plain words first; the z-score and the ratio stay in the evidence.
-        indicators.push(format!(
-            "{} {} -> {} since {}",
-            m.signal.name,
+        let (signal, from, to) = (
+            m.signal.name.as_str(),
             unit.format(s.level),
             unit.format(s.peak),
-            clock.time_of_unix(s.onset),
+        );
+        let since = clock.time_of_unix(s.onset);
+        indicators.push(t!(
+            lang,
+            "rca-metric-indicator",
+            signal = signal,
+            from = from.clone(),
+            to = to.clone(),
+            since = since.clone()
         ));
         let chart = obs
             .metrics
@@ -75,7 +90,7 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> Roo
             .and_then(|x| x.series.get(&c.service))
             .map(|points| {
                 Chart::new(
-                    format!("{} of {}", m.signal.name, c.service),
+                    t!(lang, "rca-metric-chart", signal = signal, service = service),
                     unit,
                     points,
                     s.level,
@@ -86,24 +101,28 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> Roo
         evidence.push(Evidence {
             source: "prometheus".into(),
             query: m.signal.query.clone(),
-            summary: format!(
-                "{} of {}: {} -> {} from {} (x{:.2}, z {:.1})",
-                m.signal.name,
-                c.service,
-                unit.format(s.level),
-                unit.format(s.peak),
-                clock.time_of_unix(s.onset),
-                s.factor(),
-                s.z
+            summary: t!(
+                lang,
+                "rca-metric-evidence",
+                signal = signal,
+                service = service,
+                from = from,
+                to = to,
+                since = since,
+                factor = num(s.factor(), 2),
+                z = num(s.z, 1)
             ),
             chart,
         });
     }
     let mut key_logs = Vec::new();
     if let Some(l) = c.change.logs.as_ref().filter(|l| l.score() > 0.0) {
-        indicators.push(format!(
-            "{} error/warning lines after {} ({} before), {} new templates",
-            l.incident_errors, "the onset", l.baseline_errors, l.new_templates
+        indicators.push(t!(
+            lang,
+            "rca-logs-indicator",
+            incident = l.incident_errors,
+            baseline = l.baseline_errors,
+            new = l.new_templates
         ));
         key_logs.extend(l.top.iter().map(|(_, n, line)| {
             let line: String = line.chars().take(300).collect();
@@ -112,24 +131,28 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> Roo
         evidence.push(Evidence {
             source: "loki".into(),
             query: obs.log_query(&format!("\"{}\"", c.service), true),
-            summary: format!(
-                "{} error/warning lines in the incident part, {} in the baseline; {} templates not seen before",
-                l.incident_errors, l.baseline_errors, l.new_templates
+            summary: t!(
+                lang,
+                "rca-logs-evidence",
+                incident = l.incident_errors,
+                baseline = l.baseline_errors,
+                new = l.new_templates
             ),
             chart: None,
         });
     }
     if let Some(m) = c.change.mentions.as_ref().filter(|m| m.score() >= 0.1) {
         let by: Vec<&str> = m.by.iter().map(String::as_str).collect();
-        indicators.push(format!("named in the rising errors of {}", by.join(", ")));
+        indicators.push(t!(lang, "rca-mentions-indicator", by = list(lang, &by)));
         key_logs.push(m.example.chars().take(300).collect());
         evidence.push(Evidence {
             source: "loki".into(),
             query: obs.log_query(&format!("~\"{}\"", by.join("|")), true),
-            summary: format!(
-                "error lines of {} that name {} rose in the incident part",
-                by.join(", "),
-                c.service
+            summary: t!(
+                lang,
+                "rca-mentions-evidence",
+                by = list(lang, &by),
+                service = service
             ),
             chart: None,
         });
@@ -137,21 +160,26 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> Roo
     if let Some(d) = c.change.drift.as_ref().filter(|d| d.score() >= 0.3) {
         let (template, usual, now, line) = &d.template;
         let template: String = template.chars().take(160).collect();
-        indicators.push(format!(
-            "its log mix changed: \"{template}\" was {:.0}% of its lines, now {:.0}%",
-            100.0 * usual,
-            100.0 * now
+        let (usual, now) = (num(100.0 * usual, 0), num(100.0 * now, 0));
+        indicators.push(t!(
+            lang,
+            "rca-drift-indicator",
+            template = template.as_str(),
+            usual = usual.as_str(),
+            now = now.as_str()
         ));
         key_logs.push(line.chars().take(300).collect());
         evidence.push(Evidence {
             source: "loki".into(),
             // Every line of the service, not only errors.
             query: obs.log_query(&format!("\"{}\"", c.service), false),
-            summary: format!(
-                "\"{template}\": usually {:.0}% of its lines (median of {} minutes before the incident), {:.0}% in the incident part",
-                100.0 * usual,
-                d.minutes,
-                100.0 * now
+            summary: t!(
+                lang,
+                "rca-drift-evidence",
+                template = template.as_str(),
+                usual = usual,
+                minutes = d.minutes,
+                now = now
             ),
             chart: None,
         });
@@ -159,79 +187,84 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> Roo
     if let Some(i) = c.change.invariant.as_ref().filter(|i| i.score() >= 0.5) {
         let cut = |t: &str| t.chars().take(120).collect::<String>();
         let (more, less) = (cut(&i.more.0), cut(&i.less.0));
-        indicators.push(format!(
-            "its logs broke a ratio they kept: \"{more}\" {} : \"{less}\" {} (usually {}:1)",
-            i.more.1, i.less.1, i.ratio
+        indicators.push(t!(
+            lang,
+            "rca-invariant-indicator",
+            more = more.as_str(),
+            more_count = i.more.1,
+            less = less.as_str(),
+            less_count = i.less.1,
+            ratio = i.ratio.to_string()
         ));
         key_logs.push(i.more.2.chars().take(300).collect());
         key_logs.push(i.less.2.chars().take(300).collect());
         evidence.push(Evidence {
             source: "loki".into(),
             query: obs.log_query(&format!("\"{}\"", c.service), false),
-            summary: format!(
-                "\"{more}\" came {}:1 to \"{less}\" in {} minutes before the incident; {} : {} in the incident part",
-                i.ratio, i.minutes, i.more.1, i.less.1
+            summary: t!(
+                lang,
+                "rca-invariant-evidence",
+                more = more.as_str(),
+                ratio = i.ratio.to_string(),
+                less = less.as_str(),
+                minutes = i.minutes,
+                more_count = i.more.1,
+                less_count = i.less.1
             ),
             chart: None,
         });
     }
     if let Some(t) = c.change.traffic.as_ref().filter(|t| t.score() >= 0.2) {
         let p = &t.pair;
-        indicators.push(format!(
-            "its requests stopped reaching {}: {} had {:.2} requests per request of {}, below half that in {} of {} samples since the onset",
-            t.follower,
-            t.follower,
-            p.ratio,
-            c.service,
-            p.incident.1,
-            p.incident.0
+        indicators.push(t!(
+            lang,
+            "rca-traffic-indicator",
+            follower = t.follower.as_str(),
+            ratio = num(p.ratio, 2),
+            service = service,
+            below = p.incident.1,
+            samples = p.incident.0
         ));
         evidence.push(Evidence {
             source: "prometheus".into(),
             query: t.signal.query.clone(),
-            summary: format!(
-                "{}: series service=\"{}\" kept {:.2}x series service=\"{}\" in {} of {} samples before the incident; below half that in {} of {} samples of it while {}'s own held",
-                t.signal.name,
-                t.follower,
-                p.ratio,
-                c.service,
-                p.history.1,
-                p.history.0,
-                p.incident.1,
-                p.incident.0,
-                c.service
+            summary: t!(
+                lang,
+                "rca-traffic-evidence",
+                signal = t.signal.name.as_str(),
+                follower = t.follower.as_str(),
+                ratio = num(p.ratio, 2),
+                service = service,
+                kept = p.history.1,
+                history = p.history.0,
+                below = p.incident.1,
+                samples = p.incident.0
             ),
             chart: None,
         });
     }
     if let Some(t) = c.change.traces.as_ref().filter(|t| t.score() >= 0.2) {
-        indicators.push(format!(
-            "median span {:.1} ms -> {:.1} ms, self time x{:.2}{}{}{}",
-            t.median_ms.0,
-            t.median_ms.1,
-            t.self_time.exp(),
-            if t.call_mix >= 0.7 {
-                ", its calls to other services changed"
-            } else {
-                ""
-            },
-            if t.network >= 0.5 {
-                format!(
-                    ", calls to it spend x{:.1} as long outside its spans (network)",
-                    t.network.exp()
-                )
-            } else {
-                String::new()
-            },
-            if t.busy >= 0.5 {
-                format!(
-                    ", its calls to two services or more spend x{:.1} as long outside their spans (busy: slow to send and read)",
-                    t.busy.exp()
-                )
-            } else {
-                String::new()
-            }
-        ));
+        let mut parts = vec![t!(
+            lang,
+            "rca-spans-indicator",
+            from = num(t.median_ms.0, 1),
+            to = num(t.median_ms.1, 1),
+            self_time = num(t.self_time.exp(), 2)
+        )];
+        if t.call_mix >= 0.7 {
+            parts.push(t!(lang, "rca-spans-call-mix"));
+        }
+        if t.network >= 0.5 {
+            parts.push(t!(
+                lang,
+                "rca-spans-network",
+                factor = num(t.network.exp(), 1)
+            ));
+        }
+        if t.busy >= 0.5 {
+            parts.push(t!(lang, "rca-spans-busy", factor = num(t.busy.exp(), 1)));
+        }
+        indicators.push(parts.join(&t!(lang, "list-separator")));
         evidence.push(Evidence {
             source: "jaeger".into(),
             query: format!(
@@ -240,27 +273,29 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> Roo
                 (obs.start * 1e6) as i64,
                 (obs.end * 1e6) as i64
             ),
-            summary: format!(
-                "{} spans in the incident part; median duration {:.1} ms -> {:.1} ms; error share +{:.0}%",
-                t.incident_spans,
-                t.median_ms.0,
-                t.median_ms.1,
-                100.0 * t.error_rise.max(0.0)
+            summary: t!(
+                lang,
+                "rca-spans-evidence",
+                spans = t.incident_spans,
+                from = num(t.median_ms.0, 1),
+                to = num(t.median_ms.1, 1),
+                errors = num(100.0 * t.error_rise.max(0.0), 0)
             ),
             chart: None,
         });
     }
     let mut description = if indicators.is_empty() {
-        format!("{} changed slightly", c.service)
+        t!(lang, "rca-changed-slightly", service = service)
     } else {
-        format!("{}: {}", c.service, indicators.join("; "))
+        format!("{service}: {}", indicators.join("; "))
     };
     if let Some(other) = &c.explained_by {
         let blamed = c.change.logs.as_ref().and_then(|l| l.blame.as_ref());
+        description.push_str(". ");
         description.push_str(&if blamed.is_some_and(|b| &b.service == other) {
-            format!(". Its new errors name {other}, which may be the origin")
+            t!(lang, "rca-blamed-by-errors", other = other.as_str())
         } else {
-            format!(". It calls {other}, which is anomalous too and may be the origin")
+            t!(lang, "rca-calls-anomalous", other = other.as_str())
         });
     }
     RootCause {
@@ -275,62 +310,65 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock) -> Roo
 }
 
 fn summary(input: &Input, ranking: &Ranking, obs: &Observations) -> String {
-    let mut out = String::new();
+    let lang = input.language;
+    let mut out = Vec::new();
     if let Some(s) = &input.symptom {
-        out.push_str(&format!("Symptom: {}. ", s.trim()));
+        out.push(t!(lang, "rca-symptom", symptom = s.trim()));
     }
-    match ranking.candidates.first() {
-        Some(top) if top.probability > ranking.unknown => out.push_str(&format!(
-            "Most likely root cause: {} (probability {:.0}%), changing from about {}.",
-            top.service,
-            100.0 * top.probability,
-            input
+    out.push(match ranking.candidates.first() {
+        Some(top) if top.probability > ranking.unknown => t!(
+            lang,
+            "rca-top",
+            service = top.service.as_str(),
+            percent = num(100.0 * top.probability, 0),
+            since = input
                 .clock
                 .time_of_unix(top.change.onset().unwrap_or(ranking.incident_start))
-        )),
-        Some(top) => out.push_str(&format!(
-            "No service stands out clearly ({:.0}% unexplained); the strongest change is in {}.",
-            100.0 * ranking.unknown,
-            top.service
-        )),
-        None => out.push_str("No telemetry showed a change in this range."),
-    }
-    if let [first, .., last] = ranking.origin_unresolved.as_slice() {
-        let others = &ranking.origin_unresolved[1..ranking.origin_unresolved.len() - 1];
-        let listed = others
-            .iter()
-            .fold(first.clone(), |acc, s| format!("{acc}, {s}"));
-        out.push_str(&format!(
-            " Metrics alone cannot tell where the latency began: {listed} and {last} \
-             slowed together, and with no call graph or traces any of them may be the \
-             origin and the others its callers; their probability is shared."
+        ),
+        Some(top) => t!(
+            lang,
+            "rca-unclear",
+            percent = num(100.0 * ranking.unknown, 0),
+            service = top.service.as_str()
+        ),
+        None => t!(lang, "rca-nothing"),
+    });
+    if ranking.origin_unresolved.len() > 1 {
+        out.push(t!(
+            lang,
+            "rca-origin-unresolved",
+            services = list(lang, &ranking.origin_unresolved)
         ));
     }
     if !obs.degraded.is_empty() {
-        out.push_str(&format!(" Ranked without: {}.", obs.degraded.join("; ")));
+        out.push(t!(
+            lang,
+            "rca-ranked-without",
+            what = obs.degraded.join("; ")
+        ));
     }
-    out
+    // Chinese sentences end in a full-width stop and need no space between them.
+    out.join(if lang == Lang::ZhCn { "" } else { " " })
 }
 
-fn next_actions(ranked: &[RootCause], ranking: &Ranking, clock: Clock) -> Vec<String> {
+fn next_actions(ranked: &[RootCause], ranking: &Ranking, clock: Clock, lang: Lang) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(top) = ranked.first() {
-        out.push(format!(
-            "Check what changed in {} around {} (deploys, config, dependencies).",
-            top.service,
-            clock.time_of_unix(ranking.incident_start)
+        out.push(t!(
+            lang,
+            "rca-next-changes",
+            service = top.service.as_str(),
+            at = clock.time_of_unix(ranking.incident_start)
         ));
-        out.push(format!(
-            "Read {}'s logs and slowest traces in the range; the evidence lists the exact queries.",
-            top.service
-        ));
+        out.push(t!(lang, "rca-next-read", service = top.service.as_str()));
     }
     if ranked.len() > 1 {
         let others: Vec<&str> = ranked[1..].iter().map(|r| r.service.as_str()).collect();
-        out.push(format!(
-            "If {} is healthy, look at {} next.",
-            ranked[0].service,
-            others.join(", ")
+        out.push(t!(
+            lang,
+            "rca-next-others",
+            service = ranked[0].service.as_str(),
+            others = list(lang, &others)
         ));
     }
     out

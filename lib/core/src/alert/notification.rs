@@ -79,6 +79,15 @@ impl Status {
             Self::Resolved => "resolved",
         }
     }
+
+    /// The word a person reads on a card, in `lang`.
+    pub fn word(self, lang: aegis_i18n::Lang) -> String {
+        use aegis_i18n::t;
+        match self {
+            Self::Firing => t!(lang, "status-firing"),
+            Self::Resolved => t!(lang, "status-resolved"),
+        }
+    }
 }
 
 /// Alertmanager's "no time" (`0001-01-01T00:00:00Z`), and anything before year 2 too.

@@ -52,6 +52,18 @@ impl Severity {
             Self::Critical => "critical",
         }
     }
+
+    /// The word a person reads on a card, in `lang`.
+    pub fn word(self, lang: aegis_i18n::Lang) -> String {
+        use aegis_i18n::t;
+        match self {
+            Self::None => t!(lang, "severity-none"),
+            Self::Info => t!(lang, "severity-info"),
+            Self::Warning => t!(lang, "severity-warning"),
+            Self::Error => t!(lang, "severity-error"),
+            Self::Critical => t!(lang, "severity-critical"),
+        }
+    }
 }
 
 impl std::fmt::Display for Severity {

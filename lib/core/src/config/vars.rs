@@ -322,6 +322,16 @@ pub const VARIABLES: &[Variable] = &[
         "Zone for naive times and chat time phrases.",
     ),
     var(
+        "AEGIS_LANGUAGE",
+        "en",
+        "Language of alert and incident cards, and of answers no question or Accept-Language set: `en` or `zh-CN`. A question is answered in the language it is asked in.",
+    ),
+    var(
+        "AEGIS_CHAT_LANGUAGES",
+        "",
+        "Chats that read another language than AEGIS_LANGUAGE: `chat_id=zh-CN,chat_id=en`.",
+    ),
+    var(
         "AEGIS_ANALYSIS_BUDGET",
         "240s",
         "Wall-clock budget of one analysis.",

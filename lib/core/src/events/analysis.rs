@@ -142,6 +142,9 @@ pub struct AnalysisCompleted {
     /// A link to the full report, when the store offers one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_url: Option<String>,
+    /// The language the request asked for, so an apology speaks it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<aegis_i18n::Lang>,
 }
 
 impl Payload for AnalysisCompleted {
@@ -177,6 +180,7 @@ mod tests {
                 text: "help".into(),
             }),
             report_url: None,
+            language: None,
         }
     }
 

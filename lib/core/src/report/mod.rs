@@ -1,6 +1,7 @@
 //! The analysis model: the [`Report`], its candidates and evidence, with the
 //! [`Clock`] its times are read in and the [`Unit`] of each charted series.
 
+use aegis_i18n::Lang;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +81,11 @@ pub struct Report {
     /// The closest past incidents in the store, most similar first (at most 3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub similar: Vec<SimilarIncident>,
+    /// The language its text is written in (`en`, `zh-CN`): the question's, the chat's
+    /// or the caller's; reports written before languages existed read as `en`.
+    #[serde(default)]
+    #[schema(value_type = String, example = "zh-CN")]
+    pub language: Lang,
 }
 
 /// One signal of one service that departed from its baseline.
@@ -160,6 +166,7 @@ impl Report {
             feedback: None,
             moved: Vec::new(),
             similar: Vec::new(),
+            language: Lang::En,
         }
     }
 
@@ -240,11 +247,21 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The button's words.
+    /// The verdict as stored and searched (`right cause`, `wrong cause`), in every
+    /// language.
     pub fn words(self) -> &'static str {
         match self {
             Self::RightCause => "right cause",
             Self::WrongCause => "wrong cause",
+        }
+    }
+
+    /// The button's label, in `lang`.
+    pub fn label(self, lang: Lang) -> String {
+        use aegis_i18n::t;
+        match self {
+            Self::RightCause => t!(lang, "verdict-right-cause"),
+            Self::WrongCause => t!(lang, "verdict-wrong-cause"),
         }
     }
 }

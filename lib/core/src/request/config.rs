@@ -1,4 +1,7 @@
+use std::collections::HashMap;
 use std::time::Duration;
+
+use aegis_i18n::Lang;
 
 use crate::config::{Env, Error};
 
@@ -24,11 +27,47 @@ pub struct Config {
     pub queue_wait: Duration,
     /// Public base URL of the analyze function.
     pub public_base_url: Option<url::Url>,
+    /// The languages chats read.
+    pub languages: Languages,
+}
+
+/// The language each chat reads: alerts, incidents and anything no question set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Languages {
+    /// Every chat's unless it has its own (`AEGIS_LANGUAGE`).
+    pub default: Lang,
+    /// Chats with their own (`AEGIS_CHAT_LANGUAGES`, `chat_id=zh-CN,...`).
+    pub chats: HashMap<String, Lang>,
+}
+
+impl Languages {
+    /// Reads `AEGIS_LANGUAGE` and `AEGIS_CHAT_LANGUAGES`.
+    pub fn from_env(env: &Env) -> Result<Self, Error> {
+        let mut chats = HashMap::new();
+        for pair in env.list("AEGIS_CHAT_LANGUAGES") {
+            let bad = |why: String| Error::new("AEGIS_CHAT_LANGUAGES", why);
+            let (chat, lang) = pair
+                .split_once('=')
+                .ok_or_else(|| bad(format!("expected chat_id=language, got `{pair}`")))?;
+            chats.insert(chat.trim().to_string(), lang.parse().map_err(bad)?);
+        }
+        Ok(Self {
+            default: env
+                .parse("AEGIS_LANGUAGE", "en or zh-CN")?
+                .unwrap_or_default(),
+            chats,
+        })
+    }
+
+    /// The language `chat` reads: its own, else the default.
+    pub fn of_chat(&self, chat: &str) -> Lang {
+        self.chats.get(chat).copied().unwrap_or(self.default)
+    }
 }
 
 impl Config {
     /// Reads `AEGIS_TIMEZONE`, the `AEGIS_ANALYSIS_*` budgets and the
-    /// `AEGIS_ANALYZE_*` admission settings.
+    /// `AEGIS_ANALYZE_*` admission settings and the chats' languages.
     pub fn from_env(env: &Env) -> Result<Self, Error> {
         let concurrency = env
             .parse("AEGIS_ANALYZE_CONCURRENCY", "a positive integer")?
@@ -60,6 +99,7 @@ impl Config {
                 .duration("AEGIS_ANALYZE_QUEUE_WAIT")?
                 .unwrap_or(Duration::from_secs(240)),
             public_base_url: env.url("AEGIS_PUBLIC_BASE_URL")?,
+            languages: Languages::from_env(env)?,
         })
     }
 }
@@ -75,5 +115,39 @@ mod tests {
         }))
         .unwrap_err();
         assert_eq!(err.name, "AEGIS_ANALYZE_CONCURRENCY");
+    }
+
+    fn read(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(&Env::new(&move |name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        }))
+    }
+
+    #[test]
+    fn a_chat_reads_its_own_language_else_the_default() {
+        let config = read(&[
+            ("AEGIS_LANGUAGE", "zh-CN"),
+            ("AEGIS_CHAT_LANGUAGES", "oc_ops=en, oc_sre = zh"),
+        ])
+        .expect("valid");
+        assert_eq!(config.languages.of_chat("oc_ops"), Lang::En);
+        assert_eq!(config.languages.of_chat("oc_sre"), Lang::ZhCn);
+        assert_eq!(config.languages.of_chat("oc_other"), Lang::ZhCn);
+        assert_eq!(read(&[]).expect("valid").languages.default, Lang::En);
+    }
+
+    #[test]
+    fn an_unknown_language_names_the_variable_and_the_choices() {
+        let err = read(&[("AEGIS_LANGUAGE", "fr")]).expect_err("fr");
+        assert_eq!(err.name, "AEGIS_LANGUAGE");
+        let err = read(&[("AEGIS_CHAT_LANGUAGES", "oc_1=klingon")]).expect_err("klingon");
+        assert_eq!(err.name, "AEGIS_CHAT_LANGUAGES");
+        assert!(err.to_string().contains("en, zh-CN"), "{err}");
+        let err = read(&[("AEGIS_CHAT_LANGUAGES", "oc_1")]).expect_err("no =");
+        assert!(err.to_string().contains("chat_id=language"), "{err}");
     }
 }

@@ -2,11 +2,13 @@
 
 mod config;
 
-pub use config::Config;
+pub use config::{Config, Languages};
 
 use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};
+
+use aegis_i18n::Lang;
 
 use crate::alert::Notification;
 use crate::report::TimeRange;
@@ -32,6 +34,11 @@ pub struct Request {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub alert: Option<Notification>,
+    /// The language of the answer (`en`, `zh-CN`). `None`: over HTTP the caller's
+    /// `Accept-Language`, else English; from a chat, the question's or the chat's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "zh-CN")]
+    pub language: Option<Lang>,
 }
 
 /// Why a request cannot be analysed: every caller (the HTTP API, an event, a chat
@@ -99,6 +106,7 @@ mod tests {
             model: None,
             session_id: None,
             alert: None,
+            language: None,
         }
     }
 

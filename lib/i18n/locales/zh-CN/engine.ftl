@@ -1,0 +1,31 @@
+# 统计引擎的报告：指标（简述）、证据（含数值）、结论与下一步。服务、信号和指标名及单位保持原样。
+rca-metric-indicator = { $signal } 自 { $since } 起 { $from } -> { $to }
+rca-metric-chart = { $service } 的 { $signal }
+rca-metric-evidence = { $service } 的 { $signal }：自 { $since } 起 { $from } -> { $to }（x{ $factor }，z { $z }）
+rca-logs-indicator = 异常开始后 { $incident } 行错误/警告日志（之前 { $baseline } 行），{ $new } 个新日志模板
+rca-logs-evidence = 事件期间 { $incident } 行错误/警告日志，基线期间 { $baseline } 行；{ $new } 个此前未见的日志模板
+rca-mentions-indicator = 在 { $by } 增多的错误日志中被提及
+rca-mentions-evidence = 事件期间 { $by } 提及 { $service } 的错误日志增多
+rca-drift-indicator = 日志构成变了：“{ $template }”原占其日志的 { $usual }%，现在占 { $now }%
+rca-drift-evidence = “{ $template }”：平时占其日志的 { $usual }%（事件前 { $minutes } 分钟的中位数），事件期间占 { $now }%
+rca-invariant-indicator = 日志打破了一直保持的比例：“{ $more }” { $more_count } 比 “{ $less }” { $less_count }（平时 { $ratio }:1）
+rca-invariant-evidence = 事件前 { $minutes } 分钟内“{ $more }”与“{ $less }”之比为 { $ratio }:1；事件期间为 { $more_count } 比 { $less_count }
+rca-traffic-indicator = 它的请求不再到达 { $follower }：{ $service } 每个请求对应 { $follower } 的 { $ratio } 个请求，异常开始后 { $samples } 个采样中有 { $below } 个低于其一半
+rca-traffic-evidence = { $signal }：事件前 { $history } 个采样中有 { $kept } 个 service="{ $follower }" 保持为 service="{ $service }" 的 { $ratio } 倍；事件期间 { $samples } 个采样中有 { $below } 个低于其一半，而 { $service } 自身保持不变
+rca-spans-indicator = span 中位时长 { $from } ms -> { $to } ms，自身耗时 x{ $self_time }
+rca-spans-call-mix = 它对其他服务的调用构成变了
+rca-spans-network = 对它的调用在其 span 之外多花了 x{ $factor } 的时间（网络）
+rca-spans-busy = 它对两个及以上服务的调用在对方 span 之外多花了 x{ $factor } 的时间（繁忙：收发缓慢）
+rca-spans-evidence = 事件期间 { $spans } 个 span；中位时长 { $from } ms -> { $to } ms；错误占比 +{ $errors }%
+rca-changed-slightly = { $service } 略有变化
+rca-blamed-by-errors = 它新出现的错误提到了 { $other }，后者可能才是源头
+rca-calls-anomalous = 它调用的 { $other } 也有异常，后者可能才是源头
+rca-symptom = 症状：{ $symptom }。
+rca-top = 最可能的根因：{ $service }（概率 { $percent }%），大约从 { $since } 开始变化。
+rca-unclear = 没有服务明显突出（{ $percent }% 无法解释）；变化最大的是 { $service }。
+rca-nothing = 这个时间范围内的遥测数据没有显示变化。
+rca-origin-unresolved = 仅凭指标无法判断延迟从哪里开始：{ $services } 同时变慢，没有调用图或链路时，任何一个都可能是源头、其余是它的调用方；它们平分概率。
+rca-ranked-without = 排序时缺少：{ $what }。
+rca-next-changes = 检查 { $service } 在 { $at } 前后的变更（发布、配置、依赖）。
+rca-next-read = 查看 { $service } 在该时间范围内的日志和最慢的链路；证据中列出了具体查询。
+rca-next-others = 如果 { $service } 正常，接下来看 { $others }。
