@@ -52,6 +52,7 @@ fn app(token: Option<&str>, key: Option<&str>, sink: Arc<Recorder>) -> Router {
             analysis_budget: Duration::from_secs(240),
             model_aliases: vec![],
             timezone: chrono_tz::Asia::Shanghai,
+            languages: Default::default(),
         },
     );
     router(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aegis_core::events::AnalysisCompleted;
 use aegis_core::events::AnalysisRequested;
+use aegis_i18n::Lang;
 use aegis_store::Memory;
 use axum::Router;
 use axum::body::Body;
@@ -25,6 +26,7 @@ fn policy() -> Policy {
         analysis_budget: Duration::from_secs(240),
         model_aliases: vec!["kimi".into()],
         timezone: chrono_tz::Asia::Shanghai,
+        languages: Default::default(),
     }
 }
 
@@ -134,6 +136,20 @@ async fn mention_in_a_group_becomes_an_analysis_request() {
     assert_eq!(req.reply_to.chat_id.as_deref(), Some("oc_ops"));
     assert_eq!(req.reply_to.message_id.as_deref(), Some("om_ev1"));
     assert_eq!(req.reply_to.user_open_id.as_deref(), Some("ou_alice"));
+    assert_eq!(req.request.language, Some(Lang::ZhCn), "asked in Chinese");
+}
+
+#[tokio::test]
+async fn a_question_is_answered_in_its_language_whatever_the_chat_reads() {
+    let mut zh_chat = policy();
+    zh_chat.languages.default = Lang::ZhCn;
+    let (_, _, body) = send(
+        &app_with(zh_chat),
+        &envelope("ev_en", "group", "@_user_1 why is checkout slow", true),
+    )
+    .await;
+    let req: AnalysisRequested = serde_json::from_value(body).unwrap();
+    assert_eq!(req.request.language, Some(Lang::En));
 }
 
 #[tokio::test]
@@ -227,17 +243,25 @@ async fn notice(app: &Router, event: &Value) -> AnalysisCompleted {
 }
 
 #[tokio::test]
-async fn help_gets_the_usage_as_a_reply() {
-    let app = app_with(policy());
-    for (id, text) in [
-        ("h1", "@_user_1 help"),
-        ("h2", "@_user_1 帮助"),
-        ("h3", "@_user_1"),
+async fn help_gets_the_usage_as_a_reply_in_the_asked_language() {
+    let mut zh_chat = policy();
+    zh_chat.languages.default = Lang::ZhCn;
+    for (id, text, policy, lang) in [
+        ("h1", "@_user_1 help", policy(), Lang::En),
+        ("h2", "@_user_1 帮助", policy(), Lang::ZhCn),
+        ("h3", "@_user_1", policy(), Lang::En),
+        ("h4", "@_user_1", zh_chat.clone(), Lang::ZhCn),
+        ("h5", "@_user_1 help", zh_chat, Lang::En),
     ] {
-        let done = notice(&app, &envelope(id, "group", text, true)).await;
+        let done = notice(&app_with(policy), &envelope(id, "group", text, true)).await;
+        assert_eq!(done.language, Some(lang), "{text}");
         let notice = done.notice.unwrap();
         assert_eq!(notice.kind, "usage");
-        assert!(notice.text.contains("最近30分钟"), "{}", notice.text);
+        let usage = match lang {
+            Lang::En => "Usage: @AegisBot",
+            Lang::ZhCn => "用法：@AegisBot",
+        };
+        assert!(notice.text.starts_with(usage), "{text}: {}", notice.text);
         assert_eq!(
             done.reply_to.message_id.as_deref(),
             Some(format!("om_{id}").as_str())
@@ -249,8 +273,22 @@ async fn help_gets_the_usage_as_a_reply() {
 async fn others_get_a_polite_refusal() {
     let mut p = policy();
     p.allowed_chats = vec!["oc_other".into()];
-    let done = notice(&app_with(p), &envelope("r1", "group", "@_user_1 why", true)).await;
+    let done = notice(
+        &app_with(p.clone()),
+        &envelope("r1", "group", "@_user_1 why", true),
+    )
+    .await;
     assert_eq!(done.notice.unwrap().kind, "forbidden");
+    let done = notice(
+        &app_with(p),
+        &envelope("r1zh", "group", "@_user_1 为什么", true),
+    )
+    .await;
+    let refusal = done.notice.unwrap().text;
+    assert!(
+        refusal.starts_with("抱歉，这个群还没有开通") && !refusal.contains("Sorry"),
+        "{refusal}"
+    );
 
     let mut p = policy();
     p.allowed_users = vec!["ou_carol".into()];

@@ -279,7 +279,7 @@ mod tests {
             "memory climbs",
             "check limits",
             "model statistical",
-            "4.2s",
+            "4.2 s",
             "[Full report](https://reports/r1)",
             "**Similar past incidents**\n- 2023-11-14 22:13:20 UTC · cart · 72% alike: cart ran out of memory (right cause)",
         ] {
@@ -325,14 +325,55 @@ mod tests {
     }
 
     #[test]
-    fn apology_names_the_kind() {
-        let Outgoing::Text(text) = apology(Some(&Failure {
+    fn apology_names_the_kind_in_the_asked_language() {
+        let failure = Failure {
             kind: "timeout".into(),
             message: "budget of 240s spent".into(),
-        })) else {
+        };
+        let Outgoing::Text(zh) = apology(Some(&failure), Lang::ZhCn) else {
             panic!("text")
         };
-        assert!(text.contains("timeout") && text.contains("抱歉"), "{text}");
+        assert!(zh.starts_with("抱歉，这次分析没有完成：分析超时"), "{zh}");
+        let Outgoing::Text(en) = apology(Some(&failure), Lang::En) else {
+            panic!("text")
+        };
+        assert!(
+            en.contains("ran out of time") && en.contains("240s"),
+            "{en}"
+        );
+    }
+
+    #[test]
+    fn a_chinese_report_makes_a_card_with_no_english_sentence() {
+        let mut r = report(3);
+        r.language = Lang::ZhCn;
+        r.summary = "最可能的根因：svc-0（概率 50%）。".into();
+        r.next_actions = vec!["检查 svc-0 的变更。".into()];
+        for c in &mut r.ranked_root_causes {
+            c.description = "内存溢出".into();
+            c.key_indicators = vec!["内存 x3".into()];
+            c.evidence[0].summary = "内存上涨".into();
+        }
+        r.similar[0].summary = "cart 内存耗尽".into();
+        r.degraded = vec![];
+        let Outgoing::Card(card) = render(&r, Some("https://reports/r1"), None) else {
+            panic!("a card")
+        };
+        let json = card.to_value().to_string();
+        assert!(card.title.starts_with("根因分析：svc-0"), "{}", card.title);
+        for needle in [
+            "**结论**",
+            "概率 25%",
+            "**下一步**",
+            "相似度 72%",
+            "原因正确",
+            "原因不对",
+            "完整报告",
+        ] {
+            assert!(json.contains(needle), "{needle} missing from {json}");
+        }
+        let english = aegis_i18n::english_phrases(&json);
+        assert!(english.is_empty(), "English on a Chinese card: {english:?}");
     }
 
     #[test]

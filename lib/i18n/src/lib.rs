@@ -9,11 +9,13 @@
 //! ```
 
 mod catalog;
+mod check;
 mod duration;
 mod lang;
 mod list;
 
 pub use catalog::{FILES, ids, text};
+pub use check::english_phrases;
 pub use duration::duration;
 pub use fluent_bundle::{FluentArgs, FluentValue};
 pub use lang::{ALL, Lang, is_han};

@@ -40,6 +40,7 @@ pub fn engine_request(case: &aegis_replay::Case) -> aegis_core::request::Request
         model: Some(aegis_analysis::STATISTICAL.into()),
         session_id: None,
         alert: None,
+        language: None,
     }
 }
 

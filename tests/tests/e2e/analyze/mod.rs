@@ -160,6 +160,7 @@ fn request(description: &str) -> Request {
         model: None,
         session_id: None,
         alert: None,
+        language: None,
     }
 }
 

@@ -49,6 +49,7 @@ async fn model_calls_the_engine_as_a_tool_and_reads_its_ranking() {
         model: None,
         session_id: None,
         alert: None,
+        language: None,
     };
     let report = analyzer.run("rank-tool", &request, &Progress::none()).await;
 
