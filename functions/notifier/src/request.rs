@@ -24,13 +24,22 @@ pub fn for_incident(
     let description = clip(
         &format!(
             "{}\n{}",
-            t!(
-                lang,
-                "incident-question",
-                id = incident.id.as_str(),
-                generation = analysis.generation,
-                services = services.join(", ")
-            ),
+            if services.is_empty() {
+                t!(
+                    lang,
+                    "incident-question-no-services",
+                    id = incident.id.as_str(),
+                    generation = analysis.generation
+                )
+            } else {
+                t!(
+                    lang,
+                    "incident-question",
+                    id = incident.id.as_str(),
+                    generation = analysis.generation,
+                    services = aegis_i18n::list(lang, &services)
+                )
+            },
             describe(&n, lang)
         ),
         3990,

@@ -80,18 +80,16 @@ fn build(report: &Report, report_url: Option<&str>, chart: Option<&str>, evidenc
                 }
                 for e in cause.evidence.iter().take(3) {
                     lines.push(format!(
-                        "- {}: {} ({}: {})",
+                        "- {}: {} ({})",
                         esc(&e.source),
                         esc(&clip(&e.summary, 200)),
-                        t!(lang, "card-query"),
-                        esc(&clip(&e.query, 200))
+                        t!(lang, "card-query", query = esc(&clip(&e.query, 200)))
                     ));
                 }
                 for log in cause.key_logs.iter().take(2) {
                     lines.push(format!(
-                        "- {}: {}",
-                        t!(lang, "card-log"),
-                        esc(&clip(log, 200))
+                        "- {}",
+                        t!(lang, "card-log", line = esc(&clip(log, 200)))
                     ));
                 }
             }

@@ -28,9 +28,11 @@ impl Ranker for NoRanker {
 
 /// A report with no candidates, degraded for `reason`.
 pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
+    let language = request.language.unwrap_or_default();
     Report {
-        summary: format!("No root cause could be determined: {reason}."),
+        summary: aegis_i18n::t!(language, "rca-no-cause", reason = reason),
         degraded: vec![reason.to_string()],
+        language,
         ..Report::new(id, request.time_range)
     }
 }

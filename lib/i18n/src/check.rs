@@ -17,9 +17,81 @@ pub fn english_phrases(text: &str) -> Vec<&str> {
     RUN.find_iter(text).map(|m| m.as_str()).collect()
 }
 
+/// The fixed words of every English message (the text between its arguments), split
+/// at line ends, kept when two words or more: what Aegis itself writes in English.
+static ENGLISH_FRAGMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    use fluent_syntax::ast;
+    fn walk(pattern: &ast::Pattern<&str>, out: &mut Vec<String>) {
+        for element in &pattern.elements {
+            match element {
+                ast::PatternElement::TextElement { value } => {
+                    for line in value.lines() {
+                        let line = line.trim();
+                        if line
+                            .split_whitespace()
+                            .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+                            .count()
+                            >= 2
+                        {
+                            out.push(line.to_string());
+                        }
+                    }
+                }
+                ast::PatternElement::Placeable { expression } => {
+                    if let ast::Expression::Select { variants, .. } = expression {
+                        for v in variants {
+                            walk(&v.value, out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for &(lang, _, text) in crate::FILES {
+        if lang != crate::Lang::En {
+            continue;
+        }
+        let Ok(resource) = fluent_syntax::parser::parse(text) else {
+            continue;
+        };
+        for entry in &resource.body {
+            if let ast::Entry::Message(m) = entry
+                && let Some(value) = &m.value
+            {
+                walk(value, &mut out);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+});
+
+/// The English sentences of Aegis's own catalog found in `text`: on a Chinese card or
+/// page there must be none, whatever English the data itself carries (alert
+/// annotations, log lines, queries).
+pub fn untranslated(text: &str) -> Vec<&'static str> {
+    ENGLISH_FRAGMENTS
+        .iter()
+        .filter(|f| text.contains(f.as_str()))
+        .map(String::as_str)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Lang, t};
+
+    #[test]
+    fn untranslated_finds_the_catalog_s_english_and_not_the_data_s() {
+        let en = t!(Lang::En, "rca-next-read", service = "cart");
+        assert_eq!(untranslated(&en).len(), 1, "{en}: {:?}", untranslated(&en));
+        let zh = t!(Lang::ZhCn, "rca-next-read", service = "cart");
+        assert!(untranslated(&zh).is_empty(), "{zh}");
+        assert!(untranslated("日志：[1x] WARN Order status Not allowed to Pay").is_empty());
+    }
 
     #[test]
     fn english_phrases_are_found_and_names_are_not() {

@@ -15,7 +15,7 @@ mod lang;
 mod list;
 
 pub use catalog::{FILES, ids, text};
-pub use check::english_phrases;
+pub use check::{english_phrases, untranslated};
 pub use duration::duration;
 pub use fluent_bundle::{FluentArgs, FluentValue};
 pub use lang::{ALL, Lang, is_han};

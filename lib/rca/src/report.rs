@@ -287,16 +287,30 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock, lang: 
     let mut description = if indicators.is_empty() {
         t!(lang, "rca-changed-slightly", service = service)
     } else {
-        format!("{service}: {}", indicators.join("; "))
+        t!(
+            lang,
+            "rca-described",
+            service = service,
+            indicators = indicators.join(&t!(lang, "list-semicolon"))
+        )
     };
     if let Some(other) = &c.explained_by {
         let blamed = c.change.logs.as_ref().and_then(|l| l.blame.as_ref());
-        description.push_str(". ");
-        description.push_str(&if blamed.is_some_and(|b| &b.service == other) {
-            t!(lang, "rca-blamed-by-errors", other = other.as_str())
+        description = if blamed.is_some_and(|b| &b.service == other) {
+            t!(
+                lang,
+                "rca-blamed-by-errors",
+                description = description,
+                other = other.as_str()
+            )
         } else {
-            t!(lang, "rca-calls-anomalous", other = other.as_str())
-        });
+            t!(
+                lang,
+                "rca-calls-anomalous",
+                description = description,
+                other = other.as_str()
+            )
+        };
     }
     RootCause {
         rank,
@@ -313,7 +327,9 @@ fn summary(input: &Input, ranking: &Ranking, obs: &Observations) -> String {
     let lang = input.language;
     let mut out = Vec::new();
     if let Some(s) = &input.symptom {
-        out.push(t!(lang, "rca-symptom", symptom = s.trim()));
+        // The sentence ends the symptom itself.
+        let symptom = s.trim().trim_end_matches(['.', '。', '?', '？', '!', '！']);
+        out.push(t!(lang, "rca-symptom", symptom = symptom));
     }
     out.push(match ranking.candidates.first() {
         Some(top) if top.probability > ranking.unknown => t!(

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use aegis_feishu::endpoint::ClientConfig;
 use aegis_feishu::frame::{Frame, Header, METHOD_DATA};
-use aegis_tests::fake_feishu::api::BOT_OPEN_ID;
 use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu};
 use aegis_tests::fake_llm::{FakeLlm, Reply};
 use aegis_tests::process;
@@ -37,25 +36,7 @@ fn quick(ping: u64) -> ClientConfig {
 }
 
 fn message_event(event_id: &str, text: &str) -> Value {
-    let now = chrono::Utc::now().timestamp_millis().to_string();
-    json!({
-        "schema": "2.0",
-        "header": {"event_id": event_id, "event_type": "im.message.receive_v1", "create_time": now,
-                   "token": "", "app_id": APP_ID, "tenant_key": "tenant"},
-        "event": {
-            "sender": {"sender_id": {"open_id": "ou_alice", "union_id": "on_alice", "user_id": "alice"},
-                       "sender_type": "user", "tenant_key": "tenant"},
-            "message": {
-                "message_id": format!("om_{event_id}"), "root_id": "", "parent_id": "",
-                "create_time": now, "update_time": now, "chat_id": CHAT, "thread_id": "",
-                "chat_type": "group", "message_type": "text",
-                "content": json!({"text": text}).to_string(),
-                "mentions": [{"key": "@_user_1", "id": {"open_id": BOT_OPEN_ID, "union_id": "on_bot", "user_id": ""},
-                              "name": "AegisBot", "tenant_key": "tenant"}],
-                "user_agent": ""
-            }
-        }
-    })
+    aegis_tests::fake_feishu::message_event(event_id, CHAT, text)
 }
 
 /// Serialises frames with the official SDK's `pbbp2_pb2` and compares the bytes.

@@ -8,6 +8,7 @@ mod chat;
 mod demo;
 mod foundation;
 mod incidents;
+mod languages;
 mod manifests;
 mod mcp;
 mod page;

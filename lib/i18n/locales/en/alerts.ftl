@@ -31,6 +31,7 @@ incident-superseded = Analysis #{ $generation } is superseded; a newer analysis 
 
 # What an incident's automatic analysis is asked (the engine's symptom, the model's question).
 incident-question = Incident { $id } (analysis #{ $generation }) over services { $services }.
+incident-question-no-services = Incident { $id } (analysis #{ $generation }).
 alert-question = Alert { $name } is firing ({ $count ->
     [one] { $count } alert
    *[other] { $count } alerts

@@ -26,3 +26,4 @@ verdict-wrong-cause = wrong cause
 # Lists: "a, b and c".
 list-and = { $head } and { $last }
 list-separator = { ", " }
+list-semicolon = { "; " }

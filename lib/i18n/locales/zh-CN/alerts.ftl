@@ -28,4 +28,5 @@ incident-superseded = 分析 #{ $generation } 已被取代；事件扩大后的�
 
 # 事件自动分析的问题（引擎的症状、模型的问题）。
 incident-question = 事件 { $id }（分析 #{ $generation }）涉及服务 { $services }。
+incident-question-no-services = 事件 { $id }（分析 #{ $generation }）。
 alert-question = 告警 { $name } 正在触发（{ $count } 条告警，级别 { $severity }）。请找出根因。

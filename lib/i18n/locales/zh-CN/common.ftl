@@ -26,3 +26,4 @@ verdict-wrong-cause = 原因不对
 # 列举："a、b 和 c"。
 list-and = { $head } 和 { $last }
 list-separator = 、
+list-semicolon = ；
