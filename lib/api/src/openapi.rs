@@ -31,6 +31,7 @@ mod paths {
 
     #[utoipa::path(post, path = "/api/ops/analyze", tag = "analysis",
         request_body = AnalyzeRequest,
+        params(("Accept-Language" = Option<String>, Header, description = "The answer's language when the body names none: en or zh-CN (default en)")),
         responses(
             (status = 200, description = "The report", body = Report),
             (status = 400, description = "end <= start, an unknown model, a malformed body"),
@@ -41,6 +42,7 @@ mod paths {
 
     #[utoipa::path(post, path = "/api/ops/analyze/stream", tag = "analysis",
         request_body = AnalyzeRequest,
+        params(("Accept-Language" = Option<String>, Header, description = "The answer's language when the body names none: en or zh-CN (default en)")),
         responses(
             (status = 200, description = "application/x-ndjson: one event per line (start, llm_start, llm_token, llm_end, agent_thought, agent_action, tool_start, tool_end, agent_observation, heartbeat, error, final with the report, end)", content_type = "application/x-ndjson"),
             (status = 400, description = "As for /api/ops/analyze"),

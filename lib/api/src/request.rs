@@ -376,7 +376,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let cases: [(&[u8], StatusCode, &str); 7] = [
+        let cases: [(&[u8], StatusCode, &str); 8] = [
             (b"{}", StatusCode::UNPROCESSABLE_ENTITY, "description"),
             (
                 br#"{"description": 3}"#,
@@ -408,6 +408,11 @@ mod tests {
                 StatusCode::BAD_REQUEST,
                 "qwen",
             ),
+            (
+                br#"{"description": "x", "language": "fr"}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "en, zh-CN",
+            ),
         ];
         for (body, status, needle) in cases {
             let e = parse(body, &analyzer(), now()).unwrap_err();
@@ -427,6 +432,23 @@ mod tests {
         assert_eq!(
             parse(b"{", &analyzer(), now()).unwrap_err().status(),
             StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[test]
+    fn the_answer_s_language_is_the_field_s_then_the_header_s_then_english() {
+        let with = |body: &[u8], header: Option<&str>| {
+            answer_language(&parse(body, &analyzer(), now()).unwrap(), header)
+        };
+        let plain = br#"{"description": "x"}"#;
+        assert_eq!(with(plain, None), Lang::En);
+        assert_eq!(with(plain, Some("zh-CN,zh;q=0.9")), Lang::ZhCn);
+        assert_eq!(with(plain, Some("fr-FR")), Lang::En);
+        let zh = br#"{"description": "x", "language": "zh-Hans"}"#;
+        assert_eq!(with(zh, Some("en")), Lang::ZhCn);
+        assert_eq!(
+            with(br#"{"description": "x", "language": " "}"#, Some("zh")),
+            Lang::ZhCn
         );
     }
 }
