@@ -44,6 +44,11 @@ pub const FILES: &[(Lang, &str, &str)] = &[
         include_str!("../locales/en/report.ftl"),
     ),
     (
+        Lang::En,
+        "tools.ftl",
+        include_str!("../locales/en/tools.ftl"),
+    ),
+    (
         Lang::ZhCn,
         "agent.ftl",
         include_str!("../locales/zh-CN/agent.ftl"),
@@ -77,6 +82,11 @@ pub const FILES: &[(Lang, &str, &str)] = &[
         Lang::ZhCn,
         "report.ftl",
         include_str!("../locales/zh-CN/report.ftl"),
+    ),
+    (
+        Lang::ZhCn,
+        "tools.ftl",
+        include_str!("../locales/zh-CN/tools.ftl"),
     ),
 ];
 

@@ -168,6 +168,75 @@ impl Error {
         }
     }
 
+    /// What failed, worded for a person in `lang` (a card's or a page's "degraded"
+    /// line): `Display` is the model's wording, with advice on what to do next.
+    pub fn words(&self, lang: aegis_i18n::Lang) -> String {
+        use aegis_i18n::t;
+        match self {
+            Self::NotConfigured { api } => t!(
+                lang,
+                "tool-not-configured",
+                api = api.to_string(),
+                variable = api.url_variable()
+            ),
+            Self::Refused { api, method, path } => t!(
+                lang,
+                "tool-refused",
+                api = api.to_string(),
+                method = *method,
+                path = path.as_str()
+            ),
+            Self::Invalid(detail) => t!(lang, "tool-invalid", detail = detail.as_str()),
+            Self::RangeTooLong { requested, max } => t!(
+                lang,
+                "tool-range-too-long",
+                requested = *requested,
+                max = *max
+            ),
+            Self::Timeout { api, after } => t!(
+                lang,
+                "tool-timeout",
+                api = api.to_string(),
+                seconds = format!("{}", after.as_secs_f64())
+            ),
+            Self::Unreachable { api, detail } => t!(
+                lang,
+                "tool-unreachable",
+                api = api.to_string(),
+                detail = detail.as_str()
+            ),
+            Self::Backend {
+                api,
+                status,
+                message,
+            } => t!(
+                lang,
+                "tool-rejected",
+                api = api.to_string(),
+                status = *status,
+                message = message.as_str()
+            ),
+            Self::TooLarge { api, limit } => t!(
+                lang,
+                "tool-too-large",
+                api = api.to_string(),
+                limit = *limit
+            ),
+            Self::Tool { tool, message } => t!(
+                lang,
+                "tool-failed",
+                tool = tool.as_str(),
+                message = message.as_str()
+            ),
+            Self::Malformed { api, detail } => t!(
+                lang,
+                "tool-malformed",
+                api = api.to_string(),
+                detail = detail.as_str()
+            ),
+        }
+    }
+
     /// Whether the same call may succeed later (the backend was down or slow), as
     /// opposed to a call that must change first.
     pub fn retryable(&self) -> bool {
@@ -207,4 +276,37 @@ pub(crate) fn required<'a>(what: &str, v: &'a str) -> Result<&'a str, Error> {
         return Err(Error::Invalid(format!("{what} is required")));
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aegis_i18n::{Lang, english_phrases};
+
+    #[test]
+    fn a_person_reads_what_failed_in_their_language() {
+        let down = Error::Unreachable {
+            api: Api::Loki,
+            detail: "connection refused".into(),
+        };
+        assert_eq!(
+            down.words(Lang::En),
+            "Loki is unreachable (connection refused)"
+        );
+        assert_eq!(
+            down.words(Lang::ZhCn),
+            "无法连接 Loki（connection refused）"
+        );
+        let slow = Error::Timeout {
+            api: Api::Prometheus,
+            after: Duration::from_millis(2500),
+        };
+        assert_eq!(slow.words(Lang::ZhCn), "Prometheus 在 2.5 秒内没有响应");
+        let unset = Error::NotConfigured { api: Api::Jaeger };
+        let zh = unset.words(Lang::ZhCn);
+        assert!(
+            zh.contains("JAEGER_BASE_URL") && english_phrases(&zh).is_empty(),
+            "{zh}"
+        );
+    }
 }
