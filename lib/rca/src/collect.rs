@@ -66,13 +66,15 @@ pub struct Collected {
 }
 
 /// Fetches the range `[start, end]`; `onset_hint` is when the incident is known to
-/// have begun showing, if it is (see [`Observations::onset_hint`]).
+/// have begun showing, if it is (see [`Observations::onset_hint`]). What could not be
+/// read is noted in `lang` (the steps keep the model's wording).
 pub async fn collect(
     tools: &Clients,
     catalog: &SignalCatalog,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     onset_hint: Option<DateTime<Utc>>,
     limits: Limits,
+    lang: aegis_i18n::Lang,
 ) -> Collected {
     let mut obs = Observations {
         start: seconds(start),
@@ -124,7 +126,7 @@ pub async fn collect(
     );
     match metrics {
         Ok(m) => obs.metrics = m,
-        Err(e) => obs.degraded.push(e),
+        Err(e) => obs.degraded.push(e.words(lang)),
     }
     steps.extend(step);
     // Without the long history the ranking still stands: nothing is degraded, the
@@ -140,7 +142,7 @@ pub async fn collect(
             steps.push(step);
         }
         (Err(e), step) => {
-            obs.degraded.push(e);
+            obs.degraded.push(e.words(lang));
             steps.push(step);
         }
     }
@@ -151,7 +153,7 @@ pub async fn collect(
             steps.push(step);
         }
         (Err(e), step) => {
-            obs.degraded.push(e);
+            obs.degraded.push(e.words(lang));
             steps.push(step);
         }
     }
@@ -164,7 +166,7 @@ pub async fn collect(
     }
 }
 
-type Fetched<T> = (Result<T, String>, Step);
+type Fetched<T> = (Result<T, aegis_tools::Error>, Step);
 
 /// A part of the range, from and to.
 type Part = (DateTime<Utc>, DateTime<Utc>);
@@ -201,7 +203,7 @@ async fn metrics(
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     step: Option<Duration>,
     limits: Limits,
-) -> (Result<Vec<Metric>, String>, Option<Step>) {
+) -> (Result<Vec<Metric>, aegis_tools::Error>, Option<Step>) {
     let input = serde_json::json!({
         "signals": catalog.signals.iter().map(|s| &s.name).collect::<Vec<_>>(),
         "start": start, "end": end,
@@ -222,7 +224,10 @@ async fn metrics(
     };
     let client = match tools.prometheus() {
         Ok(c) => c,
-        Err(e) => return (Err(format!("prometheus: {e}")), step_of(e.to_string())),
+        Err(e) => {
+            let step = step_of(e.to_string());
+            return (Err(e), step);
+        }
     };
     let longest = chrono::Duration::from_std(client.bounds().max_range).unwrap_or(end - start);
     let start = start.max(end - longest);
@@ -275,8 +280,8 @@ async fn metrics(
     );
     // Every signal failing means the source is down, not that the signals are absent.
     if !catalog.signals.is_empty() && failures.len() == catalog.signals.len() {
-        let (_, e) = &failures[0];
-        return (Err(format!("prometheus: {e}")), step_of(summary));
+        let (_, e) = failures.swap_remove(0);
+        return (Err(e), step_of(summary));
     }
     (Ok(out), step_of(summary))
 }
@@ -285,12 +290,18 @@ async fn logs(tools: &Clients, parts: &[Part], limits: Limits) -> Fetched<(Vec<L
     let (start, end) = (parts[0].0, parts[parts.len() - 1].1);
     let client = match tools.loki() {
         Ok(c) => c,
-        Err(e) => return (Err(format!("loki: {e}")), log_step(e.to_string(), "")),
+        Err(e) => {
+            let step = log_step(e.to_string(), "");
+            return (Err(e), step);
+        }
     };
     let label = client.service_label().to_string();
     let services = match client.label_values(&label, Some(start), Some(end)).await {
         Ok(s) => s,
-        Err(e) => return (Err(format!("loki: {e}")), log_step(e.to_string(), "")),
+        Err(e) => {
+            let step = log_step(e.to_string(), "");
+            return (Err(e), step);
+        }
     };
     let selector = format!("{{{label}=\"<service>\"}}");
     let template = format!("{selector} {}", super::observations::ERROR_FILTER);
@@ -340,7 +351,7 @@ async fn logs(tools: &Clients, parts: &[Part], limits: Limits) -> Fetched<(Vec<L
     if let Some(e) = last_error
         && lines.is_empty()
     {
-        return (Err(format!("loki: {e}")), log_step(summary, &template));
+        return (Err(e), log_step(summary, &template));
     }
     (Ok((lines, selector)), log_step(summary, &template))
 }
@@ -365,11 +376,17 @@ async fn traces(tools: &Clients, parts: &[Part], limits: Limits) -> Fetched<(Vec
     };
     let client = match tools.jaeger() {
         Ok(c) => c,
-        Err(e) => return (Err(format!("jaeger: {e}")), step(e.to_string())),
+        Err(e) => {
+            let step = step(e.to_string());
+            return (Err(e), step);
+        }
     };
     let services = match client.services().await {
         Ok(s) => s,
-        Err(e) => return (Err(format!("jaeger: {e}")), step(e.to_string())),
+        Err(e) => {
+            let step = step(e.to_string());
+            return (Err(e), step);
+        }
     };
     let results: Vec<_> = stream::iter(jobs(&services, parts))
         .map(|(service, (from, to))| {
@@ -426,7 +443,7 @@ async fn traces(tools: &Clients, parts: &[Part], limits: Limits) -> Fetched<(Vec
     if let Some(e) = last_error
         && spans.is_empty()
     {
-        return (Err(format!("jaeger: {e}")), step(summary));
+        return (Err(e), step(summary));
     }
     let query = format!(
         "GET /api/traces?service=<each of {} services>&limit={}",

@@ -51,6 +51,7 @@ impl Engine {
             (input.time_range.start, input.time_range.end),
             onset_hint,
             self.limits,
+            input.language,
         )
         .await;
         let mut obs = collected.observations;
