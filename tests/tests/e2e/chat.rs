@@ -178,11 +178,12 @@ async fn official_sdk_receives_the_fakes_push_and_acks_it() {
 async fn chat_question_is_acknowledged_analysed_and_answered_once() {
     let fake = FakeFeishu::start().await.unwrap();
     fake.ws.set_endpoint_config(quick(120));
+    // Asked in Chinese, so answered in Chinese.
     let llm = FakeLlm::start(vec![Reply::json(json!({
-        "summary": "checkout returns 5xx because payment times out",
+        "summary": "checkout 返回 5xx，因为 payment 超时",
         "ranked_root_causes": [{"rank": 1, "service": "payment", "probability": 0.7,
-            "description": "payment calls time out", "key_indicators": [], "key_logs": [], "evidence": []}],
-        "next_actions": ["check payment's upstream"]
+            "description": "调用 payment 超时", "key_indicators": [], "key_logs": [], "evidence": []}],
+        "next_actions": ["检查 payment 的上游"]
     }))])
     .await
     .unwrap();
