@@ -34,6 +34,7 @@ fn main() {
     let style = notifier::Style {
         timezone: chrono_tz::Asia::Shanghai,
         mention_all: true,
+        lang: aegis_i18n::Lang::En,
     };
     let now = chrono::Utc::now();
     // Render and serialise, as a send does.

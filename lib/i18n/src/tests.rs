@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use fluent_bundle::FluentResource;
 
-use crate::{ALL, FILES, Lang, ids, t};
+use crate::{ALL, FILES, Lang, ids};
 
 #[test]
 fn every_file_parses_and_exists_in_every_locale() {

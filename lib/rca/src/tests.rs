@@ -283,12 +283,18 @@ async fn a_source_down_still_ranks_and_is_listed_as_degraded() {
     let report = Engine::default().analyze(&input, &tools).await;
     assert_eq!(report.ranked_root_causes[0].service, "b", "{report:#?}");
     assert!(
-        report.degraded.iter().any(|d| d.starts_with("Loki is unreachable")),
+        report
+            .degraded
+            .iter()
+            .any(|d| d.starts_with("Loki is unreachable")),
         "{:?}",
         report.degraded
     );
     assert!(
-        report.degraded.iter().any(|d| d.starts_with("Jaeger is not configured")),
+        report
+            .degraded
+            .iter()
+            .any(|d| d.starts_with("Jaeger is not configured")),
         "{:?}",
         report.degraded
     );

@@ -145,7 +145,11 @@ async fn alert_cards_and_their_analyses_speak_each_chat_s_language() {
     );
     // No backend is configured here: the card says so in Chinese too.
     assert!(result.text().contains("降级："), "{}", result.text());
-    assert!(result.text().contains("未配置 Prometheus"), "{}", result.text());
+    assert!(
+        result.text().contains("未配置 Prometheus"),
+        "{}",
+        result.text()
+    );
     for m in &zh {
         let text = all_text(m);
         assert!(
