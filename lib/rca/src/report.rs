@@ -56,7 +56,9 @@ fn call_graph(obs: &Observations) -> Vec<Edge> {
         .collect()
 }
 
-/// `x` with `digits` decimals, as the sentences show numbers.
+/// `x` with `digits` decimals, as the sentences show numbers. Rounded here: Fluent's
+/// `NUMBER()` in `fluent-bundle` pads to a minimum of fraction digits but does not round
+/// to a maximum; counts go to the catalog as numbers, where they pick plurals.
 fn num(x: f64, digits: usize) -> String {
     format!("{x:.digits$}")
 }
