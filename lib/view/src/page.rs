@@ -443,8 +443,7 @@ pub(crate) mod tests {
             out.push_str(&rest[..open]);
             rest = &rest[open..];
             let skipped = ["style", "svg", "pre", "code"].into_iter().find(|tag| {
-                rest[1..].starts_with(tag)
-                    && rest[1 + tag.len()..].starts_with(|c: char| c == '>' || c == ' ')
+                rest[1..].starts_with(tag) && rest[1 + tag.len()..].starts_with(['>', ' '])
             });
             let end = match skipped {
                 Some(tag) => rest
