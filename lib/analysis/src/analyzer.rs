@@ -10,6 +10,7 @@ use super::{Settings, prompt};
 use aegis_core::redact::Redactor;
 use aegis_core::report::{Report, Trace};
 use aegis_core::request::Request;
+use aegis_i18n::t;
 use aegis_llm as llm;
 
 /// Runs analyses: the LLM agent when a model is configured (the request's alias, else
@@ -239,7 +240,7 @@ impl Analyzer {
             Err(_) => super::ranker::empty_report(
                 id,
                 request,
-                "the statistical engine did not finish within its share of the budget",
+                &t!(request.language.unwrap_or_default(), "agent-engine-late"),
             ),
         };
         let mut report = match provider {
@@ -320,19 +321,21 @@ impl Analyzer {
         let mut limits = self.limits;
         limits.context_window = self.context_window(&client).await;
         limits.max_tokens = self.settings.llm.max_tokens;
+        let lang = request.language.unwrap_or_default();
         let agent = Agent {
             client: &client,
             tools: tools.as_ref(),
             redactor: &self.redactor,
             limits,
             progress,
+            language: lang,
         };
         let cases = prompt::cases(request, self.settings.analysis.timezone, &engine_report);
         let outcome = agent.run(cases, deadline).await;
         match outcome.answer {
             Ok(mut answer) => {
                 if let Some(note) =
-                    super::guard::keep_engine_top(&mut answer, &engine_report, &outcome.steps)
+                    super::guard::keep_engine_top(&mut answer, &engine_report, &outcome.steps, lang)
                 {
                     tracing::info!(analysis = %id, model = %provider.alias, %note, "model ranking adjusted");
                     answer.summary = format!("{} {note}", answer.summary.trim_end());
@@ -373,11 +376,14 @@ impl Analyzer {
             Err(reason) => {
                 tracing::warn!(analysis = %id, model = %provider.alias, %reason, "agent failed; using the statistical report");
                 let mut report = engine_report;
+                // The engine wrote its report in the request's language already.
                 report.degraded.insert(
                     0,
-                    format!(
-                        "LLM agent ({}) gave no valid answer: {reason}; this is the statistical engine's report",
-                        provider.alias
+                    t!(
+                        lang,
+                        "agent-fallback",
+                        model = provider.alias.as_str(),
+                        reason = reason.words(lang)
                     ),
                 );
                 report.usage.prompt_tokens += outcome.usage.prompt_tokens;
@@ -425,17 +431,27 @@ const SIMILAR_BUDGET: Duration = Duration::from_secs(5);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis_core::report::{Direction, Moved, RootCause, TimeRange};
-    use aegis_store::ReportStore;
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
 
-    /// An engine whose every report blames cart for its CPU.
+    use aegis_core::report::{Direction, Moved, RootCause, TimeRange};
+    use aegis_i18n::Lang;
+    use aegis_store::ReportStore;
+    use serde_json::{Value, json};
+
+    /// An engine whose every report blames cart for its CPU, in the request's language
+    /// (as the statistical engine writes it).
     struct CartCpu;
 
     #[async_trait::async_trait]
     impl Ranker for CartCpu {
         async fn analyze(&self, id: &str, request: &Request) -> Report {
+            let summary = match request.language.unwrap_or_default() {
+                Lang::En => "cart is starved of CPU",
+                Lang::ZhCn => "cart 的 CPU 不够用",
+            };
             Report {
-                summary: "cart is starved of CPU".into(),
+                summary: summary.into(),
                 ranked_root_causes: vec![RootCause::new(1, "cart", 0.8)],
                 moved: vec![Moved {
                     service: "cart".into(),
@@ -447,18 +463,163 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn an_archived_report_names_the_stored_incidents_like_it() {
-        let analyzer = Analyzer::new(Settings::for_test(), Arc::new(NoTools), Arc::new(CartCpu));
-        let store = aegis_store::Memory::default();
-        let request = Request {
+    fn request(language: Option<Lang>) -> Request {
+        Request {
             description: "cart is slow".into(),
             time_range: TimeRange::last(chrono::Utc::now(), 15),
             model: None,
             session_id: None,
             alert: None,
-            language: None,
-        };
+            language,
+        }
+    }
+
+    /// An OpenAI-compatible model on port 0 answering a script of contents in order
+    /// (500 once it is spent), keeping the requests it was sent.
+    struct Scripted {
+        base_url: String,
+        requests: Arc<Mutex<Vec<Value>>>,
+    }
+
+    impl Scripted {
+        async fn start(script: &[&str]) -> Self {
+            let script: Arc<Mutex<VecDeque<String>>> =
+                Arc::new(Mutex::new(script.iter().map(|s| s.to_string()).collect()));
+            let requests = Arc::new(Mutex::new(Vec::new()));
+            let seen = requests.clone();
+            let answer = move |body: axum::body::Bytes| {
+                let (script, seen) = (script.clone(), seen.clone());
+                async move {
+                    use axum::response::IntoResponse;
+                    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    seen.lock().unwrap().push(body);
+                    let next = script.lock().unwrap().pop_front();
+                    match next {
+                        Some(content) => axum::Json(json!({
+                            "object": "chat.completion",
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                         "message": {"role": "assistant", "content": content}}],
+                            "usage": {"prompt_tokens": 100, "completion_tokens": 20},
+                        }))
+                        .into_response(),
+                        None => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
+                }
+            };
+            let app =
+                axum::Router::new().route("/v1/chat/completions", axum::routing::post(answer));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Self { base_url, requests }
+        }
+
+        /// An analyzer whose model is this one, with no tools and the [`CartCpu`] engine.
+        fn analyzer(&self) -> Analyzer {
+            let vars = HashMap::from([
+                ("AEGIS_LLM_BASE_URL", self.base_url.as_str()),
+                ("AEGIS_LLM_MODEL", "scripted-model"),
+                ("AEGIS_LLM_TIMEOUT", "30s"),
+                ("AEGIS_ANALYSIS_BUDGET", "90s"),
+            ]);
+            let lookup = |k: &str| vars.get(k).map(|v| v.to_string());
+            let settings = Settings::from_env(&aegis_core::config::Env::new(&lookup)).unwrap();
+            Analyzer::new(settings, Arc::new(NoTools), Arc::new(CartCpu)).with_retry(llm::Retry {
+                attempts: 1,
+                first_backoff: Duration::from_millis(10),
+                max_wait: Duration::from_secs(1),
+            })
+        }
+
+        /// The messages of every request, as text.
+        fn messages(&self) -> Vec<String> {
+            let requests = self.requests.lock().unwrap();
+            requests.iter().map(|r| r["messages"].to_string()).collect()
+        }
+    }
+
+    /// A final answer with no candidate (no tool ran, so none could be supported).
+    fn answer(summary: &str) -> String {
+        json!({"summary": summary, "ranked_root_causes": [], "next_actions": []}).to_string()
+    }
+
+    const ENGLISH: &str = "cart ran out of CPU from 10:02; the data shows nothing else";
+    const CHINESE: &str = "cart 从 10:02 起 CPU 不足，数据中没有其他异常";
+
+    #[tokio::test]
+    async fn a_chinese_question_answered_in_english_is_corrected_into_a_chinese_report() {
+        let model = Scripted::start(&[&answer(ENGLISH), &answer(CHINESE)]).await;
+        let report = model
+            .analyzer()
+            .run("zh-1", &request(Some(Lang::ZhCn)), &Progress::none())
+            .await;
+        let messages = model.messages();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages[0].contains("next_actions in Simplified Chinese"),
+            "the system prompt names the language: {}",
+            messages[0]
+        );
+        assert!(
+            messages[1].contains("answer again in Chinese"),
+            "the correction: {}",
+            messages[1]
+        );
+        assert!(report.degraded.is_empty(), "{:?}", report.degraded);
+        assert_eq!(report.model, "custom", "the answer is the model's");
+        assert_eq!(report.language, Lang::ZhCn);
+        assert!(report.summary.starts_with(CHINESE), "{}", report.summary);
+        // The guard kept the engine's candidate, and says so in Chinese.
+        assert_eq!(report.ranked_root_causes[0].service, "cart");
+        assert!(
+            report.summary.contains("保留统计引擎的排序"),
+            "{}",
+            report.summary
+        );
+        assert_eq!(Lang::of_text(&report.summary), Lang::ZhCn);
+    }
+
+    #[tokio::test]
+    async fn a_model_that_keeps_answering_in_english_gives_way_to_the_engine_s_chinese_report() {
+        let model = Scripted::start(&[&answer(ENGLISH), &answer(ENGLISH)]).await;
+        let report = model
+            .analyzer()
+            .run("zh-2", &request(Some(Lang::ZhCn)), &Progress::none())
+            .await;
+        assert_eq!(model.messages().len(), 2, "one correction, no more");
+        assert_eq!(report.model, STATISTICAL);
+        assert_eq!(report.language, Lang::ZhCn);
+        assert_eq!(report.summary, "cart 的 CPU 不够用", "the engine's report");
+        let note = &report.degraded[0];
+        assert!(
+            note.starts_with("LLM 智能体（custom）没有给出有效回答：")
+                && note.contains("统计引擎的报告"),
+            "{note}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_english_question_gets_an_english_note_when_the_model_fails() {
+        let model = Scripted::start(&[]).await;
+        let report = model
+            .analyzer()
+            .run("en-1", &request(None), &Progress::none())
+            .await;
+        assert_eq!(report.language, Lang::En);
+        assert_eq!(report.summary, "cart is starved of CPU");
+        assert!(
+            report.degraded[0].starts_with("LLM agent (custom) gave no valid answer: ")
+                && report.degraded[0].ends_with("this is the statistical engine's report"),
+            "{:?}",
+            report.degraded
+        );
+    }
+
+    #[tokio::test]
+    async fn an_archived_report_names_the_stored_incidents_like_it() {
+        let analyzer = Analyzer::new(Settings::for_test(), Arc::new(NoTools), Arc::new(CartCpu));
+        let store = aegis_store::Memory::default();
+        let request = request(None);
         let progress = Progress::none();
         let first = analyzer
             .run_archived("first", &request, &progress, &store)

@@ -5,19 +5,23 @@
 
 use super::validate::Answer;
 use aegis_core::report::{Report, Step};
+use aegis_i18n::{Lang, t};
 
 /// The tool that is the engine itself: its output cannot overturn the engine.
 const ENGINE_TOOL: &str = "rank_root_causes";
 
-/// Applies the rule to `answer`; returns what was changed, for the summary, or `None`
-/// when the model's ranking stands.
-pub fn keep_engine_top(answer: &mut Answer, engine: &Report, steps: &[Step]) -> Option<String> {
+/// Applies the rule to `answer`; returns what was changed, for the summary (in `lang`,
+/// the report's language), or `None` when the model's ranking stands.
+pub fn keep_engine_top(
+    answer: &mut Answer,
+    engine: &Report,
+    steps: &[Step],
+    lang: Lang,
+) -> Option<String> {
     let engine_top = engine.ranked_root_causes.first()?;
     let Some(model_top) = answer.ranked_root_causes.first() else {
         answer.ranked_root_causes = engine.ranked_root_causes.clone();
-        return Some(
-            "The model ranked no candidate; the statistical engine's ranking is kept.".into(),
-        );
+        return Some(t!(lang, "agent-guard-no-ranking"));
     };
     if model_top.service.eq_ignore_ascii_case(&engine_top.service)
         || overturned(&model_top.service, &model_top.evidence, steps)
@@ -45,9 +49,11 @@ pub fn keep_engine_top(answer: &mut Answer, engine: &Report, steps: &[Step]) -> 
         }
         c.rank = i as u32 + 1;
     }
-    Some(format!(
-        "The statistical engine's top candidate {} is kept first: no data the model cited names {blamed}.",
-        engine_top.service
+    Some(t!(
+        lang,
+        "agent-guard-kept",
+        engine = engine_top.service.as_str(),
+        blamed = blamed
     ))
 }
 
@@ -139,7 +145,7 @@ mod tests {
             cause(2, "payment", 0.1, "up"),
         ]);
         let steps = [step("prometheus_query", "up", "up{job=\"prometheus\"} 1")];
-        let note = keep_engine_top(&mut a, &engine("payment"), &steps).unwrap();
+        let note = keep_engine_top(&mut a, &engine("payment"), &steps, Lang::En).unwrap();
         assert!(note.contains("payment is kept first"), "{note}");
         let order: Vec<_> = a
             .ranked_root_causes
@@ -155,7 +161,10 @@ mod tests {
     fn evidence_naming_the_service_overturns_the_engine() {
         let mut a = answer(vec![cause(1, "frontend", 0.6, "up")]);
         let steps = [step("prometheus_query", "up", "up{service=\"frontend\"} 0")];
-        assert_eq!(keep_engine_top(&mut a, &engine("payment"), &steps), None);
+        assert_eq!(
+            keep_engine_top(&mut a, &engine("payment"), &steps, Lang::En),
+            None
+        );
         assert_eq!(a.ranked_root_causes[0].service, "frontend");
     }
 
@@ -163,14 +172,15 @@ mod tests {
     fn the_engines_own_output_does_not_overturn_it() {
         let mut a = answer(vec![cause(1, "frontend", 0.6, "")]);
         let steps = [step(ENGINE_TOOL, "", "1. frontend (p=0.2)")];
-        assert!(keep_engine_top(&mut a, &engine("payment"), &steps).is_some());
+        assert!(keep_engine_top(&mut a, &engine("payment"), &steps, Lang::En).is_some());
         assert_eq!(a.ranked_root_causes[0].service, "payment");
     }
 
     #[test]
     fn an_empty_ranking_takes_the_engines() {
         let mut a = answer(vec![]);
-        assert!(keep_engine_top(&mut a, &engine("payment"), &[]).is_some());
+        let note = keep_engine_top(&mut a, &engine("payment"), &[], Lang::ZhCn).unwrap();
+        assert_eq!(Lang::of_text(&note), Lang::ZhCn, "{note}");
         assert_eq!(a.ranked_root_causes[0].service, "payment");
     }
 }

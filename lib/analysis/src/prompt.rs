@@ -5,10 +5,14 @@
 use super::validate::ANSWER_SCHEMA;
 use aegis_core::report::Report;
 use aegis_core::request::Request;
+use aegis_i18n::Lang;
 
-/// The system prompt. `tools_section` is the text protocol's tool list for models
-/// without native tools (empty otherwise: the tools travel in the request).
-pub fn system(tools_section: &str) -> String {
+/// The system prompt, asking for an answer in `lang` (the request's language; the
+/// prompt itself is English, for the model). `tools_section` is the text protocol's tool
+/// list for models without native tools (empty otherwise: the tools travel in the
+/// request).
+pub fn system(tools_section: &str, lang: Lang) -> String {
+    let language = language_name(lang);
     format!(
         "You are Aegis, a read-only operations assistant for Kubernetes. You investigate \
 incidents by reading metrics (Prometheus), logs (Loki) and traces (Jaeger) through the \
@@ -29,8 +33,19 @@ Probabilities are over mutually exclusive hypotheses: each in [0, 1], their sum 
 most 1 (the rest means unknown). Ranks are 1, 2, 3... in order of decreasing \
 probability. Every root cause needs at least one evidence item citing the step of a \
 successful tool call. An empty ranked_root_causes is a valid answer when the data shows \
-nothing.\n{tools_section}"
+nothing.\n\
+Write the summary, every description, key_indicators and next_actions in {language}: \
+the people reading them asked in it. Keep service, metric, label and log names, \
+queries, numbers and units exactly as the data has them.\n{tools_section}"
     )
+}
+
+/// How the system prompt names `lang` to the model.
+fn language_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "English",
+        Lang::ZhCn => "Simplified Chinese (简体中文)",
+    }
 }
 
 /// The first user message, the case, from whole to most compact, for a model whose context cannot hold the

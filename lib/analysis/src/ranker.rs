@@ -1,5 +1,6 @@
 use aegis_core::report::Report;
 use aegis_core::request::Request;
+use aegis_i18n::t;
 
 /// The analyzer without a model: ranks candidates from the signals alone. The
 /// analyzer asks it first (its ranking is the agent's starting hypothesis) and falls
@@ -26,11 +27,12 @@ impl Ranker for NoRanker {
     }
 }
 
-/// A report with no candidates, degraded for `reason`.
+/// A report with no candidates, degraded for `reason`, its summary in the request's
+/// language.
 pub fn empty_report(id: &str, request: &Request, reason: &str) -> Report {
     let language = request.language.unwrap_or_default();
     Report {
-        summary: aegis_i18n::t!(language, "rca-no-cause", reason = reason),
+        summary: t!(language, "agent-no-cause", reason = reason),
         degraded: vec![reason.to_string()],
         language,
         ..Report::new(id, request.time_range)

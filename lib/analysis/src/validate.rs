@@ -1,11 +1,12 @@
 //! Checks the model's final answer before it becomes a report: the schema, the
-//! probabilities, the ranks, and that every piece of evidence points at a tool call
-//! that really happened and succeeded.
+//! probabilities, the ranks, that every piece of evidence points at a tool call
+//! that really happened and succeeded, and that it is written in the language asked.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use aegis_core::report::{Evidence, RootCause, Step};
+use aegis_i18n::Lang;
 
 /// The JSON schema of the final answer, as shown to the model.
 pub const ANSWER_SCHEMA: &str = r#"{
@@ -132,14 +133,17 @@ pub struct Calls<'a> {
     pub ok: &'a [bool],
 }
 
-/// Validates `value` (the answer object, `{"final_answer": ...}` already unwrapped);
-/// on failure, every problem found, in words the model can act on.
-pub fn validate(value: Value, calls: &Calls<'_>) -> Result<Answer, Vec<String>> {
+/// Validates `value` (the answer object, `{"final_answer": ...}` already unwrapped),
+/// whose text must be written in `lang`; on failure, every problem found, in words the
+/// model can act on.
+pub fn validate(value: Value, calls: &Calls<'_>, lang: Lang) -> Result<Answer, Vec<String>> {
     let raw: RawAnswer = serde_json::from_value(value)
         .map_err(|e| vec![format!("the answer does not match the schema: {e}")])?;
     let mut problems = Vec::new();
     if raw.summary.trim().is_empty() {
         problems.push("summary is empty".to_string());
+    } else if let Some(problem) = wrong_language(&raw.summary, lang) {
+        problems.push(problem);
     }
     let mut causes = Vec::new();
     let mut total = 0.0;
@@ -221,6 +225,24 @@ pub fn validate(value: Value, calls: &Calls<'_>) -> Result<Answer, Vec<String>> 
     } else {
         Err(problems)
     }
+}
+
+/// Why `summary` is not in `lang`, or `None` when it is: a Chinese answer must be
+/// Chinese ([`Lang::of_text`]), an English one must not be. The summary is what a
+/// person reads first; service, metric and log names are Latin in both languages.
+fn wrong_language(summary: &str, lang: Lang) -> Option<String> {
+    if Lang::of_text(summary) == lang {
+        return None;
+    }
+    Some(match lang {
+        Lang::ZhCn => "the summary is not written in Simplified Chinese: answer again in Chinese \
+(简体中文), the summary, every description, key_indicators and next_actions, keeping service, \
+metric and log names, queries and numbers as they are"
+            .to_string(),
+        Lang::En => "the summary is written in Chinese: answer again in English, the summary, \
+every description, key_indicators and next_actions"
+            .to_string(),
+    })
 }
 
 /// The step an evidence item points at: its `step` number, else the step whose
@@ -348,6 +370,7 @@ mod tests {
         let a = validate(
             json!({"summary": "s", "ranked_root_causes": [cause(1, 0.7, json!([{"step": 1, "summary": "up"}]))]}),
             &Calls { steps: &s, ok: &ok },
+            Lang::En,
         )
         .unwrap();
         assert_eq!(
@@ -376,6 +399,7 @@ mod tests {
                 {"step": 4, "summary": "no query cited"},
             ]))]}),
             &Calls { steps: &s, ok: &ok },
+            Lang::En,
         )
         .unwrap();
         let sources: Vec<&str> = a.ranked_root_causes[0]
@@ -400,6 +424,7 @@ mod tests {
                 cause(5, 0.1, json!([])),
             ]}),
             &Calls { steps: &s, ok: &ok },
+            Lang::En,
         )
         .unwrap_err()
         .join("\n");
@@ -425,12 +450,29 @@ mod tests {
             cause(1, 0.5, json!([{"query": "rate(errors[5m])"}])),
             cause(2, 0.2, json!([{"step": 1}])),
         ]});
-        assert!(validate(good, &calls).is_ok());
+        assert!(validate(good, &calls, Lang::En).is_ok());
         let inverted = json!({"summary": "s", "ranked_root_causes": [
             cause(1, 0.2, json!([{"step": 1}])),
             cause(2, 0.5, json!([{"step": 1}])),
         ]});
-        assert!(validate(inverted, &calls).unwrap_err()[0].contains("higher probability"));
-        assert!(validate(json!({"summary": 3}), &calls).is_err());
+        assert!(
+            validate(inverted, &calls, Lang::En).unwrap_err()[0].contains("higher probability")
+        );
+        assert!(validate(json!({"summary": 3}), &calls, Lang::En).is_err());
+    }
+
+    #[test]
+    fn the_summary_must_be_in_the_language_asked() {
+        let (s, ok) = steps();
+        let calls = Calls { steps: &s, ok: &ok };
+        let answer = |summary: &str| json!({"summary": summary, "ranked_root_causes": []});
+        let english = "cart is out of memory since 10:02";
+        let chinese = "cart 自 10:02 起内存耗尽";
+        assert!(validate(answer(english), &calls, Lang::En).is_ok());
+        assert!(validate(answer(chinese), &calls, Lang::ZhCn).is_ok());
+        let wrong = validate(answer(english), &calls, Lang::ZhCn).unwrap_err();
+        assert!(wrong[0].contains("answer again in Chinese"), "{wrong:?}");
+        let wrong = validate(answer(chinese), &calls, Lang::En).unwrap_err();
+        assert!(wrong[0].contains("answer again in English"), "{wrong:?}");
     }
 }

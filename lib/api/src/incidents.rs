@@ -4,7 +4,8 @@
 //!   first, 20 by default; 400 names a bad parameter.
 //! - `GET /api/ops/incidents/{id}`: the incident with its alerts and its timeline
 //!   (alert groups, analyses, the verdicts people gave them, its resolution) in order;
-//!   its page when `Accept` names `text/html` first (a browser). 404 when unknown,
+//!   its page when `Accept` names `text/html` first (a browser), in the language of
+//!   `Accept-Language` (English when it names none Aegis speaks). 404 when unknown,
 //!   400 for an id that cannot be an incident's, 503 when the store is down.
 
 use std::sync::Arc;
@@ -120,7 +121,12 @@ async fn show(
     with_verdicts(&reader.store, &mut incident).await;
     let mut res = match representation(&headers) {
         Representation::Html => {
-            let page = aegis_view::incident::render(&incident, reader.clock);
+            // An incident has no question to take a language from: the reader's
+            // browser says, else English.
+            let lang = crate::accept_language(&headers)
+                .and_then(aegis_i18n::Lang::from_accept_language)
+                .unwrap_or_default();
+            let page = aegis_view::incident::render(&incident, reader.clock, lang);
             let mut res = page.into_response();
             res.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -130,8 +136,10 @@ async fn show(
         }
         Representation::Json | Representation::Markdown => axum::Json(incident).into_response(),
     };
-    res.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("accept"));
+    res.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("accept, accept-language"),
+    );
     Ok(res)
 }
 
@@ -183,9 +191,18 @@ mod tests {
     use aegis_core::report::{Feedback, Report, RootCause, TimeRange, Verdict, Views};
 
     async fn get(app: &Router, uri: &str, accept: Option<&str>) -> (StatusCode, String) {
+        let accept: Vec<_> = accept.map(|a| (header::ACCEPT, a)).into_iter().collect();
+        get_with(app, uri, &accept).await
+    }
+
+    async fn get_with(
+        app: &Router,
+        uri: &str,
+        headers: &[(header::HeaderName, &str)],
+    ) -> (StatusCode, String) {
         let mut req = Request::get(uri);
-        if let Some(accept) = accept {
-            req = req.header(header::ACCEPT, accept);
+        for (name, value) in headers {
+            req = req.header(name, *value);
         }
         let res = app
             .clone()
@@ -261,6 +278,23 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert!(
             page.contains("Timeline") && page.contains("right cause"),
+            "{page}"
+        );
+        assert!(page.contains(r#"<html lang="en">"#), "{page}");
+        // A Chinese reader's browser gets the page in Chinese.
+        let (status, page) = get_with(
+            &app,
+            &format!("/api/ops/incidents/{id}"),
+            &[
+                (header::ACCEPT, "text/html"),
+                (header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(r#"<html lang="zh-CN">"#), "{page}");
+        assert!(
+            page.contains("时间线") && page.contains("原因正确") && !page.contains("Timeline"),
             "{page}"
         );
 

@@ -36,18 +36,19 @@ pub fn svg(chart: &Chart, clock: Clock, width: u32, height: u32) -> Result<Strin
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
-        draw(&root, chart, clock)?;
+        draw(&root, chart, &chart.title, clock)?;
         root.present().map_err(draw_error)?;
     }
     Ok(out)
 }
 
-/// `chart` as a PNG image of `width` x `height` pixels.
+/// `chart` as a PNG image of `width` x `height` pixels; its title as far as the
+/// embedded font can draw it ([`drawable`]).
 pub fn png(chart: &Chart, clock: Clock, width: u32, height: u32) -> Result<Vec<u8>, Error> {
     let mut rgb = vec![0u8; width as usize * height as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
-        draw(&root, chart, clock)?;
+        draw(&root, chart, &drawable(&chart.title), clock)?;
         root.present().map_err(draw_error)?;
     }
     let mut out = Vec::new();
@@ -75,9 +76,26 @@ fn font() -> Result<(), Error> {
         .map_err(Error::Draw)
 }
 
+/// `title` as the embedded font draws it in a bitmap: characters it has no glyph for
+/// (the Chinese words of a Chinese report's title, "checkout 的 cpu_seconds_rate")
+/// left out rather than drawn as empty boxes, spaces collapsed. An SVG keeps the whole
+/// title: the browser draws its text with its own fonts.
+pub fn drawable(title: &str) -> String {
+    use ab_glyph::Font;
+    let Ok(font) = ab_glyph::FontRef::try_from_slice(FONT) else {
+        return title.to_string();
+    };
+    let kept: String = title
+        .chars()
+        .map(|c| if font.glyph_id(c).0 == 0 { ' ' } else { c })
+        .collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &Chart,
+    caption: &str,
     clock: Clock,
 ) -> Result<(), Error> {
     font()?;
@@ -95,7 +113,7 @@ fn draw<DB: DrawingBackend>(
     let unit = chart.unit;
     let mut plot = ChartBuilder::on(root)
         .margin(8)
-        .caption(&chart.title, (FAMILY, 14))
+        .caption(caption, (FAMILY, 14))
         .x_label_area_size(24)
         .y_label_area_size(72)
         .build_cartesian_2d(x0..x1, y0..y1)
@@ -189,6 +207,18 @@ mod tests {
             .filter(|p| p == &[LINE.0, LINE.1, LINE.2])
             .count();
         assert!(line > 100, "{line} pixels of the series colour");
+    }
+
+    #[test]
+    fn a_bitmap_title_keeps_what_the_font_can_draw() {
+        assert_eq!(
+            drawable("checkout 的 cpu_seconds_rate"),
+            "checkout cpu_seconds_rate"
+        );
+        assert_eq!(
+            drawable("cpu_seconds_rate of checkout (x3.2, µs → ms)"),
+            "cpu_seconds_rate of checkout (x3.2, µs → ms)"
+        );
     }
 
     #[test]

@@ -27,9 +27,9 @@ fn fill(rank: Option<usize>) -> &'static str {
     }
 }
 
-/// The graph of `edges` with `ranked` (services, most likely first) highlighted;
-/// `None` when there are no edges.
-pub fn svg(edges: &[Edge], ranked: &[&str]) -> Option<Markup> {
+/// The graph of `edges` with `ranked` (services, most likely first) highlighted, named
+/// `label` for screen readers (in the page's language); `None` when there are no edges.
+pub fn svg(edges: &[Edge], ranked: &[&str], label: &str) -> Option<Markup> {
     if edges.is_empty() {
         return None;
     }
@@ -55,7 +55,7 @@ pub fn svg(edges: &[Edge], ranked: &[&str]) -> Option<Markup> {
     let rank = |s: &str| ranked.iter().position(|r| *r == s).map(|i| i + 1);
     Some(html! {
         svg.graph xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
-            viewBox=(format!("0 0 {width} {height}")) role="img" aria-label="call graph" {
+            viewBox=(format!("0 0 {width} {height}")) role="img" aria-label=(label) {
             defs {
                 marker #arrow viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7"
                     markerHeight="7" orient="auto-start-reverse" {
@@ -156,7 +156,10 @@ mod tests {
         let layer = layers(&kept(&edges, &[]), &edges.iter().collect::<Vec<_>>());
         assert_eq!(layer["frontend"], 0);
         assert!(layer["checkout"] >= 1 && layer["payment"] > layer["frontend"]);
-        let svg = svg(&edges, &["payment", "checkout"]).unwrap().into_string();
+        let svg = svg(&edges, &["payment", "checkout"], "call graph")
+            .unwrap()
+            .into_string();
+        assert!(svg.contains(r#"aria-label="call graph""#), "{svg}");
         assert!(
             svg.contains(r#"data-service="payment" data-rank="1""#),
             "{svg}"
@@ -170,6 +173,6 @@ mod tests {
                 && !svg.contains(r#"data-service="cart" data-rank"#)
         );
         assert_eq!(svg.matches("<line").count(), 4);
-        assert!(super::svg(&[], &["x"]).is_none());
+        assert!(super::svg(&[], &["x"], "call graph").is_none());
     }
 }

@@ -5,8 +5,11 @@
 use std::fmt::Write as _;
 
 use aegis_core::report::Report;
+use aegis_i18n::t;
 
-/// Renders `report` as a self-contained Markdown document.
+use crate::page::verdict_label;
+
+/// Renders `report` as a self-contained Markdown document, in the report's language.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail, so the fmt::Results below are ignored.
@@ -15,39 +18,52 @@ pub fn render(report: &Report) -> String {
 }
 
 fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
-    writeln!(out, "# Analysis {}\n", inline(&r.id))?;
+    let lang = r.language;
+    writeln!(out, "# {}\n", t!(lang, "page-title", id = inline(&r.id)))?;
     writeln!(out, "{}\n", r.summary.trim())?;
     let clock = r.clock();
-    writeln!(
-        out,
-        "- **Range:** {} → {}",
-        clock.date_time(r.time_range.start),
-        clock.date_time(r.time_range.end)
-    )?;
-    writeln!(out, "- **Model:** {}", inline(&r.model))?;
-    writeln!(
-        out,
-        "- **Duration:** {} ms; {} tool calls, {} prompt + {} completion tokens",
-        r.duration_ms, r.usage.tool_calls, r.usage.prompt_tokens, r.usage.completion_tokens
-    )?;
+    let range = t!(
+        lang,
+        "md-range",
+        start = clock.date_time(r.time_range.start),
+        end = clock.date_time(r.time_range.end)
+    );
+    writeln!(out, "- {range}")?;
+    writeln!(out, "- {}", t!(lang, "md-model", model = inline(&r.model)))?;
+    let duration = t!(
+        lang,
+        "md-duration",
+        ms = r.duration_ms,
+        calls = r.usage.tool_calls,
+        prompt = r.usage.prompt_tokens,
+        completion = r.usage.completion_tokens
+    );
+    writeln!(out, "- {duration}")?;
     if !r.archived {
-        writeln!(out, "- **Not archived:** the report store was unavailable")?;
+        writeln!(out, "- {}", t!(lang, "md-not-archived"))?;
     }
     if let Some(f) = &r.feedback {
-        writeln!(
-            out,
-            "- **Feedback:** {} ({})",
-            f.verdict.words(),
-            clock.date_time(f.at)
-        )?;
+        let feedback = t!(
+            lang,
+            "md-feedback",
+            verdict = f.verdict.label(lang),
+            at = clock.date_time(f.at)
+        );
+        writeln!(out, "- {feedback}")?;
     }
     writeln!(out)?;
 
-    writeln!(out, "## Ranked root causes\n")?;
+    writeln!(out, "## {}\n", t!(lang, "page-ranked"))?;
     if r.ranked_root_causes.is_empty() {
-        writeln!(out, "No candidate stood out.\n")?;
+        writeln!(out, "{}\n", t!(lang, "page-no-candidate"))?;
     } else {
-        writeln!(out, "| # | Service | Probability | Description |")?;
+        writeln!(
+            out,
+            "| # | {} | {} | {} |",
+            t!(lang, "page-col-service"),
+            t!(lang, "page-col-probability"),
+            t!(lang, "md-col-description")
+        )?;
         writeln!(out, "|---:|---|---:|---|")?;
         for c in &r.ranked_root_causes {
             writeln!(
@@ -70,18 +86,18 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
             )?;
             writeln!(out, "{}\n", c.description.trim())?;
             if !c.key_indicators.is_empty() {
-                writeln!(out, "**Key indicators**\n")?;
+                writeln!(out, "{}\n", t!(lang, "md-key-indicators"))?;
                 for k in &c.key_indicators {
                     writeln!(out, "- {}", inline(k))?;
                 }
                 writeln!(out)?;
             }
             if !c.key_logs.is_empty() {
-                writeln!(out, "**Key logs**\n")?;
+                writeln!(out, "{}\n", t!(lang, "md-key-logs"))?;
                 code_block(out, "text", &c.key_logs.join("\n"))?;
             }
             if !c.evidence.is_empty() {
-                writeln!(out, "**Evidence**\n")?;
+                writeln!(out, "{}\n", t!(lang, "md-evidence"))?;
                 for e in &c.evidence {
                     writeln!(out, "- *{}*: {}\n", inline(&e.source), inline(&e.summary))?;
                     code_block(out, language(&e.source), &e.query)?;
@@ -91,7 +107,7 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     }
 
     if !r.next_actions.is_empty() {
-        writeln!(out, "## Next actions\n")?;
+        writeln!(out, "## {}\n", t!(lang, "md-next-actions"))?;
         for (i, a) in r.next_actions.iter().enumerate() {
             writeln!(out, "{}. {}", i + 1, inline(a))?;
         }
@@ -99,28 +115,32 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     }
 
     if !r.similar.is_empty() {
-        writeln!(out, "## Similar past incidents\n")?;
+        writeln!(out, "## {}\n", t!(lang, "page-similar"))?;
         for p in &r.similar {
-            writeln!(
-                out,
-                "- {} ({}, {:.0}% alike){}: {}{}",
-                clock.date_time(p.at),
-                inline(&p.id),
-                p.similarity * 100.0,
-                p.top_service
-                    .as_deref()
-                    .map_or_else(String::new, |s| format!(", top cause {}", inline(s))),
-                inline(&p.summary),
-                p.feedback
-                    .as_deref()
-                    .map_or_else(String::new, |f| format!(" Feedback: {}.", inline(f)))
-            )?;
+            let top = p.top_service.as_deref().map_or_else(String::new, |s| {
+                t!(lang, "md-similar-top", service = inline(s))
+            });
+            let feedback = p.feedback.as_deref().map_or_else(String::new, |f| {
+                let verdict = inline(&verdict_label(f, lang).0);
+                t!(lang, "md-similar-feedback", verdict = verdict)
+            });
+            let line = t!(
+                lang,
+                "md-similar",
+                at = clock.date_time(p.at),
+                id = inline(&p.id),
+                percent = format!("{:.0}", p.similarity * 100.0),
+                top = top,
+                summary = inline(&p.summary),
+                feedback = feedback
+            );
+            writeln!(out, "- {line}")?;
         }
         writeln!(out)?;
     }
 
     if !r.degraded.is_empty() {
-        writeln!(out, "## Degraded sources\n")?;
+        writeln!(out, "## {}\n", t!(lang, "md-degraded"))?;
         for d in &r.degraded {
             writeln!(out, "- {}", inline(d))?;
         }
@@ -128,9 +148,10 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     }
 
     if !r.trace.steps.is_empty() {
-        writeln!(out, "## Trace\n")?;
+        writeln!(out, "## {}\n", t!(lang, "md-trace"))?;
         for s in &r.trace.steps {
-            writeln!(out, "### Step {}: {}\n", s.index, inline(&s.tool))?;
+            let step = t!(lang, "md-step", index = s.index, tool = inline(&s.tool));
+            writeln!(out, "### {step}\n")?;
             if !s.log.trim().is_empty() {
                 writeln!(out, "{}\n", s.log.trim())?;
             }
@@ -241,5 +262,70 @@ mod tests {
     fn queries_sit_in_fences_they_cannot_close() {
         let md = render(&report());
         assert!(md.contains("````promql\nrate(errors_total{job=\"db\"}[5m]) ```\n````"));
+    }
+
+    /// The Markdown a reader reads as sentences: fenced blocks (queries, tool inputs
+    /// and results, log lines) left out.
+    fn prose(md: &str) -> String {
+        let mut fenced = false;
+        md.lines()
+            .filter(|l| {
+                if l.starts_with("```") {
+                    fenced = !fenced;
+                    return false;
+                }
+                !fenced
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_chinese_report_s_markdown_reads_in_chinese() {
+        let mut r = report();
+        r.language = aegis_i18n::Lang::ZhCn;
+        r.summary = "checkout 失败，因为 payments-db 已饱和".into();
+        let c = &mut r.ranked_root_causes[0];
+        c.description = "连接耗尽".into();
+        c.key_indicators = vec!["连接池使用率自 08:43 起 x3.1".into()];
+        c.evidence[0].summary = "错误增多".into();
+        r.next_actions = vec!["检查连接池大小".into()];
+        r.trace.steps[0].log = "先看 targets".into();
+        r.degraded = vec!["loki：连接被拒绝".into()];
+        r.similar[0].summary = "payments-db 饱和".into();
+        r.archived = false;
+        r.feedback = Some(aegis_core::report::Feedback {
+            verdict: aegis_core::report::Verdict::WrongCause,
+            by: None,
+            at: r.time_range.end,
+        });
+        let md = render(&r);
+        assert!(md.starts_with("# 分析 r1\n"), "{md}");
+        for part in [
+            "- **模型：** statistical",
+            "0 次工具调用",
+            "- **未归档：** 报告存储不可用",
+            "- **反馈：** 原因不对（2026-11-25 08:30:00 UTC）",
+            "## 根因排序\n\n| # | 服务 | 概率 | 描述 |",
+            "| 1 | payments\\|db | 72% | 连接耗尽 |",
+            "**关键指标**",
+            "**关键日志**",
+            "**证据**",
+            "## 下一步\n\n1. 检查连接池大小",
+            "## 相似的历史事件\n\n- 2026-11-25 08:30:00 UTC（r0，相似度 80%），当时的首要原因 payments-db：payments-db 饱和（反馈：原因正确）",
+            "## 降级的数据源",
+            "## 分析步骤",
+            "### 第 1 步：query_metrics",
+        ] {
+            assert!(md.contains(part), "{part} missing in\n{md}");
+        }
+        let text = prose(&md);
+        let mut words = crate::page::tests::english_words("page-");
+        words.extend(crate::page::tests::english_words("md-"));
+        let english: Vec<&String> = words.iter().filter(|w| text.contains(w.as_str())).collect();
+        assert!(
+            english.is_empty(),
+            "English in the Chinese Markdown: {english:?}\n{text}"
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! a chart of every piece of metric evidence, the log templates, the slow or failing
 //! spans, the call graph with the candidates highlighted, and every tool call.
 
-use aegis_core::report::{Clock, Evidence, Report, RootCause};
+use aegis_core::report::{Clock, Evidence, Report, RootCause, Verdict};
+use aegis_i18n::{Lang, t};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::{chart, graph};
@@ -38,8 +39,50 @@ pub(crate) fn head(title: &str) -> Markup {
     }
 }
 
-/// The page of `report`, its times in the report's zone.
+/// Where a piece of markup goes in a catalog sentence: pass `SLOTS[i]` as the message's
+/// argument, then [`sentence`] puts the `i`th piece there. Private-use characters, which
+/// no message or name contains.
+pub(crate) const SLOTS: [&str; 3] = ["\u{E000}", "\u{E001}", "\u{E002}"];
+
+/// `text`, a catalog message whose arguments included [`SLOTS`], escaped, with each slot
+/// replaced by its piece of `parts`: the whole sentence stays in the catalog (a
+/// translator orders it), the markup (a link, a code span) in the code.
+pub(crate) fn sentence(text: &str, parts: &[Markup]) -> Markup {
+    let mut out = String::new();
+    let mut plain = String::new();
+    for c in text.chars() {
+        let slot = (c as usize)
+            .checked_sub(0xE000)
+            .filter(|&i| i < parts.len());
+        match slot {
+            Some(i) => {
+                out.push_str(&html! { (plain) }.into_string());
+                plain.clear();
+                out.push_str(&parts[i].0);
+            }
+            None => plain.push(c),
+        }
+    }
+    out.push_str(&html! { (plain) }.into_string());
+    PreEscaped(out)
+}
+
+/// A verdict as stored (`right cause`, `wrong cause`: [`Verdict::words`]) and whether
+/// it is the wrong-cause one, as `lang` words it; anything else as it is.
+pub(crate) fn verdict_label(stored: &str, lang: Lang) -> (String, bool) {
+    [Verdict::RightCause, Verdict::WrongCause]
+        .into_iter()
+        .find(|v| v.words() == stored)
+        .map_or_else(
+            || (stored.to_string(), false),
+            |v| (v.label(lang), v == Verdict::WrongCause),
+        )
+}
+
+/// The page of `report`, its times in the report's zone and its words in the report's
+/// language.
 pub fn render(report: &Report) -> String {
+    let lang = report.language;
     let clock = report.clock();
     let known: f64 = report
         .ranked_root_causes
@@ -51,41 +94,46 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|c| c.service.as_str())
         .collect();
+    let tokens = report.usage.prompt_tokens + report.usage.completion_tokens;
     html! {
         (DOCTYPE)
-        html lang="en" {
-            (head(&format!("Analysis {}", report.id)))
+        html lang=(lang.tag()) {
+            (head(&t!(lang, "page-title", id = report.id.as_str())))
             body {
                 header {
-                    h1 { "Root-cause analysis" }
+                    h1 { (t!(lang, "page-heading")) }
                     p.meta {
-                        span { "id " code { (report.id) } }
+                        span { (sentence(&t!(lang, "page-id", id = SLOTS[0]), &[html! { code { (report.id) } }])) }
                         span { (clock.date_time(report.time_range.start)) " → " (clock.date_time(report.time_range.end)) }
-                        span { "model " (report.model) }
+                        span { (t!(lang, "page-model", model = report.model.as_str())) }
                         span { (format!("{:.1}", report.duration_ms as f64 / 1000.0)) " s" }
-                        span { (report.usage.tool_calls) " tool calls, " (report.usage.prompt_tokens + report.usage.completion_tokens) " tokens" }
+                        span { (t!(lang, "page-usage", calls = report.usage.tool_calls, tokens = tokens)) }
                     }
                     @if let Some(f) = &report.feedback {
                         p.feedback {
-                            "Feedback: "
-                            span.verdict.wrong[f.verdict == aegis_core::report::Verdict::WrongCause] { (f.verdict.words()) }
-                            " · " (clock.date_time(f.at))
+                            (sentence(
+                                &t!(lang, "page-feedback", verdict = SLOTS[0], at = clock.date_time(f.at)),
+                                &[html! { span.verdict.wrong[f.verdict == Verdict::WrongCause] { (f.verdict.label(lang)) } }],
+                            ))
                         }
                     }
                     p.summary { (report.summary) }
                 }
                 @if !report.degraded.is_empty() {
                     div.degraded {
-                        strong { "Degraded: " }
+                        strong { (t!(lang, "page-degraded")) " " }
                         @for d in &report.degraded { div { (d) } }
                     }
                 }
-                h2 { "Ranked root causes" }
+                h2 { (t!(lang, "page-ranked")) }
                 @if report.ranked_root_causes.is_empty() {
-                    p { "No candidate stood out." }
+                    p { (t!(lang, "page-no-candidate")) }
                 } @else {
                     table.candidates {
-                        thead { tr { th { "#" } th { "Service" } th { "Probability" } th { "What is wrong" } } }
+                        thead { tr {
+                            th { "#" } th { (t!(lang, "page-col-service")) }
+                            th { (t!(lang, "page-col-probability")) } th { (t!(lang, "page-col-what")) }
+                        } }
                         tbody {
                             @for c in &report.ranked_root_causes {
                                 tr {
@@ -96,46 +144,52 @@ pub fn render(report: &Report) -> String {
                                 }
                             }
                             tr.unknown {
-                                td {} td { em { "unknown" } }
+                                td {} td { em { (t!(lang, "page-unknown")) } }
                                 td { (bar((1.0 - known).max(0.0))) }
-                                td { "none of the above" }
+                                td { (t!(lang, "page-none-of-the-above")) }
                             }
                         }
                     }
-                    @for c in &report.ranked_root_causes { (candidate(c, clock)) }
+                    @for c in &report.ranked_root_causes { (candidate(c, clock, lang)) }
                 }
                 @if !report.similar.is_empty() {
-                    h2 { "Similar past incidents" }
+                    h2 { (t!(lang, "page-similar")) }
                     table.similar {
-                        thead { tr { th { "When" } th { "Cause found" } th { "Alike" } th { "Summary" } th { "Feedback" } } }
+                        thead { tr {
+                            th { (t!(lang, "page-col-when")) } th { (t!(lang, "page-col-cause")) }
+                            th { (t!(lang, "page-col-alike")) } th { (t!(lang, "page-col-summary")) }
+                            th { (t!(lang, "page-col-feedback")) }
+                        } }
                         tbody {
                             @for p in &report.similar {
                                 tr {
                                     td { (clock.date_time(p.at)) br; code { (p.id) } }
-                                    td { (p.top_service.as_deref().unwrap_or("none")) }
+                                    td { (p.top_service.clone().unwrap_or_else(|| t!(lang, "page-no-cause"))) }
                                     td { (format!("{:.0} %", p.similarity * 100.0)) }
                                     td { (p.summary) }
-                                    td { (p.feedback.as_deref().unwrap_or("")) }
+                                    td { (p.feedback.as_deref().map(|f| verdict_label(f, lang).0).unwrap_or_default()) }
                                 }
                             }
                         }
                     }
                 }
-                @if let Some(g) = graph::svg(&report.call_graph, &ranked) {
-                    h2 { "Call graph" }
-                    p.meta { "Callers left, callees right; candidates numbered by rank." }
+                @if let Some(g) = graph::svg(&report.call_graph, &ranked, &t!(lang, "page-graph-label")) {
+                    h2 { (t!(lang, "page-graph")) }
+                    p.meta { (t!(lang, "page-graph-legend")) }
                     figure { (g) }
                 }
                 @if !report.next_actions.is_empty() {
-                    h2 { "Next steps" }
+                    h2 { (t!(lang, "page-next-steps")) }
                     ol { @for a in &report.next_actions { li { (a) } } }
                 }
-                h2 { "Tool calls" }
+                h2 { (t!(lang, "page-tool-calls")) }
                 @if report.trace.steps.is_empty() {
-                    p { "None: the statistical engine read the backends directly." }
+                    p { (t!(lang, "page-no-tool-calls")) }
                 } @else {
                     table.steps {
-                        thead { tr { th { "#" } th { "Tool" } th { "Input and result" } } }
+                        thead { tr {
+                            th { "#" } th { (t!(lang, "page-col-tool")) } th { (t!(lang, "page-col-input")) }
+                        } }
                         tbody {
                             @for s in &report.trace.steps {
                                 tr {
@@ -143,7 +197,7 @@ pub fn render(report: &Report) -> String {
                                     td { code { (s.tool) } }
                                     td {
                                         pre { (serde_json::to_string(&s.tool_input).unwrap_or_default()) }
-                                        details { summary { "result" } pre { (s.observation) } }
+                                        details { summary { (t!(lang, "page-result")) } pre { (s.observation) } }
                                         @if !s.log.trim().is_empty() { p.meta { (s.log) } }
                                     }
                                 }
@@ -164,7 +218,7 @@ fn bar(p: f64) -> Markup {
     }
 }
 
-fn candidate(c: &RootCause, clock: Clock) -> Markup {
+fn candidate(c: &RootCause, clock: Clock, lang: Lang) -> Markup {
     let (metrics, other): (Vec<&Evidence>, Vec<&Evidence>) =
         c.evidence.iter().partition(|e| e.chart.is_some());
     let (spans, logs): (Vec<&Evidence>, Vec<&Evidence>) =
@@ -180,25 +234,33 @@ fn candidate(c: &RootCause, clock: Clock) -> Markup {
                     figure.chart {
                         @match chart::svg(ch, clock, CHART.0, CHART.1) {
                             Ok(svg) => (PreEscaped(svg)),
-                            Err(err) => p.meta { "(no chart: " (err.to_string()) ")" },
+                            Err(err) => p.meta { (t!(lang, "page-no-chart", reason = chart_error(&err, lang))) },
                         }
                         figcaption.meta {
-                            (e.summary) ". Grey: the baseline part; dashed: the usual level; red: from the onset."
+                            (t!(lang, "page-chart-caption", summary = e.summary.as_str()))
                         }
                     }
                     pre { (e.query) }
                 }
             }
             @if !c.key_logs.is_empty() {
-                h4 { "Log templates" }
+                h4 { (t!(lang, "page-log-templates")) }
                 pre { @for l in &c.key_logs { (l) "\n" } }
             }
             @for e in &logs { (evidence(e)) }
             @if !spans.is_empty() {
-                h4 { "Slow or failing spans" }
+                h4 { (t!(lang, "page-spans")) }
                 @for e in &spans { (evidence(e)) }
             }
         }
+    }
+}
+
+/// Why a chart is missing, in `lang`; a drawing backend's own error as it is.
+fn chart_error(err: &chart::Error, lang: Lang) -> String {
+    match err {
+        chart::Error::TooShort => t!(lang, "page-chart-too-short"),
+        chart::Error::Draw(detail) => detail.clone(),
     }
 }
 
@@ -212,9 +274,9 @@ fn evidence(e: &Evidence) -> Markup {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use aegis_core::report::{Chart, Edge, Feedback, Step, TimeRange, Trace, Unit, Verdict};
+    use aegis_core::report::{Chart, Edge, Feedback, Step, TimeRange, Trace, Unit};
 
     fn report() -> Report {
         let start = chrono::DateTime::from_timestamp(1_769_700_000, 0).unwrap();
@@ -334,5 +396,135 @@ mod tests {
         }
         // The only url() are references inside the document (the graph's arrows).
         assert_eq!(page.matches("url(").count(), page.matches("url(#").count());
+    }
+
+    /// The words of the English catalog's messages whose id starts with `prefix`, as
+    /// a reader would see them: each message cut at its arguments and punctuation, the
+    /// pieces of three letters or more.
+    pub(crate) fn english_words(prefix: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for id in aegis_i18n::ids(Lang::En) {
+            if !id.starts_with(prefix) {
+                continue;
+            }
+            // Arguments left out read as `{$name}`.
+            let text = aegis_i18n::text(Lang::En, &id, None);
+            let mut rest = text.as_str();
+            let mut pieces = Vec::new();
+            while let Some(open) = rest.find('{') {
+                pieces.push(&rest[..open]);
+                rest = rest[open..]
+                    .find('}')
+                    .map_or("", |close| &rest[open + close + 1..]);
+            }
+            pieces.push(rest);
+            for piece in pieces {
+                for part in
+                    piece.split(|c: char| !(c.is_ascii_alphabetic() || c == ' ' || c == '-'))
+                {
+                    let part = part.trim();
+                    if part.chars().filter(char::is_ascii_alphabetic).count() >= 3 {
+                        out.push(part.to_string());
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The text a reader of `html` sees as sentences: tags, the style, drawings,
+    /// code and preformatted blocks (queries, ids, tool inputs) left out.
+    pub(crate) fn visible(html: &str) -> String {
+        let mut out = String::new();
+        let mut rest = html;
+        while let Some(open) = rest.find('<') {
+            out.push_str(&rest[..open]);
+            rest = &rest[open..];
+            let skipped = ["style", "svg", "pre", "code"].into_iter().find(|tag| {
+                rest[1..].starts_with(tag) && rest[1 + tag.len()..].starts_with(['>', ' '])
+            });
+            let end = match skipped {
+                Some(tag) => rest
+                    .find(&format!("</{tag}>"))
+                    .map_or(rest.len(), |i| i + tag.len() + 3),
+                None => rest.find('>').map_or(rest.len(), |i| i + 1),
+            };
+            out.push(' ');
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// `report()` as the engine writes it for a Chinese question.
+    fn chinese() -> Report {
+        let mut r = report();
+        r.language = Lang::ZhCn;
+        r.summary = "最可能的根因：payment（概率 62%）".into();
+        let c = &mut r.ranked_root_causes[0];
+        c.description = "payment 的 CPU 上升".into();
+        c.key_indicators =
+            vec!["cpu_seconds_rate 自 23:30:15 CST 起 0.10 cores -> 0.90 cores".into()];
+        c.evidence[0].summary = "payment 的 cpu".into();
+        c.evidence[1].summary = "40 个 span；中位时长 3 ms -> 90 ms".into();
+        r.next_actions = vec!["检查 payment 的变更".into()];
+        r.similar[0].summary = "payment 负载过高".into();
+        r.trace.steps[0].observation = "12 条序列".into();
+        r.degraded = vec!["loki：连接被拒绝".into()];
+        r
+    }
+
+    #[test]
+    fn a_chinese_report_s_page_reads_in_chinese_from_heading_to_verdicts() {
+        let page = render(&chinese());
+        assert!(page.contains(r#"<html lang="zh-CN">"#));
+        for part in [
+            "<title>分析 rca-page</title>",
+            "<h1>根因分析</h1>",
+            "根因排序",
+            "以上都不是",
+            "日志模板",
+            "缓慢或失败的 span",
+            "相似的历史事件",
+            r#"aria-label="调用图""#,
+            "下一步",
+            "工具调用",
+            "0 次工具调用",
+            "原因正确",
+            "原因不对",
+            "降级：",
+            "灰色：基线部分",
+        ] {
+            assert!(page.contains(part), "{part} missing");
+        }
+        let text = visible(&page);
+        let english: Vec<String> = english_words("page-")
+            .into_iter()
+            .filter(|w| text.contains(w.as_str()))
+            .collect();
+        assert!(
+            english.is_empty(),
+            "English in the Chinese page: {english:?}\n{text}"
+        );
+        // The English page says the same in English.
+        let words = english_words("page-");
+        assert!(
+            words.contains(&"Ranked root causes".to_string()),
+            "{words:?}"
+        );
+    }
+
+    #[test]
+    fn markup_goes_where_the_sentence_puts_it_and_text_is_escaped() {
+        let text = format!("a<b {} c {}", SLOTS[1], SLOTS[0]);
+        let out = sentence(&text, &[html! { i { "x" } }, html! { b { "y" } }]);
+        assert_eq!(out.into_string(), "a&lt;b <b>y</b> c <i>x</i>");
+        assert_eq!(
+            verdict_label("wrong cause", Lang::ZhCn),
+            ("原因不对".into(), true)
+        );
+        assert_eq!(verdict_label("meh", Lang::ZhCn), ("meh".into(), false));
     }
 }

@@ -13,7 +13,7 @@ impl Agent<'_> {
         turn: u32,
         must_answer: bool,
         deadline: Deadline,
-    ) -> Result<(Completion, Vec<llm::ToolSpec>), String> {
+    ) -> Result<(Completion, Vec<llm::ToolSpec>), Stop> {
         let native = self.native();
         let mut retries = 0;
         loop {
@@ -26,10 +26,10 @@ impl Agent<'_> {
             };
             let raw = self.raw_size(st, &offered);
             if spent + (raw as f64 * st.scale) as u64 > self.limits.token_budget {
-                return Err(format!(
-                    "the token budget of {} is spent ({spent} used)",
-                    self.limits.token_budget
-                ));
+                return Err(Stop::Tokens {
+                    budget: self.limits.token_budget,
+                    spent,
+                });
             }
             if !fits {
                 tracing::info!(window = ?st.window, "the prompt may not fit the context even compacted; sending it");
@@ -61,7 +61,7 @@ impl Agent<'_> {
                     let specs = if native { offered } else { st.specs.clone() };
                     return Ok((c, specs));
                 }
-                Err(Failure::Other(reason)) => return Err(reason),
+                Err(Failure::Stop(stop)) => return Err(stop),
                 Err(Failure::Context {
                     message,
                     prompt_tokens,
@@ -89,9 +89,7 @@ impl Agent<'_> {
                         message: format!("the prompt exceeded the model's context ({message}); compacting and retrying"),
                     });
                     if retries > CONTEXT_RETRIES || (before == after && st.level + 1 >= LEVELS) {
-                        return Err(format!(
-                            "the prompt does not fit the model's context even compacted: {message}"
-                        ));
+                        return Err(Stop::Context(message));
                     }
                 }
             }
@@ -124,7 +122,7 @@ impl Agent<'_> {
             }
         };
         let completion = match tokio::time::timeout_at(deadline, call).await {
-            Err(_) => return Err(Failure::Other("the wall-clock budget is spent".into())),
+            Err(_) => return Err(Failure::Stop(Stop::WallClock)),
             Ok(Err(llm::Error::ContextExceeded {
                 message,
                 prompt_tokens,
@@ -138,7 +136,10 @@ impl Agent<'_> {
             }
             Ok(Err(e)) => {
                 tracing::warn!(model = %alias, error = ?e, "model call failed");
-                return Err(Failure::Other(format!("model {alias} failed: {e}")));
+                return Err(Failure::Stop(Stop::Model {
+                    alias,
+                    error: e.to_string(),
+                }));
             }
             Ok(Ok(c)) => c,
         };
@@ -162,5 +163,5 @@ pub(super) enum Failure {
         context_tokens: Option<u64>,
     },
     /// Anything else: the analysis falls back.
-    Other(String),
+    Stop(Stop),
 }

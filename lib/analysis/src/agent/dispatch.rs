@@ -65,7 +65,7 @@ impl Agent<'_> {
         st: &mut State,
         planned: Vec<Planned>,
         deadline: Deadline,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, Stop> {
         let runs = planned.iter().map(|p| async move {
             self.progress.emit(ProgressEvent::ToolStart {
                 step: p.step,
@@ -84,7 +84,7 @@ impl Agent<'_> {
         });
         let results = tokio::time::timeout_at(deadline, futures::future::join_all(runs))
             .await
-            .map_err(|_| "the wall-clock budget is spent".to_string())?;
+            .map_err(|_| Stop::WallClock)?;
         let mut out = Vec::new();
         for (p, result) in planned.iter().zip(results) {
             let ok = result.is_ok();

@@ -20,7 +20,7 @@ impl Agent<'_> {
             .get(st.level.min(st.cases.len().saturating_sub(1)))
             .cloned()
             .unwrap_or_default();
-        let system = Message::system(prompt::system(&tools_section));
+        let system = Message::system(prompt::system(&tools_section, self.language));
         let user = Message::user(case);
         if st.messages.len() >= 2 {
             st.messages[0] = system;

@@ -4,7 +4,7 @@
 //! tool outputs redacted and compacted before the model sees them; repeated calls
 //! refused; independent calls run in parallel; the first turn must call a tool and the
 //! last must answer, the final answer requested against its JSON schema where the
-//! server supports it, validated with one repair.
+//! server supports it, validated (its language too) with one repair.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -22,6 +22,7 @@ use super::toolset::ToolSet;
 use super::validate::{self, Answer, Calls};
 use aegis_core::redact::Redactor;
 use aegis_core::report::{Step, Usage};
+use aegis_i18n::{Lang, t};
 use aegis_llm::{
     self as llm, ChatRequest, Completion, Delta, Message, Role, ToolChoice, text_protocol,
 };
@@ -75,12 +76,71 @@ impl Limits {
     }
 }
 
+/// Why the agent stopped without an answer. [`Stop::words`] says it to the people who
+/// read the report; `Display` is its English, for logs and progress.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// The wall clock ran out.
+    WallClock,
+    /// Every allowed turn was taken.
+    Steps(usize),
+    /// The token budget is spent.
+    Tokens {
+        /// The budget.
+        budget: u64,
+        /// What was spent.
+        spent: u64,
+    },
+    /// The prompt does not fit the model's context even compacted (the server's words).
+    Context(String),
+    /// A model call failed.
+    Model {
+        /// The model's alias.
+        alias: String,
+        /// The error.
+        error: String,
+    },
+    /// The final answer was still invalid after one repair (the problems, as the model
+    /// was told them).
+    Invalid(Vec<String>),
+}
+
+impl Stop {
+    /// Why, in `lang`: the report's degraded note. Names, numbers and the model's and
+    /// server's own words stay as they are.
+    pub fn words(&self, lang: Lang) -> String {
+        match self {
+            Self::WallClock => t!(lang, "agent-stop-wall-clock"),
+            Self::Steps(max) => t!(lang, "agent-stop-steps", max = *max),
+            Self::Tokens { budget, spent } => {
+                t!(lang, "agent-stop-tokens", budget = *budget, spent = *spent)
+            }
+            Self::Context(message) => t!(lang, "agent-stop-context", message = message.as_str()),
+            Self::Model { alias, error } => t!(
+                lang,
+                "agent-stop-model",
+                model = alias.as_str(),
+                error = error.as_str()
+            ),
+            Self::Invalid(problems) => {
+                t!(lang, "agent-stop-invalid", problems = problems.join("; "))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.words(Lang::En))
+    }
+}
+
 /// What the agent produced: an answer, or why there is none; always the calls made
 /// and what was spent.
 #[derive(Debug)]
 pub struct Outcome {
     /// The validated answer, or the reason the analysis must fall back.
-    pub answer: Result<Answer, String>,
+    pub answer: Result<Answer, Stop>,
     /// The tool calls made.
     pub steps: Vec<Step>,
     /// Whether each step succeeded.
@@ -101,6 +161,8 @@ pub struct Agent<'a> {
     pub limits: Limits,
     /// Where progress goes.
     pub progress: &'a Progress,
+    /// The language the answer must be written in (the request's).
+    pub language: Lang,
 }
 
 struct State {
@@ -180,11 +242,11 @@ impl Agent<'_> {
             .collect()
     }
 
-    async fn turns(&self, st: &mut State, deadline: Deadline) -> Result<Answer, String> {
+    async fn turns(&self, st: &mut State, deadline: Deadline) -> Result<Answer, Stop> {
         let native = self.native();
         for turn in 1..=self.limits.max_steps as u32 {
             if Deadline::now() >= deadline {
-                return Err("the wall-clock budget is spent".into());
+                return Err(Stop::WallClock);
             }
             // The last turn, a turn after a repair request and a turn without tools
             // must answer: no tools are offered and the answer's schema is asked for.
@@ -265,14 +327,11 @@ impl Agent<'_> {
                 return Ok(answer);
             }
         }
-        Err(format!(
-            "the step limit of {} is reached",
-            self.limits.max_steps
-        ))
+        Err(Stop::Steps(self.limits.max_steps))
     }
 
     /// Validates a final answer: `Some` when valid, `None` when a repair was asked.
-    fn finish(&self, st: &mut State, value: Value, text: &str) -> Result<Option<Answer>, String> {
+    fn finish(&self, st: &mut State, value: Value, text: &str) -> Result<Option<Answer>, Stop> {
         let value = match value {
             Value::Object(mut m) if m.contains_key("final_answer") => {
                 m.remove("final_answer").unwrap_or_default()
@@ -283,7 +342,7 @@ impl Agent<'_> {
             steps: &st.steps,
             ok: &st.ok,
         };
-        match validate::validate(value, &calls) {
+        match validate::validate(value, &calls, self.language) {
             Ok(answer) => Ok(Some(answer)),
             Err(problems) => self.invalid_final(st, text, problems),
         }
@@ -294,12 +353,9 @@ impl Agent<'_> {
         st: &mut State,
         text: &str,
         problems: Vec<String>,
-    ) -> Result<Option<Answer>, String> {
+    ) -> Result<Option<Answer>, Stop> {
         if st.repaired {
-            return Err(format!(
-                "the final answer is still invalid after one repair: {}",
-                problems.join("; ")
-            ));
+            return Err(Stop::Invalid(problems));
         }
         st.repaired = true;
         st.repair_pending = true;
@@ -312,5 +368,27 @@ impl Agent<'_> {
         st.messages.push(Message::assistant(text.to_string()));
         st.messages.push(Message::user(prompt::repair(&problems)));
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_reads_as_before_in_english_and_in_chinese_for_a_chinese_report() {
+        let tokens = Stop::Tokens {
+            budget: 6000,
+            spent: 6123,
+        };
+        assert_eq!(
+            tokens.to_string(),
+            "the token budget of 6000 is spent (6123 used)"
+        );
+        assert_eq!(Stop::Steps(3).to_string(), "the step limit of 3 is reached");
+        for stop in [Stop::WallClock, Stop::Steps(3), tokens] {
+            let zh = stop.words(Lang::ZhCn);
+            assert_eq!(Lang::of_text(&zh), Lang::ZhCn, "{zh}");
+        }
     }
 }

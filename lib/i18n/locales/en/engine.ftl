@@ -25,7 +25,6 @@ rca-calls-anomalous = { $description }. It calls { $other }, which is anomalous 
 rca-symptom = Symptom: { $symptom }.
 rca-top = Most likely root cause: { $service } (probability { $percent }%), changing from about { $since }.
 rca-unclear = No service stands out clearly ({ $percent }% unexplained); the strongest change is in { $service }.
-rca-no-cause = No root cause could be determined: { $reason }.
 rca-nothing = No telemetry showed a change in this range.
 rca-origin-unresolved = Metrics alone cannot tell where the latency began: { $services } slowed together, and with no call graph or traces any of them may be the origin and the others its callers; their probability is shared.
 rca-ranked-without = Ranked without: { $what }.

@@ -24,7 +24,6 @@ rca-calls-anomalous = { $description }。它调用的 { $other } 也有异常，
 rca-symptom = 症状：{ $symptom }。
 rca-top = 最可能的根因：{ $service }（概率 { $percent }%），大约从 { $since } 开始变化。
 rca-unclear = 没有服务明显突出（{ $percent }% 无法解释）；变化最大的是 { $service }。
-rca-no-cause = 无法确定根因：{ $reason }。
 rca-nothing = 这个时间范围内的遥测数据没有显示变化。
 rca-origin-unresolved = 仅凭指标无法判断延迟从哪里开始：{ $services } 同时变慢，没有调用图或链路时，任何一个都可能是源头、其余是它的调用方；它们平分概率。
 rca-ranked-without = 排序时缺少：{ $what }。
