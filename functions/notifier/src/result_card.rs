@@ -201,10 +201,7 @@ pub fn notice(notice: &Notice) -> Outgoing {
 /// A stored verdict (`right cause`, `wrong cause`) as `lang` words it; anything else
 /// as it is.
 fn feedback_words(stored: &str, lang: Lang) -> String {
-    use aegis_core::report::Verdict;
-    [Verdict::RightCause, Verdict::WrongCause]
-        .into_iter()
-        .find(|v| v.words() == stored)
+    aegis_core::report::Verdict::from_words(stored)
         .map_or_else(|| esc(&clip(stored, 40)), |v| v.label(lang))
 }
 

@@ -70,13 +70,10 @@ pub(crate) fn sentence(text: &str, parts: &[Markup]) -> Markup {
 /// A verdict as stored (`right cause`, `wrong cause`: [`Verdict::words`]) and whether
 /// it is the wrong-cause one, as `lang` words it; anything else as it is.
 pub(crate) fn verdict_label(stored: &str, lang: Lang) -> (String, bool) {
-    [Verdict::RightCause, Verdict::WrongCause]
-        .into_iter()
-        .find(|v| v.words() == stored)
-        .map_or_else(
-            || (stored.to_string(), false),
-            |v| (v.label(lang), v == Verdict::WrongCause),
-        )
+    Verdict::from_words(stored).map_or_else(
+        || (stored.to_string(), false),
+        |v| (v.label(lang), v == Verdict::WrongCause),
+    )
 }
 
 /// The page of `report`, its times in the report's zone and its words in the report's

@@ -256,6 +256,13 @@ impl Verdict {
         }
     }
 
+    /// The verdict stored as `words` ([`Verdict::words`]), if it is one.
+    pub fn from_words(words: &str) -> Option<Self> {
+        [Self::RightCause, Self::WrongCause]
+            .into_iter()
+            .find(|v| v.words() == words)
+    }
+
     /// The button's label, in `lang`.
     pub fn label(self, lang: Lang) -> String {
         use aegis_i18n::t;
