@@ -275,6 +275,31 @@ async fn the_api_answers_in_the_caller_s_language_and_english_by_default() {
         "{summary}"
     );
     assert!(untranslated(summary).is_empty(), "{summary}");
+    // Its Markdown and page, as stored, in Chinese too.
+    let id = report["id"].as_str().unwrap();
+    let markdown = http
+        .get(dev.url(&format!("/api/ops/analyses/{id}")))
+        .header("Accept", "text/markdown")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(markdown.contains("**模型：** statistical"), "{markdown}");
+    let page = http
+        .get(dev.url(&format!("/api/ops/analyses/{id}")))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"<html lang="zh-CN">"#) && page.contains("根因分析"),
+        "{page}"
+    );
 
     // The field wins over the header.
     let report: Value = ask(question(Some("en")), Some("zh-CN"))
