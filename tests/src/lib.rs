@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod fake_feishu;
 pub mod fake_llm;
+pub mod http;
 pub mod peers;
 pub mod process;
 pub mod reports;

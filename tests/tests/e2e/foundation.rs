@@ -527,14 +527,7 @@ async fn every_function_is_mounted_and_public_paths_reach_their_function() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let metrics = c
-        .get(dev.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = aegis_tests::http::text(c.get(dev.url("/metrics"))).await;
     assert!(metrics.contains("aegis_http_requests_total"), "{metrics}");
     dev.shutdown().await.unwrap();
 }

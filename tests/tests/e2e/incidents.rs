@@ -283,15 +283,11 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
             2 * GROUPS,
             "each notification once: {kinds:?}"
         );
-        let page = http
-            .get(format!("{api}/{id}"))
-            .header("accept", "text/html")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = aegis_tests::http::text(
+            http.get(format!("{api}/{id}"))
+                .header("accept", "text/html"),
+        )
+        .await;
         assert!(page.contains("Timeline") && page.contains(id));
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aegis_i18n::untranslated;
 use aegis_tests::fake_feishu::{APP_ID, APP_SECRET, FakeFeishu, Posted, message_event};
+use aegis_tests::http::{json, text};
 use aegis_tests::process;
 use serde_json::{Value, json};
 
@@ -239,7 +240,7 @@ async fn the_api_answers_in_the_caller_s_language_and_english_by_default() {
         if let Some(accept) = accept {
             req = req.header("Accept-Language", accept);
         }
-        req.send()
+        req
     };
     let question = |language: Option<&str>| {
         let mut body = json!({"description": "checkout 为什么失败"});
@@ -250,24 +251,14 @@ async fn the_api_answers_in_the_caller_s_language_and_english_by_default() {
     };
 
     // Neither header nor field: English, as before languages existed.
-    let report: Value = ask(question(None), None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = json(ask(question(None), None)).await;
     assert_eq!(report["language"], "en");
     assert!(
         report["summary"].as_str().unwrap().starts_with("Symptom: "),
         "{report}"
     );
 
-    let report: Value = ask(question(None), Some("zh-CN,zh;q=0.9,en;q=0.8"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = json(ask(question(None), Some("zh-CN,zh;q=0.9,en;q=0.8"))).await;
     assert_eq!(report["language"], "zh-CN");
     let summary = report["summary"].as_str().unwrap();
     assert!(
@@ -277,41 +268,24 @@ async fn the_api_answers_in_the_caller_s_language_and_english_by_default() {
     assert!(untranslated(summary).is_empty(), "{summary}");
     // Its Markdown and page, as stored, in Chinese too.
     let id = report["id"].as_str().unwrap();
-    let markdown = http
-        .get(dev.url(&format!("/api/ops/analyses/{id}")))
-        .header("Accept", "text/markdown")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let stored = |accept: &'static str| {
+        http.get(dev.url(&format!("/api/ops/analyses/{id}")))
+            .header("Accept", accept)
+    };
+    let markdown = text(stored("text/markdown")).await;
     assert!(markdown.contains("**模型：** statistical"), "{markdown}");
-    let page = http
-        .get(dev.url(&format!("/api/ops/analyses/{id}")))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(stored("text/html")).await;
     assert!(
         page.contains(r#"<html lang="zh-CN">"#) && page.contains("根因分析"),
         "{page}"
     );
 
     // The field wins over the header.
-    let report: Value = ask(question(Some("en")), Some("zh-CN"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = json(ask(question(Some("en")), Some("zh-CN"))).await;
     assert_eq!(report["language"], "en");
 
     // Like every field of the wrong value (FastAPI's validation status).
-    let res = ask(question(Some("fr")), None).await.unwrap();
+    let res = ask(question(Some("fr")), None).send().await.unwrap();
     assert_eq!(res.status(), 422);
     let error: Value = res.json().await.unwrap();
     assert_eq!(error["field"], "language", "{error}");

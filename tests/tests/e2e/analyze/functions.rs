@@ -94,14 +94,7 @@ async fn analyze_answers_the_original_request_and_stores_the_report() {
     let stored: Report = stored.json().await.unwrap();
     assert_eq!(stored.id, id);
 
-    let metrics = http
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = aegis_tests::http::text(http.get(format!("{}/metrics", s.url))).await;
     assert!(
         metrics.contains("aegis_analyses_total{model=\"custom\",outcome=\"ok\"}"),
         "{metrics}"
