@@ -22,14 +22,28 @@ pub struct LogDrift {
     pub template: (String, f64, f64, String),
     /// Minutes of history the usual shares were learnt from.
     pub minutes: usize,
+    /// The share of ordinary windows of the history (as many minutes as the incident
+    /// part) whose mix drifted at least as far from the rest of the history: an
+    /// empirical null for a service whose log mix always swings (a batch, a load
+    /// generator changing scenario). `None` with too little history to tell.
+    pub ordinary: Option<f64>,
 }
 
 impl LogDrift {
-    /// Its weight as evidence.
+    /// Its weight as evidence: the drift, less the share of ordinary windows that
+    /// drifted as far.
     pub fn score(&self) -> f64 {
-        self.drift.min(3.0)
+        self.drift.min(3.0) * (1.0 - self.ordinary.unwrap_or(0.0))
     }
 }
+
+/// Ordinary windows the history needs before their share counts.
+const MIN_ORDINARY_WINDOWS: usize = 4;
+
+/// Ordinary windows that departed as far that the share forgives: an earlier
+/// incident of the same service inside the history (faults recur) is not a chronic
+/// habit.
+const EARLIER_INCIDENT_WINDOWS: usize = 1;
 
 /// Minutes of history a service needs before its usual log mix is trusted.
 const MIN_HISTORY_MINUTES: usize = 3;
@@ -39,8 +53,14 @@ const MIN_HISTORY_MINUTES: usize = 3;
 const SHARE_FLOOR: f64 = 0.02;
 
 /// Log drift per service: see [`LogDrift`]. `lines` are the range's lines grouped
-/// once ([`crate::signals::templates`]).
-pub fn log_drift(obs: &Observations, lines: &LogLines, split: f64) -> BTreeMap<String, LogDrift> {
+/// once ([`crate::signals::templates`]). With `with_null`, each drift is also
+/// weighed against the service's own ordinary windows ([`LogDrift::ordinary`]).
+pub fn log_drift(
+    obs: &Observations,
+    lines: &LogLines,
+    split: f64,
+    with_null: bool,
+) -> BTreeMap<String, LogDrift> {
     let mut out = BTreeMap::new();
     for (service, indices) in &lines.by_service {
         // Per minute before the split (by index) and for the incident part (`None`):
@@ -65,41 +85,169 @@ pub fn log_drift(obs: &Observations, lines: &LogLines, split: f64) -> BTreeMap<S
         if history.len() < MIN_HISTORY_MINUTES {
             continue;
         }
-        let incident_total: usize = incident.values().sum();
-        let mut templates: Vec<u32> = history
+        let incident_minutes = indices
             .iter()
-            .flat_map(|(_, c)| c.keys().copied())
-            .chain(incident.keys().copied())
-            .collect();
-        templates.sort_unstable();
-        templates.dedup();
-        let mut best: Option<LogDrift> = None;
-        let mut shares: Vec<f64> = Vec::with_capacity(history.len());
-        for t in templates {
-            shares.clear();
-            shares.extend(
-                history
-                    .iter()
-                    .map(|(n, c)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64),
-            );
+            .filter(|&&i| obs.logs[i].time >= split)
+            .map(|&i| ((obs.logs[i].time - split) / 60.0).floor() as i64)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            .max(1);
+        let Some((drift, t)) = drift_of(&history, incident) else {
+            continue;
+        };
+        let ordinary = if with_null {
+            ordinary_share(&history, incident_minutes, drift)
+        } else {
+            None
+        };
+        let incident_total: usize = incident.values().sum();
+        let usual = {
+            let mut shares: Vec<f64> = history
+                .iter()
+                .map(|(n, c)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64)
+                .collect();
             shares.sort_by(f64::total_cmp);
-            let q = |p: f64| shares[((shares.len() - 1) as f64 * p).round() as usize];
-            let usual = q(0.5);
-            let now = incident.get(&t).copied().unwrap_or(0) as f64 / incident_total as f64;
-            let ratio = |a: f64, b: f64| ((b + SHARE_FLOOR) / (a + SHARE_FLOOR)).ln();
-            let drift = ratio(usual, now).abs() - ratio(q(0.25), q(0.75));
-            if drift > best.as_ref().map_or(0.0, |b| b.drift) {
-                let example = examples.get(&t).copied().unwrap_or_default();
-                best = Some(LogDrift {
-                    drift,
-                    template: (lines.text(t).to_string(), usual, now, example.to_string()),
-                    minutes: history.len(),
-                });
-            }
-        }
-        if let Some(b) = best {
-            out.insert(service.to_string(), b);
-        }
+            quantile(&shares, 0.5)
+        };
+        let now = incident.get(&t).copied().unwrap_or(0) as f64 / incident_total as f64;
+        let example = examples.get(&t).copied().unwrap_or_default();
+        out.insert(
+            service.to_string(),
+            LogDrift {
+                drift,
+                template: (lines.text(t).to_string(), usual, now, example.to_string()),
+                minutes: history.len(),
+                ordinary,
+            },
+        );
     }
     out
+}
+
+/// Per minute of history: its line count and its count per template.
+type Minute<'a> = (usize, &'a HashMap<u32, usize>);
+
+/// The largest drift of one template's share in `now` (counts pooled over the part
+/// compared) from its usual share per minute of `history`, less how much that share
+/// normally varies, and the template; `None` when nothing drifted.
+fn drift_of(history: &[Minute], now: &HashMap<u32, usize>) -> Option<(f64, u32)> {
+    let now_total: usize = now.values().sum();
+    if now_total == 0 {
+        return None;
+    }
+    let mut templates: Vec<u32> = history
+        .iter()
+        .flat_map(|(_, c)| c.keys().copied())
+        .chain(now.keys().copied())
+        .collect();
+    templates.sort_unstable();
+    templates.dedup();
+    let ratio = |a: f64, b: f64| ((b + SHARE_FLOOR) / (a + SHARE_FLOOR)).ln();
+    let mut best: Option<(f64, u32)> = None;
+    let mut shares: Vec<f64> = Vec::with_capacity(history.len());
+    for t in templates {
+        shares.clear();
+        shares.extend(
+            history
+                .iter()
+                .map(|(n, c)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64),
+        );
+        shares.sort_by(f64::total_cmp);
+        let q = |p: f64| quantile(&shares, p);
+        let share = now.get(&t).copied().unwrap_or(0) as f64 / now_total as f64;
+        let drift = ratio(q(0.5), share).abs() - ratio(q(0.25), q(0.75));
+        if drift > best.map_or(0.0, |b| b.0) {
+            best = Some((drift, t));
+        }
+    }
+    best
+}
+
+/// The share of ordinary windows of `history` (runs of `length` consecutive minutes
+/// with lines, most recent first, not overlapping) whose pooled mix drifts at least
+/// `drift` from the rest of the history, measured as the incident part's is
+/// ([`drift_of`]); `None` with fewer than [`MIN_ORDINARY_WINDOWS`] windows that
+/// leave [`MIN_HISTORY_MINUTES`] minutes to compare with. An earlier incident fills
+/// one or two windows and moves the share little; a service that drifts this far in
+/// many windows is a chronic suspect.
+fn ordinary_share(history: &[Minute], length: usize, drift: f64) -> Option<f64> {
+    let n = history.len();
+    if n < length + MIN_HISTORY_MINUTES {
+        return None;
+    }
+    let (mut windows, mut as_far) = (0usize, 0usize);
+    let mut rest: Vec<Minute> = Vec::with_capacity(n);
+    let mut pooled: HashMap<u32, usize> = HashMap::new();
+    let mut end = n;
+    while end >= length {
+        let from = end - length;
+        rest.clear();
+        rest.extend_from_slice(&history[..from]);
+        rest.extend_from_slice(&history[end..]);
+        pooled.clear();
+        for (_, counts) in &history[from..end] {
+            for (t, c) in counts.iter() {
+                *pooled.entry(*t).or_default() += c;
+            }
+        }
+        if rest.len() >= MIN_HISTORY_MINUTES {
+            windows += 1;
+            let d = drift_of(&rest, &pooled).map_or(0.0, |d| d.0);
+            as_far += usize::from(d >= drift);
+        }
+        end = from;
+    }
+    (windows >= MIN_ORDINARY_WINDOWS)
+        .then(|| as_far.saturating_sub(EARLIER_INCIDENT_WINDOWS) as f64 / windows as f64)
+}
+
+/// The `p` quantile of the sorted `values` (the nearest rank).
+fn quantile(values: &[f64], p: f64) -> f64 {
+    values[((values.len() - 1) as f64 * p).round() as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Minutes of 10 lines of template 0, except the minutes `odd` where 8 of
+    /// them are template 1.
+    fn minutes(n: usize, odd: impl Fn(usize) -> bool) -> Vec<HashMap<u32, usize>> {
+        (0..n)
+            .map(|m| {
+                if odd(m) {
+                    HashMap::from([(0, 2), (1, 8)])
+                } else {
+                    HashMap::from([(0, 10)])
+                }
+            })
+            .collect()
+    }
+
+    fn share(history: &[HashMap<u32, usize>]) -> Option<f64> {
+        let history: Vec<Minute> = history.iter().map(|c| (c.values().sum(), c)).collect();
+        // The incident part: 5 minutes, all odd.
+        let now = HashMap::from([(0, 10), (1, 40)]);
+        let (drift, _) = drift_of(&history, &now).expect("drifted");
+        ordinary_share(&history, 5, drift)
+    }
+
+    #[test]
+    fn one_earlier_incident_in_the_log_history_is_forgiven() {
+        // An hour, with the same lines for 5 minutes 30 minutes ago.
+        let once = minutes(60, |m| (30..35).contains(&m));
+        assert_eq!(share(&once), Some(0.0));
+    }
+
+    #[test]
+    fn a_mix_that_swings_as_far_every_20_minutes_is_ordinary() {
+        let periodic = minutes(60, |m| m % 20 >= 15);
+        let share = share(&periodic).expect("an hour of history");
+        assert!(share > 0.1, "{share}");
+    }
+
+    #[test]
+    fn too_little_log_history_gives_no_share() {
+        assert_eq!(share(&minutes(12, |_| false)), None);
+    }
 }
