@@ -133,7 +133,7 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
-            "no chronic null for log drift",
+            "no chronic null for logs (drift, invariants)",
             Settings {
                 chronic_logs: false,
                 ..default

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::logs::LogLines;
+use crate::null::{self, Counts};
 use crate::observations::Observations;
 
 /// How far the mix of what a service logs in the incident part drifted from what it
@@ -37,14 +38,6 @@ impl LogDrift {
     }
 }
 
-/// Ordinary windows the history needs before their share counts.
-const MIN_ORDINARY_WINDOWS: usize = 4;
-
-/// Ordinary windows that departed as far that the share forgives: an earlier
-/// incident of the same service inside the history (faults recur) is not a chronic
-/// habit.
-const EARLIER_INCIDENT_WINDOWS: usize = 1;
-
 /// Minutes of history a service needs before its usual log mix is trusted.
 const MIN_HISTORY_MINUTES: usize = 3;
 
@@ -65,7 +58,7 @@ pub fn log_drift(
     for (service, indices) in &lines.by_service {
         // Per minute before the split (by index) and for the incident part (`None`):
         // template counts; and a line of each template.
-        let mut minutes: BTreeMap<Option<i64>, HashMap<u32, usize>> = BTreeMap::new();
+        let mut minutes: BTreeMap<Option<i64>, Counts> = BTreeMap::new();
         let mut examples: HashMap<u32, &str> = HashMap::new();
         for &i in indices {
             let l = &obs.logs[i];
@@ -77,34 +70,35 @@ pub fn log_drift(
         let Some(incident) = minutes.get(&None) else {
             continue;
         };
-        let history: Vec<(usize, &HashMap<u32, usize>)> = minutes
+        let history: Vec<&Counts> = minutes
             .iter()
             .filter(|(m, _)| m.is_some())
-            .map(|(_, c)| (c.values().sum(), c))
+            .map(|(_, c)| c)
             .collect();
         if history.len() < MIN_HISTORY_MINUTES {
             continue;
         }
-        let incident_minutes = indices
-            .iter()
-            .filter(|&&i| obs.logs[i].time >= split)
-            .map(|&i| ((obs.logs[i].time - split) / 60.0).floor() as i64)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-            .max(1);
         let Some((drift, t)) = drift_of(&history, incident) else {
             continue;
         };
-        let ordinary = if with_null {
-            ordinary_share(&history, incident_minutes, drift)
-        } else {
-            None
-        };
+        let ordinary = with_null
+            .then(|| {
+                let length =
+                    null::incident_minutes(indices.iter().map(|&i| obs.logs[i].time), split);
+                null::ordinary_share(
+                    &history,
+                    length,
+                    drift,
+                    MIN_HISTORY_MINUTES,
+                    |rest, pooled| drift_of(rest, pooled).map_or(0.0, |d| d.0),
+                )
+            })
+            .flatten();
         let incident_total: usize = incident.values().sum();
         let usual = {
             let mut shares: Vec<f64> = history
                 .iter()
-                .map(|(n, c)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64)
+                .map(|c| c.get(&t).copied().unwrap_or(0) as f64 / c.values().sum::<usize>() as f64)
                 .collect();
             shares.sort_by(f64::total_cmp);
             quantile(&shares, 0.5)
@@ -124,20 +118,18 @@ pub fn log_drift(
     out
 }
 
-/// Per minute of history: its line count and its count per template.
-type Minute<'a> = (usize, &'a HashMap<u32, usize>);
-
 /// The largest drift of one template's share in `now` (counts pooled over the part
 /// compared) from its usual share per minute of `history`, less how much that share
 /// normally varies, and the template; `None` when nothing drifted.
-fn drift_of(history: &[Minute], now: &HashMap<u32, usize>) -> Option<(f64, u32)> {
+fn drift_of(history: &[&Counts], now: &Counts) -> Option<(f64, u32)> {
     let now_total: usize = now.values().sum();
     if now_total == 0 {
         return None;
     }
+    let totals: Vec<usize> = history.iter().map(|c| c.values().sum()).collect();
     let mut templates: Vec<u32> = history
         .iter()
-        .flat_map(|(_, c)| c.keys().copied())
+        .flat_map(|c| c.keys().copied())
         .chain(now.keys().copied())
         .collect();
     templates.sort_unstable();
@@ -150,7 +142,8 @@ fn drift_of(history: &[Minute], now: &HashMap<u32, usize>) -> Option<(f64, u32)>
         shares.extend(
             history
                 .iter()
-                .map(|(n, c)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64),
+                .zip(&totals)
+                .map(|(c, n)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64),
         );
         shares.sort_by(f64::total_cmp);
         let q = |p: f64| quantile(&shares, p);
@@ -161,44 +154,6 @@ fn drift_of(history: &[Minute], now: &HashMap<u32, usize>) -> Option<(f64, u32)>
         }
     }
     best
-}
-
-/// The share of ordinary windows of `history` (runs of `length` consecutive minutes
-/// with lines, most recent first, not overlapping) whose pooled mix drifts at least
-/// `drift` from the rest of the history, measured as the incident part's is
-/// ([`drift_of`]); `None` with fewer than [`MIN_ORDINARY_WINDOWS`] windows that
-/// leave [`MIN_HISTORY_MINUTES`] minutes to compare with. An earlier incident fills
-/// one or two windows and moves the share little; a service that drifts this far in
-/// many windows is a chronic suspect.
-fn ordinary_share(history: &[Minute], length: usize, drift: f64) -> Option<f64> {
-    let n = history.len();
-    if n < length + MIN_HISTORY_MINUTES {
-        return None;
-    }
-    let (mut windows, mut as_far) = (0usize, 0usize);
-    let mut rest: Vec<Minute> = Vec::with_capacity(n);
-    let mut pooled: HashMap<u32, usize> = HashMap::new();
-    let mut end = n;
-    while end >= length {
-        let from = end - length;
-        rest.clear();
-        rest.extend_from_slice(&history[..from]);
-        rest.extend_from_slice(&history[end..]);
-        pooled.clear();
-        for (_, counts) in &history[from..end] {
-            for (t, c) in counts.iter() {
-                *pooled.entry(*t).or_default() += c;
-            }
-        }
-        if rest.len() >= MIN_HISTORY_MINUTES {
-            windows += 1;
-            let d = drift_of(&rest, &pooled).map_or(0.0, |d| d.0);
-            as_far += usize::from(d >= drift);
-        }
-        end = from;
-    }
-    (windows >= MIN_ORDINARY_WINDOWS)
-        .then(|| as_far.saturating_sub(EARLIER_INCIDENT_WINDOWS) as f64 / windows as f64)
 }
 
 /// The `p` quantile of the sorted `values` (the nearest rank).
@@ -212,7 +167,7 @@ mod tests {
 
     /// Minutes of 10 lines of template 0, except the minutes `odd` where 8 of
     /// them are template 1.
-    fn minutes(n: usize, odd: impl Fn(usize) -> bool) -> Vec<HashMap<u32, usize>> {
+    fn minutes(n: usize, odd: impl Fn(usize) -> bool) -> Vec<Counts> {
         (0..n)
             .map(|m| {
                 if odd(m) {
@@ -224,12 +179,14 @@ mod tests {
             .collect()
     }
 
-    fn share(history: &[HashMap<u32, usize>]) -> Option<f64> {
-        let history: Vec<Minute> = history.iter().map(|c| (c.values().sum(), c)).collect();
+    fn share(history: &[Counts]) -> Option<f64> {
+        let history: Vec<&Counts> = history.iter().collect();
         // The incident part: 5 minutes, all odd.
         let now = HashMap::from([(0, 10), (1, 40)]);
         let (drift, _) = drift_of(&history, &now).expect("drifted");
-        ordinary_share(&history, 5, drift)
+        null::ordinary_share(&history, 5, drift, MIN_HISTORY_MINUTES, |rest, pooled| {
+            drift_of(rest, pooled).map_or(0.0, |d| d.0)
+        })
     }
 
     #[test]
