@@ -335,6 +335,18 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
                 m.ordinary
             ));
         }
+        if let Some(d) = &ch.drift {
+            out.push_str(&format!(
+                "      drift {:.2} of {:?} over {} minutes, ordinary {:?}\n",
+                d.drift, d.template.0, d.minutes, d.ordinary
+            ));
+        }
+        if let Some(i) = &ch.invariant {
+            out.push_str(&format!(
+                "      invariant z {:.2} over {} minutes, ordinary {:?}\n",
+                i.z, i.minutes, i.ordinary
+            ));
+        }
         if let Some(t) = &ch.traces {
             out.push_str(&format!(
                 "      traces: duration {:.2} self {:.2} errors {:.2} calls {:.2} network {:.2} busy {:.2}\n",

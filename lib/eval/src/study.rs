@@ -133,6 +133,13 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
+            "no chronic null for logs (drift, invariants)",
+            Settings {
+                chronic_logs: false,
+                ..default
+            },
+        ),
+        (
             "no logs",
             Settings {
                 logs: false,

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::null::{self, Counts};
 use super::observations::Observations;
 use super::signals::LogLines;
 use super::window::GUARD_SECONDS;
@@ -56,23 +57,30 @@ pub struct BrokenInvariant {
     pub ratio: f64,
     /// Minutes of history in which the ratio held.
     pub minutes: usize,
+    /// The share of ordinary windows of the history (as many minutes as the incident
+    /// part) in which some invariant learnt from the rest of the history broke as
+    /// far (`crate::null`): a service whose paired lines often part is a chronic
+    /// suspect. `None` with too little history to tell.
+    pub ordinary: Option<f64>,
 }
 
 impl BrokenInvariant {
-    /// Its weight as evidence.
+    /// Its weight as evidence, less the share of ordinary windows that broke as far.
     pub fn score(&self) -> f64 {
-        (self.z / 2.0).min(2.0)
+        (self.z / 2.0).min(2.0) * (1.0 - self.ordinary.unwrap_or(0.0))
     }
 }
 
 /// Per service, the invariant of its logs that the part from `split` on breaks most:
 /// pairs of templates learnt from the minutes before the split (less the minute just
 /// before it, as for [`crate::signals::log_changes`]). `lines` are the range's lines
-/// grouped once ([`crate::signals::templates`]).
+/// grouped once ([`crate::signals::templates`]). With `with_null`, each break is also
+/// weighed against the service's own ordinary windows ([`BrokenInvariant::ordinary`]).
 pub fn broken(
     obs: &Observations,
     lines: &LogLines,
     split: f64,
+    with_null: bool,
 ) -> BTreeMap<String, BrokenInvariant> {
     let mut out = BTreeMap::new();
     for (service, indices) in &lines.by_service {
@@ -98,6 +106,16 @@ pub fn broken(
             continue;
         }
         if let Some(b) = strongest_break(minutes.values(), &incident) {
+            let ordinary = with_null
+                .then(|| {
+                    let history: Vec<&Counts> = minutes.values().collect();
+                    let length =
+                        null::incident_minutes(indices.iter().map(|&i| obs.logs[i].time), split);
+                    null::ordinary_share(&history, length, b.z, MIN_MINUTES, |rest, pooled| {
+                        strongest_break(rest.iter().copied(), pooled).map_or(0.0, |b| b.z)
+                    })
+                })
+                .flatten();
             let line = |t: u32| examples.get(&t).copied().unwrap_or_default();
             out.insert(
                 service.to_string(),
@@ -115,6 +133,7 @@ pub fn broken(
                     ),
                     ratio: b.ratio,
                     minutes: b.minutes,
+                    ordinary,
                 },
             );
         }
@@ -284,5 +303,45 @@ mod tests {
             (0..10).map(|_| minute(&[("a", 8), ("b", 8)])).collect();
         let incident = minute(&[("a", 6), ("b", 0)]);
         assert!(strongest_break(history.iter(), &incident).is_none());
+    }
+}
+
+#[cfg(test)]
+mod null_tests {
+    use super::*;
+
+    /// Two hours of minutes in which template 0 and template 1 are written once per
+    /// request (10 a minute), except the minutes `parted` where half the requests
+    /// stop before template 1.
+    fn minutes(parted: impl Fn(usize) -> bool) -> Vec<Counts> {
+        (0..120)
+            .map(|m| HashMap::from([(0, 10), (1, if parted(m) { 5 } else { 10 })]))
+            .collect()
+    }
+
+    /// The share for an incident part of 5 minutes in which half the requests stop
+    /// before template 1.
+    fn share(history: &[Counts]) -> Option<f64> {
+        let history: Vec<&Counts> = history.iter().collect();
+        let now = HashMap::from([(0, 50), (1, 25)]);
+        let z = strongest_break(history.iter().copied(), &now)
+            .expect("a broken pair")
+            .z;
+        null::ordinary_share(&history, 5, z, MIN_MINUTES, |rest, pooled| {
+            strongest_break(rest.iter().copied(), pooled).map_or(0.0, |b| b.z)
+        })
+    }
+
+    #[test]
+    fn a_pair_that_never_parted_before_is_no_chronic_suspect() {
+        assert_eq!(share(&minutes(|_| false)), Some(0.0));
+    }
+
+    #[test]
+    fn a_pair_that_parts_for_five_minutes_every_half_hour_is_a_chronic_suspect() {
+        // Still an invariant (it holds in five minutes of six), and broken as far in
+        // one window of six (the first of them forgiven).
+        let share = share(&minutes(|m| m % 30 >= 25)).expect("two hours of history");
+        assert!(share > 0.1, "{share}");
     }
 }

@@ -19,6 +19,7 @@ mod graph;
 mod input;
 mod invariants;
 mod moved;
+mod null;
 mod observations;
 mod onset;
 mod rank;

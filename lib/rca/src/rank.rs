@@ -348,8 +348,8 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
     let mut logs = signals::log_changes(obs, templates, split);
     let traces = signals::trace_changes(obs, &context.spans, split);
     let mentions = signals::mentions(obs, &mut logs);
-    let drift = signals::log_drift(obs, templates, split);
-    let invariants = invariants::broken(obs, templates, split);
+    let drift = signals::log_drift(obs, templates, split, settings.chronic_logs);
+    let invariants = invariants::broken(obs, templates, split, settings.chronic_logs);
     let traffic = if settings.traffic_invariants {
         rates.broken(split)
     } else {
@@ -421,6 +421,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
                 .callees(service)
                 .filter_map(|c| passed_up.get(c).map(|s| (c, *s * view(c))))
                 .max_by(|a, b| a.1.total_cmp(&b.1));
+
             let mut score = own;
             let mut explained_by = None;
             // A code path of its own that stopped half way (its logs, or the calls

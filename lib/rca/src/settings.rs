@@ -45,6 +45,10 @@ pub struct Settings {
     /// Weigh each metric departure by how rarely the service departs as far in the
     /// hours before the range (chronic suspects, `crate::chronic`).
     pub chronic: bool,
+    /// Weigh each service's log drift and broken log invariant by how rarely its log
+    /// mix drifts, or its paired lines part, as far in ordinary windows of its log
+    /// history ([`crate::LogDrift::ordinary`], `BrokenInvariant::ordinary`).
+    pub chronic_logs: bool,
     /// A score lead of this share of the top score (of half a clear departure at
     /// least) is a factor e in odds.
     pub temperature: f64,
@@ -80,6 +84,7 @@ impl Default for Settings {
             network_delay: true,
             latency_origin: true,
             chronic: true,
+            chronic_logs: true,
             temperature: 0.15,
             unknown_score: 0.05,
         }

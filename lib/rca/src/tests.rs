@@ -349,6 +349,68 @@ fn a_network_delay_is_pinned_on_the_service_behind_it() {
     assert!(ad_network < 0.3, "ad's network rise is {ad_network}");
 }
 
+/// `orders` changes code path at minute 10 as in [`changed_code_path`]; `batchy`
+/// runs a job 4 minutes in every 20 (its lines become "batch step" lines), over an
+/// hour of history minute by minute and in the incident part too. Per minute, the
+/// batch lines are usually absent (16 minutes in 20), so the incident part's mix looks
+/// as drifted as `orders`'s, or more.
+fn a_periodic_job_beside_a_changed_code_path() -> Observations {
+    let mut obs = observations(Vec::new());
+    for m in -60..MINUTES as i64 {
+        let t0 = START + 60.0 * m as f64;
+        let batch = (10..14).contains(&m.rem_euclid(20));
+        for k in 0..20 {
+            let t = t0 + 3.0 * k as f64;
+            let order = if k % 2 == 0 {
+                format!("INFO order {k} received")
+            } else if t >= START + 600.0 {
+                format!("INFO order {k} skipped: price unchanged")
+            } else {
+                format!("INFO order {k} saved")
+            };
+            let job = if batch {
+                "INFO batch step done"
+            } else {
+                "INFO idle"
+            };
+            for (service, line) in [("orders", order), ("batchy", job.to_string())] {
+                obs.logs.push(LogLine {
+                    service: service.into(),
+                    time: t,
+                    line,
+                });
+            }
+        }
+    }
+    obs
+}
+
+#[test]
+fn a_log_mix_that_drifts_as_far_in_ordinary_windows_is_a_chronic_suspect() {
+    let obs = a_periodic_job_beside_a_changed_code_path();
+    let drift = |ranking: &super::Ranking, service: &str| {
+        ranking
+            .candidates
+            .iter()
+            .find(|c| c.service == service)
+            .and_then(|c| c.change.drift.clone())
+            .unwrap()
+    };
+    // Without the null, the job's lines drift as far as the changed code path's.
+    let unweighed = super::rank_with(&obs, &without(|s| s.chronic_logs = false));
+    assert!(
+        drift(&unweighed, "batchy").score() >= drift(&unweighed, "orders").score(),
+        "{unweighed:#?}"
+    );
+    // With it, the job drifted as far in about one window of five: a chronic suspect.
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "orders", "{ranking:#?}");
+    let batchy = drift(&ranking, "batchy");
+    assert!(batchy.ordinary.is_some_and(|s| s > 0.1), "{batchy:?}");
+    assert_eq!(drift(&ranking, "orders").ordinary, Some(0.0));
+    assert!(batchy.score() < drift(&unweighed, "batchy").score());
+}
+
 /// `orders` logs the same lines at the same rate before and during the range except
 /// that, from minute 10, its "saved" line gives way to a "skipped" line: no error,
 /// only a different code path. `noisy` logs two lines whose mix swings every minute,

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::logs::LogLines;
+use crate::null::{self, Counts};
 use crate::observations::Observations;
 
 /// How far the mix of what a service logs in the incident part drifted from what it
@@ -22,12 +23,18 @@ pub struct LogDrift {
     pub template: (String, f64, f64, String),
     /// Minutes of history the usual shares were learnt from.
     pub minutes: usize,
+    /// The share of ordinary windows of the history (as many minutes as the incident
+    /// part) whose mix drifted at least as far from the rest of the history: an
+    /// empirical null for a service whose log mix always swings (a batch, a load
+    /// generator changing scenario). `None` with too little history to tell.
+    pub ordinary: Option<f64>,
 }
 
 impl LogDrift {
-    /// Its weight as evidence.
+    /// Its weight as evidence: the drift, less the share of ordinary windows that
+    /// drifted as far.
     pub fn score(&self) -> f64 {
-        self.drift.min(3.0)
+        self.drift.min(3.0) * (1.0 - self.ordinary.unwrap_or(0.0))
     }
 }
 
@@ -39,13 +46,19 @@ const MIN_HISTORY_MINUTES: usize = 3;
 const SHARE_FLOOR: f64 = 0.02;
 
 /// Log drift per service: see [`LogDrift`]. `lines` are the range's lines grouped
-/// once ([`crate::signals::templates`]).
-pub fn log_drift(obs: &Observations, lines: &LogLines, split: f64) -> BTreeMap<String, LogDrift> {
+/// once ([`crate::signals::templates`]). With `with_null`, each drift is also
+/// weighed against the service's own ordinary windows ([`LogDrift::ordinary`]).
+pub fn log_drift(
+    obs: &Observations,
+    lines: &LogLines,
+    split: f64,
+    with_null: bool,
+) -> BTreeMap<String, LogDrift> {
     let mut out = BTreeMap::new();
     for (service, indices) in &lines.by_service {
         // Per minute before the split (by index) and for the incident part (`None`):
         // template counts; and a line of each template.
-        let mut minutes: BTreeMap<Option<i64>, HashMap<u32, usize>> = BTreeMap::new();
+        let mut minutes: BTreeMap<Option<i64>, Counts> = BTreeMap::new();
         let mut examples: HashMap<u32, &str> = HashMap::new();
         for &i in indices {
             let l = &obs.logs[i];
@@ -57,49 +70,141 @@ pub fn log_drift(obs: &Observations, lines: &LogLines, split: f64) -> BTreeMap<S
         let Some(incident) = minutes.get(&None) else {
             continue;
         };
-        let history: Vec<(usize, &HashMap<u32, usize>)> = minutes
+        let history: Vec<&Counts> = minutes
             .iter()
             .filter(|(m, _)| m.is_some())
-            .map(|(_, c)| (c.values().sum(), c))
+            .map(|(_, c)| c)
             .collect();
         if history.len() < MIN_HISTORY_MINUTES {
             continue;
         }
-        let incident_total: usize = incident.values().sum();
-        let mut templates: Vec<u32> = history
-            .iter()
-            .flat_map(|(_, c)| c.keys().copied())
-            .chain(incident.keys().copied())
-            .collect();
-        templates.sort_unstable();
-        templates.dedup();
-        let mut best: Option<LogDrift> = None;
-        let mut shares: Vec<f64> = Vec::with_capacity(history.len());
-        for t in templates {
-            shares.clear();
-            shares.extend(
-                history
-                    .iter()
-                    .map(|(n, c)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64),
-            );
-            shares.sort_by(f64::total_cmp);
-            let q = |p: f64| shares[((shares.len() - 1) as f64 * p).round() as usize];
-            let usual = q(0.5);
-            let now = incident.get(&t).copied().unwrap_or(0) as f64 / incident_total as f64;
-            let ratio = |a: f64, b: f64| ((b + SHARE_FLOOR) / (a + SHARE_FLOOR)).ln();
-            let drift = ratio(usual, now).abs() - ratio(q(0.25), q(0.75));
-            if drift > best.as_ref().map_or(0.0, |b| b.drift) {
-                let example = examples.get(&t).copied().unwrap_or_default();
-                best = Some(LogDrift {
+        let Some((drift, t)) = drift_of(&history, incident) else {
+            continue;
+        };
+        let ordinary = with_null
+            .then(|| {
+                let length =
+                    null::incident_minutes(indices.iter().map(|&i| obs.logs[i].time), split);
+                null::ordinary_share(
+                    &history,
+                    length,
                     drift,
-                    template: (lines.text(t).to_string(), usual, now, example.to_string()),
-                    minutes: history.len(),
-                });
-            }
-        }
-        if let Some(b) = best {
-            out.insert(service.to_string(), b);
-        }
+                    MIN_HISTORY_MINUTES,
+                    |rest, pooled| drift_of(rest, pooled).map_or(0.0, |d| d.0),
+                )
+            })
+            .flatten();
+        let incident_total: usize = incident.values().sum();
+        let usual = {
+            let mut shares: Vec<f64> = history
+                .iter()
+                .map(|c| c.get(&t).copied().unwrap_or(0) as f64 / c.values().sum::<usize>() as f64)
+                .collect();
+            shares.sort_by(f64::total_cmp);
+            quantile(&shares, 0.5)
+        };
+        let now = incident.get(&t).copied().unwrap_or(0) as f64 / incident_total as f64;
+        let example = examples.get(&t).copied().unwrap_or_default();
+        out.insert(
+            service.to_string(),
+            LogDrift {
+                drift,
+                template: (lines.text(t).to_string(), usual, now, example.to_string()),
+                minutes: history.len(),
+                ordinary,
+            },
+        );
     }
     out
+}
+
+/// The largest drift of one template's share in `now` (counts pooled over the part
+/// compared) from its usual share per minute of `history`, less how much that share
+/// normally varies, and the template; `None` when nothing drifted.
+fn drift_of(history: &[&Counts], now: &Counts) -> Option<(f64, u32)> {
+    let now_total: usize = now.values().sum();
+    if now_total == 0 {
+        return None;
+    }
+    let totals: Vec<usize> = history.iter().map(|c| c.values().sum()).collect();
+    let mut templates: Vec<u32> = history
+        .iter()
+        .flat_map(|c| c.keys().copied())
+        .chain(now.keys().copied())
+        .collect();
+    templates.sort_unstable();
+    templates.dedup();
+    let ratio = |a: f64, b: f64| ((b + SHARE_FLOOR) / (a + SHARE_FLOOR)).ln();
+    let mut best: Option<(f64, u32)> = None;
+    let mut shares: Vec<f64> = Vec::with_capacity(history.len());
+    for t in templates {
+        shares.clear();
+        shares.extend(
+            history
+                .iter()
+                .zip(&totals)
+                .map(|(c, n)| c.get(&t).copied().unwrap_or(0) as f64 / *n as f64),
+        );
+        shares.sort_by(f64::total_cmp);
+        let q = |p: f64| quantile(&shares, p);
+        let share = now.get(&t).copied().unwrap_or(0) as f64 / now_total as f64;
+        let drift = ratio(q(0.5), share).abs() - ratio(q(0.25), q(0.75));
+        if drift > best.map_or(0.0, |b| b.0) {
+            best = Some((drift, t));
+        }
+    }
+    best
+}
+
+/// The `p` quantile of the sorted `values` (the nearest rank).
+fn quantile(values: &[f64], p: f64) -> f64 {
+    values[((values.len() - 1) as f64 * p).round() as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Minutes of 10 lines of template 0, except the minutes `odd` where 8 of
+    /// them are template 1.
+    fn minutes(n: usize, odd: impl Fn(usize) -> bool) -> Vec<Counts> {
+        (0..n)
+            .map(|m| {
+                if odd(m) {
+                    HashMap::from([(0, 2), (1, 8)])
+                } else {
+                    HashMap::from([(0, 10)])
+                }
+            })
+            .collect()
+    }
+
+    fn share(history: &[Counts]) -> Option<f64> {
+        let history: Vec<&Counts> = history.iter().collect();
+        // The incident part: 5 minutes, all odd.
+        let now = HashMap::from([(0, 10), (1, 40)]);
+        let (drift, _) = drift_of(&history, &now).expect("drifted");
+        null::ordinary_share(&history, 5, drift, MIN_HISTORY_MINUTES, |rest, pooled| {
+            drift_of(rest, pooled).map_or(0.0, |d| d.0)
+        })
+    }
+
+    #[test]
+    fn one_earlier_incident_in_the_log_history_is_forgiven() {
+        // An hour, with the same lines for 5 minutes 30 minutes ago.
+        let once = minutes(60, |m| (30..35).contains(&m));
+        assert_eq!(share(&once), Some(0.0));
+    }
+
+    #[test]
+    fn a_mix_that_swings_as_far_every_20_minutes_is_ordinary() {
+        let periodic = minutes(60, |m| m % 20 >= 15);
+        let share = share(&periodic).expect("an hour of history");
+        assert!(share > 0.1, "{share}");
+    }
+
+    #[test]
+    fn too_little_log_history_gives_no_share() {
+        assert_eq!(share(&minutes(12, |_| false)), None);
+    }
 }
