@@ -137,15 +137,17 @@ pub async fn serve_until(
     header_read: std::time::Duration,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
     use tower::ServiceExt;
 
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only, as Knative's queue-proxy and Alertmanager speak to a function (and
+    // as axum::serve did): the automatic HTTP/1-or-2 builder linked hyper's HTTP/2
+    // server into every function for no caller.
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -167,10 +169,7 @@ pub async fn serve_until(
         let service = TowerToHyperService::new(app.clone().map_request(
             |req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new),
         ));
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended with an error");
