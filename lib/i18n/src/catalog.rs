@@ -135,17 +135,40 @@ pub fn text(lang: Lang, id: &str, args: Option<&FluentArgs>) -> String {
     id.to_string()
 }
 
-/// Every message id a language's files define.
-pub fn ids(lang: Lang) -> Vec<String> {
-    let mut ids = Vec::new();
-    for &(_, _, text) in FILES.iter().filter(|(l, _, _)| *l == lang) {
-        let resource = FluentResource::try_new(text.to_string()).unwrap_or_else(|(r, _)| r);
-        for entry in resource.entries() {
-            if let fluent_syntax::ast::Entry::Message(m) = entry {
-                ids.push(m.id.name.to_string());
+/// Every message a language's files define: its id and its fixed text, the pieces
+/// between its arguments (every variant of a selector included).
+pub fn messages(lang: Lang) -> Vec<(String, Vec<String>)> {
+    use fluent_syntax::ast;
+    fn walk(pattern: &ast::Pattern<&str>, out: &mut Vec<String>) {
+        for element in &pattern.elements {
+            match element {
+                ast::PatternElement::TextElement { value } => out.push(value.to_string()),
+                ast::PatternElement::Placeable {
+                    expression: ast::Expression::Select { variants, .. },
+                } => variants.iter().for_each(|v| walk(&v.value, out)),
+                ast::PatternElement::Placeable { .. } => {}
             }
         }
     }
-    ids.sort();
-    ids
+    let mut out = Vec::new();
+    for &(_, _, text) in FILES.iter().filter(|(l, _, _)| *l == lang) {
+        // A file that does not parse keeps what did (the tests name the error).
+        let resource = fluent_syntax::parser::parse(text).unwrap_or_else(|(r, _)| r);
+        for entry in resource.body {
+            if let ast::Entry::Message(m) = entry {
+                let mut texts = Vec::new();
+                if let Some(value) = &m.value {
+                    walk(value, &mut texts);
+                }
+                out.push((m.id.name.to_string(), texts));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every message id a language's files define.
+pub fn ids(lang: Lang) -> Vec<String> {
+    messages(lang).into_iter().map(|(id, _)| id).collect()
 }

@@ -20,49 +20,22 @@ pub fn english_phrases(text: &str) -> Vec<&str> {
 /// The fixed words of every English message (the text between its arguments), split
 /// at line ends, kept when two words or more: what Aegis itself writes in English.
 static ENGLISH_FRAGMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    use fluent_syntax::ast;
-    fn walk(pattern: &ast::Pattern<&str>, out: &mut Vec<String>) {
-        for element in &pattern.elements {
-            match element {
-                ast::PatternElement::TextElement { value } => {
-                    for line in value.lines() {
-                        let line = line.trim();
-                        if line
-                            .split_whitespace()
-                            .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
-                            .count()
-                            >= 2
-                        {
-                            out.push(line.to_string());
-                        }
-                    }
-                }
-                ast::PatternElement::Placeable { expression } => {
-                    if let ast::Expression::Select { variants, .. } = expression {
-                        for v in variants {
-                            walk(&v.value, out);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for &(lang, _, text) in crate::FILES {
-        if lang != crate::Lang::En {
-            continue;
-        }
-        let Ok(resource) = fluent_syntax::parser::parse(text) else {
-            continue;
-        };
-        for entry in &resource.body {
-            if let ast::Entry::Message(m) = entry
-                && let Some(value) = &m.value
-            {
-                walk(value, &mut out);
-            }
-        }
-    }
+    let mut out: Vec<String> = crate::messages(crate::Lang::En)
+        .into_iter()
+        .flat_map(|(_, texts)| texts)
+        .flat_map(|text| {
+            text.lines()
+                .map(str::trim)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|line| {
+            line.split_whitespace()
+                .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+                .count()
+                >= 2
+        })
+        .collect();
     out.sort();
     out.dedup();
     out

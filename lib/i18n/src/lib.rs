@@ -14,7 +14,7 @@ mod duration;
 mod lang;
 mod list;
 
-pub use catalog::{FILES, ids, text};
+pub use catalog::{FILES, ids, messages, text};
 pub use check::{english_phrases, untranslated};
 pub use duration::duration;
 pub use fluent_bundle::{FluentArgs, FluentValue};

@@ -396,36 +396,21 @@ pub(crate) mod tests {
     }
 
     /// The words of the English catalog's messages whose id starts with `prefix`, as
-    /// a reader would see them: each message cut at its arguments and punctuation, the
+    /// a reader would see them: each message's fixed text cut at punctuation, the
     /// pieces of three letters or more.
     pub(crate) fn english_words(prefix: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for id in aegis_i18n::ids(Lang::En) {
-            if !id.starts_with(prefix) {
-                continue;
-            }
-            // Arguments left out read as `{$name}`.
-            let text = aegis_i18n::text(Lang::En, &id, None);
-            let mut rest = text.as_str();
-            let mut pieces = Vec::new();
-            while let Some(open) = rest.find('{') {
-                pieces.push(&rest[..open]);
-                rest = rest[open..]
-                    .find('}')
-                    .map_or("", |close| &rest[open + close + 1..]);
-            }
-            pieces.push(rest);
-            for piece in pieces {
-                for part in
-                    piece.split(|c: char| !(c.is_ascii_alphabetic() || c == ' ' || c == '-'))
-                {
-                    let part = part.trim();
-                    if part.chars().filter(char::is_ascii_alphabetic).count() >= 3 {
-                        out.push(part.to_string());
-                    }
-                }
-            }
-        }
+        let mut out: Vec<String> = aegis_i18n::messages(Lang::En)
+            .into_iter()
+            .filter(|(id, _)| id.starts_with(prefix))
+            .flat_map(|(_, texts)| texts)
+            .flat_map(|text| {
+                text.split(|c: char| !(c.is_ascii_alphabetic() || c == ' ' || c == '-'))
+                    .map(str::trim)
+                    .filter(|part| part.chars().filter(char::is_ascii_alphabetic).count() >= 3)
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         out.sort();
         out.dedup();
         out
