@@ -106,6 +106,12 @@ enum Command {
         /// subset of its fields), e.g. '{"temperature": 0.2}'.
         #[arg(long, value_name = "JSON", requires = "from_dump", value_parser = aegis_eval::rerank::settings_json)]
         settings: Option<aegis_rca::Settings>,
+        /// With --from-dump: rank partly synthetic cases instead, each cut a minute
+        /// before its recorded fault with this fault written into one service's
+        /// spans: latency or network_delay, optionally :<milliseconds> (200 unless
+        /// given), e.g. network_delay:500.
+        #[arg(long, value_name = "FAULT", requires = "from_dump")]
+        inject: Option<aegis_eval::inject::Injection>,
     },
     /// The read-only engine as an MCP server: the Prometheus, Loki and Jaeger tools,
     /// rank_root_causes and search_past_incidents, configured from the environment
@@ -228,6 +234,7 @@ pub fn main() -> ExitCode {
             oracle_onset,
             drop,
             settings,
+            inject,
             ..
         } => block_on(async move {
             aegis_eval::rerank::run(
@@ -242,6 +249,7 @@ pub fn main() -> ExitCode {
                     drop,
                     study,
                     settings: settings.unwrap_or_default(),
+                    inject,
                 },
             )
         }),

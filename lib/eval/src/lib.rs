@@ -4,6 +4,7 @@
 //! always from the replay. Only the scorer reads `truth.jsonl`.
 
 pub mod feedback;
+pub mod inject;
 mod prometheus;
 pub mod rerank;
 mod retrieval;

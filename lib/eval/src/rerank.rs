@@ -16,6 +16,7 @@ use aegis_core::report::TimeRange;
 use aegis_rca::{Observations, Ranking, Settings, SignalCatalog};
 use aegis_replay::Truth;
 
+use super::inject;
 use super::score::{CaseResult, Scores};
 use super::study;
 
@@ -87,6 +88,9 @@ pub struct Options {
     pub study: bool,
     /// The settings of the main ranking (the study's variants are its own).
     pub settings: Settings,
+    /// Rank partly synthetic cases instead: this fault injected into what each case
+    /// recorded before its own fault ([`inject::synthetic`]).
+    pub inject: Option<inject::Injection>,
 }
 
 /// What [`rerank`] measured besides the scores.
@@ -96,6 +100,9 @@ pub struct Summary {
     pub cases: usize,
     /// Cases of the datasets that had no dump.
     pub missing: usize,
+    /// Cases with too little before their fault, or no service to inject a fault
+    /// into ([`Options::inject`]).
+    pub unfit: usize,
     /// Mean natural log of the true cause's probability (a truth not ranked counts
     /// as a tenth of "unknown").
     pub mean_ln_p_truth: f64,
@@ -121,6 +128,12 @@ impl Summary {
                 self.missing + self.cases
             ));
         }
+        if self.unfit > 0 {
+            out.push_str(&format!(
+                "{} cases had too little before their fault or no service called often enough to inject into, and were skipped\n",
+                self.unfit
+            ));
+        }
         out
     }
 }
@@ -137,13 +150,17 @@ pub fn rerank(
     let mut results = Vec::new();
     let mut study_runs = Vec::new();
     let (mut loglik, mut top_p, mut rank_ms) = (Vec::new(), Vec::new(), Vec::new());
-    let mut missing = 0;
+    let (mut missing, mut unfit) = (0, 0);
     for dir in datasets {
         let meta = aegis_replay::Meta::load(dir)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
         let truth = aegis_replay::read_truth(dir)
             .map_err(|e| anyhow::anyhow!("cannot read the truth of {}: {e}", dir.display()))?;
-        for t in truth.iter().take(options.limit.unwrap_or(usize::MAX)) {
+        for (index, t) in truth
+            .iter()
+            .take(options.limit.unwrap_or(usize::MAX))
+            .enumerate()
+        {
             let path = dump.join(&meta.id).join(format!("{}.json", t.id));
             let text = match std::fs::read(&path) {
                 Ok(text) => text,
@@ -155,6 +172,21 @@ pub fn rerank(
             };
             let mut obs: Observations = serde_json::from_slice(&text)
                 .with_context(|| format!("reading {}", path.display()))?;
+            let synthetic;
+            let t = match options.inject {
+                Some(injection) => match inject::synthetic(&obs, t, index, injection) {
+                    Some((cut, truth)) => {
+                        obs = cut;
+                        synthetic = truth;
+                        &synthetic
+                    }
+                    None => {
+                        unfit += 1;
+                        continue;
+                    }
+                },
+                None => t,
+            };
             if options.oracle_onset {
                 obs.onset_hint = Some(oracle_onset(t));
             }
@@ -215,6 +247,7 @@ pub fn rerank(
     let summary = Summary {
         cases: results.len(),
         missing,
+        unfit,
         mean_ln_p_truth: mean(&loglik),
         mean_top_probability: mean(&top_p),
         median_rank_ms: if rank_ms.is_empty() {

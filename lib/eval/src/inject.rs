@@ -1,0 +1,368 @@
+//! Partly synthetic cases: a fault of a known kind injected at a known service into
+//! the real telemetry a dumped case recorded before its own fault began
+//! (`aegis eval --from-dump DIR --inject KIND`). The dev datasets have few latency
+//! faults and no network delay on some systems; injecting them into each system's
+//! own traffic shows what the pieces that look for them bring there (issue 32), on
+//! every system that records spans. It does not replace the real datasets: the
+//! fault is the model of one, written here.
+//!
+//! The range is cut a minute before the recorded fault began, so nothing of it is in
+//! the synthetic case, and the injected fault begins where the engine takes the
+//! incident part to begin when nothing says (the last third). Only the spans change:
+//! the metrics and logs stay as recorded, so the check measures what the spans give.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use aegis_rca::{Observations, Span};
+use aegis_replay::Truth;
+
+/// What is injected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Injection {
+    /// The fault's kind.
+    pub kind: Kind,
+    /// How much each affected request is delayed, seconds.
+    pub delay: f64,
+}
+
+/// A fault kind [`Injection`] can write into spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The service's own work takes longer (a slow handler, a lock): every request
+    /// it serves ends later, and so does every caller's span around it.
+    Latency,
+    /// Packets leaving the service are delayed (what `tc netem` on its interface
+    /// does): its answers reach its callers later and its calls reach its callees
+    /// later, while its own work and theirs take as long as before.
+    NetworkDelay,
+}
+
+impl Kind {
+    /// The fault name the synthetic truth carries.
+    pub fn fault(self) -> &'static str {
+        match self {
+            Self::Latency => "synthetic_latency",
+            Self::NetworkDelay => "synthetic_network_delay",
+        }
+    }
+}
+
+/// The delay when the command line names none: a fault a user would notice on any
+/// of the dev systems' calls (their median spans take 1-30 ms), well inside what
+/// chaos tools inject.
+const DEFAULT_DELAY_SECONDS: f64 = 0.2;
+
+impl FromStr for Injection {
+    type Err = String;
+
+    /// `latency` or `network_delay`, optionally with the delay in milliseconds:
+    /// `latency:500`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, ms) = s.split_once(':').unwrap_or((s, ""));
+        let kind = match kind.trim() {
+            "latency" => Kind::Latency,
+            "network_delay" => Kind::NetworkDelay,
+            other => {
+                return Err(format!(
+                    "unknown fault {other:?}: latency or network_delay, optionally :<milliseconds>"
+                ));
+            }
+        };
+        let delay = match ms.trim() {
+            "" => DEFAULT_DELAY_SECONDS,
+            ms => match ms.parse::<f64>() {
+                Ok(v) if v > 0.0 && v.is_finite() => v / 1000.0,
+                _ => return Err(format!("not a delay in milliseconds: {ms:?}")),
+            },
+        };
+        Ok(Self { kind, delay })
+    }
+}
+
+/// Requests a service must serve from other services in each part of the range to
+/// be a target: fewer would not show a change in anything.
+const MIN_CALLS: usize = 10;
+
+/// How long before the recorded fault began the range is cut.
+const CUT_BEFORE_FAULT_SECONDS: f64 = 60.0;
+
+/// The engine's guaranteed baseline (5 minutes) and an incident part of at least 2
+/// minutes.
+const MIN_RANGE_SECONDS: f64 = 420.0;
+
+/// The synthetic case made of `obs` (the dump of case `truth`, the `index`th of its
+/// dataset): the range cut before `truth`'s fault, and `injection` written into the
+/// spans of one service, chosen by `index` among the services that other services
+/// call often enough in both parts. `None` when the range before the fault is too
+/// short or no service qualifies (a system with no spans).
+pub fn synthetic(
+    obs: &Observations,
+    truth: &Truth,
+    index: usize,
+    injection: Injection,
+) -> Option<(Observations, Truth)> {
+    let end = truth.fault_start.timestamp() as f64 - CUT_BEFORE_FAULT_SECONDS;
+    if end - obs.start < MIN_RANGE_SECONDS {
+        return None;
+    }
+    // Where the engine puts the incident start with no hint.
+    let onset = end - (end - obs.start) / 3.0;
+    let mut cut = obs.clone();
+    cut.end = end;
+    cut.onset_hint = None;
+    cut.logs.retain(|l| l.time <= end);
+    cut.spans.retain(|s| s.start <= end);
+    for metric in &mut cut.metrics {
+        for points in metric.series.values_mut() {
+            points.retain(|(t, _)| *t <= end);
+        }
+    }
+    let targets = targets(&cut.spans, onset);
+    let target = targets.get(index % targets.len().max(1))?.clone();
+    inject(&mut cut.spans, &target, onset, injection);
+    let fault_start = chrono::DateTime::from_timestamp(onset as i64, 0)?;
+    let truth = Truth {
+        id: format!("{}-{}", truth.id, injection.kind.fault()),
+        service: target,
+        fault: injection.kind.fault().to_string(),
+        fault_start,
+    };
+    Some((cut, truth))
+}
+
+/// Services called by another service at least [`MIN_CALLS`] times before `onset`
+/// and after it, by name.
+fn targets(spans: &[Span], onset: f64) -> Vec<String> {
+    let service_of: HashMap<(&str, &str), &str> = spans
+        .iter()
+        .map(|s| {
+            (
+                (s.trace_id.as_str(), s.span_id.as_str()),
+                s.service.as_str(),
+            )
+        })
+        .collect();
+    let mut calls: BTreeMap<&str, [usize; 2]> = BTreeMap::new();
+    for s in spans {
+        let Some(parent) = s.parent_span_id.as_deref() else {
+            continue;
+        };
+        match service_of.get(&(s.trace_id.as_str(), parent)) {
+            Some(caller) if *caller != s.service => {
+                calls.entry(&s.service).or_default()[usize::from(s.start >= onset)] += 1;
+            }
+            _ => {}
+        }
+    }
+    calls
+        .into_iter()
+        .filter(|(_, [before, after])| *before >= MIN_CALLS && *after >= MIN_CALLS)
+        .map(|(s, _)| s.to_string())
+        .collect()
+}
+
+/// Writes `injection` at `target` into every trace: each span moves by what moved
+/// before it in its trace and lasts as much longer as the work inside it was
+/// delayed. Calls made one after another stay one after another (a call that began
+/// after an earlier sibling ended moves by that sibling's delay); calls made
+/// together move together.
+fn inject(spans: &mut [Span], target: &str, onset: f64, injection: Injection) {
+    let index: HashMap<(&str, &str), usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((s.trace_id.as_str(), s.span_id.as_str()), i))
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
+    let mut roots = Vec::new();
+    for (i, s) in spans.iter().enumerate() {
+        match s
+            .parent_span_id
+            .as_deref()
+            .and_then(|p| index.get(&(s.trace_id.as_str(), p)))
+        {
+            Some(parent) => children[*parent].push(i),
+            None => roots.push(i),
+        }
+    }
+    for kids in &mut children {
+        kids.sort_by(|a, b| spans[*a].start.total_cmp(&spans[*b].start));
+    }
+    let walk = Walk {
+        spans,
+        children: &children,
+        target,
+        onset,
+        injection,
+    };
+    let mut moved = vec![(0.0, 0.0); spans.len()];
+    for root in roots {
+        walk.visit(root, None, 0.0, &mut moved);
+    }
+    for (s, (start, longer)) in spans.iter_mut().zip(moved) {
+        s.start += start;
+        s.duration_us += longer * 1e6;
+    }
+}
+
+/// One pass over the traces of [`inject`].
+struct Walk<'a> {
+    spans: &'a [Span],
+    children: &'a [Vec<usize>],
+    target: &'a str,
+    onset: f64,
+    injection: Injection,
+}
+
+impl Walk<'_> {
+    /// Visits span `i` (whose parent's service is `parent`), which starts `offset`
+    /// seconds later than recorded; records in `moved[i]` how much later it starts
+    /// and how much longer it lasts, and returns how much later its parent sees it
+    /// end.
+    fn visit(&self, i: usize, parent: Option<&str>, offset: f64, moved: &mut [(f64, f64)]) -> f64 {
+        let s = &self.spans[i];
+        let at_target = s.service == self.target;
+        // Served by the target for another service (or a request's first span).
+        let served = at_target && parent != Some(self.target);
+        let late = s.start >= self.onset;
+        let delay = self.injection.delay;
+        let network = self.injection.kind == Kind::NetworkDelay && late;
+        let mut offset = offset;
+        let mut arrives_late = 0.0;
+        // A call the target makes leaves it late.
+        if network && parent == Some(self.target) && !at_target {
+            offset += delay;
+            arrives_late = delay;
+        }
+        // How much later each earlier child ends, to move the calls made after it.
+        let mut ended: Vec<(f64, f64)> = Vec::new();
+        let mut longer: f64 = 0.0;
+        for &c in &self.children[i] {
+            let child = &self.spans[c];
+            let before = ended
+                .iter()
+                .filter(|(end, _)| *end <= child.start)
+                .map(|(_, later)| *later)
+                .fold(0.0, f64::max);
+            let later = before + self.visit(c, Some(&s.service), offset + before, moved);
+            ended.push((child.start + child.duration_us / 1e6, later));
+            longer = longer.max(later);
+        }
+        if self.injection.kind == Kind::Latency && late && served {
+            longer += delay;
+        }
+        moved[i] = (offset, longer);
+        let mut seen_later = longer + arrives_late;
+        // Its answer leaves the target late.
+        if network && served && parent.is_some() {
+            seen_later += delay;
+        }
+        seen_later
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: Option<&str>, service: &str, start: f64, ms: f64) -> Span {
+        Span {
+            trace_id: "t".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(str::to_string),
+            service: service.into(),
+            operation: "op".into(),
+            start,
+            duration_us: ms * 1000.0,
+            error: None,
+        }
+    }
+
+    /// front (0-100 ms) calls mid (10-60 ms) then db (70-90 ms); mid calls leaf
+    /// (20-40 ms).
+    fn trace() -> Vec<Span> {
+        vec![
+            span("a", None, "front", 100.0, 100.0),
+            span("b", Some("a"), "mid", 100.010, 50.0),
+            span("c", Some("b"), "leaf", 100.020, 20.0),
+            span("d", Some("a"), "db", 100.070, 20.0),
+        ]
+    }
+
+    fn times(spans: &[Span]) -> Vec<(String, f64, f64)> {
+        spans
+            .iter()
+            .map(|s| {
+                (
+                    s.service.clone(),
+                    ((s.start - 100.0) * 1e3).round(),
+                    (s.duration_us / 1e3).round(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_latency_at_a_service_lengthens_it_and_its_callers_and_moves_later_calls() {
+        let mut spans = trace();
+        let injection: Injection = "latency:30".parse().unwrap();
+        inject(&mut spans, "mid", 50.0, injection);
+        assert_eq!(
+            times(&spans),
+            [
+                ("front".into(), 0.0, 130.0),
+                ("mid".into(), 10.0, 80.0),
+                ("leaf".into(), 20.0, 20.0),
+                ("db".into(), 100.0, 20.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_network_delay_moves_the_services_answers_and_calls_but_not_its_work() {
+        let mut spans = trace();
+        let injection: Injection = "network_delay:30".parse().unwrap();
+        inject(&mut spans, "mid", 50.0, injection);
+        // mid's call to leaf arrives 30 ms late (mid lasts 30 ms longer, leaf starts
+        // later and lasts as long); mid's answer reaches front 30 ms late too.
+        assert_eq!(
+            times(&spans),
+            [
+                ("front".into(), 0.0, 160.0),
+                ("mid".into(), 10.0, 80.0),
+                ("leaf".into(), 50.0, 20.0),
+                ("db".into(), 130.0, 20.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn requests_before_the_onset_are_untouched() {
+        let mut spans = trace();
+        inject(&mut spans, "mid", 200.0, "latency".parse().unwrap());
+        assert_eq!(times(&spans), times(&trace()));
+    }
+
+    #[test]
+    fn a_bad_fault_name_or_delay_is_refused_with_what_is_allowed() {
+        assert!(
+            "cpu"
+                .parse::<Injection>()
+                .unwrap_err()
+                .contains("latency or network_delay")
+        );
+        assert!(
+            "latency:-5"
+                .parse::<Injection>()
+                .unwrap_err()
+                .contains("milliseconds")
+        );
+        assert_eq!(
+            "network_delay".parse::<Injection>().unwrap(),
+            Injection {
+                kind: Kind::NetworkDelay,
+                delay: 0.2
+            }
+        );
+    }
+}
