@@ -789,6 +789,99 @@ fn fewer_cheap_calls_do_not_make_a_service_look_slower() {
     assert!(traces.median_ms.1 > 2.0 * traces.median_ms.0, "{traces:?}");
 }
 
+/// `front` calls `orders`, whose request span (`GET /order`) holds five inner spans
+/// of its own (a controller, a repository, three queries) of 1 ms each. From
+/// minute 10, with `slowed`, each request takes 200 ms longer outside them (a slow
+/// handler, a lock): the inner spans do not move.
+fn a_slow_handler_among_inner_spans(slowed: bool) -> Observations {
+    let mut obs = observations(Vec::new());
+    let inner = [
+        "Controller.get",
+        "Repository.find",
+        "SELECT a",
+        "SELECT b",
+        "SELECT c",
+    ];
+    for i in 0..MINUTES * 12 {
+        let t = START + 5.0 * i as f64;
+        let extra = if slowed && t >= START + 600.0 {
+            200.0
+        } else {
+            0.0
+        };
+        let trace = format!("t{i}");
+        let ms = |base: f64, k: usize| base * 1000.0 * (1.0 + 0.05 * jitter(i * 7 + k));
+        let span = |id: &str, parent: Option<&str>, service: &str, operation: &str, us: f64| Span {
+            trace_id: trace.clone(),
+            span_id: id.into(),
+            parent_span_id: parent.map(str::to_string),
+            service: service.into(),
+            operation: operation.into(),
+            start: t,
+            duration_us: us,
+            error: Some(false),
+        };
+        obs.spans.push(span(
+            "f",
+            None,
+            "front",
+            "GET /",
+            ms(12.0, 0) + extra * 1000.0,
+        ));
+        obs.spans.push(span(
+            "o",
+            Some("f"),
+            "orders",
+            "GET /order",
+            ms(10.0, 1) + extra * 1000.0,
+        ));
+        for (k, operation) in inner.iter().enumerate() {
+            obs.spans.push(span(
+                &format!("i{k}"),
+                Some("o"),
+                "orders",
+                operation,
+                ms(1.0, k + 2),
+            ));
+        }
+    }
+    obs
+}
+
+#[test]
+fn a_request_slowed_outside_a_service_s_inner_spans_shows_as_its_latency() {
+    let ranking = rank(&a_slow_handler_among_inner_spans(true));
+    let traces = |service: &str| {
+        ranking
+            .candidates
+            .iter()
+            .find(|c| c.service == service)
+            .and_then(|c| c.change.traces.clone())
+            .unwrap_or_default()
+    };
+    // Its requests take x20 as long; over all six of its operations the median
+    // would not move, as five did not.
+    let orders = traces("orders");
+    assert!(orders.duration > 2.0, "{orders:?}");
+    assert_eq!(ranking.candidates[0].service, "orders");
+    // Its caller waits as long, and that is its callee's latency, not its own.
+    assert!(traces("front").duration > 1.0);
+    let front = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "front")
+        .unwrap();
+    assert_eq!(front.explained_by.as_deref(), Some("orders"));
+
+    let calm = rank(&a_slow_handler_among_inner_spans(false));
+    let duration = calm
+        .candidates
+        .iter()
+        .find_map(|c| c.change.traces.as_ref().filter(|_| c.service == "orders"))
+        .map_or(0.0, |t| t.duration);
+    assert!(duration.abs() < 0.2, "{duration}");
+}
+
 /// `orders` answers `List` (which calls `db` once) and `Get` (which calls `db` and then
 /// `stock`); from minute 10 it gets a third of the `List` requests and as many `Get`
 /// ones. With `stops`, `Get` stops calling `stock` from minute 10 (it returns half way).

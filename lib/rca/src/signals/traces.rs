@@ -148,18 +148,34 @@ const MIN_SPANS_PER_OPERATION: usize = 3;
 /// [`MIN_SPANS_PER_OPERATION`] spans in each part. Compared operation by operation,
 /// a service whose mix of operations changed (fewer cheap calls, as many costly ones)
 /// does not look slower or faster for it. `operations` are the service's, each
-/// `[part][duration or self time]`.
+/// `[part][duration or self time]` with whether it serves requests (its spans are
+/// called by another service or begin a trace).
+///
+/// The duration is taken over the operations that serve requests when one has
+/// enough spans: that is the time its callers wait. A service's inner spans (its
+/// queries, repository and framework methods) outnumber them, and a request
+/// slowed outside them (a slow handler, a lock, a pause) moves none of them, so a
+/// median over all its operations did not move at all (the partly synthetic
+/// latency of `aegis eval --inject`). The self time stays over all operations: it
+/// is where inside the service the time went.
 fn operation_ratios<'a>(
-    operations: impl Iterator<Item = &'a mut [[Vec<f64>; 2]; 2]>,
+    operations: impl Iterator<Item = (&'a mut [[Vec<f64>; 2]; 2], bool)>,
 ) -> Option<(f64, f64)> {
     let ratio = |a: f64, b: f64| ((b + 100.0) / (a + 100.0)).ln();
-    let (mut durations, mut self_times) = (Vec::new(), Vec::new());
-    for [[d0, s0], [d1, s1]] in operations {
+    let (mut durations, mut served, mut self_times) = (Vec::new(), Vec::new(), Vec::new());
+    for ([[d0, s0], [d1, s1]], serves) in operations {
         if d0.len() < MIN_SPANS_PER_OPERATION || d1.len() < MIN_SPANS_PER_OPERATION {
             continue;
         }
-        durations.push(ratio(stats::median(d0), stats::median(d1)));
+        let duration = ratio(stats::median(d0), stats::median(d1));
+        durations.push(duration);
+        if serves {
+            served.push(duration);
+        }
         self_times.push(ratio(stats::median(s0), stats::median(s1)));
+    }
+    if !served.is_empty() {
+        durations = served;
     }
     (!durations.is_empty()).then(|| {
         (
@@ -228,6 +244,9 @@ pub struct SpanTree {
     services: Vec<String>,
     /// Each service's operation ids.
     operations_of: Vec<Vec<u32>>,
+    /// Per operation id: whether it serves requests (a span of it is called by
+    /// another service's or begins a trace).
+    serves: Vec<bool>,
     /// Operations (of one service each) in all.
     operations: usize,
     /// Caller -> callee pairs by id (service ids).
@@ -282,6 +301,7 @@ impl SpanTree {
         let mut tree = Self {
             services: Vec::new(),
             operations_of: Vec::new(),
+            serves: Vec::new(),
             operations: 0,
             pairs: Vec::new(),
             pairs_of: Vec::new(),
@@ -337,6 +357,12 @@ impl SpanTree {
             };
             let self_time = (s.duration_us - child_time[i]).max(0.0);
             tree.spans.push((service, operation, self_time, link));
+        }
+        tree.serves = vec![false; tree.operations];
+        for (_, operation, _, link) in &tree.spans {
+            if !matches!(link, Link::Inner) {
+                tree.serves[*operation as usize] = true;
+            }
         }
         tree
     }
@@ -418,12 +444,16 @@ pub fn trace_changes(
         );
         // 100 µs keeps sub-millisecond jitter from looking like a change.
         let ratio = |a: f64, b: f64| ((b + 100.0) / (a + 100.0)).ln();
-        let mut mine: Vec<[[Vec<f64>; 2]; 2]> = tree.operations_of[id]
+        let mut mine: Vec<([[Vec<f64>; 2]; 2], bool)> = tree.operations_of[id]
             .iter()
-            .map(|o| std::mem::take(&mut operations[*o as usize]))
+            .map(|o| {
+                let o = *o as usize;
+                (std::mem::take(&mut operations[o]), tree.serves[o])
+            })
             .collect();
         let (duration, self_time) =
-            operation_ratios(mine.iter_mut()).unwrap_or((ratio(d0, d1), ratio(s0, s1)));
+            operation_ratios(mine.iter_mut().map(|(o, serves)| (o, *serves)))
+                .unwrap_or((ratio(d0, d1), ratio(s0, s1)));
         let share = |e: usize, n: usize| if n == 0 { 0.0 } else { e as f64 / n as f64 };
         let received = [base.received, incident.received];
         let call_mix = call_mix(
