@@ -108,8 +108,8 @@ enum Command {
         settings: Option<aegis_rca::Settings>,
         /// With --from-dump: rank partly synthetic cases instead, each cut a minute
         /// before its recorded fault with this fault written into one service's
-        /// spans: latency or network_delay, optionally :<milliseconds> (200 unless
-        /// given), e.g. network_delay:500.
+        /// spans and latency series (and its callers'): latency or network_delay,
+        /// optionally :<milliseconds> (200 unless given), e.g. network_delay:500.
         #[arg(long, value_name = "FAULT", requires = "from_dump")]
         inject: Option<aegis_eval::inject::Injection>,
     },

@@ -8,13 +8,16 @@
 //!
 //! The range is cut a minute before the recorded fault began, so nothing of it is in
 //! the synthetic case, and the injected fault begins where the engine takes the
-//! incident part to begin when nothing says (the last third). Only the spans change:
-//! the metrics and logs stay as recorded, so the check measures what the spans give.
+//! incident part to begin when nothing says (the last third). The spans change as
+//! the fault would change them ([`inject`]), and the latency series as they would
+//! read it ([`raise_latency`]): the target's own and every caller's up the call
+//! graph rise by the delay in the same sample, as one-minute samples see a latency
+//! travel. Logs and every other metric stay as recorded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 
-use aegis_rca::{Observations, Span};
+use aegis_rca::{Kind as SignalKind, Observations, Span};
 use aegis_replay::Truth;
 
 /// What is injected.
@@ -93,9 +96,10 @@ const MIN_RANGE_SECONDS: f64 = 420.0;
 
 /// The synthetic case made of `obs` (the dump of case `truth`, the `index`th of its
 /// dataset): the range cut before `truth`'s fault, and `injection` written into the
-/// spans of one service, chosen by `index` among the services that other services
-/// call often enough in both parts. `None` when the range before the fault is too
-/// short or no service qualifies (a system with no spans).
+/// spans and latency series of one service, chosen by `index` among the services
+/// that other services call often enough in both parts (or, with too few spans,
+/// among those with a latency series sampled often enough in both). `None` when
+/// the range before the fault is too short or no service qualifies.
 pub fn synthetic(
     obs: &Observations,
     truth: &Truth,
@@ -118,9 +122,15 @@ pub fn synthetic(
             points.retain(|(t, _)| *t <= end);
         }
     }
-    let targets = targets(&cut.spans, onset);
+    let mut targets = targets(&cut.spans, onset);
+    if targets.is_empty() {
+        // Too few spans before the fault (Online Boutique's are recorded around its
+        // faults): the metrics alone carry it.
+        targets = latency_series(&cut, onset);
+    }
     let target = targets.get(index % targets.len().max(1))?.clone();
     inject(&mut cut.spans, &target, onset, injection);
+    raise_latency(&mut cut, &target, onset, injection);
     let fault_start = chrono::DateTime::from_timestamp(onset as i64, 0)?;
     let truth = Truth {
         id: format!("{}-{}", truth.id, injection.kind.fault()),
@@ -160,6 +170,105 @@ fn targets(spans: &[Span], onset: f64) -> Vec<String> {
         .filter(|(_, [before, after])| *before >= MIN_CALLS && *after >= MIN_CALLS)
         .map(|(s, _)| s.to_string())
         .collect()
+}
+
+/// Samples a series needs on each side of `onset` to be a target: fewer would not
+/// show a rise in anything.
+const MIN_SAMPLES: usize = 3;
+
+/// Services with their own latency series ([`SignalKind::Latency`]) sampled at
+/// least [`MIN_SAMPLES`] times inside the range before `onset` and after it, by
+/// name (none of PetShop's, sampled every 5 minutes, in the few minutes before its
+/// faults).
+fn latency_series(obs: &Observations, onset: f64) -> Vec<String> {
+    let mut out: Vec<String> = obs
+        .metrics
+        .iter()
+        .filter(|m| m.signal.kind == SignalKind::Latency)
+        .flat_map(|m| &m.series)
+        .filter(|(_, points)| {
+            // Samples, not points: a range query repeats a coarse series' last
+            // sample at every step until the next one.
+            let samples = |from: f64, to: f64| {
+                let mut last = None;
+                points
+                    .iter()
+                    .filter(|(t, _)| (from..to).contains(t))
+                    .filter(|(_, v)| last.replace(*v) != Some(*v))
+                    .count()
+            };
+            samples(obs.start, onset) >= MIN_SAMPLES && samples(onset, obs.end + 1.0) >= MIN_SAMPLES
+        })
+        .map(|(service, _)| service.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The services that reach `target` through calls (its callers, theirs, and so
+/// on), from the given graph and the spans' parent-child links.
+fn callers_of(obs: &Observations, target: &str) -> BTreeSet<String> {
+    let service_of: HashMap<(&str, &str), &str> = obs
+        .spans
+        .iter()
+        .map(|s| {
+            (
+                (s.trace_id.as_str(), s.span_id.as_str()),
+                s.service.as_str(),
+            )
+        })
+        .collect();
+    let mut callers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let spans = obs.spans.iter().filter_map(|s| {
+        let caller = service_of.get(&(s.trace_id.as_str(), s.parent_span_id.as_deref()?))?;
+        Some((*caller, s.service.as_str()))
+    });
+    let given = obs.graph.iter().map(|(a, b)| (a.as_str(), b.as_str()));
+    for (caller, callee) in given.chain(spans) {
+        if caller != callee {
+            callers.entry(callee).or_default().insert(caller);
+        }
+    }
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut frontier = vec![target];
+    while let Some(s) = frontier.pop() {
+        for c in callers.get(s).into_iter().flatten() {
+            if *c != target && seen.insert(c.to_string()) {
+                frontier.push(c);
+            }
+        }
+    }
+    seen
+}
+
+/// Raises the latency series as `injection` at `target` would from `onset` on: a
+/// latency raises the target's own latency and every caller's up the call graph
+/// (they wait for it), and the callers' latency of their calls
+/// ([`SignalKind::ClientLatency`]) and of calls to the target
+/// ([`SignalKind::CallerLatency`]); a network delay raises the same except the
+/// target's own latency, which its packets leave after.
+fn raise_latency(obs: &mut Observations, target: &str, onset: f64, injection: Injection) {
+    let callers = callers_of(obs, target);
+    for metric in &mut obs.metrics {
+        let kind = metric.signal.kind;
+        for (service, points) in &mut metric.series {
+            let is_target = service == target;
+            let raised = match kind {
+                SignalKind::Latency => {
+                    callers.contains(service) || (is_target && injection.kind == Kind::Latency)
+                }
+                SignalKind::ClientLatency => callers.contains(service),
+                SignalKind::CallerLatency => is_target,
+                _ => false,
+            };
+            if raised {
+                for (_, v) in points.iter_mut().filter(|(t, _)| *t >= onset) {
+                    *v += injection.delay;
+                }
+            }
+        }
+    }
 }
 
 /// Writes `injection` at `target` into every trace: each span moves by what moved
@@ -341,6 +450,63 @@ mod tests {
         let mut spans = trace();
         inject(&mut spans, "mid", 200.0, "latency".parse().unwrap());
         assert_eq!(times(&spans), times(&trace()));
+    }
+
+    fn latency_metric(kind: &str, series: &[(&str, f64)]) -> aegis_rca::Metric {
+        aegis_rca::Metric {
+            signal: aegis_rca::Signal {
+                name: kind.into(),
+                query: String::new(),
+                kind: SignalKind::from_name(kind),
+            },
+            series: series
+                .iter()
+                .map(|(s, v)| (s.to_string(), vec![(40.0, *v), (60.0, *v)]))
+                .collect(),
+        }
+    }
+
+    /// The latency series of [`trace`]'s services before and after `injection` at
+    /// `mid` from 50 s on, in ms: own latency of front, leaf, mid (by name); then front's client
+    /// latency and mid's latency as its callers measure it.
+    fn raised(injection: &str) -> (Vec<f64>, Vec<f64>) {
+        let mut obs = Observations {
+            spans: trace(),
+            metrics: vec![
+                latency_metric(
+                    "latency_p90_seconds",
+                    &[("front", 0.1), ("mid", 0.05), ("leaf", 0.02)],
+                ),
+                latency_metric("client_latency_p90_seconds", &[("front", 0.09)]),
+                latency_metric("callers_latency_p90_seconds", &[("mid", 0.06)]),
+            ],
+            ..Observations::default()
+        };
+        raise_latency(&mut obs, "mid", 50.0, injection.parse().unwrap());
+        let at = |i: usize| {
+            obs.metrics
+                .iter()
+                .flat_map(|m| m.series.values())
+                .map(|points| (points[i].1 * 1000.0).round())
+                .collect()
+        };
+        (at(0), at(1))
+    }
+
+    const RECORDED: [f64; 5] = [100.0, 20.0, 50.0, 90.0, 60.0];
+
+    #[test]
+    fn a_latency_raises_the_target_s_and_its_callers_latency_series() {
+        let (before, after) = raised("latency:30");
+        assert_eq!(before, RECORDED);
+        assert_eq!(after, [130.0, 20.0, 80.0, 120.0, 90.0]);
+    }
+
+    #[test]
+    fn a_network_delay_raises_the_callers_series_but_not_the_target_s_own() {
+        let (before, after) = raised("network_delay:30");
+        assert_eq!(before, RECORDED);
+        assert_eq!(after, [130.0, 20.0, 50.0, 120.0, 90.0]);
     }
 
     #[test]
