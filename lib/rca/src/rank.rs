@@ -466,6 +466,11 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
 /// its echo: the share at which a callee is named as explaining a caller.
 const LATENCY_ECHO_SHARE: f64 = 0.5;
 
+/// A network delay in front of a callee (the log ratio of the time calls to it
+/// spend outside its spans, or of its callers' view of its latency over its own)
+/// from which its callers' latency rise is its echo: the time on the wire doubled.
+const NETWORK_ECHO: f64 = std::f64::consts::LN_2;
+
 /// Marks every service whose latency rise a callee's explains
 /// ([`ServiceChange::latency_echo`]): in a latency fault every caller up the chain
 /// slows too, and the origin is the deepest service whose latency rose while its
@@ -474,6 +479,11 @@ const LATENCY_ECHO_SHARE: f64 = 0.5;
 /// from. A caller's view of another ([`is_client_view`]) weighs
 /// [`Settings::client_view_weight`] here as it does as a callee anywhere. Judged on
 /// the rises before any is marked, so a whole chain of echoes is found at once.
+///
+/// With no callee's latency to explain it, a callee with a network delay in front
+/// of it ([`NETWORK_ECHO`], when [`Settings::network_delay`]) does: its callers wait
+/// on the wire, and their latency rises while its own does not. That needs no
+/// order in time: the delay is measured on the calls between them.
 fn mark_latency_echoes(
     changes: &mut BTreeMap<String, ServiceChange>,
     graph: &CallGraph,
@@ -482,6 +492,13 @@ fn mark_latency_echoes(
     let rises: BTreeMap<String, (f64, Option<f64>)> = changes
         .iter()
         .map(|(s, c)| (s.clone(), c.latency_rise()))
+        .collect();
+    let wire: BTreeMap<String, f64> = changes
+        .iter()
+        .map(|(s, c)| {
+            let spans = c.traces.as_ref().map_or(0.0, |t| t.network);
+            (s.clone(), spans.max(c.network_from_metrics()))
+        })
         .collect();
     for (service, change) in changes.iter_mut() {
         let (own, Some(began)) = rises[service] else {
@@ -503,7 +520,21 @@ fn mark_latency_echoes(
             })
             .filter(|(_, r)| *r >= CLEAR_SHIFT && *r >= LATENCY_ECHO_SHARE * own)
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(c, _)| c.to_string());
+            .map(|(c, _)| c.to_string())
+            .or_else(|| {
+                // The time it waits is on the wire in front of a callee.
+                settings
+                    .network_delay
+                    .then(|| {
+                        graph
+                            .callees(service)
+                            .filter_map(|c| Some((c, wire.get(c).copied()?)))
+                            .filter(|(_, w)| *w >= NETWORK_ECHO)
+                            .max_by(|a, b| a.1.total_cmp(&b.1))
+                            .map(|(c, _)| c.to_string())
+                    })
+                    .flatten()
+            });
     }
 }
 

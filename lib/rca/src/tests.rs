@@ -349,6 +349,36 @@ fn a_network_delay_is_pinned_on_the_service_behind_it() {
     assert!(ad_network < 0.3, "ad's network rise is {ad_network}");
 }
 
+#[test]
+fn a_caller_waiting_on_the_wire_in_front_of_its_callee_is_its_echo() {
+    // frontend's latency metric rises with the wire to cart (x10 from minute 10),
+    // cart's own does not: the wait is the network's in front of cart.
+    let mut obs = network_delay_on_cart();
+    obs.metrics.push(metric(
+        "latency_p90_seconds",
+        vec![
+            ("frontend", series(0.03, 1, 10, 10.0)),
+            ("cart", series(0.01, 2, 99, 1.0)),
+        ],
+    ));
+    let ranking = rank(&obs);
+    let frontend = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "frontend")
+        .unwrap();
+    assert_eq!(frontend.change.latency_echo.as_deref(), Some("cart"));
+    assert_eq!(ranking.candidates[0].service, "cart");
+    // Without the network delay as evidence, nothing explains frontend's latency.
+    let blind = super::rank_with(&obs, &without(|s| s.network_delay = false));
+    let frontend = blind
+        .candidates
+        .iter()
+        .find(|c| c.service == "frontend")
+        .unwrap();
+    assert_eq!(frontend.change.latency_echo, None);
+}
+
 /// `orders` changes code path at minute 10 as in [`changed_code_path`]; `batchy`
 /// runs a job 4 minutes in every 20 (its lines become "batch step" lines), over an
 /// hour of history minute by minute and in the incident part too. Per minute, the
