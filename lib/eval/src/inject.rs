@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 
-use aegis_rca::{Kind as SignalKind, Observations, Span};
+use aegis_rca::{CallGraph, Kind as SignalKind, Observations, Span};
 use aegis_replay::Truth;
 
 /// What is injected.
@@ -209,26 +209,10 @@ fn latency_series(obs: &Observations, onset: f64) -> Vec<String> {
 /// The services that reach `target` through calls (its callers, theirs, and so
 /// on), from the given graph and the spans' parent-child links.
 fn callers_of(obs: &Observations, target: &str) -> BTreeSet<String> {
-    let service_of: HashMap<(&str, &str), &str> = obs
-        .spans
-        .iter()
-        .map(|s| {
-            (
-                (s.trace_id.as_str(), s.span_id.as_str()),
-                s.service.as_str(),
-            )
-        })
-        .collect();
+    let graph = CallGraph::of(obs);
     let mut callers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let spans = obs.spans.iter().filter_map(|s| {
-        let caller = service_of.get(&(s.trace_id.as_str(), s.parent_span_id.as_deref()?))?;
-        Some((*caller, s.service.as_str()))
-    });
-    let given = obs.graph.iter().map(|(a, b)| (a.as_str(), b.as_str()));
-    for (caller, callee) in given.chain(spans) {
-        if caller != callee {
-            callers.entry(callee).or_default().insert(caller);
-        }
+    for (caller, callee) in graph.edges() {
+        callers.entry(callee).or_default().insert(caller);
     }
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut frontier = vec![target];

@@ -35,6 +35,7 @@ mod window;
 pub use catalog::{Error as CatalogError, Kind, SERVICE_LABELS, Signal, SignalCatalog};
 pub use change::ServiceChange;
 pub use engine::Engine;
+pub use graph::CallGraph;
 pub use input::Input;
 pub use observations::{ERROR_FILTER, LogLine, Metric, Observations, Span};
 pub use rank::{Candidate, Ranking, is_client_view, probabilities, rank, rank_with};

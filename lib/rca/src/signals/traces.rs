@@ -10,7 +10,9 @@ use crate::stats;
 /// What a service's spans show.
 #[derive(Debug, Clone, Default)]
 pub struct TraceChange {
-    /// Log ratio of the median span duration, incident over baseline.
+    /// Log ratio of the median span duration, incident over baseline, operation by
+    /// operation (the median over its operations that serve requests, or over all
+    /// when none has enough spans; `operation_ratios`).
     pub duration: f64,
     /// Log ratio of the median self time (duration minus children), incident over
     /// baseline.
