@@ -379,6 +379,57 @@ fn a_caller_waiting_on_the_wire_in_front_of_its_callee_is_its_echo() {
     assert_eq!(frontend.change.latency_echo, None);
 }
 
+/// frontend calls cart, which calls db (its one callee), every 15 s; from minute 10
+/// packets leaving cart are 200 ms late: its answers reach frontend late and its
+/// calls reach db late, while nobody's own work takes longer.
+fn delay_leaving_cart() -> Observations {
+    let mut obs = observations(Vec::new());
+    for i in 0..MINUTES * 4 {
+        let t = START + 15.0 * i as f64;
+        let late = if t >= START + 600.0 { 0.2 } else { 0.0 };
+        let id = format!("t{i}");
+        let span = |n: &str, parent: Option<&str>, service: &str, start: f64, end: f64| Span {
+            trace_id: id.clone(),
+            span_id: n.into(),
+            parent_span_id: parent.map(Into::into),
+            service: service.into(),
+            operation: "call".into(),
+            start,
+            duration_us: (end - start) * 1e6,
+            error: Some(false),
+        };
+        let db_ms = 0.005 * (1.0 + 0.05 * jitter(i));
+        let cart_start = t + 0.001;
+        let db_start = cart_start + 0.002 + late;
+        let cart_end = db_start + db_ms + 0.001 + 0.002;
+        obs.spans
+            .push(span("a", None, "frontend", t, cart_end + late + 0.001));
+        obs.spans
+            .push(span("b", Some("a"), "cart", cart_start, cart_end));
+        obs.spans
+            .push(span("c", Some("b"), "db", db_start, db_start + db_ms));
+    }
+    obs
+}
+
+#[test]
+fn a_delay_on_a_service_s_own_packets_is_not_its_one_callee_s() {
+    let ranking = rank(&delay_leaving_cart());
+    let network = |service: &str| {
+        ranking
+            .candidates
+            .iter()
+            .find(|c| c.service == service)
+            .and_then(|c| c.change.traces.as_ref())
+            .map_or(0.0, |t| t.network)
+    };
+    // Calls to db spend 200 ms more outside db's spans, but cart's answers are as
+    // late: the delay is cart's, and db's share of it is none.
+    assert!(network("cart") > 2.0, "{}", network("cart"));
+    assert!(network("db") < 0.3, "{}", network("db"));
+    assert_eq!(ranking.candidates[0].service, "cart");
+}
+
 /// `orders` changes code path at minute 10 as in [`changed_code_path`]; `batchy`
 /// runs a job 4 minutes in every 20 (its lines become "batch step" lines), over an
 /// hour of history minute by minute and in the incident part too. Per minute, the

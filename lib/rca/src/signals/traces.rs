@@ -93,6 +93,32 @@ struct Delays {
     busy: HashMap<u32, f64>,
 }
 
+/// Per callee, the median over its callers of the rise of the time their calls to
+/// it spend outside its spans, less what is common to the caller: the median rise of
+/// its calls to other callees, or its own network delay in `own` if larger.
+fn network_per_callee(
+    per_caller: &BTreeMap<u32, Vec<(u32, f64)>>,
+    own: &HashMap<u32, f64>,
+) -> HashMap<u32, f64> {
+    let mut per_callee: HashMap<u32, Vec<f64>> = HashMap::new();
+    for (caller, rises) in per_caller {
+        let own = own.get(caller).copied().unwrap_or(0.0);
+        for (callee, rise) in rises {
+            let mut others: Vec<f64> = rises
+                .iter()
+                .filter(|(c, _)| c != callee)
+                .map(|r| r.1)
+                .collect();
+            let common = stats::median(&mut others).max(own).max(0.0);
+            per_callee.entry(*callee).or_default().push(rise - common);
+        }
+    }
+    per_callee
+        .into_iter()
+        .map(|(callee, mut r)| (callee, stats::median(&mut r)))
+        .collect()
+}
+
 /// `gaps[pair]` are the gaps of [`SpanTree`]'s caller -> callee pair `pair`, per part.
 fn network_delays(tree: &SpanTree, gaps: &mut [[Vec<f64>; 2]]) -> Delays {
     // Per caller: (callee, rise) of each of its edges with enough calls.
@@ -109,23 +135,14 @@ fn network_delays(tree: &SpanTree, gaps: &mut [[Vec<f64>; 2]]) -> Delays {
             .or_default()
             .push((callee, ((g1 + 100.0) / (g0 + 100.0)).ln()));
     }
-    let mut per_callee: HashMap<u32, Vec<f64>> = HashMap::new();
-    for rises in per_caller.values() {
-        for (callee, rise) in rises {
-            let mut others: Vec<f64> = rises
-                .iter()
-                .filter(|(c, _)| c != callee)
-                .map(|r| r.1)
-                .collect();
-            let common = stats::median(&mut others).max(0.0);
-            per_callee.entry(*callee).or_default().push(rise - common);
-        }
-    }
+    // What the wire in front of each callee took: first less what the same
+    // caller's other calls rose; then also less the caller's own such delay, when
+    // its own packets leave late (a delay on its interface slows its answers and its
+    // calls alike, and with one callee there are no other calls to show it).
+    let first = network_per_callee(&per_caller, &HashMap::new());
+    let network = network_per_callee(&per_caller, &first);
     Delays {
-        network: per_callee
-            .into_iter()
-            .map(|(callee, mut r)| (callee, stats::median(&mut r)))
-            .collect(),
+        network,
         // The second largest rather than the median: a starved caller takes longer
         // around the calls its own work follows, not around every call (Online
         // Boutique's frontend with its CPU taken: x12 around its calls to currency
