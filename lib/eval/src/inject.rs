@@ -3,8 +3,8 @@
 //! (`aegis eval --from-dump DIR --inject KIND`). The dev datasets have few latency
 //! faults and no network delay on some systems; injecting them into each system's
 //! own traffic shows what the pieces that look for them bring there (issue 32), on
-//! every system that records spans. It does not replace the real datasets: the
-//! fault is the model of one, written here.
+//! every system with spans or one-minute latency series before its faults. It does
+//! not replace the real datasets: the fault is the model of one, written here.
 //!
 //! The range is cut a minute before the recorded fault began, so nothing of it is in
 //! the synthetic case, and the injected fault begins where the engine takes the
@@ -29,7 +29,7 @@ pub struct Injection {
     pub delay: f64,
 }
 
-/// A fault kind [`Injection`] can write into spans.
+/// A fault kind [`Injection`] can write into spans and latency series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// The service's own work takes longer (a slow handler, a lock): every request
