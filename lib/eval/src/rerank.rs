@@ -504,6 +504,46 @@ mod tests {
     }
 
     #[test]
+    fn an_injected_fault_replaces_the_case_and_a_case_with_nothing_to_inject_into_is_counted() {
+        let root = tempfile::tempdir().unwrap();
+        let (dir, dump) = dataset_and_dump(root.path());
+        let options = Options {
+            inject: Some("latency".parse().unwrap()),
+            ..Options::default()
+        };
+        // Only CPU series: no span and no latency series to write a latency into.
+        let (_, summary) = rerank(&[dir.clone()], &dump, &options, &mut Vec::new()).unwrap();
+        assert_eq!((summary.cases, summary.unfit), (0, 1));
+        assert!(
+            summary.text().contains("1 cases had too little"),
+            "{}",
+            summary.text()
+        );
+
+        let path = dump.join("d1").join("c1.json");
+        let mut obs: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let cpu = obs["metrics"][0].clone();
+        let mut latency = cpu.clone();
+        latency["signal"] =
+            serde_json::json!({"name": "latency_p90_seconds", "query": "q", "kind": "latency"});
+        // "b"'s latency is flat, as "a"'s CPU before its fault.
+        latency["series"] = serde_json::json!({"b": cpu["series"]["b"]});
+        obs["metrics"] = serde_json::json!([cpu, latency]);
+        std::fs::write(&path, serde_json::to_vec(&obs).unwrap()).unwrap();
+        let (scores, summary) = rerank(&[dir], &dump, &options, &mut Vec::new()).unwrap();
+        assert_eq!((summary.cases, summary.unfit), (1, 0));
+        let case = &scores.cases[0];
+        // The recorded fault ("a"'s CPU at minute 10) is cut off; the injected one
+        // is "b"'s, and "b" is first.
+        assert_eq!(
+            (case.id.as_str(), case.truth.as_str(), case.fault.as_str()),
+            ("c1-synthetic_latency", "b", "synthetic_latency")
+        );
+        assert_eq!(case.ranked.first().map(String::as_str), Some("b"));
+    }
+
+    #[test]
     fn the_oracle_onset_is_the_true_start_plus_the_alert_lead() {
         let root = tempfile::tempdir().unwrap();
         let (dir, dump) = dataset_and_dump(root.path());
