@@ -512,7 +512,8 @@ mod tests {
             ..Options::default()
         };
         // Only CPU series: no span and no latency series to write a latency into.
-        let (_, summary) = rerank(&[dir.clone()], &dump, &options, &mut Vec::new()).unwrap();
+        let (_, summary) =
+            rerank(std::slice::from_ref(&dir), &dump, &options, &mut Vec::new()).unwrap();
         assert_eq!((summary.cases, summary.unfit), (0, 1));
         assert!(
             summary.text().contains("1 cases had too little"),
