@@ -16,6 +16,27 @@ fn jitter(seed: usize) -> f64 {
     2.0 * (x - x.floor()) - 1.0
 }
 
+/// What every service's spans show with the incident part from minute 10, whether
+/// or not it would rank.
+fn spans_from_minute_10(obs: &Observations) -> BTreeMap<String, crate::TraceChange> {
+    crate::signals::trace_changes(obs, &crate::signals::SpanTree::new(obs), START + 600.0)
+}
+
+/// A span of `trace` named `id` under `parent`, of `service`'s operation `call`,
+/// that never failed.
+fn span(trace: &str, id: &str, parent: Option<&str>, service: &str, start: f64, us: f64) -> Span {
+    Span {
+        trace_id: trace.into(),
+        span_id: id.into(),
+        parent_span_id: parent.map(Into::into),
+        service: service.into(),
+        operation: "call".into(),
+        start,
+        duration_us: us,
+        error: Some(false),
+    }
+}
+
 /// One point a minute; from minute `from` on, the value is multiplied by `factor`.
 fn series(level: f64, seed: usize, from: usize, factor: f64) -> Vec<(f64, f64)> {
     (0..=MINUTES)
@@ -309,26 +330,23 @@ fn network_delay_on_cart() -> Observations {
         let t = START + 15.0 * i as f64;
         let delay = if t >= START + 600.0 { 0.2 } else { 0.001 };
         let id = format!("t{i}");
-        let span = |n: &str, parent: Option<&str>, service: &str, start: f64, ms: f64| Span {
-            trace_id: id.clone(),
-            span_id: n.into(),
-            parent_span_id: parent.map(Into::into),
-            service: service.into(),
-            operation: "call".into(),
-            start,
-            duration_us: ms * 1000.0 * (1.0 + 0.05 * jitter(i + n.len())),
-            error: Some(false),
-        };
+        let us = |name: &str, ms: f64| ms * 1000.0 * (1.0 + 0.05 * jitter(i + name.len()));
         let cart_ms = 10.0;
         let frontend_ms = 2.0 * delay * 1000.0 + cart_ms + 2.0 + 15.0;
         // The caller's span is exactly as long as its calls and the wire need.
-        let mut caller = span("a", None, "frontend", t, frontend_ms);
-        caller.duration_us = frontend_ms * 1000.0;
-        obs.spans.push(caller);
         obs.spans
-            .push(span("cart", Some("a"), "cart", t + delay, cart_ms));
+            .push(span(&id, "a", None, "frontend", t, frontend_ms * 1000.0));
+        obs.spans.push(span(
+            &id,
+            "cart",
+            Some("a"),
+            "cart",
+            t + delay,
+            us("cart", cart_ms),
+        ));
         let ad_start = t + 2.0 * delay + cart_ms / 1000.0 + 0.001;
-        obs.spans.push(span("ad", Some("a"), "ad", ad_start, 12.0));
+        obs.spans
+            .push(span(&id, "ad", Some("a"), "ad", ad_start, us("ad", 12.0)));
     }
     obs
 }
@@ -388,46 +406,33 @@ fn delay_leaving_cart() -> Observations {
         let t = START + 15.0 * i as f64;
         let late = if t >= START + 600.0 { 0.2 } else { 0.0 };
         let id = format!("t{i}");
-        let span = |n: &str, parent: Option<&str>, service: &str, start: f64, end: f64| Span {
-            trace_id: id.clone(),
-            span_id: n.into(),
-            parent_span_id: parent.map(Into::into),
-            service: service.into(),
-            operation: "call".into(),
-            start,
-            duration_us: (end - start) * 1e6,
-            error: Some(false),
+        let between = |n: &str, parent: Option<&str>, service: &str, start: f64, end: f64| {
+            span(&id, n, parent, service, start, (end - start) * 1e6)
         };
         let db_ms = 0.005 * (1.0 + 0.05 * jitter(i));
         let cart_start = t + 0.001;
         let db_start = cart_start + 0.002 + late;
         let cart_end = db_start + db_ms + 0.001 + 0.002;
         obs.spans
-            .push(span("a", None, "frontend", t, cart_end + late + 0.001));
+            .push(between("a", None, "frontend", t, cart_end + late + 0.001));
         obs.spans
-            .push(span("b", Some("a"), "cart", cart_start, cart_end));
+            .push(between("b", Some("a"), "cart", cart_start, cart_end));
         obs.spans
-            .push(span("c", Some("b"), "db", db_start, db_start + db_ms));
+            .push(between("c", Some("b"), "db", db_start, db_start + db_ms));
     }
     obs
 }
 
 #[test]
 fn a_delay_on_a_service_s_own_packets_is_not_its_one_callee_s() {
-    let ranking = rank(&delay_leaving_cart());
-    let network = |service: &str| {
-        ranking
-            .candidates
-            .iter()
-            .find(|c| c.service == service)
-            .and_then(|c| c.change.traces.as_ref())
-            .map_or(0.0, |t| t.network)
-    };
+    let obs = delay_leaving_cart();
+    let spans = spans_from_minute_10(&obs);
+    let network = |service: &str| spans[service].network;
     // Calls to db spend 200 ms more outside db's spans, but cart's answers are as
     // late: the delay is cart's, and db's share of it is none.
     assert!(network("cart") > 2.0, "{}", network("cart"));
     assert!(network("db") < 0.3, "{}", network("db"));
-    assert_eq!(ranking.candidates[0].service, "cart");
+    assert_eq!(rank(&obs).candidates[0].service, "cart");
 }
 
 /// `orders` changes code path at minute 10 as in [`changed_code_path`]; `batchy`
@@ -893,14 +898,8 @@ fn a_slow_handler_among_inner_spans(slowed: bool) -> Observations {
         let trace = format!("t{i}");
         let ms = |base: f64, k: usize| base * 1000.0 * (1.0 + 0.05 * jitter(i * 7 + k));
         let span = |id: &str, parent: Option<&str>, service: &str, operation: &str, us: f64| Span {
-            trace_id: trace.clone(),
-            span_id: id.into(),
-            parent_span_id: parent.map(str::to_string),
-            service: service.into(),
             operation: operation.into(),
-            start: t,
-            duration_us: us,
-            error: Some(false),
+            ..span(&trace, id, parent, service, t, us)
         };
         obs.spans.push(span(
             "f",
@@ -954,13 +953,8 @@ fn a_request_slowed_outside_a_service_s_inner_spans_shows_as_its_latency() {
         .unwrap();
     assert_eq!(front.explained_by.as_deref(), Some("orders"));
 
-    let calm = rank(&a_slow_handler_among_inner_spans(false));
-    let duration = calm
-        .candidates
-        .iter()
-        .find_map(|c| c.change.traces.as_ref().filter(|_| c.service == "orders"))
-        .map_or(0.0, |t| t.duration);
-    assert!(duration.abs() < 0.2, "{duration}");
+    let calm = spans_from_minute_10(&a_slow_handler_among_inner_spans(false));
+    assert!(calm["orders"].duration.abs() < 0.2, "{:?}", calm["orders"]);
 }
 
 /// `orders` answers `List` (which calls `db` once) and `Get` (which calls `db` and then
