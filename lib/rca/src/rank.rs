@@ -523,17 +523,12 @@ fn mark_latency_echoes(
             .map(|(c, _)| c.to_string())
             .or_else(|| {
                 // The time it waits is on the wire in front of a callee.
-                settings
-                    .network_delay
-                    .then(|| {
-                        graph
-                            .callees(service)
-                            .filter_map(|c| Some((c, wire.get(c).copied()?)))
-                            .filter(|(_, w)| *w >= NETWORK_ECHO)
-                            .max_by(|a, b| a.1.total_cmp(&b.1))
-                            .map(|(c, _)| c.to_string())
-                    })
-                    .flatten()
+                graph
+                    .callees(service)
+                    .filter_map(|c| Some((c, *wire.get(c)?)))
+                    .filter(|(_, w)| settings.network_delay && *w >= NETWORK_ECHO)
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(c, _)| c.to_string())
             });
     }
 }

@@ -351,6 +351,7 @@ impl SpanTree {
                     })
             })
             .collect();
+        tree.serves = vec![false; tree.operations];
         for (i, s) in obs.spans.iter().enumerate() {
             let (service, operation) = (ids[i], operation_of[i]);
             let link = match parent[i] {
@@ -375,13 +376,8 @@ impl SpanTree {
                 }
             };
             let self_time = (s.duration_us - child_time[i]).max(0.0);
+            tree.serves[operation as usize] |= !matches!(link, Link::Inner);
             tree.spans.push((service, operation, self_time, link));
-        }
-        tree.serves = vec![false; tree.operations];
-        for (_, operation, _, link) in &tree.spans {
-            if !matches!(link, Link::Inner) {
-                tree.serves[*operation as usize] = true;
-            }
         }
         tree
     }
