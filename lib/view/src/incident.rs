@@ -200,9 +200,7 @@ mod tests {
             assert!(page.contains(part), "{part} missing in {page}");
         }
         let text = crate::page::tests::visible(&page);
-        let mut words = crate::page::tests::english_words("incident-page-");
-        words.extend(crate::page::tests::english_words("page-id"));
-        let english: Vec<&String> = words.iter().filter(|w| text.contains(w.as_str())).collect();
+        let english = crate::page::tests::english_in(&text, &["incident-page-", "page-id"]);
         assert!(
             english.is_empty(),
             "English in the Chinese page: {english:?}\n{text}"

@@ -320,9 +320,7 @@ mod tests {
             assert!(md.contains(part), "{part} missing in\n{md}");
         }
         let text = prose(&md);
-        let mut words = crate::page::tests::english_words("page-");
-        words.extend(crate::page::tests::english_words("md-"));
-        let english: Vec<&String> = words.iter().filter(|w| text.contains(w.as_str())).collect();
+        let english = crate::page::tests::english_in(&text, &["page-", "md-"]);
         assert!(
             english.is_empty(),
             "English in the Chinese Markdown: {english:?}\n{text}"

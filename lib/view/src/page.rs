@@ -395,6 +395,16 @@ pub(crate) mod tests {
         assert_eq!(page.matches("url(").count(), page.matches("url(#").count());
     }
 
+    /// Which of [`english_words`] of the messages under `prefixes` a reader finds in
+    /// `text`: none on a Chinese page.
+    pub(crate) fn english_in(text: &str, prefixes: &[&str]) -> Vec<String> {
+        prefixes
+            .iter()
+            .flat_map(|p| english_words(p))
+            .filter(|w| text.contains(w.as_str()))
+            .collect()
+    }
+
     /// The words of the English catalog's messages whose id starts with `prefix`, as
     /// a reader would see them: each message's fixed text cut at punctuation, the
     /// pieces of three letters or more.
@@ -482,10 +492,7 @@ pub(crate) mod tests {
             assert!(page.contains(part), "{part} missing");
         }
         let text = visible(&page);
-        let english: Vec<String> = english_words("page-")
-            .into_iter()
-            .filter(|w| text.contains(w.as_str()))
-            .collect();
+        let english = english_in(&text, &["page-"]);
         assert!(
             english.is_empty(),
             "English in the Chinese page: {english:?}\n{text}"
