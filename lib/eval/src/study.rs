@@ -119,6 +119,13 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
+            "network delay weighed as other span evidence (0.5)",
+            Settings {
+                network_weight: 0.5,
+                ..default
+            },
+        ),
+        (
             "no travelling-latency origin",
             Settings {
                 latency_origin: false,

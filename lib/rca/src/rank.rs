@@ -558,9 +558,10 @@ const HOLD_SECONDS: f64 = 120.0;
 /// the lines it stopped writing are that failure's too. Its own metrics and spans
 /// still count fully. `metrics` is the metric part to count.
 fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
-    // Weighed as the spans' network score is (inside the trace weight).
+    // A network delay in front of the service, from its callers' spans and from
+    // both sides' latency metrics.
     let network = if settings.network_delay {
-        TRACE_WEIGHT * c.network_from_metrics().min(3.0)
+        c.network_from_metrics().min(3.0) + c.traces.as_ref().map_or(0.0, |t| t.network_score())
     } else {
         0.0
     };
@@ -573,8 +574,8 @@ fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
         + DRIFT_WEIGHT * c.drift.as_ref().map_or(0.0, |d| d.score());
     settings.metric_weight * metrics
         + (1.0 - settings.callee_discount * blames) * logged
-        + TRACE_WEIGHT * c.traces.as_ref().map_or(0.0, |t| t.score())
-        + network
+        + TRACE_WEIGHT * c.traces.as_ref().map_or(0.0, |t| t.own_score())
+        + settings.network_weight * network
         + MENTION_WEIGHT * c.mentions.as_ref().map_or(0.0, |m| m.score())
 }
 

@@ -39,6 +39,12 @@ pub struct Settings {
     /// A network delay counts: the time calls to a service spend outside its spans,
     /// and the latency of calls to it rising at its callers but not at itself.
     pub network_delay: bool,
+    /// Weight of a network delay (from spans or from both sides' metrics) in the
+    /// combined score; the rest of the span evidence weighs 0.5. A call's time on
+    /// the wire growing many times over while the other calls of its callers did not
+    /// is specific (a busy caller's several calls are taken off it), so it weighs as
+    /// much as a service's own logs.
+    pub network_weight: f64,
     /// A caller's latency does not count when a callee's rose at least half as much
     /// (latency travels up the call graph; the deepest rise is the origin).
     pub latency_origin: bool,
@@ -82,6 +88,7 @@ impl Default for Settings {
             traces: true,
             traffic_invariants: true,
             network_delay: true,
+            network_weight: 1.0,
             latency_origin: true,
             chronic: true,
             chronic_logs: true,

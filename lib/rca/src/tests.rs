@@ -828,6 +828,13 @@ fn a_caller_slow_around_two_of_its_calls_is_pinned_on_itself() {
     assert_eq!(top.service, "frontend", "{ranking:#?}");
     let busy = top.change.traces.as_ref().unwrap().busy;
     assert!(busy > 1.0, "frontend's busy rise is {busy}");
+    // Nor is either callee's wire slower: the time around each rose about x20
+    // (log ratio about 3), and the other's rose nearly as much.
+    let spans = spans_from_minute_10(&obs);
+    for callee in ["currency", "checkout"] {
+        let network = spans[callee].network;
+        assert!(network < 1.0, "{callee}'s network rise is {network}");
+    }
     // One callee slowed alone is that callee's network, not a busy caller.
     let obs = frontend_slow_around(&callees, &["currency"], false);
     let ranking = rank(&obs);

@@ -26,9 +26,9 @@ pub struct TraceChange {
     pub call_mix: f64,
     /// How much longer calls to it take outside its own spans (caller's span minus
     /// its span: the network both ways), as a log ratio incident over baseline, less
-    /// what the same callers' other calls rose: a network delay on one service shows
-    /// there and nowhere in its own spans. A busy caller slows all its calls alike,
-    /// so that part is taken off.
+    /// the most any of the same callers' other calls rose: a network delay on one
+    /// service shows there and nowhere in its own spans. A busy caller slows several
+    /// of its calls alike, so that part is taken off.
     pub network: f64,
     /// How much longer its own calls to other services take outside their spans: the
     /// second largest rise over its callees (at least three callees). A
@@ -44,15 +44,25 @@ pub struct TraceChange {
 
 impl TraceChange {
     /// Its weight as evidence: a duration change either way (a failing service often
-    /// answers faster), a self-time rise, failures, and calls it stopped or started
-    /// making.
+    /// answers faster), a self-time rise, failures, calls it stopped or started
+    /// making, and a network delay in front of it.
     pub fn score(&self) -> f64 {
+        self.own_score() + self.network_score()
+    }
+
+    /// The evidence of its own spans and calls: all of [`Self::score`] but the
+    /// network delay in front of it.
+    pub fn own_score(&self) -> f64 {
         self.duration.abs().min(2.0)
             + self.self_time.clamp(0.0, 2.0)
             + 3.0 * self.error_rise.clamp(0.0, 1.0)
             + 0.5 * self.call_mix.min(2.0)
-            + self.network.clamp(0.0, 3.0)
             + self.busy.clamp(0.0, 3.0)
+    }
+
+    /// The network delay in front of the service as evidence (part of [`Self::score`]).
+    pub fn network_score(&self) -> f64 {
+        self.network.clamp(0.0, 3.0)
     }
 }
 
@@ -94,8 +104,13 @@ struct Delays {
 }
 
 /// Per callee, the median over its callers of the rise of the time their calls to
-/// it spend outside its spans, less what is common to the caller: the median rise of
-/// its calls to other callees, or its own network delay in `own` if larger.
+/// it spend outside its spans, less what is common to the caller: the largest rise
+/// of its calls to other callees, or its own network delay in `own` if larger. A
+/// delay on the wire is in front of one callee; a caller slow to send and read its
+/// calls (starved of CPU) slows several alike, and two callees slowed alike point
+/// at the caller (its `busy`), not at either callee. The median of the other
+/// calls left such a caller's two or three slowest callees each a network delay
+/// (Online Boutique's frontend with its CPU taken: checkout and currency).
 fn network_per_callee(
     per_caller: &BTreeMap<u32, Vec<(u32, f64)>>,
     own: &HashMap<u32, f64>,
@@ -104,12 +119,11 @@ fn network_per_callee(
     for (caller, rises) in per_caller {
         let own = own.get(caller).copied().unwrap_or(0.0);
         for (callee, rise) in rises {
-            let mut others: Vec<f64> = rises
+            let common = rises
                 .iter()
                 .filter(|(c, _)| c != callee)
                 .map(|r| r.1)
-                .collect();
-            let common = stats::median(&mut others).max(own).max(0.0);
+                .fold(own.max(0.0), f64::max);
             per_callee.entry(*callee).or_default().push(rise - common);
         }
     }
