@@ -326,11 +326,38 @@ fn requests_per_sample(obs: &Observations, step: f64) -> BTreeMap<String, f64> {
 
 /// Whether a service-map node is what its callers measured of another rather than a
 /// service's own numbers: AWS X-Ray names the remote end of a call it could not
-/// trace `<host>_remote` and the calling side of a client `<name>_client`. Their
-/// latency and errors are another service's seen from outside, so they weigh
-/// [`Settings::client_view_weight`] as candidates and as callees.
+/// trace `<host>_remote` and the calling side of a client `<name>_client`, and draws
+/// the AWS resources a traced service calls through the AWS SDK (a DynamoDB table,
+/// an S3 bucket, an SQS queue, SNS, SSM, ...) and the SQL databases it queries as
+/// nodes of their own, `<name>_<type>`, inferred from the caller's subsegments
+/// ([`is_inferred_resource`]). Their latency and errors are another service's seen
+/// from outside (a caller slow to send or read its calls slows them too), so they
+/// weigh [`Settings::client_view_weight`] as candidates and as callees.
 pub fn is_client_view(service: &str) -> bool {
-    service.ends_with("_remote") || service.ends_with("_client")
+    service.ends_with("_remote") || service.ends_with("_client") || is_inferred_resource(service)
+}
+
+/// Whether an X-Ray service-map node `<name>_<type>` is a resource inferred from
+/// its caller's subsegments: a SQL database, or an AWS type other than the compute
+/// that runs an X-Ray SDK or traces itself (ECS, EC2, EKS, Elastic Beanstalk, Lambda,
+/// App Runner, API Gateway stages, AppSync and Step Functions state machines).
+fn is_inferred_resource(service: &str) -> bool {
+    const TRACED: [&str; 9] = [
+        "AWS::ECS::",
+        "AWS::EC2::",
+        "AWS::EKS::",
+        "AWS::ElasticBeanstalk::",
+        "AWS::Lambda",
+        "AWS::AppRunner::",
+        "AWS::ApiGateway::",
+        "AWS::AppSync::",
+        "AWS::StepFunctions::StateMachine",
+    ];
+    let Some((_, kind)) = service.rsplit_once('_') else {
+        return false;
+    };
+    kind == "Database::SQL"
+        || (kind.starts_with("AWS::") && !TRACED.iter().any(|t| kind.starts_with(t)))
 }
 
 /// Every service's candidate, scored with the incident part starting at `split`

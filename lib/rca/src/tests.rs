@@ -1380,6 +1380,50 @@ fn a_caller_s_view_of_a_service_does_not_outrank_the_service() {
 }
 
 #[test]
+fn an_aws_resource_drawn_from_its_caller_s_calls_does_not_outrank_the_caller() {
+    // X-Ray draws the DynamoDB table a traced service reads as a node of its own,
+    // timed by the service's SDK subsegments: a slow service (a CPU hog) slows its
+    // reads as it reads them, and the table's rise, as large and begun as early,
+    // is no cause of its own.
+    let latency = metric(
+        "latency_p99_seconds",
+        vec![
+            ("search_AWS::ECS::Fargate", series(0.05, 1, 10, 6.0)),
+            ("petInfo_AWS::DynamoDB::Table", series(0.01, 2, 10, 8.0)),
+            ("site", series(0.1, 3, 10, 1.0)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    obs.graph = vec![
+        ("site".into(), "search_AWS::ECS::Fargate".into()),
+        (
+            "search_AWS::ECS::Fargate".into(),
+            "petInfo_AWS::DynamoDB::Table".into(),
+        ),
+    ];
+    assert_eq!(rank(&obs).candidates[0].service, "search_AWS::ECS::Fargate");
+    let plain = super::rank_with(&obs, &without(|s| s.client_view_weight = 1.0));
+    assert_eq!(plain.candidates[0].service, "petInfo_AWS::DynamoDB::Table");
+    // What X-Ray draws from the nodes' own segments is a service of its own.
+    for traced in [
+        "lambda_step_readDDB_AWS::Lambda::Function",
+        "PetAdoptionStatusUpdater/prod_AWS::ApiGateway::Stage",
+        "AWS::StepFunctions::StateMachine",
+        "payforadoption_AWS::ECS::Container",
+        "ts-order-service",
+    ] {
+        assert!(!super::is_client_view(traced), "{traced}");
+    }
+    for inferred in [
+        "S3_AWS::S3",
+        "https://sqs.us-west-2.amazonaws.com/q_AWS::SQS::Queue",
+        "adoptions@db.rds.amazonaws.com_Database::SQL",
+    ] {
+        assert!(super::is_client_view(inferred), "{inferred}");
+    }
+}
+
+#[test]
 fn errors_of_a_handful_of_requests_count_less_than_errors_of_many() {
     // Five-minute samples: "lambda" serves 3 requests a sample and one failed (33 %),
     // "search" serves 600 and 15 failed (2.5 %).
