@@ -99,7 +99,9 @@ const MIN_RANGE_SECONDS: f64 = 420.0;
 /// spans and latency series of one service, chosen by `index` among the services
 /// that other services call often enough in both parts (or, with too few spans,
 /// among those with a latency series sampled often enough in both). `None` when
-/// the range before the fault is too short or no service qualifies.
+/// the range before the fault is too short, no service qualifies, or the fault
+/// changes nothing the engine reads (a network delay at a service with no span and
+/// no caller in the call graph: only its callers would see it).
 pub fn synthetic(
     obs: &Observations,
     truth: &Truth,
@@ -129,8 +131,13 @@ pub fn synthetic(
         targets = latency_series(&cut, onset);
     }
     let target = targets.get(index % targets.len().max(1))?.clone();
-    inject(&mut cut.spans, &target, onset, injection);
-    raise_latency(&mut cut, &target, onset, injection);
+    let moved = inject(&mut cut.spans, &target, onset, injection);
+    let raised = raise_latency(&mut cut, &target, onset, injection);
+    if !moved && !raised {
+        // A network delay at a service nobody is known to call: nothing the engine
+        // reads would show it, so the case would measure nothing.
+        return None;
+    }
     let fault_start = chrono::DateTime::from_timestamp(onset as i64, 0)?;
     let truth = Truth {
         id: format!("{}-{}", truth.id, injection.kind.fault()),
@@ -232,8 +239,10 @@ fn callers_of(obs: &Observations, target: &str) -> BTreeSet<String> {
 /// ([`SignalKind::ClientLatency`]) and of calls to the target
 /// ([`SignalKind::CallerLatency`]); a network delay raises the same except the
 /// target's own latency, which its packets leave after.
-fn raise_latency(obs: &mut Observations, target: &str, onset: f64, injection: Injection) {
+/// Returns whether any sample rose.
+fn raise_latency(obs: &mut Observations, target: &str, onset: f64, injection: Injection) -> bool {
     let callers = callers_of(obs, target);
+    let mut any = false;
     for metric in &mut obs.metrics {
         let kind = metric.signal.kind;
         for (service, points) in &mut metric.series {
@@ -249,10 +258,12 @@ fn raise_latency(obs: &mut Observations, target: &str, onset: f64, injection: In
             if raised {
                 for (_, v) in points.iter_mut().filter(|(t, _)| *t >= onset) {
                     *v += injection.delay;
+                    any = true;
                 }
             }
         }
     }
+    any
 }
 
 /// Writes `injection` at `target` into every trace: each span moves by what moved
@@ -260,7 +271,8 @@ fn raise_latency(obs: &mut Observations, target: &str, onset: f64, injection: In
 /// delayed. Calls made one after another stay one after another (a call that began
 /// after an earlier sibling ended moves by that sibling's delay); calls made
 /// together move together.
-fn inject(spans: &mut [Span], target: &str, onset: f64, injection: Injection) {
+/// Returns whether any span moved.
+fn inject(spans: &mut [Span], target: &str, onset: f64, injection: Injection) -> bool {
     let index: HashMap<(&str, &str), usize> = spans
         .iter()
         .enumerate()
@@ -292,10 +304,12 @@ fn inject(spans: &mut [Span], target: &str, onset: f64, injection: Injection) {
     for root in roots {
         walk.visit(root, None, 0.0, &mut moved);
     }
+    let any = moved.iter().any(|m| *m != (0.0, 0.0));
     for (s, (start, longer)) in spans.iter_mut().zip(moved) {
         s.start += start;
         s.duration_us += longer * 1e6;
     }
+    any
 }
 
 /// One pass over the traces of [`inject`].
@@ -432,7 +446,12 @@ mod tests {
     #[test]
     fn requests_before_the_onset_are_untouched() {
         let mut spans = trace();
-        inject(&mut spans, "mid", 200.0, "latency".parse().unwrap());
+        assert!(!inject(
+            &mut spans,
+            "mid",
+            200.0,
+            "latency".parse().unwrap()
+        ));
         assert_eq!(times(&spans), times(&trace()));
     }
 
@@ -466,7 +485,12 @@ mod tests {
             ],
             ..Observations::default()
         };
-        raise_latency(&mut obs, "mid", 50.0, injection.parse().unwrap());
+        assert!(raise_latency(
+            &mut obs,
+            "mid",
+            50.0,
+            injection.parse().unwrap()
+        ));
         let at = |i: usize| {
             obs.metrics
                 .iter()

@@ -100,8 +100,8 @@ pub struct Summary {
     pub cases: usize,
     /// Cases of the datasets that had no dump.
     pub missing: usize,
-    /// Cases with too little before their fault, or no service to inject a fault
-    /// into ([`Options::inject`]).
+    /// Cases with too little before their fault, no service to inject a fault into,
+    /// or nothing the fault would change ([`Options::inject`]).
     pub unfit: usize,
     /// Mean natural log of the true cause's probability (a truth not ranked counts
     /// as a tenth of "unknown").
@@ -130,7 +130,7 @@ impl Summary {
         }
         if self.unfit > 0 {
             out.push_str(&format!(
-                "{} cases had too little before their fault or no service called often enough to inject into, and were skipped\n",
+                "{} cases had too little before their fault, no service called often enough to inject into, or nothing the fault would change, and were skipped\n",
                 self.unfit
             ));
         }
@@ -532,7 +532,8 @@ mod tests {
         latency["series"] = serde_json::json!({"b": cpu["series"]["b"]});
         obs["metrics"] = serde_json::json!([cpu, latency]);
         std::fs::write(&path, serde_json::to_vec(&obs).unwrap()).unwrap();
-        let (scores, summary) = rerank(&[dir], &dump, &options, &mut Vec::new()).unwrap();
+        let (scores, summary) =
+            rerank(std::slice::from_ref(&dir), &dump, &options, &mut Vec::new()).unwrap();
         assert_eq!((summary.cases, summary.unfit), (1, 0));
         let case = &scores.cases[0];
         // The recorded fault ("a"'s CPU at minute 10) is cut off; the injected one
@@ -542,6 +543,15 @@ mod tests {
             ("c1-synthetic_latency", "b", "synthetic_latency")
         );
         assert_eq!(case.ranked.first().map(String::as_str), Some("b"));
+
+        // A network delay at "b", which no span shows and nobody is known to call,
+        // changes nothing the engine reads: counted, not scored.
+        let network = Options {
+            inject: Some("network_delay".parse().unwrap()),
+            ..Options::default()
+        };
+        let (_, summary) = rerank(&[dir], &dump, &network, &mut Vec::new()).unwrap();
+        assert_eq!((summary.cases, summary.unfit), (0, 1));
     }
 
     #[test]
