@@ -91,6 +91,13 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
+            "a client node's departures not its service's",
+            Settings {
+                client_view_merge: false,
+                ..default
+            },
+        ),
+        (
             "no callee discount",
             Settings {
                 callee_discount: 0.0,

@@ -30,6 +30,10 @@ pub struct Candidate {
     pub change: ServiceChange,
     /// The anomalous callee that explains part of its symptoms, if any.
     pub explained_by: Option<String>,
+    /// The node of its requests from untraced clients (X-Ray's `<name>_client`,
+    /// [`client_views`]) when that departed more than it did and its score is
+    /// taken for the service's own.
+    pub seen_by: Option<String>,
 }
 
 /// The ranking of one range.
@@ -440,10 +444,25 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         .filter_map(ServiceChange::onset)
         .min_by(f64::total_cmp);
 
+    let client_views = if settings.client_view_merge {
+        client_views(graph)
+    } else {
+        BTreeMap::new()
+    };
+
     changes
         .iter()
         .map(|(service, change)| {
-            let own = raw[service.as_str()];
+            // The stronger of its own evidence and that of its requests from
+            // untraced clients, which it measured itself.
+            let (own, seen_by) = client_views
+                .get(service.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| Some((*raw.get(v)?, Some(v.to_string()))))
+                .fold((raw[service.as_str()], None), |best, v| {
+                    if v.0 > best.0 { v } else { best }
+                });
             let worst_callee = graph
                 .callees(service)
                 .filter_map(|c| passed_up.get(c).map(|s| (c, *s * view(c))))
@@ -484,9 +503,25 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
                 probability: 0.0,
                 change: change.clone(),
                 explained_by,
+                seen_by,
             }
         })
         .collect()
+}
+
+/// Per service, the X-Ray `<name>_client` nodes whose one callee it is. X-Ray draws
+/// the requests a traced service receives from callers it cannot trace (users, a
+/// load generator) as a client node calling it, and the edge's latency and errors
+/// come from the service's own segments: the node's departures are that service's,
+/// over part of its requests, and often clearer than over all of them.
+fn client_views(graph: &CallGraph) -> BTreeMap<&str, Vec<&str>> {
+    let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (from, to) in graph.edges() {
+        if from.ends_with("_client") && graph.callees(from).nth(1).is_none() {
+            out.entry(to).or_default().push(from);
+        }
+    }
+    out
 }
 
 /// Share of a caller's latency rise a callee's must reach for the caller's to be
@@ -664,6 +699,7 @@ mod tests {
                 probability: 0.0,
                 change: ServiceChange::default(),
                 explained_by: Some(format!("seen at {split}")),
+                seen_by: None,
             })
             .collect()
     }

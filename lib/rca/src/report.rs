@@ -296,6 +296,14 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock, lang: 
             indicators = indicators.join(&t!(lang, "list-semicolon"))
         )
     };
+    if let Some(view) = &c.seen_by {
+        description = t!(
+            lang,
+            "rca-seen-by-client",
+            description = description,
+            view = view.as_str()
+        );
+    }
     if let Some(other) = &c.explained_by {
         let blamed = c.change.logs.as_ref().and_then(|l| l.blame.as_ref());
         description = if blamed.is_some_and(|b| &b.service == other) {

@@ -24,6 +24,9 @@ pub struct Settings {
     /// Weight of a node that is a caller's view of another ([`crate::is_client_view`]),
     /// as a candidate and as a callee; 1 treats it as any service.
     pub client_view_weight: f64,
+    /// A service takes the score of its X-Ray client node (its requests from callers
+    /// it cannot trace, measured by itself) when that is larger than its own.
+    pub client_view_merge: bool,
     /// Use the call graph (spans' parent-child calls and any given graph).
     pub call_graph: bool,
     /// Share of its worst anomalous callee's score a caller loses.
@@ -81,6 +84,7 @@ impl Default for Settings {
             baseline_level: true,
             count_noise: true,
             client_view_weight: 0.5,
+            client_view_merge: true,
             call_graph: true,
             callee_discount: 0.5,
             metric_weight: 0.5,

@@ -1380,6 +1380,41 @@ fn a_caller_s_view_of_a_service_does_not_outrank_the_service() {
 }
 
 #[test]
+fn a_service_s_requests_from_untraced_clients_are_its_own_evidence() {
+    // X-Ray's `search_client` is the requests `search` receives from callers it
+    // cannot trace, timed by `search` itself: over that part of its requests the
+    // rise is clearer than over all of them, where the site's traced calls dilute
+    // it; the caller's own view of `search` (`_remote`) is as loud.
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("search", series(0.05, 1, 10, 1.5)),
+            ("search_client", series(0.06, 2, 10, 9.0)),
+            ("search.elb_remote", series(0.06, 3, 10, 8.0)),
+            ("site", series(0.1, 4, 10, 1.0)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    obs.graph = vec![
+        ("search_client".into(), "search".into()),
+        ("site".into(), "search".into()),
+        ("site".into(), "search.elb_remote".into()),
+    ];
+    let ranking = rank(&obs);
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "search", "{ranking:#?}");
+    assert_eq!(top.seen_by.as_deref(), Some("search_client"));
+    let r = report(&input(), &obs);
+    let described = &r.ranked_root_causes[0].description;
+    assert!(
+        described.contains("(search_client) departed more"),
+        "{described}"
+    );
+    let apart = super::rank_with(&obs, &without(|s| s.client_view_merge = false));
+    assert_ne!(apart.candidates[0].service, "search", "{apart:#?}");
+}
+
+#[test]
 fn an_aws_resource_drawn_from_its_caller_s_calls_does_not_outrank_the_caller() {
     // X-Ray draws the DynamoDB table a traced service reads as a node of its own,
     // timed by the service's SDK subsegments: a slow service (a CPU hog) slows its
