@@ -30,9 +30,9 @@ pub struct Candidate {
     pub change: ServiceChange,
     /// The anomalous callee that explains part of its symptoms, if any.
     pub explained_by: Option<String>,
-    /// The node of its requests from untraced clients (X-Ray's `<name>_client`,
-    /// [`client_views`]) when that departed more than it did and its score is
-    /// taken for the service's own.
+    /// The node of its requests from untraced clients (X-Ray's `<name>_client`)
+    /// when that departed more than it did and its score is taken for the
+    /// service's own ([`Settings::client_view_merge`]).
     pub seen_by: Option<String>,
 }
 
@@ -334,7 +334,7 @@ fn requests_per_sample(obs: &Observations, step: f64) -> BTreeMap<String, f64> {
 /// the AWS resources a traced service calls through the AWS SDK (a DynamoDB table,
 /// an S3 bucket, an SQS queue, SNS, SSM, ...) and the SQL databases it queries as
 /// nodes of their own, `<name>_<type>`, inferred from the caller's subsegments
-/// ([`is_inferred_resource`]). Their latency and errors are another service's seen
+/// (any AWS type but the compute that traces itself). Their latency and errors are another service's seen
 /// from outside (a caller slow to send or read its calls slows them too), so they
 /// weigh [`Settings::client_view_weight`] as candidates and as callees.
 pub fn is_client_view(service: &str) -> bool {
