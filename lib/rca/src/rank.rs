@@ -454,9 +454,11 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         .iter()
         .map(|(service, change)| {
             // The stronger of its own evidence and that of its requests from
-            // untraced clients, which it measured itself.
+            // untraced clients, which it measured itself; unless its latency is a
+            // callee's echo, which theirs is too.
             let (own, seen_by) = client_views
                 .get(service.as_str())
+                .filter(|_| change.latency_echo.is_none())
                 .into_iter()
                 .flatten()
                 .filter_map(|v| Some((*raw.get(v)?, Some(v.to_string()))))

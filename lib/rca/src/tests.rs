@@ -1415,6 +1415,35 @@ fn a_service_s_requests_from_untraced_clients_are_its_own_evidence() {
 }
 
 #[test]
+fn a_client_node_s_echo_of_a_slow_callee_is_not_its_service_s_own() {
+    // `db` slows first; `search`, which waits on it, a minute later, and so do
+    // the requests of `search_client`, louder: all of it is `db`'s latency
+    // travelling up, and the client node's share of it is no more `search`'s own.
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("db", series(0.02, 1, 10, 6.0)),
+            ("search", series(0.05, 2, 11, 3.0)),
+            ("search_client", series(0.06, 3, 11, 9.0)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    obs.graph = vec![
+        ("search_client".into(), "search".into()),
+        ("search".into(), "db".into()),
+    ];
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "db", "{ranking:#?}");
+    let search = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "search")
+        .unwrap();
+    assert_eq!(search.change.latency_echo.as_deref(), Some("db"));
+    assert_eq!(search.seen_by, None);
+}
+
+#[test]
 fn an_aws_resource_drawn_from_its_caller_s_calls_does_not_outrank_the_caller() {
     // X-Ray draws the DynamoDB table a traced service reads as a node of its own,
     // timed by the service's SDK subsegments: a slow service (a CPU hog) slows its
