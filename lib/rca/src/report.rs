@@ -23,7 +23,14 @@ pub fn report(input: &Input, obs: &Observations) -> Report {
         .filter(|c| c.score > 0.0)
         .take(MAX_CANDIDATES)
         .enumerate()
-        .map(|(i, c)| root_cause(i as u32 + 1, c, obs, input.clock, input.language))
+        .map(|(i, c)| {
+            // The client node whose score it took, for its evidence.
+            let view = c
+                .seen_by
+                .as_ref()
+                .and_then(|v| ranking.candidates.iter().find(|x| &x.service == v));
+            root_cause(i as u32 + 1, c, view, obs, input.clock, input.language)
+        })
         .collect();
     let moved = ranking
         .candidates
@@ -63,10 +70,17 @@ fn num(x: f64, digits: usize) -> String {
     format!("{x:.digits$}")
 }
 
-fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock, lang: Lang) -> RootCause {
+/// The evidence of `c`'s strongest metric departures, and their sentences for its
+/// description when `indicators` is given.
+fn metric_evidence(
+    c: &Candidate,
+    obs: &Observations,
+    clock: Clock,
+    lang: Lang,
+    mut indicators: Option<&mut Vec<String>>,
+    evidence: &mut Vec<Evidence>,
+) {
     let service = c.service.as_str();
-    let mut indicators = Vec::new();
-    let mut evidence = Vec::new();
     for m in c.change.metrics.iter().filter(|m| m.score() >= 0.1).take(4) {
         let s = &m.shift;
         let unit = Unit::from_signal_name(&m.signal.name);
@@ -77,14 +91,16 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock, lang: 
             unit.format(s.peak),
         );
         let since = clock.time_of_unix(s.onset);
-        indicators.push(t!(
-            lang,
-            "rca-metric-indicator",
-            signal = signal,
-            from = from.clone(),
-            to = to.clone(),
-            since = since.clone()
-        ));
+        if let Some(indicators) = indicators.as_deref_mut() {
+            indicators.push(t!(
+                lang,
+                "rca-metric-indicator",
+                signal = signal,
+                from = from.clone(),
+                to = to.clone(),
+                since = since.clone()
+            ));
+        }
         let chart = obs
             .metrics
             .iter()
@@ -116,6 +132,24 @@ fn root_cause(rank: u32, c: &Candidate, obs: &Observations, clock: Clock, lang: 
             ),
             chart,
         });
+    }
+}
+
+fn root_cause(
+    rank: u32,
+    c: &Candidate,
+    view: Option<&Candidate>,
+    obs: &Observations,
+    clock: Clock,
+    lang: Lang,
+) -> RootCause {
+    let service = c.service.as_str();
+    let mut indicators = Vec::new();
+    let mut evidence = Vec::new();
+    metric_evidence(c, obs, clock, lang, Some(&mut indicators), &mut evidence);
+    // The departures of the client node whose score it took are cited with it.
+    if let Some(view) = view {
+        metric_evidence(view, obs, clock, lang, None, &mut evidence);
     }
     let mut key_logs = Vec::new();
     if let Some(l) = c.change.logs.as_ref().filter(|l| l.score() > 0.0) {

@@ -1405,10 +1405,20 @@ fn a_service_s_requests_from_untraced_clients_are_its_own_evidence() {
     assert_eq!(top.service, "search", "{ranking:#?}");
     assert_eq!(top.seen_by.as_deref(), Some("search_client"));
     let r = report(&input(), &obs);
-    let described = &r.ranked_root_causes[0].description;
+    let first = &r.ranked_root_causes[0];
     assert!(
-        described.contains("(search_client) departed more"),
-        "{described}"
+        first.description.contains("(search_client) departed more"),
+        "{}",
+        first.description
+    );
+    // Its evidence cites the client node's departure, with its chart.
+    assert!(
+        first
+            .evidence
+            .iter()
+            .any(|e| e.summary.contains("search_client") && e.chart.is_some()),
+        "{:?}",
+        first.evidence
     );
     let apart = super::rank_with(&obs, &without(|s| s.client_view_merge = false));
     assert_ne!(apart.candidates[0].service, "search", "{apart:#?}");
