@@ -137,6 +137,11 @@ pub fn rank_with(obs: &Observations, settings: &Settings) -> Ranking {
         requests: requests_per_sample(obs, step),
         templates: signals::templates(obs),
         rates: traffic::Rates::new(obs, &graph),
+        client_views: if settings.client_view_merge {
+            client_views(&graph)
+        } else {
+            BTreeMap::new()
+        },
         graph,
         spans: signals::SpanTree::new(obs),
         // At the estimated start only: half a minute either side moves nothing
@@ -293,6 +298,9 @@ struct Context<'a> {
     rates: traffic::Rates<'a>,
     /// The call graph, empty when [`Settings::call_graph`] is off.
     graph: CallGraph,
+    /// Per service, its X-Ray client nodes ([`client_views`]), empty when
+    /// [`Settings::client_view_merge`] is off.
+    client_views: BTreeMap<String, Vec<String>>,
     /// The spans' parent-child links.
     spans: signals::SpanTree,
     /// Per (signal, service), how ordinary the incident's departure is
@@ -373,6 +381,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         templates,
         rates,
         graph,
+        client_views,
         ..
     } = context;
     let metrics = signals::metric_changes(obs, &metric_options(context, split));
@@ -444,12 +453,6 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         .filter_map(ServiceChange::onset)
         .min_by(f64::total_cmp);
 
-    let client_views = if settings.client_view_merge {
-        client_views(graph)
-    } else {
-        BTreeMap::new()
-    };
-
     changes
         .iter()
         .map(|(service, change)| {
@@ -461,7 +464,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
                 .filter(|_| change.latency_echo.is_none())
                 .into_iter()
                 .flatten()
-                .filter_map(|v| Some((*raw.get(v)?, Some(v.to_string()))))
+                .filter_map(|v| Some((*raw.get(v.as_str())?, Some(v.clone()))))
                 .fold((raw[service.as_str()], None), |best, v| {
                     if v.0 > best.0 { v } else { best }
                 });
@@ -516,11 +519,13 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
 /// load generator) as a client node calling it, and the edge's latency and errors
 /// come from the service's own segments: the node's departures are that service's,
 /// over part of its requests, and often clearer than over all of them.
-fn client_views(graph: &CallGraph) -> BTreeMap<&str, Vec<&str>> {
-    let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+fn client_views(graph: &CallGraph) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (from, to) in graph.edges() {
         if from.ends_with("_client") && graph.callees(from).nth(1).is_none() {
-            out.entry(to).or_default().push(from);
+            out.entry(to.to_string())
+                .or_default()
+                .push(from.to_string());
         }
     }
     out
