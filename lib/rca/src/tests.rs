@@ -1363,11 +1363,10 @@ fn a_caller_s_view_of_a_service_does_not_outrank_the_service() {
             ("site", series(0.1, 3, 10, 1.0)),
         ],
     );
-    let mut obs = observations(vec![latency]);
-    obs.graph = vec![
-        ("site".into(), "search".into()),
-        ("site".into(), "search.elb_remote".into()),
-    ];
+    let obs = mapped(
+        vec![latency],
+        &[("site", "search"), ("site", "search.elb_remote")],
+    );
     assert_eq!(rank(&obs).candidates[0].service, "search");
     let plain = super::rank_with(
         &obs,
@@ -1394,12 +1393,14 @@ fn a_service_s_requests_from_untraced_clients_are_its_own_evidence() {
             ("site", series(0.1, 4, 10, 1.0)),
         ],
     );
-    let mut obs = observations(vec![latency]);
-    obs.graph = vec![
-        ("search_client".into(), "search".into()),
-        ("site".into(), "search".into()),
-        ("site".into(), "search.elb_remote".into()),
-    ];
+    let obs = mapped(
+        vec![latency],
+        &[
+            ("search_client", "search"),
+            ("site", "search"),
+            ("site", "search.elb_remote"),
+        ],
+    );
     let ranking = rank(&obs);
     let top = &ranking.candidates[0];
     assert_eq!(top.service, "search", "{ranking:#?}");
@@ -1437,11 +1438,10 @@ fn a_client_node_s_echo_of_a_slow_callee_is_not_its_service_s_own() {
             ("search_client", series(0.06, 3, 11, 9.0)),
         ],
     );
-    let mut obs = observations(vec![latency]);
-    obs.graph = vec![
-        ("search_client".into(), "search".into()),
-        ("search".into(), "db".into()),
-    ];
+    let obs = mapped(
+        vec![latency],
+        &[("search_client", "search"), ("search", "db")],
+    );
     let ranking = rank(&obs);
     assert_eq!(ranking.candidates[0].service, "db", "{ranking:#?}");
     let search = ranking
@@ -1467,14 +1467,13 @@ fn an_aws_resource_drawn_from_its_caller_s_calls_does_not_outrank_the_caller() {
             ("site", series(0.1, 3, 10, 1.0)),
         ],
     );
-    let mut obs = observations(vec![latency]);
-    obs.graph = vec![
-        ("site".into(), "search_AWS::ECS::Fargate".into()),
-        (
-            "search_AWS::ECS::Fargate".into(),
-            "petInfo_AWS::DynamoDB::Table".into(),
-        ),
-    ];
+    let obs = mapped(
+        vec![latency],
+        &[
+            ("site", "search_AWS::ECS::Fargate"),
+            ("search_AWS::ECS::Fargate", "petInfo_AWS::DynamoDB::Table"),
+        ],
+    );
     assert_eq!(rank(&obs).candidates[0].service, "search_AWS::ECS::Fargate");
     let plain = super::rank_with(&obs, &without(|s| s.client_view_weight = 1.0));
     assert_eq!(plain.candidates[0].service, "petInfo_AWS::DynamoDB::Table");
@@ -1527,6 +1526,17 @@ fn errors_of_a_handful_of_requests_count_less_than_errors_of_many() {
     assert_eq!(uncounted.candidates[0].service, "lambda");
 }
 
+/// Observations of `metrics` with the given call graph (`(caller, callee)` edges),
+/// as a dataset's `graph` or a service map gives it.
+fn mapped(metrics: Vec<Metric>, edges: &[(&str, &str)]) -> Observations {
+    let mut obs = observations(metrics);
+    obs.graph = edges
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    obs
+}
+
 fn without(change: impl Fn(&mut super::Settings)) -> super::Settings {
     let mut settings = super::Settings::default();
     change(&mut settings);
@@ -1558,16 +1568,15 @@ fn delay_in_a_chain() -> Observations {
             ("db", series(0.001, 10, 99, 1.0)),
         ],
     );
-    let mut obs = observations(vec![latency, errors]);
-    obs.graph = [
-        ("gateway", "orders"),
-        ("orders", "pricing"),
-        ("pricing", "rates"),
-        ("rates", "db"),
-    ]
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .to_vec();
-    obs
+    mapped(
+        vec![latency, errors],
+        &[
+            ("gateway", "orders"),
+            ("orders", "pricing"),
+            ("pricing", "rates"),
+            ("rates", "db"),
+        ],
+    )
 }
 
 #[test]
@@ -1671,8 +1680,8 @@ fn a_callee_whose_latency_rose_after_its_caller_s_is_not_the_origin() {
 fn calls_slowed_at_their_callers_but_not_at_the_callee_are_a_network_delay() {
     // Calls to `cart` take 4 times longer as `frontend` measures them; `cart` itself
     // serves them as fast as ever. The frontend waits, so its own latency rises.
-    let obs = {
-        let mut obs = observations(vec![
+    let obs = mapped(
+        vec![
             metric(
                 "latency_p90_seconds",
                 vec![
@@ -1688,13 +1697,9 @@ fn calls_slowed_at_their_callers_but_not_at_the_callee_are_a_network_delay() {
                     ("ads", series(0.035, 5, 99, 1.0)),
                 ],
             ),
-        ]);
-        obs.graph = vec![
-            ("frontend".into(), "cart".into()),
-            ("frontend".into(), "ads".into()),
-        ];
-        obs
-    };
+        ],
+        &[("frontend", "cart"), ("frontend", "ads")],
+    );
     let ranking = rank(&obs);
     assert_eq!(ranking.candidates[0].service, "cart");
     let unseen = super::rank_with(&obs, &without(|s| s.network_delay = false));
