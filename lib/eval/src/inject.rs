@@ -214,9 +214,8 @@ fn latency_series(obs: &Observations, onset: f64) -> Vec<String> {
 }
 
 /// The services that reach `target` through calls (its callers, theirs, and so
-/// on), from the given graph and the spans' parent-child links.
-fn callers_of(obs: &Observations, target: &str) -> BTreeSet<String> {
-    let graph = CallGraph::of(obs);
+/// on) in `graph` (the given graph and the spans' parent-child links).
+fn callers_of(graph: &CallGraph, target: &str) -> BTreeSet<String> {
     let mut callers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (caller, callee) in graph.edges() {
         callers.entry(callee).or_default().insert(caller);
@@ -237,11 +236,16 @@ fn callers_of(obs: &Observations, target: &str) -> BTreeSet<String> {
 /// latency raises the target's own latency and every caller's up the call graph
 /// (they wait for it), and the callers' latency of their calls
 /// ([`SignalKind::ClientLatency`]) and of calls to the target
-/// ([`SignalKind::CallerLatency`]); a network delay raises the same except the
-/// target's own latency, which its packets leave after.
+/// ([`SignalKind::CallerLatency`]). A network delay raises the same, except that
+/// the target's own latency rises only when it calls other services (its answers
+/// leave after its work is timed, but it waits on its own calls, which leave late
+/// too), and then so does the latency of its calls, as [`inject`] writes the spans.
 /// Returns whether any sample rose.
 fn raise_latency(obs: &mut Observations, target: &str, onset: f64, injection: Injection) -> bool {
-    let callers = callers_of(obs, target);
+    let graph = CallGraph::of(obs);
+    let callers = callers_of(&graph, target);
+    let calls_out = graph.callees(target).any(|callee| callee != target);
+    let network = injection.kind == Kind::NetworkDelay;
     let mut any = false;
     for metric in &mut obs.metrics {
         let kind = metric.signal.kind;
@@ -249,9 +253,11 @@ fn raise_latency(obs: &mut Observations, target: &str, onset: f64, injection: In
             let is_target = service == target;
             let raised = match kind {
                 SignalKind::Latency => {
-                    callers.contains(service) || (is_target && injection.kind == Kind::Latency)
+                    callers.contains(service) || (is_target && (!network || calls_out))
                 }
-                SignalKind::ClientLatency => callers.contains(service),
+                SignalKind::ClientLatency => {
+                    callers.contains(service) || (is_target && network && calls_out)
+                }
                 SignalKind::CallerLatency => is_target,
                 _ => false,
             };
@@ -470,9 +476,9 @@ mod tests {
     }
 
     /// The latency series of [`trace`]'s services before and after `injection` at
-    /// `mid` from 50 s on, in ms: own latency of front, leaf, mid (by name); then front's client
-    /// latency and mid's latency as its callers measure it.
-    fn raised(injection: &str) -> (Vec<f64>, Vec<f64>) {
+    /// `target` from 50 s on, in ms: own latency of front, leaf, mid (by name); then
+    /// front's and mid's client latency; then mid's latency as its callers measure it.
+    fn raised(injection: &str, target: &str) -> (Vec<f64>, Vec<f64>) {
         let mut obs = Observations {
             spans: trace(),
             metrics: vec![
@@ -480,14 +486,17 @@ mod tests {
                     "latency_p90_seconds",
                     &[("front", 0.1), ("mid", 0.05), ("leaf", 0.02)],
                 ),
-                latency_metric("client_latency_p90_seconds", &[("front", 0.09)]),
+                latency_metric(
+                    "client_latency_p90_seconds",
+                    &[("front", 0.09), ("mid", 0.04)],
+                ),
                 latency_metric("callers_latency_p90_seconds", &[("mid", 0.06)]),
             ],
             ..Observations::default()
         };
         assert!(raise_latency(
             &mut obs,
-            "mid",
+            target,
             50.0,
             injection.parse().unwrap()
         ));
@@ -501,20 +510,29 @@ mod tests {
         (at(0), at(1))
     }
 
-    const RECORDED: [f64; 5] = [100.0, 20.0, 50.0, 90.0, 60.0];
+    const RECORDED: [f64; 6] = [100.0, 20.0, 50.0, 90.0, 40.0, 60.0];
 
     #[test]
     fn a_latency_raises_the_target_s_and_its_callers_latency_series() {
-        let (before, after) = raised("latency:30");
+        let (before, after) = raised("latency:30", "mid");
         assert_eq!(before, RECORDED);
-        assert_eq!(after, [130.0, 20.0, 80.0, 120.0, 90.0]);
+        // mid's own calls are as fast as before.
+        assert_eq!(after, [130.0, 20.0, 80.0, 120.0, 40.0, 90.0]);
     }
 
     #[test]
-    fn a_network_delay_raises_the_callers_series_but_not_the_target_s_own() {
-        let (before, after) = raised("network_delay:30");
+    fn a_network_delay_at_a_service_that_calls_others_raises_its_latency_and_its_calls() {
+        let (before, after) = raised("network_delay:30", "mid");
         assert_eq!(before, RECORDED);
-        assert_eq!(after, [130.0, 20.0, 50.0, 120.0, 90.0]);
+        // mid waits 30 ms longer on its call to leaf, which leaves late.
+        assert_eq!(after, [130.0, 20.0, 80.0, 120.0, 70.0, 90.0]);
+    }
+
+    #[test]
+    fn a_network_delay_at_a_leaf_raises_its_callers_series_but_not_its_own() {
+        let (before, after) = raised("network_delay:30", "leaf");
+        assert_eq!(before, RECORDED);
+        assert_eq!(after, [130.0, 20.0, 80.0, 120.0, 70.0, 60.0]);
     }
 
     #[test]
