@@ -1074,6 +1074,31 @@ fn warnings_that_rise_with_the_traffic_are_not_a_surge() {
 }
 
 #[test]
+fn logs_that_begin_after_the_incident_start_are_not_a_surge() {
+    // The log store kept only the last minutes: both services' lines, warnings
+    // included, begin at minute 11, after the split at minute 10. Nothing before
+    // them says whether those warnings are new.
+    let mut obs = observations(Vec::new());
+    for service in ["search", "orders"] {
+        obs.logs.extend(log_lines(service, |m| {
+            if m < 11 {
+                return Vec::new();
+            }
+            (0..10)
+                .map(|i| match i {
+                    0 | 1 => format!("WARN {service} {i} left ticket info is empty"),
+                    _ => format!("INFO {service} {i} answered"),
+                })
+                .collect()
+        }));
+    }
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::signals::templates(&obs);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0);
+    assert!(logs.is_empty(), "{logs:?}");
+}
+
+#[test]
 fn errors_a_recurring_fault_wrote_earlier_still_surge() {
     // contacts failed for three minutes early in the baseline (30 errors a minute) and
     // fails again from minute 10 (6 a minute): the baseline's mean (10 a minute) is

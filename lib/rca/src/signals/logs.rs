@@ -164,7 +164,13 @@ pub fn log_changes(
             minutes[k].insert(minute);
         }
     }
-    let base_min = minutes[0].len().max(1) as f64;
+    if minutes[0].is_empty() {
+        // No line at all before the incident part (a collector that started late, a
+        // store that kept only the last minutes): every template would look new and
+        // surging against a silence nobody recorded. Nothing can be compared.
+        return BTreeMap::new();
+    }
+    let base_min = minutes[0].len() as f64;
     let incident_min = minutes[1].len().max(1) as f64;
     let mut out = BTreeMap::new();
     for (service, indices) in &lines.by_service {
