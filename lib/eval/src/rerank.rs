@@ -368,6 +368,12 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
                 m.ordinary
             ));
         }
+        if let Some(l) = ch.logs.as_ref().filter(|l| l.surge > 0.0) {
+            out.push_str(&format!(
+                "      warnings and errors: surge {:.2}, {} new, ordinary {:?}\n",
+                l.surge, l.new_templates, l.ordinary
+            ));
+        }
         if let Some(d) = &ch.drift {
             out.push_str(&format!(
                 "      drift {:.2} of {:?} over {} minutes, ordinary {:?}\n",

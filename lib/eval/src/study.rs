@@ -147,7 +147,7 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
-            "no chronic null for logs (drift, invariants)",
+            "no chronic null for logs (drift, invariants, warnings)",
             Settings {
                 chronic_logs: false,
                 ..default

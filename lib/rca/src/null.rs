@@ -4,7 +4,7 @@
 //! chronic suspect ([`crate::LogDrift::ordinary`], [`crate::BrokenInvariant::ordinary`]);
 //! the metrics' null is `crate::chronic`'s.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Template counts of one minute, or pooled over a part.
 pub type Counts = HashMap<u32, usize>;
@@ -69,4 +69,24 @@ pub fn incident_minutes(times: impl Iterator<Item = f64>, split: f64) -> usize {
     minutes.sort_unstable();
     minutes.dedup();
     minutes.len().max(1)
+}
+
+/// A service's lines (time, template) grouped per minute before `split` (the
+/// history before the range and the range's baseline: minutes with lines, in time
+/// order) and pooled from `split` on: the history and the incident part every null
+/// of this module compares.
+pub fn around(lines: impl Iterator<Item = (f64, u32)>, split: f64) -> (Vec<Counts>, Counts) {
+    let mut minutes: BTreeMap<i64, Counts> = BTreeMap::new();
+    let mut incident = Counts::new();
+    for (time, t) in lines {
+        let counts = if time < split {
+            minutes
+                .entry(((time - split) / 60.0).floor() as i64)
+                .or_default()
+        } else {
+            &mut incident
+        };
+        *counts.entry(t).or_default() += 1;
+    }
+    (minutes.into_values().collect(), incident)
 }

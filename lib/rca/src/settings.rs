@@ -54,9 +54,10 @@ pub struct Settings {
     /// Weigh each metric departure by how rarely the service departs as far in the
     /// hours before the range (chronic suspects, `crate::chronic`).
     pub chronic: bool,
-    /// Weigh each service's log drift and broken log invariant by how rarely its log
-    /// mix drifts, or its paired lines part, as far in ordinary windows of its log
-    /// history ([`crate::LogDrift::ordinary`], `BrokenInvariant::ordinary`).
+    /// Weigh each service's log drift, broken log invariant and rising warnings by
+    /// how rarely its log mix drifts, its paired lines part, or its warnings rise as
+    /// far in ordinary windows of its log history ([`crate::LogDrift::ordinary`],
+    /// `BrokenInvariant::ordinary`, [`crate::LogChange::ordinary`]).
     pub chronic_logs: bool,
     /// A score lead of this share of the top score (of half a clear departure at
     /// least) is a factor e in odds.

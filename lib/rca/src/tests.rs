@@ -1065,12 +1065,53 @@ fn warnings_that_rise_with_the_traffic_are_not_a_surge() {
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
     let templates = super::signals::templates(&obs);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
     let search = &logs["search"];
     assert!(search.surge < 0.5, "{search:?}");
     assert!(search.mix_shift < 0.1, "{search:?}");
     assert!(logs["orders"].surge > 1.0, "{:?}", logs["orders"]);
     assert_eq!(rank(&obs).candidates[0].service, "orders");
+}
+
+#[test]
+fn warnings_that_rise_as_far_every_quarter_hour_are_a_chronic_suspect() {
+    // An hour of history before the range and the range itself: batch writes 20
+    // warnings a minute for five minutes every quarter of an hour (the incident part,
+    // minutes 10-14, is one of them; the range's baseline is quiet); orders' warnings
+    // are new in the incident part.
+    let mut obs = observations(Vec::new());
+    for m in -60..MINUTES as i64 {
+        let minute = START + 60.0 * m as f64;
+        let batch = if m.rem_euclid(15) >= 10 { 20 } else { 0 };
+        let orders = if m >= 10 { 20 } else { 0 };
+        for (service, warnings) in [("batch", batch), ("orders", orders)] {
+            for i in 0..40 {
+                let line = if i < warnings {
+                    format!("WARN {service} {i} retrying the store")
+                } else {
+                    format!("INFO {service} {i} answered")
+                };
+                obs.logs.push(LogLine {
+                    service: service.into(),
+                    time: minute + i as f64,
+                    line,
+                });
+            }
+        }
+    }
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::signals::templates(&obs);
+    let plain = super::signals::log_changes(&obs, &templates, START + 600.0, false);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
+    let (batch, orders) = (&logs["batch"], &logs["orders"]);
+    // Against the range's quiet baseline both rose alike.
+    assert!(batch.surge > 10.0, "{batch:?}");
+    assert!((plain["batch"].score() - plain["orders"].score()).abs() < 0.1);
+    // The 70 minutes before the split hold 14 windows of 5 minutes; 4 are bursts as
+    // far, one of which is forgiven as an earlier incident.
+    assert_eq!(batch.ordinary, Some(3.0 / 14.0), "{batch:?}");
+    assert_eq!(orders.ordinary, Some(0.0), "{orders:?}");
+    assert!(batch.score() < orders.score() - 0.3, "{batch:?} {orders:?}");
 }
 
 #[test]
@@ -1094,7 +1135,7 @@ fn logs_that_begin_after_the_incident_start_are_not_a_surge() {
     }
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
     let templates = super::signals::templates(&obs);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
     assert!(logs.is_empty(), "{logs:?}");
 }
 
@@ -1125,7 +1166,7 @@ fn errors_a_recurring_fault_wrote_earlier_still_surge() {
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
     let templates = super::signals::templates(&obs);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
     let (contacts, orders) = (&logs["contacts"], &logs["orders"]);
     assert!(contacts.surge > 3.0, "{contacts:?}");
     assert!(
@@ -1159,7 +1200,7 @@ fn a_few_lines_of_the_same_templates_are_not_a_changed_mix() {
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
     let templates = super::signals::templates(&obs);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
     let search = logs.get("search").map_or(0.0, |l| l.mix_shift);
     assert!(search < 0.1, "chance alone: {search}");
     assert!(logs["cart"].mix_shift > 1.0, "{:?}", logs["cart"]);

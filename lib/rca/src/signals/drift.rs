@@ -1,7 +1,7 @@
 //! Log drift: how far the share of each template a service writes moved from what it
 //! normally writes, over the history before the range as well as its baseline.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::logs::LogLines;
 use crate::null::{self, Counts};
@@ -38,8 +38,9 @@ impl LogDrift {
     }
 }
 
-/// Minutes of history a service needs before its usual log mix is trusted.
-const MIN_HISTORY_MINUTES: usize = 3;
+/// Minutes of history a service needs before its usual log mix (or its usual
+/// warnings, [`crate::LogChange::ordinary`]) is trusted.
+pub(crate) const MIN_HISTORY_MINUTES: usize = 3;
 
 /// Smoothing of template shares, so a template at 0 % and one at 1 % are not
 /// infinitely apart.
@@ -56,29 +57,20 @@ pub fn log_drift(
 ) -> BTreeMap<String, LogDrift> {
     let mut out = BTreeMap::new();
     for (service, indices) in &lines.by_service {
-        // Per minute before the split (by index) and for the incident part (`None`):
-        // template counts; and a line of each template.
-        let mut minutes: BTreeMap<Option<i64>, Counts> = BTreeMap::new();
-        let mut examples: HashMap<u32, &str> = HashMap::new();
-        for &i in indices {
-            let l = &obs.logs[i];
-            let t = lines.template_of[i];
-            let minute = (l.time < split).then(|| ((l.time - split) / 60.0).floor() as i64);
-            *minutes.entry(minute).or_default().entry(t).or_default() += 1;
-            examples.entry(t).or_insert(&l.line);
-        }
-        let Some(incident) = minutes.get(&None) else {
+        let (minutes, incident) = null::around(
+            indices
+                .iter()
+                .map(|&i| (obs.logs[i].time, lines.template_of[i])),
+            split,
+        );
+        if incident.is_empty() {
             continue;
-        };
-        let history: Vec<&Counts> = minutes
-            .iter()
-            .filter(|(m, _)| m.is_some())
-            .map(|(_, c)| c)
-            .collect();
+        }
+        let history: Vec<&Counts> = minutes.iter().collect();
         if history.len() < MIN_HISTORY_MINUTES {
             continue;
         }
-        let Some((drift, t)) = drift_of(&history, incident) else {
+        let Some((drift, t)) = drift_of(&history, &incident) else {
             continue;
         };
         let ordinary = with_null
@@ -104,7 +96,10 @@ pub fn log_drift(
             quantile(&shares, 0.5)
         };
         let now = incident.get(&t).copied().unwrap_or(0) as f64 / incident_total as f64;
-        let example = examples.get(&t).copied().unwrap_or_default();
+        let example = indices
+            .iter()
+            .find(|&&i| lines.template_of[i] == t)
+            .map_or("", |&i| obs.logs[i].line.as_str());
         out.insert(
             service.to_string(),
             LogDrift {
@@ -163,6 +158,8 @@ fn quantile(values: &[f64], p: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     /// Minutes of 10 lines of template 0, except the minutes `odd` where 8 of

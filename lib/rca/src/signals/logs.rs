@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::drift::MIN_HISTORY_MINUTES;
+use crate::null;
 use crate::observations::Observations;
 use crate::stats;
 use crate::template;
@@ -37,14 +39,19 @@ pub struct LogChange {
     pub mix_shift: f64,
     /// Whether its rising errors name other services; set by [`crate::Mentions`]'s search (`signals::mentions`).
     pub blame: Option<Blame>,
+    /// The share of ordinary windows of its log history (as many minutes as the
+    /// incident part) whose warnings and errors rose as far above the rest of the
+    /// history ([`crate::null`]): a service whose warnings come and go with every
+    /// batch is a chronic suspect. `None` with too little history, or nothing rising.
+    pub ordinary: Option<f64>,
 }
 
 impl LogChange {
-    /// Its weight as evidence.
+    /// Its weight as evidence: the rise of its warnings and errors (less the share of
+    /// ordinary windows that rose as far) and the change of its mix.
     pub fn score(&self) -> f64 {
-        (self.surge / 5.0).min(2.0)
-            + 0.3 * (self.new_templates.min(3) as f64)
-            + LOG_MIX_WEIGHT * self.mix_shift.min(2.0)
+        let errors = (self.surge / 5.0).min(2.0) + 0.3 * (self.new_templates.min(3) as f64);
+        errors * (1.0 - self.ordinary.unwrap_or(0.0)) + LOG_MIX_WEIGHT * self.mix_shift.min(2.0)
     }
 }
 
@@ -122,11 +129,13 @@ pub fn templates(obs: &Observations) -> LogLines {
 
 /// Log changes per service, splitting the range at `split`: error and warning
 /// templates that rose, and how much the mix of all templates changed. `lines` are
-/// the range's lines grouped once ([`templates`]).
+/// the range's lines grouped once ([`templates`]). With `with_null`, the rise is
+/// also weighed against the service's own ordinary windows ([`LogChange::ordinary`]).
 pub fn log_changes(
     obs: &Observations,
     lines: &LogLines,
     split: f64,
+    with_null: bool,
 ) -> BTreeMap<String, LogChange> {
     /// Per template: (count, severity, one line).
     type Counts<'a> = HashMap<u32, (usize, Severity, &'a str)>;
@@ -246,11 +255,68 @@ pub fn log_changes(
             .take(3)
             .map(|(_, t, c, e)| (lines.text(t).to_string(), c, e))
             .collect();
+        if with_null && !change.rising.is_empty() {
+            change.ordinary = ordinary_errors(obs, lines, indices, split);
+        }
         if change.incident_errors > 0 || change.mix_shift > 0.0 {
             out.insert(service.to_string(), change);
         }
     }
     out
+}
+
+/// [`LogChange::ordinary`] of the service whose lines are `indices`: its lines per
+/// minute before `split` (the history before the range and the baseline) are the
+/// ordinary windows, measured as the incident part is ([`error_rise`]).
+fn ordinary_errors(
+    obs: &Observations,
+    lines: &LogLines,
+    indices: &[usize],
+    split: f64,
+) -> Option<f64> {
+    let mut seen = HashSet::new();
+    let errors: HashSet<u32> = indices
+        .iter()
+        .filter(|&&i| seen.insert(lines.template_of[i]))
+        .filter(|&&i| logline::severity(&obs.logs[i].line) != Severity::Info)
+        .map(|&i| lines.template_of[i])
+        .collect();
+    let (minutes, incident) = null::around(
+        indices
+            .iter()
+            .map(|&i| (obs.logs[i].time, lines.template_of[i])),
+        split,
+    );
+    let history: Vec<&null::Counts> = minutes.iter().collect();
+    let length = null::incident_minutes(indices.iter().map(|&i| obs.logs[i].time), split);
+    let rise =
+        |rest: &[&null::Counts], pooled: &null::Counts| error_rise(rest, pooled, length, &errors);
+    let now = rise(&history, &incident);
+    (now > 0.0)
+        .then(|| null::ordinary_share(&history, length, now, MIN_HISTORY_MINUTES, rise))
+        .flatten()
+}
+
+/// How far the warning and error templates (`errors`) of a part (`pooled` over
+/// `length` minutes) rose above their usual minute in `rest`, in that minute's
+/// Poisson noise, summed over templates: the surge of [`log_changes`], measured the
+/// same way for the incident part and for each ordinary window of the history.
+fn error_rise(
+    rest: &[&null::Counts],
+    pooled: &null::Counts,
+    length: usize,
+    errors: &HashSet<u32>,
+) -> f64 {
+    let mut per_minute = Vec::with_capacity(rest.len());
+    let mut sum = 0.0;
+    for (t, count) in pooled.iter().filter(|(t, _)| errors.contains(*t)) {
+        per_minute.clear();
+        per_minute.extend(rest.iter().map(|m| m.get(t).copied().unwrap_or(0) as f64));
+        let usual = stats::median(&mut per_minute);
+        let now = *count as f64 / length as f64;
+        sum += ((now - usual) / (usual + 1.0).sqrt()).max(0.0);
+    }
+    sum
 }
 
 /// The median of a template's count per minute over `minutes` (the minutes with any
