@@ -561,13 +561,19 @@ impl Study {
         }
         out.push_str("\nablation (AC@1 / AC@3 per system)\n");
         let systems: Vec<&str> = self.systems.iter().map(|s| s.system.as_str()).collect();
-        out.push_str(&format!("{:<50}", "variant"));
+        let width = self
+            .ablation
+            .iter()
+            .map(|r| r.variant.len())
+            .max()
+            .unwrap_or(0);
+        out.push_str(&format!("{:<width$}", "variant"));
         for s in &systems {
             out.push_str(&format!(" {s:>17}"));
         }
         out.push('\n');
         for row in &self.ablation {
-            out.push_str(&format!("{:<50}", row.variant));
+            out.push_str(&format!("{:<width$}", row.variant));
             for (_, a1, a3) in &row.systems {
                 out.push_str(&format!(" {:>17}", format!("{a1:.3} / {a3:.3}")));
             }
