@@ -98,6 +98,13 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
+            "a signal only one service exports counted in full",
+            Settings {
+                sole_signal_weight: 1.0,
+                ..default
+            },
+        ),
+        (
             "no callee discount",
             Settings {
                 callee_discount: 0.0,

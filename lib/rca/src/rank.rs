@@ -613,6 +613,7 @@ fn metric_options<'a>(context: &'a Context, split: f64) -> MetricOptions<'a> {
             .then_some(split + context.metric_lead),
         requests: context.settings.count_noise.then_some(&context.requests),
         ordinary: context.ordinary.as_ref(),
+        sole_weight: context.settings.sole_signal_weight,
     }
 }
 

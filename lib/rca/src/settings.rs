@@ -33,6 +33,11 @@ pub struct Settings {
     pub callee_discount: f64,
     /// Weight of the metric departures in the combined score.
     pub metric_weight: f64,
+    /// Share of a departure a service keeps as its own when it is the only one of
+    /// several services that exports the signal: a frontend's error ratio rises as
+    /// much when a service behind it throws as when it throws itself, and no other
+    /// service's series of it can tell which. 1 counts it in full.
+    pub sole_signal_weight: f64,
     /// Use the log sources (error templates, drift, invariants, mentions).
     pub logs: bool,
     /// Use the spans.
@@ -89,6 +94,7 @@ impl Default for Settings {
             call_graph: true,
             callee_discount: 0.5,
             metric_weight: 0.5,
+            sole_signal_weight: 0.5,
             logs: true,
             traces: true,
             traffic_invariants: true,

@@ -1306,6 +1306,42 @@ fn structured_logs_keep_their_invariants() {
     assert_eq!(pair, ["request complete", "request started"], "{broken:?}");
 }
 
+/// Every service's latency, checkout's `checkout` times higher from minute 10, and
+/// an error ratio only the frontend exports (as Online Boutique's HTTP frontend),
+/// fifty times higher from minute 10.
+fn errors_seen_only_at_the_frontend(checkout: f64) -> Observations {
+    let latency = metric(
+        "latency_p90_seconds",
+        SERVICES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let factor = if *s == "checkout" { checkout } else { 1.0 };
+                (*s, series(0.1, i, 10, factor))
+            })
+            .collect(),
+    );
+    let errors = metric(
+        "error_ratio",
+        vec![("frontend", series(0.001, 9, 10, 50.0))],
+    );
+    observations(vec![latency, errors])
+}
+
+#[test]
+fn an_error_ratio_only_the_frontend_exports_is_shared_with_the_services_behind_it() {
+    // checkout slows x3 as the frontend's errors rise: the frontend's errors could be
+    // checkout's, and checkout is the one that shows a departure of its own.
+    let obs = errors_seen_only_at_the_frontend(3.0);
+    assert_eq!(rank(&obs).candidates[0].service, "checkout");
+    let counted_in_full = super::rank_with(&obs, &without(|s| s.sole_signal_weight = 1.0));
+    assert_eq!(counted_in_full.candidates[0].service, "frontend");
+    // When nothing else departs, the errors are the frontend's.
+    let alone = rank(&errors_seen_only_at_the_frontend(1.0));
+    assert_eq!(alone.candidates[0].service, "frontend");
+    assert!(alone.candidates[0].probability > 0.5, "{alone:?}");
+}
+
 #[test]
 fn a_cpu_pinned_at_its_limit_outweighs_one_merely_busier() {
     let shift = |name: &str, factor: f64| super::signals::MetricShift {
@@ -1318,6 +1354,7 @@ fn a_cpu_pinned_at_its_limit_outweighs_one_merely_busier() {
             peak: factor,
         },
         ordinary: None,
+        own_share: 1.0,
     };
     let (pinned, busier) = (
         shift("cpu_seconds_rate", 20.0).score(),

@@ -1,7 +1,7 @@
 //! Metric departures: each signal of the catalog, per service, against its own level
 //! before the incident part.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{Kind, Signal};
 use crate::observations::Observations;
@@ -17,6 +17,11 @@ pub struct MetricShift {
     /// Share of the ordinary windows of the hours before the range in which this
     /// signal of this service departed as far (`crate::chronic`), when known.
     pub ordinary: Option<f64>,
+    /// The share of the departure taken as this service's own: 1, or
+    /// [`MetricOptions::sole_weight`] when it is the only one of several services that
+    /// exports the signal (Online Boutique's error ratio, which only the HTTP
+    /// frontend has): nothing shows whether the services it calls depart as far.
+    pub own_share: f64,
 }
 
 impl MetricShift {
@@ -33,8 +38,13 @@ impl MetricShift {
             * (self.shift.z.abs().min(10.0) / 10.0)
             * self.shift.effect.abs().min(self.signal.kind.effect_cap())
             * (1.0 - self.ordinary.unwrap_or(0.0))
+            * self.own_share
     }
 }
+
+/// Services with metrics a system needs before one of them exporting a signal alone
+/// says the others cannot ([`MetricShift::sole`]).
+const MIN_SERVICES_FOR_SOLE: usize = 3;
 
 /// How [`metric_changes`] measures.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +61,9 @@ pub struct MetricOptions<'a> {
     /// Per (signal, service), the share of ordinary windows that departed as far
     /// (`crate::chronic`), when known.
     pub ordinary: Option<&'a BTreeMap<(String, String), f64>>,
+    /// The share of a departure taken as its service's own when that service is the
+    /// only one of several exporting the signal ([`crate::Settings::sole_signal_weight`]).
+    pub sole_weight: f64,
 }
 
 /// The metric departures of every service.
@@ -59,7 +72,18 @@ pub fn metric_changes(
     options: &MetricOptions,
 ) -> BTreeMap<String, Vec<MetricShift>> {
     let mut out: BTreeMap<String, Vec<MetricShift>> = BTreeMap::new();
+    let services: BTreeSet<&str> = obs
+        .metrics
+        .iter()
+        .flat_map(|m| m.series.keys())
+        .map(String::as_str)
+        .collect();
     for metric in &obs.metrics {
+        let own_share = if metric.series.len() == 1 && services.len() >= MIN_SERVICES_FOR_SOLE {
+            options.sole_weight
+        } else {
+            1.0
+        };
         let kind = metric.signal.kind;
         let opts = ShiftOptions {
             from: options.from,
@@ -92,6 +116,7 @@ pub fn metric_changes(
                     signal: metric.signal.clone(),
                     shift,
                     ordinary,
+                    own_share,
                 });
             }
         }
