@@ -374,6 +374,12 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
                 l.surge, l.new_templates, l.ordinary
             ));
         }
+        if let Some(l) = ch.logs.as_ref().filter(|l| l.mix_shift > 0.0) {
+            out.push_str(&format!(
+                "      log mix shift {:.2}, ordinary {:?}\n",
+                l.mix_shift, l.mix_ordinary
+            ));
+        }
         if let Some(d) = &ch.drift {
             out.push_str(&format!(
                 "      drift {:.2} of {:?} over {} minutes, ordinary {:?}\n",

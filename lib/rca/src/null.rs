@@ -90,3 +90,14 @@ pub fn around(lines: impl Iterator<Item = (f64, u32)>, split: f64) -> (Vec<Count
     }
     (minutes.into_values().collect(), incident)
 }
+
+/// `minutes` pooled into one part.
+pub fn pooled(minutes: &[&Counts]) -> Counts {
+    let mut out = Counts::new();
+    for counts in minutes {
+        for (t, c) in counts.iter() {
+            *out.entry(*t).or_default() += c;
+        }
+    }
+    out
+}

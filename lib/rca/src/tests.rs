@@ -1115,6 +1115,45 @@ fn warnings_that_rise_as_far_every_quarter_hour_are_a_chronic_suspect() {
 }
 
 #[test]
+fn a_log_mix_that_swings_as_far_every_quarter_hour_is_a_chronic_suspect() {
+    // As above, with no warnings: for five minutes every quarter of an hour batch logs
+    // its cache misses instead of its hits (a job that empties the cache); orders
+    // changes what it logs in the incident part only.
+    let mut obs = observations(Vec::new());
+    for m in -60..MINUTES as i64 {
+        let minute = START + 60.0 * m as f64;
+        let batch = m.rem_euclid(15) >= 10;
+        let orders = m >= 10;
+        for (service, swung) in [("batch", batch), ("orders", orders)] {
+            for i in 0..40 {
+                let line = if swung && i < 30 {
+                    format!("INFO {service} {i} cache miss, read the store")
+                } else {
+                    format!("INFO {service} {i} cache hit")
+                };
+                obs.logs.push(LogLine {
+                    service: service.into(),
+                    time: minute + i as f64,
+                    line,
+                });
+            }
+        }
+    }
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let templates = super::signals::templates(&obs);
+    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
+    let (batch, orders) = (&logs["batch"], &logs["orders"]);
+    assert!(batch.mix_shift > 0.5, "{batch:?}");
+    assert!(
+        (batch.mix_shift - orders.mix_shift).abs() < 0.1,
+        "{batch:?} {orders:?}"
+    );
+    assert_eq!(batch.mix_ordinary, Some(3.0 / 14.0), "{batch:?}");
+    assert_eq!(orders.mix_ordinary, Some(0.0), "{orders:?}");
+    assert!(batch.score() < orders.score() - 0.1, "{batch:?} {orders:?}");
+}
+
+#[test]
 fn logs_that_begin_after_the_incident_start_are_not_a_surge() {
     // The log store kept only the last minutes: both services' lines, warnings
     // included, begin at minute 11, after the split at minute 10. Nothing before

@@ -44,14 +44,19 @@ pub struct LogChange {
     /// history ([`crate::null`]): a service whose warnings come and go with every
     /// batch is a chronic suspect. `None` with too little history, or nothing rising.
     pub ordinary: Option<f64>,
+    /// The same for [`Self::mix_shift`]: the share of ordinary windows whose mix
+    /// departed as far from the rest of the history (a service whose mix swings with
+    /// every change of the load). `None` with too little history, or no shift.
+    pub mix_ordinary: Option<f64>,
 }
 
 impl LogChange {
-    /// Its weight as evidence: the rise of its warnings and errors (less the share of
-    /// ordinary windows that rose as far) and the change of its mix.
+    /// Its weight as evidence: the rise of its warnings and errors and the change of
+    /// its mix, each less the share of ordinary windows that departed as far.
     pub fn score(&self) -> f64 {
         let errors = (self.surge / 5.0).min(2.0) + 0.3 * (self.new_templates.min(3) as f64);
-        errors * (1.0 - self.ordinary.unwrap_or(0.0)) + LOG_MIX_WEIGHT * self.mix_shift.min(2.0)
+        errors * (1.0 - self.ordinary.unwrap_or(0.0))
+            + LOG_MIX_WEIGHT * self.mix_shift.min(2.0) * (1.0 - self.mix_ordinary.unwrap_or(0.0))
     }
 }
 
@@ -211,7 +216,7 @@ pub fn log_changes(
         let is_error = |c: &(usize, Severity, &str)| c.1 != Severity::Info;
         let mut change = LogChange {
             baseline_errors: before.values().filter(|c| is_error(c)).map(|c| c.0).sum(),
-            mix_shift: mix_shift(before, after),
+            mix_shift: mix_shift(&plain(before), &plain(after)),
             ..LogChange::default()
         };
         let mut rises = Vec::new();
@@ -255,8 +260,10 @@ pub fn log_changes(
             .take(3)
             .map(|(_, t, c, e)| (lines.text(t).to_string(), c, e))
             .collect();
-        if with_null && !change.rising.is_empty() {
-            change.ordinary = ordinary_errors(obs, lines, indices, split);
+        if with_null && (!change.rising.is_empty() || change.mix_shift > 0.0) {
+            let (errors, mix) = ordinary_shares(obs, lines, indices, split);
+            change.ordinary = errors.filter(|_| !change.rising.is_empty());
+            change.mix_ordinary = mix.filter(|_| change.mix_shift > 0.0);
         }
         if change.incident_errors > 0 || change.mix_shift > 0.0 {
             out.insert(service.to_string(), change);
@@ -265,15 +272,16 @@ pub fn log_changes(
     out
 }
 
-/// [`LogChange::ordinary`] of the service whose lines are `indices`: its lines per
-/// minute before `split` (the history before the range and the baseline) are the
-/// ordinary windows, measured as the incident part is ([`error_rise`]).
-fn ordinary_errors(
+/// [`LogChange::ordinary`] and [`LogChange::mix_ordinary`] of the service whose lines
+/// are `indices`: its lines per minute before `split` (the history before the range
+/// and the baseline) are the ordinary windows, each measured against the rest of the
+/// history as the incident part is against all of it ([`error_rise`], [`mix_shift`]).
+fn ordinary_shares(
     obs: &Observations,
     lines: &LogLines,
     indices: &[usize],
     split: f64,
-) -> Option<f64> {
+) -> (Option<f64>, Option<f64>) {
     let mut seen = HashSet::new();
     let errors: HashSet<u32> = indices
         .iter()
@@ -289,12 +297,21 @@ fn ordinary_errors(
     );
     let history: Vec<&null::Counts> = minutes.iter().collect();
     let length = null::incident_minutes(indices.iter().map(|&i| obs.logs[i].time), split);
-    let rise =
-        |rest: &[&null::Counts], pooled: &null::Counts| error_rise(rest, pooled, length, &errors);
-    let now = rise(&history, &incident);
-    (now > 0.0)
-        .then(|| null::ordinary_share(&history, length, now, MIN_HISTORY_MINUTES, rise))
-        .flatten()
+    let share = |measure: &dyn Fn(&[&null::Counts], &null::Counts) -> f64| {
+        let now = measure(&history, &incident);
+        (now > 0.0)
+            .then(|| null::ordinary_share(&history, length, now, MIN_HISTORY_MINUTES, measure))
+            .flatten()
+    };
+    (
+        share(&|rest, pooled| error_rise(rest, pooled, length, &errors)),
+        share(&|rest, pooled| mix_shift(&null::pooled(rest), pooled)),
+    )
+}
+
+/// A part's template counts without their severity and example line.
+fn plain(side: &HashMap<u32, (usize, Severity, &str)>) -> null::Counts {
+    side.iter().map(|(t, c)| (*t, c.0)).collect()
 }
 
 /// How far the warning and error templates (`errors`) of a part (`pooled` over
@@ -333,22 +350,19 @@ fn median_minute(per_minute: &HashMap<i64, usize>, minutes: &HashSet<i64>) -> f6
 /// template seen on one side only counts but cannot be infinite, less what chance
 /// alone gives two samples of their sizes; 0 when either side has too few lines to
 /// say.
-fn mix_shift<K: Copy + Eq + std::hash::Hash, V>(
-    before: &HashMap<K, (usize, Severity, V)>,
-    after: &HashMap<K, (usize, Severity, V)>,
-) -> f64 {
-    let n0: usize = before.values().map(|c| c.0).sum();
-    let n1: usize = after.values().map(|c| c.0).sum();
+fn mix_shift(before: &null::Counts, after: &null::Counts) -> f64 {
+    let n0: usize = before.values().sum();
+    let n1: usize = after.values().sum();
     if n0 < MIN_LINES_FOR_MIX || n1 < MIN_LINES_FOR_MIX {
         return 0.0;
     }
-    let keys: HashSet<K> = before.keys().chain(after.keys()).copied().collect();
+    let keys: HashSet<u32> = before.keys().chain(after.keys()).copied().collect();
     let k = keys.len() as f64;
     let divergence: f64 = keys
         .iter()
         .map(|t| {
-            let p = (before.get(t).map_or(0, |c| c.0) as f64 + 0.5) / (n0 as f64 + 0.5 * k);
-            let q = (after.get(t).map_or(0, |c| c.0) as f64 + 0.5) / (n1 as f64 + 0.5 * k);
+            let p = (before.get(t).copied().unwrap_or(0) as f64 + 0.5) / (n0 as f64 + 0.5 * k);
+            let q = (after.get(t).copied().unwrap_or(0) as f64 + 0.5) / (n1 as f64 + 0.5 * k);
             (q - p) * (q / p).ln()
         })
         .sum();
