@@ -154,7 +154,7 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
-            "no chronic null for logs (drift, invariants, warnings)",
+            "no chronic null for logs (drift, invariants, warnings, mix)",
             Settings {
                 chronic_logs: false,
                 ..default

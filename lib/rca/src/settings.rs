@@ -59,10 +59,10 @@ pub struct Settings {
     /// Weigh each metric departure by how rarely the service departs as far in the
     /// hours before the range (chronic suspects, `crate::chronic`).
     pub chronic: bool,
-    /// Weigh each service's log drift, broken log invariant and rising warnings by
-    /// how rarely its log mix drifts, its paired lines part, or its warnings rise as
-    /// far in ordinary windows of its log history ([`crate::LogDrift::ordinary`],
-    /// `BrokenInvariant::ordinary`, [`crate::LogChange::ordinary`]).
+    /// Weigh each service's log drift, broken log invariant, rising warnings and log
+    /// mix shift by how rarely they depart as far in ordinary windows of its log
+    /// history ([`crate::LogDrift::ordinary`], `BrokenInvariant::ordinary`,
+    /// [`crate::LogChange::ordinary`], [`crate::LogChange::mix_ordinary`]).
     pub chronic_logs: bool,
     /// A score lead of this share of the top score (of half a clear departure at
     /// least) is a factor e in odds.
