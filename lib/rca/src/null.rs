@@ -1,8 +1,9 @@
 //! Empirical nulls from a service's own log history: how often an ordinary window of
 //! its history departs as far as the incident part does, measured the same way. A
-//! service whose log mix always swings, or whose paired lines often part, is a
-//! chronic suspect ([`crate::LogDrift::ordinary`], [`crate::BrokenInvariant::ordinary`]);
-//! the metrics' null is `crate::chronic`'s.
+//! service whose log mix always swings, whose paired lines often part, or whose
+//! warnings come and go is a chronic suspect ([`crate::LogDrift::ordinary`],
+//! [`crate::BrokenInvariant::ordinary`], [`crate::LogChange::ordinary`],
+//! [`crate::LogChange::mix_ordinary`]); the metrics' null is `crate::chronic`'s.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -36,7 +37,6 @@ pub fn ordinary_share(
     }
     let (mut windows, mut as_far) = (0usize, 0usize);
     let mut rest: Vec<&Counts> = Vec::with_capacity(n);
-    let mut pooled = Counts::new();
     let mut end = n;
     while end >= length {
         let from = end - length;
@@ -44,14 +44,8 @@ pub fn ordinary_share(
         rest.extend_from_slice(&history[..from]);
         rest.extend_from_slice(&history[end..]);
         if rest.len() >= min_rest {
-            pooled.clear();
-            for counts in &history[from..end] {
-                for (t, c) in counts.iter() {
-                    *pooled.entry(*t).or_default() += c;
-                }
-            }
             windows += 1;
-            as_far += usize::from(measure(&rest, &pooled) >= now);
+            as_far += usize::from(measure(&rest, &pooled(&history[from..end])) >= now);
         }
         end = from;
     }

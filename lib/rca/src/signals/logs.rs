@@ -134,8 +134,9 @@ pub fn templates(obs: &Observations) -> LogLines {
 
 /// Log changes per service, splitting the range at `split`: error and warning
 /// templates that rose, and how much the mix of all templates changed. `lines` are
-/// the range's lines grouped once ([`templates`]). With `with_null`, the rise is
-/// also weighed against the service's own ordinary windows ([`LogChange::ordinary`]).
+/// the range's lines grouped once ([`templates`]). With `with_null`, the rise and the
+/// mix shift are also weighed against the service's own ordinary windows
+/// ([`LogChange::ordinary`], [`LogChange::mix_ordinary`]).
 pub fn log_changes(
     obs: &Observations,
     lines: &LogLines,
