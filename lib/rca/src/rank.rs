@@ -607,10 +607,13 @@ fn metric_options<'a>(context: &'a Context, split: f64) -> MetricOptions<'a> {
     MetricOptions {
         from: context.obs.start + window::BASELINE_SECONDS,
         hold: resolution::samples(HOLD_SECONDS, context.step),
+        // Less one sample: a sample stamped less than a step before the incident part
+        // may sum up a period that reaches into it (CloudWatch stamps a period with
+        // its start), and taken as baseline it hides the very rise it holds.
         baseline_until: context
             .settings
             .baseline_level
-            .then_some(split + context.metric_lead),
+            .then_some(split + context.metric_lead - context.step),
         requests: context.settings.count_noise.then_some(&context.requests),
         ordinary: context.ordinary.as_ref(),
         sole_weight: context.settings.sole_signal_weight,

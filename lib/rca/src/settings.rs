@@ -16,7 +16,8 @@ pub struct Settings {
     /// incident start of [`Settings::onset`], or the metrics' own change point.
     pub metric_onset: Onset,
     /// Metric levels and noise learnt from the samples before the incident part
-    /// (history and the range's baseline) instead of the whole series.
+    /// (history and the range's baseline, less the last sample before it, whose
+    /// period may reach into it) instead of the whole series.
     pub baseline_level: bool,
     /// Latency percentiles and error ratios get a noise floor from how many requests
     /// each sample summarises.

@@ -101,6 +101,40 @@ fn a_cpu_shift_ranks_its_service_first() {
     assert!(ranking.origin_unresolved.is_empty());
 }
 
+/// One point a minute of a series sampled every 5 minutes (each sample repeated until
+/// the next, as a range query answers), `level` until the sample stamped at minute
+/// `from` and `level * factor` from it on.
+fn every_five_minutes(level: f64, seed: usize, from: usize, factor: f64) -> Vec<(f64, f64)> {
+    (0..=MINUTES)
+        .map(|m| {
+            let sample = m - m % 5;
+            let v = level * (1.0 + 0.05 * jitter(seed * 100 + sample));
+            let v = if sample >= from { v * factor } else { v };
+            (START + 60.0 * m as f64, v)
+        })
+        .collect()
+}
+
+#[test]
+fn a_coarse_sample_stamped_just_before_the_incident_start_is_not_baseline() {
+    // Sampled every 5 minutes, each sample stamped at its period's start (as
+    // CloudWatch does): search slows x15 at minute 8, so its sample stamped at minute
+    // 5 already holds the delay; the alert fires at minute 10 (the incident part from
+    // minute 8). batch, a service that merely doubles at minute 10, is not the cause.
+    let latency = metric(
+        "latency_p99_seconds",
+        vec![
+            ("search", every_five_minutes(0.03, 1, 5, 15.0)),
+            ("batch", every_five_minutes(0.2, 2, 10, 2.0)),
+            ("cart", every_five_minutes(0.05, 3, 99, 1.0)),
+        ],
+    );
+    let mut obs = observations(vec![latency]);
+    obs.onset_hint = Some(START + 600.0);
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "search", "{ranking:#?}");
+}
+
 /// frontend -> checkout -> payment; payment starts failing at minute 10 and its callers'
 /// latency rises with it.
 fn leaf_failure() -> Observations {
