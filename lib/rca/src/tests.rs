@@ -101,20 +101,6 @@ fn a_cpu_shift_ranks_its_service_first() {
     assert!(ranking.origin_unresolved.is_empty());
 }
 
-/// One point a minute of a series sampled every 5 minutes (each sample repeated until
-/// the next, as a range query answers), `level` until the sample stamped at minute
-/// `from` and `level * factor` from it on.
-fn every_five_minutes(level: f64, seed: usize, from: usize, factor: f64) -> Vec<(f64, f64)> {
-    (0..=MINUTES)
-        .map(|m| {
-            let sample = m - m % 5;
-            let v = level * (1.0 + 0.05 * jitter(seed * 100 + sample));
-            let v = if sample >= from { v * factor } else { v };
-            (START + 60.0 * m as f64, v)
-        })
-        .collect()
-}
-
 #[test]
 fn a_coarse_sample_stamped_just_before_the_incident_start_is_not_baseline() {
     // Sampled every 5 minutes, each sample stamped at its period's start (as
@@ -124,9 +110,9 @@ fn a_coarse_sample_stamped_just_before_the_incident_start_is_not_baseline() {
     let latency = metric(
         "latency_p99_seconds",
         vec![
-            ("search", every_five_minutes(0.03, 1, 5, 15.0)),
-            ("batch", every_five_minutes(0.2, 2, 10, 2.0)),
-            ("cart", every_five_minutes(0.05, 3, 99, 1.0)),
+            ("search", five_minute_series(0.03, 1, 5, 15.0)),
+            ("batch", five_minute_series(0.2, 2, 10, 2.0)),
+            ("cart", five_minute_series(0.05, 3, 99, 1.0)),
         ],
     );
     let mut obs = observations(vec![latency]);
