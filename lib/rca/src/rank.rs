@@ -668,7 +668,7 @@ fn calibrate(candidates: &mut [Candidate], settings: &Settings) -> f64 {
 const SCALE_FLOOR: f64 = 0.5;
 
 /// Probabilities from candidates' scores, each taken as a share of the top score (or
-/// of [`SCALE_FLOOR`] when the top is below it): each weighs `exp(share / T) - 1`, so
+/// of `SCALE_FLOOR` (0.5) when the top is below it): each weighs `exp(share / T) - 1`, so
 /// no evidence weighs nothing, and an "unknown" pseudo-candidate weighs as a
 /// candidate of [`Settings::unknown_score`] would, once per candidate's square root
 /// (at least 3): weak or flat evidence leaves most of the mass on "unknown", one

@@ -41,7 +41,7 @@ pub struct LogChange {
     pub blame: Option<Blame>,
     /// The share of ordinary windows of its log history (as many minutes as the
     /// incident part) whose warnings and errors rose as far above the rest of the
-    /// history ([`crate::null`]): a service whose warnings come and go with every
+    /// history (`crate::null`): a service whose warnings come and go with every
     /// batch is a chronic suspect. `None` with too little history, or nothing rising.
     pub ordinary: Option<f64>,
     /// The same for [`Self::mix_shift`]: the share of ordinary windows whose mix

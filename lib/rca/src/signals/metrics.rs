@@ -18,7 +18,7 @@ pub struct MetricShift {
     /// signal of this service departed as far (`crate::chronic`), when known.
     pub ordinary: Option<f64>,
     /// The share of the departure taken as this service's own: 1, or
-    /// [`MetricOptions::sole_weight`] when it is the only one of several services that
+    /// [`crate::Settings::sole_signal_weight`] when it is the only one of several services that
     /// exports the signal (Online Boutique's error ratio, which only the HTTP
     /// frontend has): nothing shows whether the services it calls depart as far.
     pub own_share: f64,
@@ -43,7 +43,7 @@ impl MetricShift {
 }
 
 /// Services with metrics a system needs before one of them exporting a signal alone
-/// says the others cannot ([`MetricShift::sole`]).
+/// says the others cannot ([`MetricShift::own_share`]).
 const MIN_SERVICES_FOR_SOLE: usize = 3;
 
 /// How [`metric_changes`] measures.

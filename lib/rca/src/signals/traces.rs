@@ -20,7 +20,7 @@ pub struct TraceChange {
     /// Rise of the share of failed spans.
     pub error_rise: f64,
     /// Largest log ratio of calls to one callee per span of the operation making
-    /// them, operation by operation ([`call_mix`]): an operation that throws or
+    /// them, operation by operation (`call_mix`): an operation that throws or
     /// returns half way stops making its later calls, while a service whose mix of
     /// operations changed makes each operation's calls as before.
     pub call_mix: f64,
