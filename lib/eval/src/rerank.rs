@@ -382,8 +382,8 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
         }
         if let Some(d) = &ch.drift {
             out.push_str(&format!(
-                "      drift {:.2} of {:?} over {} minutes, ordinary {:?}\n",
-                d.drift, d.template.0, d.minutes, d.ordinary
+                "      drift {:.2} of {:?} (share {:.3} -> {:.3} of {} lines) over {} minutes, ordinary {:?}\n",
+                d.drift, d.template.0, d.template.1, d.template.2, d.incident_lines, d.minutes, d.ordinary
             ));
         }
         if let Some(i) = &ch.invariant {

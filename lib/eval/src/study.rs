@@ -161,6 +161,13 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
+            "log drift of any line count (no chance test)",
+            Settings {
+                drift_counts: false,
+                ..default
+            },
+        ),
+        (
             "no logs",
             Settings {
                 logs: false,

@@ -388,7 +388,13 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
     let mut logs = signals::log_changes(obs, templates, split, settings.chronic_logs);
     let traces = signals::trace_changes(obs, &context.spans, split);
     let mentions = signals::mentions(obs, &mut logs);
-    let drift = signals::log_drift(obs, templates, split, settings.chronic_logs);
+    let drift = signals::log_drift(
+        obs,
+        templates,
+        split,
+        settings.chronic_logs,
+        settings.drift_counts,
+    );
     let invariants = invariants::broken(obs, templates, split, settings.chronic_logs);
     let traffic = if settings.traffic_invariants {
         rates.broken(split)

@@ -65,6 +65,11 @@ pub struct Settings {
     /// history ([`crate::LogDrift::ordinary`], `BrokenInvariant::ordinary`,
     /// [`crate::LogChange::ordinary`], [`crate::LogChange::mix_ordinary`]).
     pub chronic_logs: bool,
+    /// A template's log drift counts only as far as its line count in the incident
+    /// part is unlikely by chance at its usual share (`signals::drift`): one line of
+    /// two is a 50 % share, and a short incident part of a quiet service drifts far
+    /// by chance alone.
+    pub drift_counts: bool,
     /// A score lead of this share of the top score (of half a clear departure at
     /// least) is a factor e in odds.
     pub temperature: f64,
@@ -104,6 +109,7 @@ impl Default for Settings {
             latency_origin: true,
             chronic: true,
             chronic_logs: true,
+            drift_counts: true,
             temperature: 0.15,
             unknown_score: 0.05,
         }

@@ -23,6 +23,8 @@ pub struct LogDrift {
     pub template: (String, f64, f64, String),
     /// Minutes of history the usual shares were learnt from.
     pub minutes: usize,
+    /// Lines the service wrote in the incident part.
+    pub incident_lines: usize,
     /// The share of ordinary windows of the history (as many minutes as the incident
     /// part) whose mix drifted at least as far from the rest of the history: an
     /// empirical null for a service whose log mix always swings (a batch, a load
@@ -46,14 +48,24 @@ pub(crate) const MIN_HISTORY_MINUTES: usize = 3;
 /// infinitely apart.
 const SHARE_FLOOR: f64 = 0.02;
 
+/// Surprise (nats: minus the log of a chance) below which a template's count in the
+/// incident part is no drift at all: 1 in 100.
+const CHANCE_SURPRISE: f64 = 4.605_170_185_988_092;
+
+/// Surprise from which the count gives its drift in full: 1 in 10,000, about what a
+/// 1-in-100 chance becomes over the tens of templates a service writes.
+const FULL_SURPRISE: f64 = 9.210_340_371_976_184;
+
 /// Log drift per service: see [`LogDrift`]. `lines` are the range's lines grouped
 /// once ([`crate::signals::templates`]). With `with_null`, each drift is also
-/// weighed against the service's own ordinary windows ([`LogDrift::ordinary`]).
+/// weighed against the service's own ordinary windows ([`LogDrift::ordinary`]);
+/// with `with_counts`, by how unlikely its line count is by chance ([`count_weight`]).
 pub fn log_drift(
     obs: &Observations,
     lines: &LogLines,
     split: f64,
     with_null: bool,
+    with_counts: bool,
 ) -> BTreeMap<String, LogDrift> {
     let mut out = BTreeMap::new();
     for (service, indices) in &lines.by_service {
@@ -70,7 +82,7 @@ pub fn log_drift(
         if history.len() < MIN_HISTORY_MINUTES {
             continue;
         }
-        let Some((drift, t)) = drift_of(&history, &incident) else {
+        let Some((drift, t)) = drift_of(&history, &incident, with_counts) else {
             continue;
         };
         let ordinary = with_null
@@ -82,7 +94,7 @@ pub fn log_drift(
                     length,
                     drift,
                     MIN_HISTORY_MINUTES,
-                    |rest, pooled| drift_of(rest, pooled).map_or(0.0, |d| d.0),
+                    |rest, pooled| drift_of(rest, pooled, with_counts).map_or(0.0, |d| d.0),
                 )
             })
             .flatten();
@@ -106,6 +118,7 @@ pub fn log_drift(
                 drift,
                 template: (lines.text(t).to_string(), usual, now, example.to_string()),
                 minutes: history.len(),
+                incident_lines: incident_total,
                 ordinary,
             },
         );
@@ -115,8 +128,9 @@ pub fn log_drift(
 
 /// The largest drift of one template's share in `now` (counts pooled over the part
 /// compared) from its usual share per minute of `history`, less how much that share
-/// normally varies, and the template; `None` when nothing drifted.
-fn drift_of(history: &[&Counts], now: &Counts) -> Option<(f64, u32)> {
+/// normally varies, and the template; `None` when nothing drifted. With
+/// `with_counts`, each drift is weighed by [`count_weight`].
+fn drift_of(history: &[&Counts], now: &Counts, with_counts: bool) -> Option<(f64, u32)> {
     let now_total: usize = now.values().sum();
     if now_total == 0 {
         return None;
@@ -143,12 +157,44 @@ fn drift_of(history: &[&Counts], now: &Counts) -> Option<(f64, u32)> {
         shares.sort_by(f64::total_cmp);
         let q = |p: f64| quantile(&shares, p);
         let share = now.get(&t).copied().unwrap_or(0) as f64 / now_total as f64;
-        let drift = ratio(q(0.5), share).abs() - ratio(q(0.25), q(0.75));
+        let mut drift = ratio(q(0.5), share).abs() - ratio(q(0.25), q(0.75));
+        if with_counts && drift > 0.0 {
+            drift *= count_weight(share, q(0.5), (q(0.25), q(0.75)), now_total);
+        }
         if drift > best.map_or(0.0, |b| b.0) {
             best = Some((drift, t));
         }
     }
     best
+}
+
+/// How much of a drift to `share` of `lines` lines counts, from how unlikely so
+/// many (or so few) lines of the template are by chance: 0 while the chance is above
+/// [`CHANCE_SURPRISE`]'s, 1 from [`FULL_SURPRISE`]'s, linear in the surprise between.
+/// A share that rose is tested against the template's upper-quartile share, one that
+/// fell against its lower quartile (each at least [`SHARE_FLOOR`] from 0 and 1), so the drift of an
+/// incident part of a few lines (1 of 2 lines is a share of 50 %) counts only as far
+/// as the lines show it. The chance is the Chernoff bound `exp(-lines * KL(share ||
+/// usual))` of a binomial count, written here because it is one line.
+fn count_weight(share: f64, median: f64, (low, high): (f64, f64), lines: usize) -> f64 {
+    let usual = if share > median { high } else { low }.clamp(SHARE_FLOOR, 1.0 - SHARE_FLOOR);
+    let past = if share > median {
+        share > usual
+    } else {
+        share < usual
+    };
+    if !past {
+        return 0.0;
+    }
+    let surprise = lines as f64 * bernoulli_divergence(share, usual);
+    ((surprise - CHANCE_SURPRISE) / (FULL_SURPRISE - CHANCE_SURPRISE)).clamp(0.0, 1.0)
+}
+
+/// Kullback-Leibler divergence of a Bernoulli share `s` from a share `p` (nats).
+fn bernoulli_divergence(s: f64, p: f64) -> f64 {
+    let p = p.clamp(f64::EPSILON, 1.0 - f64::EPSILON);
+    let term = |a: f64, b: f64| if a > 0.0 { a * (a / b).ln() } else { 0.0 };
+    term(s, p) + term(1.0 - s, 1.0 - p)
 }
 
 /// The `p` quantile of the sorted `values` (the nearest rank).
@@ -180,9 +226,9 @@ mod tests {
         let history: Vec<&Counts> = history.iter().collect();
         // The incident part: 5 minutes, all odd.
         let now = HashMap::from([(0, 10), (1, 40)]);
-        let (drift, _) = drift_of(&history, &now).expect("drifted");
+        let (drift, _) = drift_of(&history, &now, true).expect("drifted");
         null::ordinary_share(&history, 5, drift, MIN_HISTORY_MINUTES, |rest, pooled| {
-            drift_of(rest, pooled).map_or(0.0, |d| d.0)
+            drift_of(rest, pooled, true).map_or(0.0, |d| d.0)
         })
     }
 
@@ -198,6 +244,19 @@ mod tests {
         let periodic = minutes(60, |m| m % 20 >= 15);
         let share = share(&periodic).expect("an hour of history");
         assert!(share > 0.1, "{share}");
+    }
+
+    #[test]
+    fn a_template_in_one_of_two_lines_is_chance_and_in_half_of_forty_a_drift() {
+        let quiet = minutes(60, |_| false);
+        let history: Vec<&Counts> = quiet.iter().collect();
+        let two = HashMap::from([(0, 1), (1, 1)]);
+        let forty = HashMap::from([(0, 20), (1, 20)]);
+        let (untested, _) = drift_of(&history, &two, false).expect("drifted");
+        assert!(untested > 3.0, "{untested}");
+        assert_eq!(drift_of(&history, &two, true), None);
+        let (tested, t) = drift_of(&history, &forty, true).expect("drifted");
+        assert_eq!((tested, t), (untested, 1));
     }
 
     #[test]
