@@ -215,7 +215,8 @@ fn root_cause(
                 template = template.as_str(),
                 usual = usual,
                 minutes = d.minutes,
-                now = now
+                now = now,
+                lines = d.incident_lines
             ),
             chart: None,
         });

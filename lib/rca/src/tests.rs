@@ -698,6 +698,22 @@ fn the_report_cites_a_changed_log_mix_and_a_victim_with_their_queries() {
         "{}",
         drift.summary
     );
+    // How many lines the incident part held, so a reader can weigh the shares.
+    let ranked = rank(&obs);
+    let lines = ranked.candidates[0]
+        .change
+        .drift
+        .as_ref()
+        .unwrap()
+        .incident_lines;
+    assert!(lines > 0);
+    assert!(
+        drift
+            .summary
+            .contains(&format!("of its {lines} lines in the incident part")),
+        "{}",
+        drift.summary
+    );
     let gateway = r
         .ranked_root_causes
         .iter()
