@@ -394,8 +394,8 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
         }
         if let Some(t) = &ch.traces {
             out.push_str(&format!(
-                "      traces: duration {:.2} self {:.2} errors {:.2} calls {:.2} network {:.2} busy {:.2}\n",
-                t.duration, t.self_time, t.error_rise, t.call_mix, t.network, t.busy
+                "      traces: duration {:.2} self {:.2} errors {:.2} calls {:.2} network {:.2} busy {:.2} ({} spans in the incident part)\n",
+                t.duration, t.self_time, t.error_rise, t.call_mix, t.network, t.busy, t.incident_spans
             ));
         }
     }

@@ -168,6 +168,13 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
+            "span evidence of any span count (no chance test)",
+            Settings {
+                span_counts: false,
+                ..default
+            },
+        ),
+        (
             "no logs",
             Settings {
                 logs: false,

@@ -70,6 +70,10 @@ pub struct Settings {
     /// two is a 50 % share, and a short incident part of a quiet service drifts far
     /// by chance alone.
     pub drift_counts: bool,
+    /// A service's span duration, self time and call mix count only as far as its
+    /// span count in the incident part can show a change (`signals::traces`): the
+    /// median of five spans moves far by chance.
+    pub span_counts: bool,
     /// A score lead of this share of the top score (of half a clear departure at
     /// least) is a factor e in odds.
     pub temperature: f64,
@@ -110,6 +114,7 @@ impl Default for Settings {
             chronic: true,
             chronic_logs: true,
             drift_counts: true,
+            span_counts: true,
             temperature: 0.15,
             unknown_score: 0.05,
         }

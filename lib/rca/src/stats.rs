@@ -15,6 +15,22 @@ pub fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// Surprise (nats: minus the log of a chance) below which evidence shown by a few
+/// lines or spans counts not at all: 1 in 100.
+const CHANCE_SURPRISE: f64 = 4.605_170_185_988_092;
+
+/// Surprise from which such evidence counts in full: 1 in 10,000, about what a
+/// 1-in-100 chance becomes over the tens of templates or operations of a service.
+const FULL_SURPRISE: f64 = 9.210_340_371_976_184;
+
+/// How much of a piece of evidence counts given the surprise (nats) of the counts
+/// that show it: 0 while their chance is above 1 in 100, 1 from 1 in 10,000, linear
+/// in the surprise between. The log drift ([`crate::Settings::drift_counts`]) and
+/// the span evidence ([`crate::Settings::span_counts`]) are weighed by it.
+pub fn chance_weight(surprise: f64) -> f64 {
+    ((surprise - CHANCE_SURPRISE) / (FULL_SURPRISE - CHANCE_SURPRISE)).clamp(0.0, 1.0)
+}
+
 /// Median absolute deviation from `center`.
 pub fn mad(values: &[f64], center: f64) -> f64 {
     let mut dev: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();

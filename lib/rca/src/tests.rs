@@ -19,7 +19,12 @@ fn jitter(seed: usize) -> f64 {
 /// What every service's spans show with the incident part from minute 10, whether
 /// or not it would rank.
 fn spans_from_minute_10(obs: &Observations) -> BTreeMap<String, crate::TraceChange> {
-    crate::signals::trace_changes(obs, &crate::signals::SpanTree::new(obs), START + 600.0)
+    crate::signals::trace_changes(
+        obs,
+        &crate::signals::SpanTree::new(obs),
+        START + 600.0,
+        true,
+    )
 }
 
 /// A span of `trace` named `id` under `parent`, of `service`'s operation `call`,
@@ -922,6 +927,40 @@ fn fewer_cheap_calls_do_not_make_a_service_look_slower() {
 /// of its own (a controller, a repository, three queries) of 1 ms each. From
 /// minute 10, with `slowed`, each request takes 200 ms longer outside them (a slow
 /// handler, a lock): the inner spans do not move.
+/// Ten minutes of a service's spans, one every 5 seconds, then `slow` spans ten
+/// times as long after minute 10 (a burst of traces, as Train Ticket's come).
+fn a_burst_of_slow_spans(slow: usize) -> Observations {
+    let mut obs = observations(Vec::new());
+    let ms = |i: usize, base: f64| base * 1000.0 * (1.0 + 0.05 * jitter(i));
+    for i in 0..120 {
+        let t = START + 5.0 * i as f64;
+        obs.spans
+            .push(span(&format!("b{i}"), "s", None, "search", t, ms(i, 10.0)));
+    }
+    for i in 0..slow {
+        let t = START + 600.0 + 10.0 * i as f64;
+        obs.spans
+            .push(span(&format!("i{i}"), "s", None, "search", t, ms(i, 100.0)));
+    }
+    obs
+}
+
+#[test]
+fn five_slow_spans_after_the_start_are_chance_and_twenty_a_slowdown() {
+    let five = spans_from_minute_10(&a_burst_of_slow_spans(5))["search"].clone();
+    let twenty = spans_from_minute_10(&a_burst_of_slow_spans(20))["search"].clone();
+    // Both medians rose ten times over ...
+    assert!(
+        five.duration > 2.0 && twenty.duration > 2.0,
+        "{five:?} {twenty:?}"
+    );
+    // ... but five spans moving alike have a chance of 1 in 32: no evidence.
+    assert_eq!(five.count_weight, 0.0);
+    assert_eq!(five.own_score(), 0.0);
+    assert_eq!(twenty.count_weight, 1.0);
+    assert!(twenty.own_score() > 2.0, "{twenty:?}");
+}
+
 fn a_slow_handler_among_inner_spans(slowed: bool) -> Observations {
     let mut obs = observations(Vec::new());
     let inner = [
@@ -980,7 +1019,7 @@ fn a_request_slowed_outside_a_service_s_inner_spans_shows_as_its_latency() {
             .iter()
             .find(|c| c.service == service)
             .and_then(|c| c.change.traces.clone())
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("{service} has no span change"))
     };
     // Its requests take x20 as long; over all six of its operations the median
     // would not move, as five did not.

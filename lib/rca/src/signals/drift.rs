@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::logs::LogLines;
 use crate::null::{self, Counts};
 use crate::observations::Observations;
+use crate::stats;
 
 /// How far the mix of what a service logs in the incident part drifted from what it
 /// normally logs, learnt minute by minute from every line before the incident part
@@ -47,14 +48,6 @@ pub(crate) const MIN_HISTORY_MINUTES: usize = 3;
 /// Smoothing of template shares, so a template at 0 % and one at 1 % are not
 /// infinitely apart.
 const SHARE_FLOOR: f64 = 0.02;
-
-/// Surprise (nats: minus the log of a chance) below which a template's count in the
-/// incident part is no drift at all: 1 in 100.
-const CHANCE_SURPRISE: f64 = 4.605_170_185_988_092;
-
-/// Surprise from which the count gives its drift in full: 1 in 10,000, about what a
-/// 1-in-100 chance becomes over the tens of templates a service writes.
-const FULL_SURPRISE: f64 = 9.210_340_371_976_184;
 
 /// Log drift per service: see [`LogDrift`]. `lines` are the range's lines grouped
 /// once ([`crate::signals::templates`]). With `with_null`, each drift is also
@@ -169,8 +162,7 @@ fn drift_of(history: &[&Counts], now: &Counts, with_counts: bool) -> Option<(f64
 }
 
 /// How much of a drift to `share` of `lines` lines counts, from how unlikely so
-/// many (or so few) lines of the template are by chance: 0 while the chance is above
-/// [`CHANCE_SURPRISE`]'s, 1 from [`FULL_SURPRISE`]'s, linear in the surprise between.
+/// many (or so few) lines of the template are by chance ([`stats::chance_weight`]).
 /// A share that rose is tested against the template's upper-quartile share, one that
 /// fell against its lower quartile (each at least [`SHARE_FLOOR`] from 0 and 1), so the drift of an
 /// incident part of a few lines (1 of 2 lines is a share of 50 %) counts only as far
@@ -187,7 +179,7 @@ fn count_weight(share: f64, median: f64, (low, high): (f64, f64), lines: usize) 
         return 0.0;
     }
     let surprise = lines as f64 * bernoulli_divergence(share, usual);
-    ((surprise - CHANCE_SURPRISE) / (FULL_SURPRISE - CHANCE_SURPRISE)).clamp(0.0, 1.0)
+    stats::chance_weight(surprise)
 }
 
 /// Kullback-Leibler divergence of a Bernoulli share `s` from a share `p` (nats).

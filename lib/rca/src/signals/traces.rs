@@ -8,7 +8,7 @@ use crate::observations::{Observations, Span};
 use crate::stats;
 
 /// What a service's spans show.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TraceChange {
     /// Log ratio of the median span duration, incident over baseline, operation by
     /// operation (the median over its operations that serve requests, or over all
@@ -38,6 +38,9 @@ pub struct TraceChange {
     pub busy: f64,
     /// Spans in the incident part.
     pub incident_spans: usize,
+    /// The share of its duration, self time and call mix that counts, from how many
+    /// spans show them ([`span_count_weight`]); 1 when not weighed.
+    pub count_weight: f64,
     /// Median duration in the baseline and incident parts, milliseconds.
     pub median_ms: (f64, f64),
 }
@@ -53,10 +56,11 @@ impl TraceChange {
     /// The evidence of its own spans and calls: all of [`Self::score`] but the
     /// network delay in front of it.
     pub fn own_score(&self) -> f64 {
-        self.duration.abs().min(2.0)
-            + self.self_time.clamp(0.0, 2.0)
+        self.count_weight
+            * (self.duration.abs().min(2.0)
+                + self.self_time.clamp(0.0, 2.0)
+                + 0.5 * self.call_mix.min(2.0))
             + 3.0 * self.error_rise.clamp(0.0, 1.0)
-            + 0.5 * self.call_mix.min(2.0)
             + self.busy.clamp(0.0, 3.0)
     }
 
@@ -397,11 +401,25 @@ impl SpanTree {
     }
 }
 
-/// Span changes per service; `tree` is [`SpanTree::new`] of `obs`.
+/// How much of a service's span duration, self time and call mix counts when `spans`
+/// spans of it fall in the incident part: a median of five spans, or five spans'
+/// calls, moves far by chance (Train Ticket's traces come in bursts, and a service
+/// with five spans after the start showed a duration x12 and a call mix x50 in
+/// ranges without a fault). All of them moving the same way has a chance of 2^-spans
+/// (a sign test), weighed by [`stats::chance_weight`]: none up to 6 spans, in full
+/// from 14.
+fn span_count_weight(spans: usize) -> f64 {
+    stats::chance_weight(spans as f64 * std::f64::consts::LN_2)
+}
+
+/// Span changes per service; `tree` is [`SpanTree::new`] of `obs`. With
+/// `with_counts`, each service's duration, self time and call mix are weighed by
+/// its span count in the incident part ([`span_count_weight`]).
 pub fn trace_changes(
     obs: &Observations,
     tree: &SpanTree,
     split: f64,
+    with_counts: bool,
 ) -> BTreeMap<String, TraceChange> {
     #[derive(Default)]
     struct Side {
@@ -508,6 +526,11 @@ pub fn trace_changes(
                 network: delays.network.get(&id).copied().unwrap_or(0.0),
                 busy: delays.busy.get(&id).copied().unwrap_or(0.0),
                 incident_spans: incident.durations.len(),
+                count_weight: if with_counts {
+                    span_count_weight(incident.durations.len())
+                } else {
+                    1.0
+                },
                 median_ms: (d0 / 1000.0, d1 / 1000.0),
             },
         );
