@@ -39,7 +39,8 @@ pub struct TraceChange {
     /// Spans in the incident part.
     pub incident_spans: usize,
     /// The share of its duration, self time and call mix that counts, from how many
-    /// spans show them ([`span_count_weight`]); 1 when not weighed.
+    /// spans show them (a sign test, `signals::traces::span_count_weight`); 1 when not
+    /// weighed.
     pub count_weight: f64,
     /// Median duration in the baseline and incident parts, milliseconds.
     pub median_ms: (f64, f64),
