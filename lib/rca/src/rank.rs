@@ -386,7 +386,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
     } = context;
     let metrics = signals::metric_changes(obs, &metric_options(context, split));
     let mut logs = signals::log_changes(obs, templates, split, settings.chronic_logs);
-    let traces = signals::trace_changes(obs, &context.spans, split, context.settings.span_counts);
+    let traces = signals::trace_changes(obs, &context.spans, split, settings.span_counts);
     let mentions = signals::mentions(obs, &mut logs);
     let drift = signals::log_drift(
         obs,

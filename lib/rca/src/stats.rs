@@ -1,4 +1,5 @@
-//! Robust statistics: median, MAD, and the strongest sustained shift of a series.
+//! Robust statistics: median, MAD, the strongest sustained shift of a series, and
+//! how much evidence a few counts can carry.
 //! Hand-written: a few lines each, and the crates that have them pull in far more.
 
 /// The median of `values` (0 for none). Reorders `values`.
@@ -16,11 +17,12 @@ pub fn median(values: &mut [f64]) -> f64 {
 }
 
 /// Surprise (nats: minus the log of a chance) below which evidence shown by a few
-/// lines or spans counts not at all: 1 in 100.
+/// lines or spans counts not at all: 1 in 100 (ln 100).
 const CHANCE_SURPRISE: f64 = 4.605_170_185_988_092;
 
 /// Surprise from which such evidence counts in full: 1 in 10,000, about what a
-/// 1-in-100 chance becomes over the tens of templates or operations of a service.
+/// 1-in-100 chance becomes over the tens of templates or operations of a service
+/// (ln 10,000).
 const FULL_SURPRISE: f64 = 9.210_340_371_976_184;
 
 /// How much of a piece of evidence counts given the surprise (nats) of the counts

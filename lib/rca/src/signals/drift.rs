@@ -164,9 +164,9 @@ fn drift_of(history: &[&Counts], now: &Counts, with_counts: bool) -> Option<(f64
 /// How much of a drift to `share` of `lines` lines counts, from how unlikely so
 /// many (or so few) lines of the template are by chance ([`stats::chance_weight`]).
 /// A share that rose is tested against the template's upper-quartile share, one that
-/// fell against its lower quartile (each at least [`SHARE_FLOOR`] from 0 and 1), so the drift of an
-/// incident part of a few lines (1 of 2 lines is a share of 50 %) counts only as far
-/// as the lines show it. The chance is the Chernoff bound `exp(-lines * KL(share ||
+/// fell against its lower quartile (each at least [`SHARE_FLOOR`] from 0 and 1), so
+/// the drift of an incident part of a few lines (1 of 2 lines is a share of 50 %)
+/// counts only as far as the lines show it. The chance is the Chernoff bound `exp(-lines * KL(share ||
 /// usual))` of a binomial count, written here because it is one line.
 fn count_weight(share: f64, median: f64, (low, high): (f64, f64), lines: usize) -> f64 {
     let usual = if share > median { high } else { low }.clamp(SHARE_FLOOR, 1.0 - SHARE_FLOOR);
