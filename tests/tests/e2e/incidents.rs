@@ -98,6 +98,16 @@ fn results_under(messages: &[Posted], card: &str) -> Vec<Posted> {
         .collect()
 }
 
+/// The cards of failure `f`'s alert groups (firing or resolved) in the thread of its
+/// incident card `card`.
+fn group_cards_in_thread(messages: &[Posted], card: &str, f: usize) -> usize {
+    messages
+        .iter()
+        .filter(|m| m.parent_id.as_deref() == Some(card))
+        .filter(|m| m.title().is_some_and(|t| t.contains(FAILURES[f].0)))
+        .count()
+}
+
 /// The fake Feishu, an empty Prometheus, the shared data folder, and the variables
 /// every function of a test reads.
 struct Peers {
@@ -186,6 +196,22 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
         })
         .await;
     assert!(closed, "every incident card says resolved");
+    // The card is updated as each resolution is registered, and the resolution's own
+    // card is posted in the thread beside it: wait for the threads as well.
+    let threads_complete = fake
+        .api
+        .wait_until(wait, |m| {
+            (0..3).all(|f| {
+                incident_card(m, f).first().is_some_and(|c| {
+                    group_cards_in_thread(m, &c.message_id, f) >= (GROUPS - 1) + GROUPS
+                })
+            })
+        })
+        .await;
+    assert!(
+        threads_complete,
+        "every other firing group and every resolution reach the threads"
+    );
 
     let messages = fake.api.messages();
     let top: Vec<_> = messages
@@ -212,12 +238,8 @@ async fn storm(fake: &FakeFeishu, webhook: &str, api: &str) {
             thread.iter().all(|m| !m.text().contains("<at")),
             "{prefix}: nobody is mentioned again"
         );
-        let group_cards = thread
-            .iter()
-            .filter(|m| m.title().is_some_and(|t| t.contains(prefix)))
-            .count();
         assert_eq!(
-            group_cards,
+            group_cards_in_thread(&messages, &card.message_id, f),
             (GROUPS - 1) + GROUPS,
             "{prefix}: every other firing group and every resolution, once, in the thread"
         );
