@@ -27,6 +27,16 @@ fn spans_from_minute_10(obs: &Observations) -> BTreeMap<String, crate::TraceChan
     )
 }
 
+/// What every service's logs show with the incident part from minute 10, with or
+/// without the empirical nulls of their log history.
+fn logs_from_minute_10(
+    obs: &Observations,
+    with_null: bool,
+) -> BTreeMap<String, crate::signals::LogChange> {
+    let templates = crate::signals::templates(obs);
+    crate::signals::log_changes(obs, &templates, START + 600.0, with_null)
+}
+
 /// A span of `trace` named `id` under `parent`, of `service`'s operation `call`,
 /// that never failed.
 fn span(trace: &str, id: &str, parent: Option<&str>, service: &str, start: f64, us: f64) -> Span {
@@ -923,10 +933,6 @@ fn fewer_cheap_calls_do_not_make_a_service_look_slower() {
     assert!(traces.median_ms.1 > 2.0 * traces.median_ms.0, "{traces:?}");
 }
 
-/// `front` calls `orders`, whose request span (`GET /order`) holds five inner spans
-/// of its own (a controller, a repository, three queries) of 1 ms each. From
-/// minute 10, with `slowed`, each request takes 200 ms longer outside them (a slow
-/// handler, a lock): the inner spans do not move.
 /// Ten minutes of a service's spans, one every 5 seconds, then `slow` spans ten
 /// times as long after minute 10 (a burst of traces, as Train Ticket's come).
 fn a_burst_of_slow_spans(slow: usize) -> Observations {
@@ -961,6 +967,10 @@ fn five_slow_spans_after_the_start_are_chance_and_twenty_a_slowdown() {
     assert!(twenty.own_score() > 2.0, "{twenty:?}");
 }
 
+/// `front` calls `orders`, whose request span (`GET /order`) holds five inner spans
+/// of its own (a controller, a repository, three queries) of 1 ms each. From
+/// minute 10, with `slowed`, each request takes 200 ms longer outside them (a slow
+/// handler, a lock): the inner spans do not move.
 fn a_slow_handler_among_inner_spans(slowed: bool) -> Observations {
     let mut obs = observations(Vec::new());
     let inner = [
@@ -1139,8 +1149,7 @@ fn warnings_that_rise_with_the_traffic_are_not_a_surge() {
             .collect()
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let templates = super::signals::templates(&obs);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
+    let logs = logs_from_minute_10(&obs, true);
     let search = &logs["search"];
     assert!(search.surge < 0.5, "{search:?}");
     assert!(search.mix_shift < 0.1, "{search:?}");
@@ -1179,9 +1188,10 @@ fn warnings_that_rise_as_far_every_quarter_hour_are_a_chronic_suspect() {
             format!("INFO {service} {i} answered")
         }
     });
-    let templates = super::signals::templates(&obs);
-    let plain = super::signals::log_changes(&obs, &templates, START + 600.0, false);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
+    let (plain, logs) = (
+        logs_from_minute_10(&obs, false),
+        logs_from_minute_10(&obs, true),
+    );
     let (batch, orders) = (&logs["batch"], &logs["orders"]);
     // Against the range's quiet baseline both rose alike.
     assert!(batch.surge > 10.0, "{batch:?}");
@@ -1204,9 +1214,10 @@ fn a_log_mix_that_swings_as_far_every_quarter_hour_is_a_chronic_suspect() {
             format!("INFO {service} {i} cache hit")
         }
     });
-    let templates = super::signals::templates(&obs);
-    let plain = super::signals::log_changes(&obs, &templates, START + 600.0, false);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
+    let (plain, logs) = (
+        logs_from_minute_10(&obs, false),
+        logs_from_minute_10(&obs, true),
+    );
     let (batch, orders) = (&logs["batch"], &logs["orders"]);
     assert!(batch.mix_shift > 0.5, "{batch:?}");
     assert!((plain["batch"].score() - plain["orders"].score()).abs() < 0.1);
@@ -1235,8 +1246,7 @@ fn logs_that_begin_after_the_incident_start_are_not_a_surge() {
         }));
     }
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let templates = super::signals::templates(&obs);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
+    let logs = logs_from_minute_10(&obs, true);
     assert!(logs.is_empty(), "{logs:?}");
 }
 
@@ -1266,8 +1276,7 @@ fn errors_a_recurring_fault_wrote_earlier_still_surge() {
             .collect()
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let templates = super::signals::templates(&obs);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
+    let logs = logs_from_minute_10(&obs, true);
     let (contacts, orders) = (&logs["contacts"], &logs["orders"]);
     assert!(contacts.surge > 3.0, "{contacts:?}");
     assert!(
@@ -1300,8 +1309,7 @@ fn a_few_lines_of_the_same_templates_are_not_a_changed_mix() {
             .collect()
     }));
     obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let templates = super::signals::templates(&obs);
-    let logs = super::signals::log_changes(&obs, &templates, START + 600.0, true);
+    let logs = logs_from_minute_10(&obs, true);
     let search = logs.get("search").map_or(0.0, |l| l.mix_shift);
     assert!(search < 0.1, "chance alone: {search}");
     assert!(logs["cart"].mix_shift > 1.0, "{:?}", logs["cart"]);
