@@ -83,6 +83,9 @@ pub struct LogLines {
     pub templates: Vec<String>,
     /// Per line of [`Observations::logs`], its template id.
     pub template_of: Vec<u32>,
+    /// Per template id, the severity of its first line (a template keeps its line's
+    /// level word).
+    pub severity: Vec<Severity>,
     /// Each service that logged, by name, with the indices of its lines in
     /// [`Observations::logs`] (in their order).
     pub by_service: Vec<(String, Vec<usize>)>,
@@ -100,13 +103,17 @@ impl LogLines {
 /// [`crate::invariants::broken`].
 pub fn templates(obs: &Observations) -> LogLines {
     let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut first_severity: Vec<Severity> = Vec::new();
     let mut template_of: Vec<u32> = obs
         .logs
         .iter()
         .map(|l| {
             let t = template::template(&l.line);
             let next = ids.len() as u32;
-            *ids.entry(t).or_insert(next)
+            *ids.entry(t).or_insert_with(|| {
+                first_severity.push(logline::severity(&l.line));
+                next
+            })
         })
         .collect();
     let mut texts: Vec<(String, u32)> = ids.into_iter().collect();
@@ -118,6 +125,10 @@ pub fn templates(obs: &Observations) -> LogLines {
     for t in &mut template_of {
         *t = sorted_id[*t as usize];
     }
+    let mut severity = vec![Severity::Info; texts.len()];
+    for (id, s) in first_severity.into_iter().enumerate() {
+        severity[sorted_id[id] as usize] = s;
+    }
     let mut by_service: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, l) in obs.logs.iter().enumerate() {
         by_service.entry(l.service.as_str()).or_default().push(i);
@@ -125,6 +136,7 @@ pub fn templates(obs: &Observations) -> LogLines {
     LogLines {
         templates: texts.into_iter().map(|(t, _)| t).collect(),
         template_of,
+        severity,
         by_service: by_service
             .into_iter()
             .map(|(s, lines)| (s.to_string(), lines))
@@ -200,7 +212,7 @@ pub fn log_changes(
             let t = lines.template_of[i];
             let entry = sides[k]
                 .entry(t)
-                .or_insert_with(|| (0, logline::severity(&l.line), l.line.as_str()));
+                .or_insert_with(|| (0, lines.severity[t as usize], l.line.as_str()));
             entry.0 += 1;
             if k == 0 && entry.1 != Severity::Info {
                 *error_minutes
@@ -283,12 +295,10 @@ fn ordinary_shares(
     indices: &[usize],
     split: f64,
 ) -> (Option<f64>, Option<f64>) {
-    let mut seen = HashSet::new();
     let errors: HashSet<u32> = indices
         .iter()
-        .filter(|&&i| seen.insert(lines.template_of[i]))
-        .filter(|&&i| logline::severity(&obs.logs[i].line) != Severity::Info)
         .map(|&i| lines.template_of[i])
+        .filter(|&t| lines.severity[t as usize] != Severity::Info)
         .collect();
     let (minutes, incident) = null::around(
         indices
