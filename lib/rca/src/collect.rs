@@ -45,7 +45,7 @@ impl Default for Limits {
         Self {
             concurrency: 16,
             // 20 cost Train Ticket (46 services) 2.7 s a case against local backends;
-            // 10 keep it under 2 s at about the same accuracy (docs/evaluation.md).
+            // 10 keep it under 2 s at about the same accuracy (docs/evaluation-history.md).
             traces_per_service: 10,
             history: Duration::from_secs(3600),
             // Six hours at 5 minutes: 72 points a series, dozens of ordinary

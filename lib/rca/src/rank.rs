@@ -68,7 +68,8 @@ const TRAFFIC_INVARIANT_WEIGHT: f64 = 2.0;
 /// healthy minutes in the incident part, too late puts the fault's first minute in
 /// the baseline. Averaging the scores over the guess and half a minute either side
 /// costs one case of 52 on the dev datasets' own ranges (whose guess is exact) and
-/// wins 4 to 5 where the fault sits elsewhere in the range (docs/evaluation.md).
+/// wins 4 to 5 where the fault sits elsewhere in the range (docs/evaluation-history.md,
+/// "Ranges cut elsewhere").
 const START_UNCERTAINTY_SECONDS: f64 = 30.0;
 
 /// Ranks every service in `obs` with the default [`Settings`].

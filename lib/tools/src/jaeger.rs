@@ -184,7 +184,7 @@ impl Client {
     /// missing data), and `errors` without data become [`Error::Backend`]. The data
     /// is read straight into `T`, not through a `serde_json::Value` tree first: with
     /// the Loki and Prometheus answers read the same way, that took a third off each
-    /// Train Ticket case of `aegis eval` (docs/evaluation.md, Speed).
+    /// Train Ticket case of `aegis eval` (docs/evaluation-history.md, Speed).
     async fn call<T: DeserializeOwned>(
         &self,
         segments: &[&str],
