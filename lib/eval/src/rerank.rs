@@ -388,8 +388,8 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
         }
         if let Some(i) = &ch.invariant {
             out.push_str(&format!(
-                "      invariant z {:.2} over {} minutes, ordinary {:?}\n",
-                i.z, i.minutes, i.ordinary
+                "      invariant z {:.2} over {} minutes (weight {:.2}), ordinary {:?}\n",
+                i.z, i.minutes, i.count_weight, i.ordinary
             ));
         }
         if let Some(t) = &ch.traces {

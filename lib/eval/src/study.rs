@@ -175,6 +175,13 @@ pub fn variants() -> Vec<Variant> {
             },
         ),
         (
+            "log invariants held in any number of minutes (no chance test)",
+            Settings {
+                invariant_minutes: false,
+                ..default
+            },
+        ),
+        (
             "no logs",
             Settings {
                 logs: false,

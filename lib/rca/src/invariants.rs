@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::null::{self, Counts};
 use super::observations::Observations;
 use super::signals::LogLines;
+use super::stats;
 use super::window::GUARD_SECONDS;
 
 /// Lines a template needs over the history to be part of an invariant.
@@ -62,13 +63,27 @@ pub struct BrokenInvariant {
     /// far (`crate::null`): a service whose paired lines often part is a chronic
     /// suspect. `None` with too little history to tell.
     pub ordinary: Option<f64>,
+    /// The share of the break that counts, from how many minutes held the ratio
+    /// ([`minutes_weight`]); 1 when not weighed ([`crate::Settings::invariant_minutes`]).
+    pub count_weight: f64,
 }
 
 impl BrokenInvariant {
-    /// Its weight as evidence, less the share of ordinary windows that broke as far.
+    /// Its weight as evidence, as far as the minutes that held the ratio make it an
+    /// invariant, less the share of ordinary windows that broke as far.
     pub fn score(&self) -> f64 {
-        (self.z / 2.0).min(2.0) * (1.0 - self.ordinary.unwrap_or(0.0))
+        self.count_weight * (self.z / 2.0).min(2.0) * (1.0 - self.ordinary.unwrap_or(0.0))
     }
+}
+
+/// How much a break of a ratio that held in `minutes` minutes counts: two templates
+/// of a few lines a minute fall within a line of a whole ratio in a minute about as
+/// often as not, so a ratio that held in three or four minutes is no invariant
+/// (Train Ticket's afternoon ranges, which kept a few minutes of logs, had such
+/// pairs break at z 2-5 across services at once). All `minutes` holding has a chance
+/// of 2^-minutes ([`stats::sign_test_weight`]): none up to 6 minutes, in full from 14.
+fn minutes_weight(minutes: usize) -> f64 {
+    stats::sign_test_weight(minutes)
 }
 
 /// Per service, the invariant of its logs that the part from `split` on breaks most:
@@ -134,6 +149,7 @@ pub fn broken(
                     ratio: b.ratio,
                     minutes: b.minutes,
                     ordinary,
+                    count_weight: minutes_weight(b.minutes),
                 },
             );
         }

@@ -74,6 +74,10 @@ pub struct Settings {
     /// span count in the incident part can show a change (`signals::traces`): the
     /// median of five spans moves far by chance.
     pub span_counts: bool,
+    /// A broken log invariant counts only as far as the minutes that held its ratio
+    /// make it one (`invariants`): two templates fall near a whole ratio in a few
+    /// minutes by chance.
+    pub invariant_minutes: bool,
     /// A score lead of this share of the top score (of half a clear departure at
     /// least) is a factor e in odds.
     pub temperature: f64,
@@ -115,6 +119,7 @@ impl Default for Settings {
             chronic_logs: true,
             drift_counts: true,
             span_counts: true,
+            invariant_minutes: true,
             temperature: 0.15,
             unknown_score: 0.05,
         }

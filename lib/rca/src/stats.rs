@@ -27,10 +27,17 @@ const FULL_SURPRISE: f64 = 9.210_340_371_976_184;
 
 /// How much of a piece of evidence counts given the surprise (nats) of the counts
 /// that show it: 0 while their chance is above 1 in 100, 1 from 1 in 10,000, linear
-/// in the surprise between. The log drift ([`crate::Settings::drift_counts`]) and
-/// the span evidence ([`crate::Settings::span_counts`]) are weighed by it.
+/// in the surprise between. The log drift ([`crate::Settings::drift_counts`]), the
+/// span evidence ([`crate::Settings::span_counts`]) and the broken log invariants
+/// ([`crate::Settings::invariant_minutes`]) are weighed by it.
 pub fn chance_weight(surprise: f64) -> f64 {
     ((surprise - CHANCE_SURPRISE) / (FULL_SURPRISE - CHANCE_SURPRISE)).clamp(0.0, 1.0)
+}
+
+/// [`chance_weight`] of `n` observations that all agree when each would as often
+/// not by chance alone (a sign test: a chance of 2^-n): none up to 6, in full from 14.
+pub fn sign_test_weight(n: usize) -> f64 {
+    chance_weight(n as f64 * std::f64::consts::LN_2)
 }
 
 /// Median absolute deviation from `center`.

@@ -1113,13 +1113,36 @@ fn a_changed_mix_of_operations_is_not_a_changed_call_mix_and_a_call_stopped_is()
 /// `lines(minute)` for each minute of the range, spread over the minute, as
 /// `service`'s logs.
 fn log_lines(service: &str, lines: impl Fn(usize) -> Vec<String>) -> Vec<LogLine> {
-    (0..MINUTES)
+    minutes_of_logs(service, START, MINUTES, lines)
+}
+
+/// `minutes` minutes of `service`'s logs in the hour before the range, ending where
+/// the range begins: minute `k` of them as `lines(k % 10)` writes a minute of the
+/// range's baseline.
+fn log_history(
+    service: &str,
+    minutes: usize,
+    lines: impl Fn(usize) -> Vec<String>,
+) -> Vec<LogLine> {
+    minutes_of_logs(service, START - 60.0 * minutes as f64, minutes, |k| {
+        lines(k % 10)
+    })
+}
+
+/// `lines(k)` for each of `minutes` minutes from `from`, spread over the minute.
+fn minutes_of_logs(
+    service: &str,
+    from: f64,
+    minutes: usize,
+    lines: impl Fn(usize) -> Vec<String>,
+) -> Vec<LogLine> {
+    (0..minutes)
         .flat_map(|m| {
             let lines = lines(m);
             let step = 60.0 / lines.len().max(1) as f64;
             lines.into_iter().enumerate().map(move |(i, line)| LogLine {
                 service: service.into(),
-                time: START + 60.0 * m as f64 + step * i as f64,
+                time: from + 60.0 * m as f64 + step * i as f64,
                 line,
             })
         })
@@ -1336,20 +1359,25 @@ fn stops_half_way(
     lines
 }
 
+/// travel's minute `m`: "distance" and "tickets" once per query, and from minute 10
+/// every other query returns before "tickets" ([`stops_half_way`]).
+fn travel_queries(m: usize) -> Vec<String> {
+    let texts = [
+        "calculate distance",
+        "rest tickets counted",
+        "user logged in",
+    ];
+    stops_half_way(m, texts, |q, text| format!("INFO query {q} {text}"))
+}
+
 #[test]
 fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
-    // travel writes "distance" and "tickets" once per query, and from minute 10 every
-    // other query returns before "tickets". search quadruples its traffic at minute
-    // 10 with its own pair intact.
+    // travel's queries stop half way from minute 10, its pair held for the 20
+    // minutes of history and the range's baseline. search quadruples its traffic at
+    // minute 10 with its own pair intact.
     let mut obs = observations(Vec::new());
-    obs.logs.extend(log_lines("travel", |m| {
-        let texts = [
-            "calculate distance",
-            "rest tickets counted",
-            "user logged in",
-        ];
-        stops_half_way(m, texts, |q, text| format!("INFO query {q} {text}"))
-    }));
+    obs.logs.extend(log_history("travel", 20, travel_queries));
+    obs.logs.extend(log_lines("travel", travel_queries));
     obs.logs.extend(log_lines("search", |m| {
         let n = if m >= 10 { 40 } else { 10 };
         (0..n)
@@ -1388,6 +1416,49 @@ fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
         "{:?}",
         travel.key_indicators
     );
+}
+
+#[test]
+fn a_ratio_that_held_in_a_few_minutes_is_no_invariant() {
+    // The same queries stopping half way, but travel's pair was written only from
+    // minute 5: its ratio held in four minutes of the baseline (the minute before the
+    // start is left out), as two templates of a few lines a minute may by chance.
+    let invariant = |history: usize, settings: &super::Settings| {
+        let mut obs = observations(Vec::new());
+        obs.logs
+            .extend(log_history("travel", history, travel_queries));
+        obs.logs.extend(log_lines("travel", |m| {
+            let queries = travel_queries(m);
+            if m < 5 {
+                queries
+                    .into_iter()
+                    .filter(|l| l.contains("logged in"))
+                    .collect()
+            } else {
+                queries
+            }
+        }));
+        obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let ranking = super::rank_with(&obs, settings);
+        ranking.candidates[0]
+            .change
+            .invariant
+            .clone()
+            .expect("a broken invariant")
+    };
+    let default = super::Settings::default();
+    let short = invariant(0, &default);
+    assert_eq!(short.minutes, 4, "{short:?}");
+    assert!(short.z > 2.0, "{short:?}");
+    assert_eq!(short.score(), 0.0, "{short:?}");
+    // Not weighed, the same break counts as a clear one.
+    let unweighed = invariant(0, &without(|s| s.invariant_minutes = false));
+    assert!(unweighed.score() > 1.0, "{unweighed:?}");
+    // Held for 20 more minutes of history, it is an invariant, and its break counts.
+    let long = invariant(20, &default);
+    assert!(long.minutes >= 14, "{long:?}");
+    assert_eq!(long.count_weight, 1.0, "{long:?}");
+    assert!(long.score() > 1.0, "{long:?}");
 }
 
 #[test]

@@ -407,10 +407,9 @@ impl SpanTree {
 /// calls, moves far by chance (Train Ticket's traces come in bursts, and a service
 /// with five spans after the start showed a duration x12 and a call mix x50 in
 /// ranges without a fault). All of them moving the same way has a chance of 2^-spans
-/// (a sign test), weighed by [`stats::chance_weight`]: none up to 6 spans, in full
-/// from 14.
+/// (a sign test, [`stats::sign_test_weight`]): none up to 6 spans, in full from 14.
 fn span_count_weight(spans: usize) -> f64 {
-    stats::chance_weight(spans as f64 * std::f64::consts::LN_2)
+    stats::sign_test_weight(spans)
 }
 
 /// Span changes per service; `tree` is [`SpanTree::new`] of `obs`. With
