@@ -63,8 +63,14 @@ pub struct BrokenInvariant {
     /// far (`crate::null`): a service whose paired lines often part is a chronic
     /// suspect. `None` with too little history to tell.
     pub ordinary: Option<f64>,
-    /// The share of the break that counts, from how many minutes held the ratio
-    /// ([`minutes_weight`]); 1 when not weighed ([`crate::Settings::invariant_minutes`]).
+    /// The share of the break that counts, from how many minutes held the ratio: two
+    /// templates of a few lines a minute fall within a line of a whole ratio in a
+    /// minute about as often as not, so a ratio that held in three or four minutes is
+    /// no invariant (Train Ticket's afternoon ranges, which kept a few minutes of
+    /// logs, had such pairs break at z 2-5 across services at once). All of them
+    /// holding has a chance of 2^-minutes ([`stats::sign_test_weight`]): none up to 6
+    /// minutes, in full from 14. 1 when not weighed
+    /// ([`crate::Settings::invariant_minutes`]).
     pub count_weight: f64,
 }
 
@@ -76,26 +82,19 @@ impl BrokenInvariant {
     }
 }
 
-/// How much a break of a ratio that held in `minutes` minutes counts: two templates
-/// of a few lines a minute fall within a line of a whole ratio in a minute about as
-/// often as not, so a ratio that held in three or four minutes is no invariant
-/// (Train Ticket's afternoon ranges, which kept a few minutes of logs, had such
-/// pairs break at z 2-5 across services at once). All `minutes` holding has a chance
-/// of 2^-minutes ([`stats::sign_test_weight`]): none up to 6 minutes, in full from 14.
-fn minutes_weight(minutes: usize) -> f64 {
-    stats::sign_test_weight(minutes)
-}
-
 /// Per service, the invariant of its logs that the part from `split` on breaks most:
 /// pairs of templates learnt from the minutes before the split (less the minute just
 /// before it, as for [`crate::signals::log_changes`]). `lines` are the range's lines
 /// grouped once ([`crate::signals::templates`]). With `with_null`, each break is also
-/// weighed against the service's own ordinary windows ([`BrokenInvariant::ordinary`]).
+/// weighed against the service's own ordinary windows ([`BrokenInvariant::ordinary`]);
+/// with `with_minutes`, by the minutes that held its ratio
+/// ([`BrokenInvariant::count_weight`]).
 pub fn broken(
     obs: &Observations,
     lines: &LogLines,
     split: f64,
     with_null: bool,
+    with_minutes: bool,
 ) -> BTreeMap<String, BrokenInvariant> {
     let mut out = BTreeMap::new();
     for (service, indices) in &lines.by_service {
@@ -149,7 +148,11 @@ pub fn broken(
                     ratio: b.ratio,
                     minutes: b.minutes,
                     ordinary,
-                    count_weight: minutes_weight(b.minutes),
+                    count_weight: if with_minutes {
+                        stats::sign_test_weight(b.minutes)
+                    } else {
+                        1.0
+                    },
                 },
             );
         }

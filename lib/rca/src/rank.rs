@@ -396,12 +396,13 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         settings.chronic_logs,
         settings.drift_counts,
     );
-    let mut invariants = invariants::broken(obs, templates, split, settings.chronic_logs);
-    if !settings.invariant_minutes {
-        for i in invariants.values_mut() {
-            i.count_weight = 1.0;
-        }
-    }
+    let invariants = invariants::broken(
+        obs,
+        templates,
+        split,
+        settings.chronic_logs,
+        settings.invariant_minutes,
+    );
     let traffic = if settings.traffic_invariants {
         rates.broken(split)
     } else {

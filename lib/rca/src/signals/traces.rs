@@ -39,8 +39,12 @@ pub struct TraceChange {
     /// Spans in the incident part.
     pub incident_spans: usize,
     /// The share of its duration, self time and call mix that counts, from how many
-    /// spans show them (a sign test, `signals::traces::span_count_weight`); 1 when not
-    /// weighed.
+    /// spans show them: a median of five spans, or five spans' calls, moves far by
+    /// chance (Train Ticket's traces come in bursts, and a service with five spans
+    /// after the start showed a duration x12 and a call mix x50 in ranges without a
+    /// fault). All of them moving the same way has a chance of 2^-spans
+    /// ([`stats::sign_test_weight`]): none up to 6 spans, in full from 14. 1 when not
+    /// weighed ([`crate::Settings::span_counts`]).
     pub count_weight: f64,
     /// Median duration in the baseline and incident parts, milliseconds.
     pub median_ms: (f64, f64),
@@ -402,19 +406,9 @@ impl SpanTree {
     }
 }
 
-/// How much of a service's span duration, self time and call mix counts when `spans`
-/// spans of it fall in the incident part: a median of five spans, or five spans'
-/// calls, moves far by chance (Train Ticket's traces come in bursts, and a service
-/// with five spans after the start showed a duration x12 and a call mix x50 in
-/// ranges without a fault). All of them moving the same way has a chance of 2^-spans
-/// (a sign test, [`stats::sign_test_weight`]): none up to 6 spans, in full from 14.
-fn span_count_weight(spans: usize) -> f64 {
-    stats::sign_test_weight(spans)
-}
-
 /// Span changes per service; `tree` is [`SpanTree::new`] of `obs`. With
 /// `with_counts`, each service's duration, self time and call mix are weighed by
-/// its span count in the incident part ([`span_count_weight`]).
+/// its span count in the incident part ([`TraceChange::count_weight`]).
 pub fn trace_changes(
     obs: &Observations,
     tree: &SpanTree,
@@ -527,7 +521,7 @@ pub fn trace_changes(
                 busy: delays.busy.get(&id).copied().unwrap_or(0.0),
                 incident_spans: incident.durations.len(),
                 count_weight: if with_counts {
-                    span_count_weight(incident.durations.len())
+                    stats::sign_test_weight(incident.durations.len())
                 } else {
                     1.0
                 },
