@@ -342,7 +342,7 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
     for c in ranking.candidates.iter().take(4).chain(truth) {
         let ch = &c.change;
         out.push_str(&format!(
-            "   {:<28} {:.2} p={:.2} m={:.2} l={:.2} mix={:.2} t={:.2} n={:.2} d={:.2} i={:.2} f={:.2} by={:?} echo={:?}\n",
+            "   {:<28} {:.2} p={:.2} m={:.2} l={:.2} mix={:.2} t={:.2} mention={:.2} d={:.2} i={:.2} traffic={:.2} by={:?} echo={:?}\n",
             c.service,
             c.score,
             c.probability,
@@ -366,6 +366,12 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
                 (m.shift.onset - fault_start) / 60.0,
                 m.score(),
                 m.ordinary
+            ));
+        }
+        if let Some(m) = ch.mentions.as_ref() {
+            out.push_str(&format!(
+                "      mentions: surge {:.2} by {:?}\n",
+                m.surge, m.by
             ));
         }
         if let Some(l) = ch.logs.as_ref().filter(|l| l.surge > 0.0) {

@@ -388,7 +388,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
     let metrics = signals::metric_changes(obs, &metric_options(context, split));
     let mut logs = signals::log_changes(obs, templates, split, settings.chronic_logs);
     let traces = signals::trace_changes(obs, &context.spans, split, settings.span_counts);
-    let mentions = signals::mentions(obs, &mut logs);
+    let mentions = signals::mentions(obs, templates, split, &mut logs);
     let drift = signals::log_drift(
         obs,
         templates,
@@ -651,6 +651,9 @@ fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
     } else {
         0.0
     };
+    // The share of its rising errors that name another service is that service's
+    // evidence (its mentions), not its own: "No instances available for X" says
+    // which callee failed.
     let blames = c
         .logs
         .as_ref()
@@ -659,7 +662,7 @@ fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
     let logged = LOG_WEIGHT * c.logs.as_ref().map_or(0.0, |l| l.score())
         + DRIFT_WEIGHT * c.drift.as_ref().map_or(0.0, |d| d.score());
     settings.metric_weight * metrics
-        + (1.0 - settings.callee_discount * blames) * logged
+        + (1.0 - blames) * logged
         + TRACE_WEIGHT * c.traces.as_ref().map_or(0.0, |t| t.own_score())
         + settings.network_weight * network
         + MENTION_WEIGHT * c.mentions.as_ref().map_or(0.0, |m| m.score())

@@ -669,7 +669,8 @@ fn a_service_reporting_another_as_unavailable_is_its_victim() {
     assert_eq!(alone.explained_by, None, "{alone:#?}");
 
     // The same errors naming the service they could not reach: its log evidence
-    // counts at half, and the service whose own code path changed leads.
+    // is the named service's, not its own, and the service whose own code path
+    // changed leads.
     let named = rank(&code_path_and_gateway_errors(|k| {
         format!("ERROR request {k} failed: No instances available for payments")
     }));
@@ -687,7 +688,7 @@ fn a_service_reporting_another_as_unavailable_is_its_victim() {
 }
 
 #[test]
-fn the_report_cites_a_changed_log_mix_and_a_victim_with_their_queries() {
+fn the_report_cites_a_changed_log_mix_and_errors_naming_a_callee_with_their_queries() {
     let input = input();
     let mut obs = code_path_and_gateway_errors(|k| {
         format!("ERROR request {k} failed: No instances available for payments")
@@ -729,11 +730,52 @@ fn the_report_cites_a_changed_log_mix_and_a_victim_with_their_queries() {
         "{}",
         drift.summary
     );
+    // The victim's errors, all naming payments, are cited on payments with a query
+    // for them, and the victim is no candidate of its own.
+    let payments = r
+        .ranked_root_causes
+        .iter()
+        .find(|c| c.service == "payments")
+        .expect("the service the errors name");
+    let named = &payments.evidence[0];
+    assert!(named.summary.contains("gateway"), "{}", named.summary);
+    assert!(
+        named.query.starts_with("{app=~\"gateway\"} |~"),
+        "{}",
+        named.query
+    );
+    assert!(
+        r.ranked_root_causes.iter().all(|c| c.service != "gateway"),
+        "{:#?}",
+        r.ranked_root_causes
+    );
+}
+
+#[test]
+fn a_victim_whose_errors_half_name_a_callee_keeps_half_and_says_so() {
+    // Half of the gateway's new errors name payments, half name nothing.
+    let obs = code_path_and_gateway_errors(|k| {
+        if k % 4 == 1 {
+            format!("ERROR request {k} failed: No instances available for payments")
+        } else {
+            format!("ERROR request {k} failed: upstream unavailable")
+        }
+    });
+    let ranked = rank(&obs);
+    let gateway = ranked
+        .candidates
+        .iter()
+        .find(|c| c.service == "gateway")
+        .unwrap();
+    let blame = gateway.change.logs.as_ref().unwrap().blame.clone().unwrap();
+    assert!((blame.share - 0.5).abs() < 0.01, "{blame:?}");
+    assert_eq!(gateway.explained_by.as_deref(), Some("payments"));
+    let r = report(&input(), &obs);
     let gateway = r
         .ranked_root_causes
         .iter()
         .find(|c| c.service == "gateway")
-        .unwrap();
+        .expect("half its errors are its own");
     assert!(
         gateway.description.contains("Its new errors name payments"),
         "{}",
@@ -1247,6 +1289,76 @@ fn a_log_mix_that_swings_as_far_every_quarter_hour_is_a_chronic_suspect() {
     assert_eq!(batch.mix_ordinary, Some(3.0 / 14.0), "{batch:?}");
     assert_eq!(orders.mix_ordinary, Some(0.0), "{orders:?}");
     assert!(batch.score() < orders.score() - 0.1, "{batch:?} {orders:?}");
+}
+
+#[test]
+fn a_template_naming_several_callees_credits_each_by_its_lines() {
+    // The gateway's new errors are one template (cut before the callee's name): 7
+    // of its 10 error lines a minute name payments, 3 name ledger, the first of
+    // them ledger.
+    let obs = code_path_and_gateway_errors(|k| {
+        let callee = if k % 8 == 1 { "ledger" } else { "payments" };
+        format!(
+            "ERROR request {k} failed: java.lang.IllegalStateException thrown by the \
+             load balancer of the client of the service it calls, which lists no \
+             instance able to serve it: No instances available for {callee}"
+        )
+    });
+    let templates = crate::signals::templates(&obs);
+    let distinct: std::collections::BTreeSet<u32> = obs
+        .logs
+        .iter()
+        .zip(&templates.template_of)
+        .filter(|(l, _)| l.line.contains("No instances"))
+        .map(|(_, t)| *t)
+        .collect();
+    assert_eq!(distinct.len(), 1, "one template for both callees");
+    let mut obs = obs;
+    obs.logs.push(LogLine {
+        service: "ledger".into(),
+        time: START,
+        line: "INFO ledger up".into(),
+    });
+    let templates = crate::signals::templates(&obs);
+    let mut logs = crate::signals::log_changes(&obs, &templates, START + 600.0, false);
+    let mentions = crate::signals::mentions(&obs, &templates, START + 600.0, &mut logs);
+    let (payments, ledger) = (&mentions["payments"], &mentions["ledger"]);
+    assert!(
+        (3.0 * payments.surge - 7.0 * ledger.surge).abs() < 1e-9,
+        "{payments:?} {ledger:?}"
+    );
+    assert!(payments.example.ends_with("payments"), "{payments:?}");
+    let blame = logs["gateway"].blame.clone().unwrap();
+    assert_eq!((blame.service.as_str(), blame.share), ("payments", 1.0));
+}
+
+#[test]
+fn errors_back_at_their_usual_rate_after_a_quiet_baseline_are_ordinary() {
+    // orders writes 2 errors of 10 lines a minute all through its hour of history;
+    // the range's baseline is a quiet spell without them, and the incident part is
+    // back at the usual rate: a rise over the baseline, none over the history.
+    let mut obs = observations(Vec::new());
+    let minute = |errors: bool| {
+        (0..10)
+            .map(|i| match i {
+                0 | 1 if errors => format!("ERROR order {i} failed: store timeout"),
+                _ => format!("INFO order {i} placed"),
+            })
+            .collect::<Vec<_>>()
+    };
+    obs.logs.extend(log_history("orders", 60, |_| minute(true)));
+    obs.logs.extend(log_lines("orders", |m| minute(m >= 10)));
+    obs.logs.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let (plain, weighed) = (
+        logs_from_minute_10(&obs, false),
+        logs_from_minute_10(&obs, true),
+    );
+    let orders = &weighed["orders"];
+    assert!(plain["orders"].surge > 1.0, "{:?}", plain["orders"]);
+    // Every ordinary window rose as far (none at all), less the one forgiven.
+    let ordinary = orders.ordinary.expect("an hour of history");
+    assert!(ordinary > 0.9, "{orders:?}");
+    assert!(orders.score() < 0.1 * plain["orders"].score(), "{orders:?}");
 }
 
 #[test]

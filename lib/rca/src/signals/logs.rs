@@ -31,8 +31,8 @@ pub struct LogChange {
     pub baseline_errors: usize,
     /// The templates that rose most: (template, count in the incident part, a line).
     pub top: Vec<(String, usize, String)>,
-    /// Every template that rose: (its rise, a line).
-    pub rising: Vec<(f64, String)>,
+    /// Every template that rose: (its rise, the template's id in [`LogLines`]).
+    pub rising: Vec<(f64, u32)>,
     /// How much the mix of all its templates (any level) changed: the symmetric
     /// Kullback-Leibler divergence of the two parts' template frequencies. A service
     /// whose code path changed logs different lines, errors or not.
@@ -267,7 +267,7 @@ pub fn log_changes(
         }
         // By rise, then by template (the order of texts), as the texts were sorted.
         rises.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        change.rising = rises.iter().map(|r| (r.0, r.3.clone())).collect();
+        change.rising = rises.iter().map(|r| (r.0, r.1)).collect();
         change.top = rises
             .into_iter()
             .take(3)
@@ -308,11 +308,12 @@ fn ordinary_shares(
     );
     let history: Vec<&null::Counts> = minutes.iter().collect();
     let length = null::incident_minutes(indices.iter().map(|&i| obs.logs[i].time), split);
+    // A part that rose over the range's baseline but not over the history (errors
+    // back at their usual rate after a quiet spell) departs no further than any
+    // ordinary window: all of them count as far.
     let share = |measure: &dyn Fn(&[&null::Counts], &null::Counts) -> f64| {
         let now = measure(&history, &incident);
-        (now > 0.0)
-            .then(|| null::ordinary_share(&history, length, now, MIN_HISTORY_MINUTES, measure))
-            .flatten()
+        null::ordinary_share(&history, length, now, MIN_HISTORY_MINUTES, measure)
     };
     (
         share(&|rest, pooled| error_rise(rest, pooled, length, &errors)),

@@ -1,9 +1,11 @@
 //! Mentions: other services' rising error lines that name a service ("No instances
 //! available for ts-route-service"): a caller's error often says which callee failed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::logs::{Blame, LogChange};
+use aho_corasick::AhoCorasick;
+
+use super::logs::{Blame, LogChange, LogLines};
 use crate::observations::Observations;
 
 /// Services that other services' rising error lines name ("No instances available
@@ -26,59 +28,121 @@ impl Mentions {
     }
 }
 
-/// Which known services `line` names, as whole words (a name followed by a letter,
-/// digit or `-` is another, longer name).
-fn named_services<'a>(line: &str, services: &'a [String]) -> Vec<&'a str> {
-    services
-        .iter()
-        .filter(|s| s.len() >= 4)
-        .filter(|s| {
-            line.match_indices(s.as_str()).any(|(i, _)| {
-                let before = line[..i].chars().next_back();
-                let after = line[i + s.len()..].chars().next();
-                let word = |c: Option<char>| {
-                    c.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_')
-                };
-                !word(before) && !word(after)
+/// Finds the known services a line names, as whole words (a name followed by a
+/// letter, digit or `-` is another, longer name). One automaton over every name
+/// (`aho-corasick`): every rising error line of the incident part is searched for
+/// each of up to thousands of services.
+struct Namer<'a> {
+    services: Vec<&'a str>,
+    automaton: Option<AhoCorasick>,
+}
+
+impl<'a> Namer<'a> {
+    /// Names shorter than 4 characters ("db", "api") are words of ordinary lines.
+    fn new(services: &'a [String]) -> Self {
+        let services: Vec<&str> = services
+            .iter()
+            .map(String::as_str)
+            .filter(|s| s.len() >= 4)
+            .collect();
+        Self {
+            automaton: AhoCorasick::new(&services).ok(),
+            services,
+        }
+    }
+
+    /// The services `line` names, each once, in the order of the names.
+    fn names(&self, line: &str) -> Vec<&'a str> {
+        let Some(automaton) = &self.automaton else {
+            return Vec::new();
+        };
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        let mut found: Vec<usize> = automaton
+            .find_overlapping_iter(line)
+            .filter(|m| {
+                !word(line[..m.start()].chars().next_back())
+                    && !word(line[m.end()..].chars().next())
             })
-        })
-        .map(String::as_str)
-        .collect()
+            .map(|m| m.pattern().as_usize())
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|p| self.services[p]).collect()
+    }
+}
+
+/// A rising error template's lines in a writer's incident part.
+#[derive(Default)]
+struct TemplateLines<'a> {
+    /// Its lines.
+    lines: usize,
+    /// Its lines that name another service.
+    naming: usize,
+    /// Per service named, the lines naming it and the first of them.
+    named: BTreeMap<&'a str, (usize, usize)>,
 }
 
 /// Credits every service named by another service's rising error templates, and
 /// records on each writer how much of its rise blames others ([`LogChange::blame`]).
+/// A template's rise goes to the services its lines in the incident part name, in
+/// proportion to the lines naming each (a template cut short holds "No instances
+/// available for" every callee), and counts as far as it is not ordinary for the
+/// writer ([`LogChange::ordinary`]). `lines` are the range's lines grouped once
+/// ([`crate::signals::templates`]).
 pub fn mentions(
     obs: &Observations,
+    lines: &LogLines,
+    split: f64,
     logs: &mut BTreeMap<String, LogChange>,
 ) -> BTreeMap<String, Mentions> {
     let services: Vec<String> = obs.services().into_iter().collect();
+    let namer = Namer::new(&services);
     let mut out: BTreeMap<String, Mentions> = BTreeMap::new();
-    for (writer, change) in logs.iter_mut() {
-        let (mut total, mut blaming) = (0.0, 0.0);
-        let mut named_rise: BTreeMap<&str, f64> = BTreeMap::new();
-        for (rise, example) in &change.rising {
-            total += rise;
-            let named: Vec<&str> = named_services(example, &services)
+    for (writer, indices) in &lines.by_service {
+        let Some(change) = logs.get_mut(writer).filter(|c| !c.rising.is_empty()) else {
+            continue;
+        };
+        let rises: HashMap<u32, f64> = change.rising.iter().map(|&(r, t)| (t, r)).collect();
+        let mut per_template: BTreeMap<u32, TemplateLines> = BTreeMap::new();
+        for &i in indices.iter().filter(|&&i| obs.logs[i].time >= split) {
+            let t = lines.template_of[i];
+            if !rises.contains_key(&t) {
+                continue;
+            }
+            let entry = per_template.entry(t).or_default();
+            entry.lines += 1;
+            let named: Vec<&str> = namer
+                .names(&obs.logs[i].line)
                 .into_iter()
                 .filter(|n| n != writer)
                 .collect();
-            if !named.is_empty() {
-                blaming += rise;
+            entry.naming += usize::from(!named.is_empty());
+            for service in named {
+                entry.named.entry(service).or_insert((0, i)).0 += 1;
             }
-            for named in named {
-                *named_rise.entry(named).or_default() += rise;
-                let m = out.entry(named.to_string()).or_default();
-                m.surge += rise;
+        }
+        let extraordinary = 1.0 - change.ordinary.unwrap_or(0.0);
+        let (mut total, mut blaming) = (0.0, 0.0);
+        let mut named_rise: BTreeMap<&str, f64> = BTreeMap::new();
+        for (t, template) in &per_template {
+            let rise = rises[t];
+            let count = template.lines as f64;
+            total += rise;
+            blaming += rise * template.naming as f64 / count;
+            for (service, (n, example)) in &template.named {
+                let rise = rise * *n as f64 / count;
+                *named_rise.entry(service).or_default() += rise;
+                let m = out.entry(service.to_string()).or_default();
+                m.surge += rise * extraordinary;
                 m.by.insert(writer.clone());
                 if m.example.is_empty() {
-                    m.example = example.clone();
+                    m.example = obs.logs[*example].line.clone();
                 }
             }
         }
         change.blame = named_rise
             .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(a.0)))
             .map(|(service, _)| Blame {
                 share: blaming / total,
                 service: service.to_string(),
