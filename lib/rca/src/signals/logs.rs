@@ -31,7 +31,7 @@ pub struct LogChange {
     pub baseline_errors: usize,
     /// The templates that rose most: (template, count in the incident part, a line).
     pub top: Vec<(String, usize, String)>,
-    /// Every template that rose: (its rise, the template's id in [`LogLines`]).
+    /// Every template that rose: (its rise, the template's id in `signals::LogLines`).
     pub rising: Vec<(f64, u32)>,
     /// How much the mix of all its templates (any level) changed: the symmetric
     /// Kullback-Leibler divergence of the two parts' template frequencies. A service
