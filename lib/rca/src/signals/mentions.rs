@@ -13,7 +13,9 @@ use crate::observations::Observations;
 /// often says which callee failed.
 #[derive(Debug, Clone, Default)]
 pub struct Mentions {
-    /// Sum of the rises of the templates that name the service.
+    /// Sum over other services' rising error templates of the share of each rise
+    /// whose lines name the service (as far as the rise is not ordinary for its
+    /// writer).
     pub surge: f64,
     /// The services whose lines name it.
     pub by: std::collections::BTreeSet<String>,
@@ -28,8 +30,8 @@ impl Mentions {
     }
 }
 
-/// Finds the known services a line names, as whole words (a name followed by a
-/// letter, digit or `-` is another, longer name). One automaton over every name
+/// Finds the known services a line names, as whole words (a name next to a letter,
+/// digit, `-` or `_` is part of another, longer name). One automaton over every name
 /// (`aho-corasick`): every rising error line of the incident part is searched for
 /// each of up to thousands of services.
 struct Namer<'a> {
