@@ -1,0 +1,148 @@
+//! X-Ray service maps: client views, untraced clients and inferred AWS resources.
+
+use super::*;
+
+#[test]
+fn a_caller_s_view_of_a_service_does_not_outrank_the_service() {
+    // X-Ray's `_remote` node is the caller's measurement of the same calls: it shows
+    // the same rise as the service itself, a little louder.
+    let latency = metric(
+        "latency_p99_seconds",
+        vec![
+            ("search", series(0.05, 1, 10, 8.0)),
+            ("search.elb_remote", series(0.06, 2, 10, 9.0)),
+            ("site", series(0.1, 3, 10, 1.0)),
+        ],
+    );
+    let obs = mapped(
+        vec![latency],
+        &[("site", "search"), ("site", "search.elb_remote")],
+    );
+    assert_eq!(rank(&obs).candidates[0].service, "search");
+    let plain = crate::rank_with(
+        &obs,
+        &crate::Settings {
+            client_view_weight: 1.0,
+            ..crate::Settings::default()
+        },
+    );
+    assert_eq!(plain.candidates[0].service, "search.elb_remote");
+}
+
+#[test]
+fn a_service_s_requests_from_untraced_clients_are_its_own_evidence() {
+    // X-Ray's `search_client` is the requests `search` receives from callers it
+    // cannot trace, timed by `search` itself: over that part of its requests the
+    // rise is clearer than over all of them, where the site's traced calls dilute
+    // it; the caller's own view of `search` (`_remote`) is as loud.
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("search", series(0.05, 1, 10, 1.5)),
+            ("search_client", series(0.06, 2, 10, 9.0)),
+            ("search.elb_remote", series(0.06, 3, 10, 8.0)),
+            ("site", series(0.1, 4, 10, 1.0)),
+        ],
+    );
+    let obs = mapped(
+        vec![latency],
+        &[
+            ("search_client", "search"),
+            ("site", "search"),
+            ("site", "search.elb_remote"),
+        ],
+    );
+    let ranking = rank(&obs);
+    let top = &ranking.candidates[0];
+    assert_eq!(top.service, "search", "{ranking:#?}");
+    assert_eq!(top.seen_by.as_deref(), Some("search_client"));
+    let r = report(&input(), &obs);
+    let first = &r.ranked_root_causes[0];
+    assert!(
+        first.description.contains("(search_client) departed more"),
+        "{}",
+        first.description
+    );
+    // Its evidence cites the client node's departure, with its chart.
+    assert!(
+        first
+            .evidence
+            .iter()
+            .any(|e| e.summary.contains("search_client") && e.chart.is_some()),
+        "{:?}",
+        first.evidence
+    );
+    let apart = crate::rank_with(&obs, &without(|s| s.client_view_merge = false));
+    assert_ne!(apart.candidates[0].service, "search", "{apart:#?}");
+}
+
+#[test]
+fn a_client_node_s_echo_of_a_slow_callee_is_not_its_service_s_own() {
+    // `db` slows first; `search`, which waits on it, a minute later, and so do
+    // the requests of `search_client`, louder: all of it is `db`'s latency
+    // travelling up, and the client node's share of it is no more `search`'s own.
+    let latency = metric(
+        "latency_p90_seconds",
+        vec![
+            ("db", series(0.02, 1, 10, 6.0)),
+            ("search", series(0.05, 2, 11, 3.0)),
+            ("search_client", series(0.06, 3, 11, 9.0)),
+        ],
+    );
+    let obs = mapped(
+        vec![latency],
+        &[("search_client", "search"), ("search", "db")],
+    );
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "db", "{ranking:#?}");
+    let search = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "search")
+        .unwrap();
+    assert_eq!(search.change.latency_echo.as_deref(), Some("db"));
+    assert_eq!(search.seen_by, None);
+}
+
+#[test]
+fn an_aws_resource_drawn_from_its_caller_s_calls_does_not_outrank_the_caller() {
+    // X-Ray draws the DynamoDB table a traced service reads as a node of its own,
+    // timed by the service's SDK subsegments: a slow service (a CPU hog) slows its
+    // reads as it reads them, and the table's rise, as large and begun as early,
+    // is no cause of its own.
+    let latency = metric(
+        "latency_p99_seconds",
+        vec![
+            ("search_AWS::ECS::Fargate", series(0.05, 1, 10, 6.0)),
+            ("petInfo_AWS::DynamoDB::Table", series(0.01, 2, 10, 8.0)),
+            ("site", series(0.1, 3, 10, 1.0)),
+        ],
+    );
+    let obs = mapped(
+        vec![latency],
+        &[
+            ("site", "search_AWS::ECS::Fargate"),
+            ("search_AWS::ECS::Fargate", "petInfo_AWS::DynamoDB::Table"),
+        ],
+    );
+    assert_eq!(rank(&obs).candidates[0].service, "search_AWS::ECS::Fargate");
+    let plain = crate::rank_with(&obs, &without(|s| s.client_view_weight = 1.0));
+    assert_eq!(plain.candidates[0].service, "petInfo_AWS::DynamoDB::Table");
+    // What X-Ray draws from the nodes' own segments is a service of its own.
+    for traced in [
+        "lambda_step_readDDB_AWS::Lambda::Function",
+        "PetAdoptionStatusUpdater/prod_AWS::ApiGateway::Stage",
+        "AWS::StepFunctions::StateMachine",
+        "payforadoption_AWS::ECS::Container",
+        "ts-order-service",
+    ] {
+        assert!(!crate::is_client_view(traced), "{traced}");
+    }
+    for inferred in [
+        "S3_AWS::S3",
+        "https://sqs.us-west-2.amazonaws.com/q_AWS::SQS::Queue",
+        "adoptions@db.rds.amazonaws.com_Database::SQL",
+    ] {
+        assert!(crate::is_client_view(inferred), "{inferred}");
+    }
+}
