@@ -38,24 +38,33 @@ fn telemetry_that_ends_early_moves_the_incident_part_into_it() {
     );
 }
 
+/// `orders` logging request `i` at time `t` for each of `requests`: an error where
+/// `failing(i, t)`, else "ok"; nothing else recorded.
+fn orders_logging(
+    requests: impl Iterator<Item = (usize, f64)>,
+    failing: impl Fn(usize, f64) -> bool,
+) -> Observations {
+    let mut obs = observations(Vec::new());
+    obs.logs.extend(requests.map(|(i, t)| LogLine {
+        service: "orders".into(),
+        time: t,
+        line: if failing(i, t) {
+            format!("ERROR request {i} failed: store unreachable")
+        } else {
+            format!("INFO request {i} ok")
+        },
+    }));
+    obs
+}
+
 #[test]
 fn the_minute_before_the_incident_part_is_not_baseline_for_the_logs() {
     // A service logs "ok" every 10 s; its errors begin 30 s before the incident part
     // (minute 10) that the last third of the range gives.
-    let mut obs = observations(Vec::new());
-    for i in 0..MINUTES * 6 {
-        let t = START + 10.0 * i as f64;
-        let line = if t >= START + 570.0 {
-            format!("ERROR request {i} failed: store unreachable")
-        } else {
-            format!("INFO request {i} ok")
-        };
-        obs.logs.push(LogLine {
-            service: "orders".into(),
-            time: t,
-            line,
-        });
-    }
+    let obs = orders_logging(
+        (0..MINUTES * 6).map(|i| (i, START + 10.0 * i as f64)),
+        |_, t| t >= START + 570.0,
+    );
     let ranking = rank(&obs);
     assert_eq!(ranking.incident_start, START + 600.0);
     let logs = ranking.candidates[0].change.logs.as_ref().unwrap();
@@ -68,20 +77,13 @@ fn the_minute_before_the_incident_part_is_not_baseline_for_the_logs() {
 fn a_baseline_that_is_mostly_the_minute_before_keeps_that_minute() {
     // The source kept only the minutes around the incident: the baseline part has
     // one line before the minute before the incident part, and six in it.
-    let mut obs = observations(Vec::new());
-    for i in [100].into_iter().chain(114..MINUTES * 12) {
-        let t = START + 5.0 * i as f64;
-        let line = if t >= START + 600.0 && i % 2 == 0 {
-            format!("ERROR request {i} failed: store unreachable")
-        } else {
-            format!("INFO request {i} ok")
-        };
-        obs.logs.push(LogLine {
-            service: "orders".into(),
-            time: t,
-            line,
-        });
-    }
+    let obs = orders_logging(
+        [100]
+            .into_iter()
+            .chain(114..MINUTES * 12)
+            .map(|i| (i, START + 5.0 * i as f64)),
+        |i, t| t >= START + 600.0 && i % 2 == 0,
+    );
     let ranking = rank(&obs);
     assert_eq!(ranking.incident_start, START + 600.0);
     let logs = ranking.candidates[0].change.logs.as_ref().unwrap();
