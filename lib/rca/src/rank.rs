@@ -137,6 +137,7 @@ pub fn rank_with(obs: &Observations, settings: &Settings) -> Ranking {
         step,
         requests: requests_per_sample(obs, step),
         templates: signals::templates(obs),
+        namer: signals::Namer::new(obs),
         rates: traffic::Rates::new(obs, &graph),
         client_views: if settings.client_view_merge {
             client_views(&graph)
@@ -296,6 +297,8 @@ struct Context<'a> {
     requests: BTreeMap<String, f64>,
     /// The log lines grouped once for every source and incident start.
     templates: signals::LogLines,
+    /// The services a log line can name, for the mentions.
+    namer: signals::Namer,
     rates: traffic::Rates<'a>,
     /// The call graph, empty when [`Settings::call_graph`] is off.
     graph: CallGraph,
@@ -388,7 +391,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
     let metrics = signals::metric_changes(obs, &metric_options(context, split));
     let mut logs = signals::log_changes(obs, templates, split, settings.chronic_logs);
     let traces = signals::trace_changes(obs, &context.spans, split, settings.span_counts);
-    let mentions = signals::mentions(obs, templates, split, &mut logs);
+    let mentions = signals::mentions(obs, templates, &context.namer, split, &mut logs);
     let drift = signals::log_drift(
         obs,
         templates,

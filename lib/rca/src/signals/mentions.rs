@@ -33,18 +33,20 @@ impl Mentions {
 /// Finds the known services a line names, as whole words (a name next to a letter,
 /// digit, `-` or `_` is part of another, longer name). One automaton over every name
 /// (`aho-corasick`): every rising error line of the incident part is searched for
-/// each of up to thousands of services.
-struct Namer<'a> {
-    services: Vec<&'a str>,
+/// each of up to thousands of services. Built once per ranking, for every incident
+/// start: collecting the names walks every log line and span.
+pub struct Namer {
+    services: Vec<String>,
     automaton: Option<AhoCorasick>,
 }
 
-impl<'a> Namer<'a> {
-    /// Names shorter than 4 characters ("db", "api") are words of ordinary lines.
-    fn new(services: &'a [String]) -> Self {
-        let services: Vec<&str> = services
-            .iter()
-            .map(String::as_str)
+impl Namer {
+    /// The services of `obs`; names shorter than 4 characters ("db", "api") are words
+    /// of ordinary lines.
+    pub fn new(obs: &Observations) -> Self {
+        let services: Vec<String> = obs
+            .services()
+            .into_iter()
             .filter(|s| s.len() >= 4)
             .collect();
         Self {
@@ -54,7 +56,7 @@ impl<'a> Namer<'a> {
     }
 
     /// The services `line` names, each once, in the order of the names.
-    fn names(&self, line: &str) -> Vec<&'a str> {
+    fn names(&self, line: &str) -> Vec<&str> {
         let Some(automaton) = &self.automaton else {
             return Vec::new();
         };
@@ -69,7 +71,10 @@ impl<'a> Namer<'a> {
             .collect();
         found.sort_unstable();
         found.dedup();
-        found.into_iter().map(|p| self.services[p]).collect()
+        found
+            .into_iter()
+            .map(|p| self.services[p].as_str())
+            .collect()
     }
 }
 
@@ -90,15 +95,14 @@ struct TemplateLines<'a> {
 /// proportion to the lines naming each (a template cut short holds "No instances
 /// available for" every callee), and counts as far as it is not ordinary for the
 /// writer ([`LogChange::ordinary`]). `lines` are the range's lines grouped once
-/// ([`crate::signals::templates`]).
+/// ([`crate::signals::templates`]), `namer` its services ([`Namer::new`]).
 pub fn mentions(
     obs: &Observations,
     lines: &LogLines,
+    namer: &Namer,
     split: f64,
     logs: &mut BTreeMap<String, LogChange>,
 ) -> BTreeMap<String, Mentions> {
-    let services: Vec<String> = obs.services().into_iter().collect();
-    let namer = Namer::new(&services);
     let mut out: BTreeMap<String, Mentions> = BTreeMap::new();
     for (writer, indices) in &lines.by_service {
         let Some(change) = logs.get_mut(writer).filter(|c| !c.rising.is_empty()) else {

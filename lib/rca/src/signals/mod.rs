@@ -10,6 +10,6 @@ mod traces;
 
 pub use drift::{LogDrift, log_drift};
 pub use logs::{Blame, LogChange, LogLines, log_changes, templates};
-pub use mentions::{Mentions, mentions};
+pub use mentions::{Mentions, Namer, mentions};
 pub use metrics::{MetricOptions, MetricShift, metric_changes};
 pub use traces::{SpanTree, TraceChange, trace_changes};

@@ -126,7 +126,7 @@ fn a_service_reporting_another_as_unavailable_is_its_victim() {
 }
 
 #[test]
-fn a_victim_whose_errors_half_name_a_callee_keeps_half_and_says_so() {
+fn a_victim_whose_errors_half_name_a_callee_stays_a_candidate_and_says_so() {
     // Half of the gateway's new errors name payments, half name nothing.
     let obs = code_path_and_gateway_errors(|k| {
         if k % 4 == 1 {
@@ -326,7 +326,13 @@ fn a_template_naming_several_callees_credits_each_by_its_lines() {
     });
     let templates = crate::signals::templates(&obs);
     let mut logs = crate::signals::log_changes(&obs, &templates, START + 600.0, false);
-    let mentions = crate::signals::mentions(&obs, &templates, START + 600.0, &mut logs);
+    let mentions = crate::signals::mentions(
+        &obs,
+        &templates,
+        &crate::signals::Namer::new(&obs),
+        START + 600.0,
+        &mut logs,
+    );
     let (payments, ledger) = (&mentions["payments"], &mentions["ledger"]);
     assert!(
         (3.0 * payments.surge - 7.0 * ledger.surge).abs() < 1e-9,
