@@ -19,10 +19,13 @@ fn a_caller_s_view_of_a_service_does_not_outrank_the_service() {
         &[("site", "search"), ("site", "search.elb_remote")],
     );
     assert_eq!(rank(&obs).candidates[0].service, "search");
+    // Weighed as a service, and not taken as the echo of the service the same
+    // caller reaches, it would.
     let plain = crate::rank_with(
         &obs,
         &crate::Settings {
             client_view_weight: 1.0,
+            latency_origin: false,
             ..crate::Settings::default()
         },
     );
@@ -145,4 +148,74 @@ fn an_aws_resource_drawn_from_its_caller_s_calls_does_not_outrank_the_caller() {
     ] {
         assert!(crate::is_client_view(inferred), "{inferred}");
     }
+}
+
+#[test]
+fn a_caller_s_view_of_a_load_balancer_echoes_the_traced_service_behind_it() {
+    // The site calls `search` through a load balancer X-Ray cannot trace: the
+    // site's view of the balancer (`_remote`) rises x9, `search`'s own p99 x2 at
+    // the same minute. The balancer has no callees to explain it; the traced
+    // service the same caller reaches does.
+    let latency = metric(
+        "latency_p99_seconds",
+        vec![
+            ("search", series(0.05, 1, 10, 2.0)),
+            ("search.elb_remote", series(0.06, 2, 10, 9.0)),
+            ("list", series(0.04, 3, 10, 1.0)),
+            ("site", series(0.1, 4, 10, 1.0)),
+        ],
+    );
+    let obs = mapped(
+        vec![latency],
+        &[
+            ("site", "search"),
+            ("site", "list"),
+            ("site", "search.elb_remote"),
+        ],
+    );
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "search", "{ranking:#?}");
+    let balancer = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "search.elb_remote")
+        .unwrap();
+    assert_eq!(balancer.change.latency_echo.as_deref(), Some("search"));
+    let plain = crate::rank_with(&obs, &without(|s| s.latency_origin = false));
+    assert_eq!(
+        plain.candidates[0].service, "search.elb_remote",
+        "{plain:#?}"
+    );
+}
+
+#[test]
+fn a_slow_host_is_no_echo_of_a_service_that_waits_on_it() {
+    // The site calls an outside API it cannot trace, and so does `pay`, which the
+    // site calls too: the API slows x9 and `pay`, waiting on it, x5 at the same
+    // minute. `pay` is the API's echo, not the service behind it: the host's rise
+    // stays its own.
+    let latency = metric(
+        "latency_p99_seconds",
+        vec![
+            ("api.example.com_remote", series(0.2, 1, 10, 9.0)),
+            ("pay", series(0.25, 2, 10, 5.0)),
+            ("list", series(0.04, 3, 10, 1.0)),
+        ],
+    );
+    let obs = mapped(
+        vec![latency],
+        &[
+            ("site", "pay"),
+            ("site", "list"),
+            ("site", "api.example.com_remote"),
+            ("pay", "api.example.com_remote"),
+        ],
+    );
+    let ranking = rank(&obs);
+    let host = ranking
+        .candidates
+        .iter()
+        .find(|c| c.service == "api.example.com_remote")
+        .unwrap();
+    assert_eq!(host.change.latency_echo, None, "{ranking:#?}");
 }
