@@ -30,7 +30,10 @@ pub const ALERT_LEAD_SECONDS: f64 = 120.0;
 /// When the logs and spans end before that part begins (a source that kept only
 /// some minutes, a collector that stopped), the same rule is applied to the part of
 /// the range they cover instead: an incident part with nothing in it cannot show
-/// anything.
+/// anything. Not when they ended longer before it than it lasts: what they cover
+/// is then an earlier time (a recording that kept only the minutes around an
+/// earlier incident, logs that stopped long before the question), whose changes
+/// are not this incident's, and the logs and spans are left with nothing to show.
 pub fn incident_start(obs: &Observations) -> f64 {
     let guess = |from: f64, to: f64| {
         obs.onset_hint
@@ -40,9 +43,13 @@ pub fn incident_start(obs: &Observations) -> f64 {
         .min(obs.end - 60.0)
         .max(obs.start + BASELINE_SECONDS);
     match covered(obs) {
-        Some((first, last)) if last <= split && last - first >= 120.0 => guess(first, last)
-            .min(last - 60.0)
-            .max(first + (last - first) / 3.0),
+        Some((first, last))
+            if last <= split && last - first >= 120.0 && split - last <= obs.end - split =>
+        {
+            guess(first, last)
+                .min(last - 60.0)
+                .max(first + (last - first) / 3.0)
+        }
         _ => split,
     }
 }

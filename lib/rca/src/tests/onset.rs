@@ -38,6 +38,21 @@ fn telemetry_that_ends_early_moves_the_incident_part_into_it() {
     );
 }
 
+#[test]
+fn telemetry_that_ended_long_before_the_incident_part_does_not_move_it() {
+    let mut obs = leaf_failure();
+    // The logs and spans cover minutes 1-4 only (a recording of an earlier
+    // incident), six minutes before the incident part, which lasts five: they
+    // cannot show this incident, and the metrics' incident part stays where it is.
+    obs.spans.retain(|s| s.start < START + 240.0);
+    obs.logs.retain(|l| l.time < START + 240.0);
+    assert!(
+        obs.spans.iter().map(|s| s.start).fold(0.0, f64::max) - START >= 180.0,
+        "the fixture's spans reach minute 3"
+    );
+    assert_eq!(rank(&obs).incident_start, START + 600.0);
+}
+
 /// `orders` logging request `i` at time `t` for each of `requests`: an error where
 /// `failing(i, t)`, else "ok"; nothing else recorded.
 fn orders_logging(
