@@ -315,9 +315,11 @@ fn datetime(unix: f64) -> chrono::DateTime<chrono::Utc> {
 
 /// One case's verbose lines: the truth's rank and how far the estimated start is
 /// from the fault's, then the first four candidates and the truth, each with its
-/// evidence (`m` metrics, `l` error logs, `mix` template mix, `t` spans, `n`
-/// mentions, `d` drift, `i` broken log invariant, `f` broken traffic invariant),
-/// its three strongest metric shifts and its span parts.
+/// evidence (`m` metrics, `l` error logs, `mix` template mix, `t` spans, `mention`
+/// other services' errors naming it, `d` drift, `i` broken log invariant, `traffic`
+/// broken traffic invariant; `by` the callee or named service that explains it,
+/// `echo` the service its latency echoes), its three strongest metric shifts and its
+/// span parts.
 fn explain(ranking: &Ranking, t: &Truth) -> String {
     let fault_start = t.fault_start.timestamp() as f64;
     let rank = ranking
