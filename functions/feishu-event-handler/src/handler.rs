@@ -39,7 +39,7 @@ pub struct Policy {
     pub allowed_chats: Vec<String>,
     /// Users allowed to ask, by open_id, user_id or union_id (empty: all).
     pub allowed_users: Vec<String>,
-    /// Analyses one chat may start per window (see [`in_flight_slot`]).
+    /// Analyses one chat may start per window (see `in_flight_slot`).
     pub chat_max_in_flight: usize,
     /// The analysis budget: the window of the in-flight limit.
     pub analysis_budget: Duration,

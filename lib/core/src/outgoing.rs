@@ -7,7 +7,7 @@ use std::time::Duration;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The HTTP client every outgoing call uses: rustls, no redirects (a redirect could
-/// lead anywhere), [`CONNECT_TIMEOUT`], Aegis's user agent; each request sets its own
+/// lead anywhere), `CONNECT_TIMEOUT`, Aegis's user agent; each request sets its own
 /// overall timeout. Built once per process: building a `reqwest` client loads and
 /// parses the platform's CA certificates (about 5 ms), and a function builds several
 /// (tools, each model, Feishu, the event sink), which cost a cold start 15-25 ms.

@@ -9,8 +9,8 @@
 //! The range is cut a minute before the recorded fault began, so nothing of it is in
 //! the synthetic case, and the injected fault begins where the engine takes the
 //! incident part to begin when nothing says (the last third). The spans change as
-//! the fault would change them ([`inject`]), and the latency series as they would
-//! read it ([`raise_latency`]): the target's own and every caller's up the call
+//! the fault would change them (`inject`), and the latency series as they would
+//! read it (`raise_latency`): the target's own and every caller's up the call
 //! graph rise by the delay in the same sample, as one-minute samples see a latency
 //! travel. Logs and every other metric stay as recorded.
 

@@ -283,7 +283,7 @@ pub fn describe(rule: &Rule) -> String {
     )
 }
 
-/// The rule of [`grid`] and [`thresholds`] with the most [`utility`] on what
+/// The rule of [`grid`] and `thresholds` with the most [`utility`] on what
 /// `measure` returns, `None` when none beats showing nothing. Among rules of equal
 /// utility, the one whose utility holds over the most consecutive thresholds (the
 /// widest margin), then the first in the grid; its threshold is the middle of that

@@ -1,4 +1,4 @@
-//! What a person sees of a report: the self-contained HTML [`page`] with an SVG
+//! What a person sees of a report: the self-contained HTML [`page`](mod@page) with an SVG
 //! [`chart`] of each piece of metric evidence and the call [`graph`], the same charts as
 //! PNG for chat cards, and the report as [`markdown`].
 

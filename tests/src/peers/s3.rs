@@ -7,7 +7,7 @@
 //! One caveat, measured with moto 5.2: it checks `If-None-Match` and then writes without
 //! a lock, so under its threaded server two truly concurrent conditional PUTs of one key
 //! can both succeed (1 in 300 pairs here), which AWS S3 and MinIO never allow. The
-//! harness therefore runs moto's own WSGI app behind a lock ([`SERVE`]): requests are
+//! harness therefore runs moto's own WSGI app behind a lock (`SERVE`): requests are
 //! handled one at a time, which makes the conditional write atomic as on S3 (0 in 1000
 //! pairs) without changing any response.
 
