@@ -14,6 +14,7 @@ mod catalog;
 mod change;
 mod chronic;
 pub mod collect;
+mod echo;
 mod engine;
 mod graph;
 mod input;

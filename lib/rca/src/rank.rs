@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::catalog::Kind;
 use super::change::{CLEAR_SHIFT, ServiceChange};
 use super::chronic;
+use super::echo;
 use super::graph::CallGraph;
 use super::invariants;
 use super::observations::Observations;
@@ -440,7 +441,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         }
     }
     if settings.latency_origin {
-        mark_latency_echoes(&mut changes, graph, settings);
+        echo::mark_latency_echoes(&mut changes, graph, settings);
     }
     let raw: BTreeMap<&str, f64> = changes
         .iter()
@@ -545,108 +546,6 @@ fn client_views(graph: &CallGraph) -> BTreeMap<String, Vec<String>> {
         }
     }
     out
-}
-
-/// Share of a caller's latency rise a callee's must reach for the caller's to be
-/// its echo: the share at which a callee is named as explaining a caller.
-const LATENCY_ECHO_SHARE: f64 = 0.5;
-
-/// A network delay in front of a callee (the log ratio of the time calls to it
-/// spend outside its spans, or of its callers' view of its latency over its own)
-/// from which its callers' latency rise is its echo: the time on the wire doubled.
-const NETWORK_ECHO: f64 = std::f64::consts::LN_2;
-
-/// Marks every service whose latency rise a callee's explains
-/// ([`ServiceChange::latency_echo`]): in a latency fault every caller up the chain
-/// slows too, and the origin is the deepest service whose latency rose while its
-/// callees' did not. An echo comes after its origin, never before: a callee whose
-/// latency began rising later than the caller's is not where the caller's came
-/// from. A caller's view of another ([`is_client_view`]) weighs
-/// [`Settings::client_view_weight`] here as it does as a callee anywhere. Judged on
-/// the rises before any is marked, so a whole chain of echoes is found at once.
-///
-/// With no callee's latency to explain it, a callee with a network delay in front
-/// of it ([`NETWORK_ECHO`], when [`Settings::network_delay`]) does: its callers wait
-/// on the wire, and their latency rises while its own does not. That needs no
-/// order in time: the delay is measured on the calls between them.
-///
-/// A caller's view of a host it could not trace has no callees of its own: its rise
-/// is the echo of a traced service its callers also call, whose own latency rose as
-/// early (X-Ray's `<load balancer>_remote` beside the service behind it; PetShop's
-/// search load balancer was the runner-up in 14 of its 20 dev cases).
-fn mark_latency_echoes(
-    changes: &mut BTreeMap<String, ServiceChange>,
-    graph: &CallGraph,
-    settings: &Settings,
-) {
-    let rises: BTreeMap<String, (f64, Option<f64>)> = changes
-        .iter()
-        .map(|(s, c)| (s.clone(), c.latency_rise()))
-        .collect();
-    let wire: BTreeMap<String, f64> = changes
-        .iter()
-        .map(|(s, c)| {
-            let spans = c.traces.as_ref().map_or(0.0, |t| t.network);
-            (s.clone(), spans.max(c.network_from_metrics()))
-        })
-        .collect();
-    let mut callers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (caller, callee) in graph.edges() {
-        callers.entry(callee).or_default().push(caller);
-    }
-    for (service, change) in changes.iter_mut() {
-        let (own, Some(began)) = rises[service] else {
-            continue;
-        };
-        if own < CLEAR_SHIFT {
-            continue;
-        }
-        change.latency_echo = graph
-            .callees(service)
-            .filter_map(|c| {
-                let (rise, onset) = rises.get(c)?;
-                let weight = if is_client_view(c) {
-                    settings.client_view_weight
-                } else {
-                    1.0
-                };
-                (onset.is_some_and(|t| t < began)).then_some((c, rise * weight))
-            })
-            .filter(|(_, r)| *r >= CLEAR_SHIFT && *r >= LATENCY_ECHO_SHARE * own)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(c, _)| c.to_string())
-            .or_else(|| {
-                // The time it waits is on the wire in front of a callee.
-                graph
-                    .callees(service)
-                    .filter_map(|c| Some((c, *wire.get(c)?)))
-                    .filter(|(_, w)| settings.network_delay && *w >= NETWORK_ECHO)
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                    .map(|(c, _)| c.to_string())
-            })
-            .or_else(|| {
-                // A caller's view of a host it could not trace (the load balancer
-                // in front of a traced service) rises with the service behind it,
-                // which the same caller's traced calls reach: its traced callee
-                // whose own latency rose as early. Not one that calls the host
-                // itself: that one's rise may be the host's echo.
-                if !is_client_view(service) {
-                    return None;
-                }
-                let theirs = callers.get(service.as_str()).map_or(&[][..], Vec::as_slice);
-                theirs
-                    .iter()
-                    .flat_map(|caller| graph.callees(caller))
-                    .filter(|t| *t != service && !is_client_view(t) && !theirs.contains(t))
-                    .filter_map(|t| {
-                        let (rise, onset) = rises.get(t)?;
-                        (*rise >= CLEAR_SHIFT && onset.is_some_and(|o| o <= began))
-                            .then_some((t, *rise))
-                    })
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                    .map(|(t, _)| t.to_string())
-            });
-    }
 }
 
 /// How the metric departures are measured with the incident part at `split`.
