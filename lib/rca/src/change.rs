@@ -27,8 +27,11 @@ pub struct ServiceChange {
     /// The traffic invariant it leads that broke most: its requests stopped
     /// reaching a service whose traffic followed its own.
     pub traffic: Option<TrafficBreak>,
-    /// The callee whose latency rose at least as its own did: its latency is that
-    /// callee's, travelling up the call graph, and does not count for it.
+    /// The service whose latency its own rise echoes, which then does not count for
+    /// it: a callee whose latency rose before it and at least half as much (travelling
+    /// up the call graph), a callee with a network delay in front of it, or, for a
+    /// caller's view of a host it could not trace, the traced service behind it
+    /// (`echo`).
     pub latency_echo: Option<String>,
 }
 
