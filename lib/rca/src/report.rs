@@ -357,6 +357,21 @@ fn root_cause(
             )
         };
     }
+    // Why a loud latency rise counts for little: it is another service's echo (a
+    // load balancer's view of the service behind it has no callee to name above).
+    if let Some(origin) = c
+        .change
+        .latency_echo
+        .as_ref()
+        .filter(|origin| c.explained_by.as_ref() != Some(*origin))
+    {
+        description = t!(
+            lang,
+            "rca-latency-echo",
+            description = description,
+            other = origin.as_str()
+        );
+    }
     RootCause {
         rank,
         service: c.service.clone(),

@@ -181,6 +181,24 @@ fn a_caller_s_view_of_a_load_balancer_echoes_the_traced_service_behind_it() {
         .find(|c| c.service == "search.elb_remote")
         .unwrap();
     assert_eq!(balancer.change.latency_echo.as_deref(), Some("search"));
+    // The report says why its loud rise counts for little, in either language.
+    for (lang, says) in [
+        (
+            aegis_i18n::Lang::En,
+            "rose with search's and is taken as that one's echo",
+        ),
+        (aegis_i18n::Lang::ZhCn, "随 search 一起上升，视为后者的回声"),
+    ] {
+        let mut asked = input();
+        asked.language = lang;
+        let r = report(&asked, &obs);
+        let line = r
+            .ranked_root_causes
+            .iter()
+            .find(|c| c.service == "search.elb_remote")
+            .map(|c| c.description.as_str());
+        assert!(line.is_some_and(|l| l.contains(says)), "{lang:?}: {line:?}");
+    }
     let plain = crate::rank_with(&obs, &without(|s| s.latency_origin = false));
     assert_eq!(
         plain.candidates[0].service, "search.elb_remote",
