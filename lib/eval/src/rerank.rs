@@ -213,9 +213,7 @@ pub fn rerank(
                     .with_context(|| format!("writing {}", path.display()))?;
             }
             let p_truth = ranking
-                .candidates
-                .iter()
-                .find(|c| c.service == t.service)
+                .candidate(&t.service)
                 .map_or(ranking.unknown / 10.0, |c| c.probability);
             loglik.push(p_truth.max(1e-6).ln());
             top_p.push(ranking.candidates.first().map_or(0.0, |c| c.probability));

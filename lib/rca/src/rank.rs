@@ -52,6 +52,13 @@ pub struct Ranking {
     pub origin_unresolved: Vec<String>,
 }
 
+impl Ranking {
+    /// The candidate for `service`, if it has any evidence.
+    pub fn candidate(&self, service: &str) -> Option<&Candidate> {
+        self.candidates.iter().find(|c| c.service == service)
+    }
+}
+
 const LOG_WEIGHT: f64 = 1.0;
 const TRACE_WEIGHT: f64 = 0.5;
 const MENTION_WEIGHT: f64 = 1.0;

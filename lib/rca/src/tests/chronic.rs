@@ -48,11 +48,7 @@ fn a_service_that_departs_as_far_every_half_hour_is_a_chronic_suspect() {
     ])];
     let ranking = rank(&obs);
     assert_eq!(ranking.candidates[0].service, "orders");
-    let batch = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "batch")
-        .expect("batch has evidence");
+    let batch = ranking.candidate("batch").expect("batch has evidence");
     assert!(batch.change.metrics[0].ordinary.is_some_and(|o| o > 0.2));
     let unweighed = crate::rank_with(&obs, &without(|s| s.chronic = false));
     assert_eq!(unweighed.candidates[0].service, "batch");

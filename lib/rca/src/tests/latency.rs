@@ -45,9 +45,7 @@ fn a_delay_injected_deep_in_a_call_chain_is_pinned_where_it_originates() {
     assert_eq!(ranking.candidates[0].service, "rates");
     let echo = |service: &str| {
         ranking
-            .candidates
-            .iter()
-            .find(|c| c.service == service)
+            .candidate(service)
             .and_then(|c| c.change.latency_echo.clone())
     };
     assert_eq!(echo("gateway").as_deref(), Some("orders"));
@@ -88,11 +86,7 @@ fn with_metrics_only_and_no_call_graph_origin_and_echoes_share_the_probability()
     let obs = delay_without_a_graph();
     let ranking = rank(&obs);
     let probability = |ranking: &crate::Ranking, service: &str| {
-        ranking
-            .candidates
-            .iter()
-            .find(|c| c.service == service)
-            .map_or(0.0, |c| c.probability)
+        ranking.candidate(service).map_or(0.0, |c| c.probability)
     };
     let mut unresolved = ranking.origin_unresolved.clone();
     unresolved.sort();
@@ -127,10 +121,6 @@ fn a_callee_whose_latency_rose_after_its_caller_s_is_not_the_origin() {
         .series
         .insert("pricing".into(), series(0.08, 3, 8, 4.0));
     let ranking = rank(&obs);
-    let pricing = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "pricing")
-        .expect("pricing has evidence");
+    let pricing = ranking.candidate("pricing").expect("pricing has evidence");
     assert_eq!(pricing.change.latency_echo, None);
 }

@@ -53,9 +53,7 @@ fn a_log_mix_that_drifts_as_far_in_ordinary_windows_is_a_chronic_suspect() {
     let obs = a_periodic_job_beside_a_changed_code_path();
     let drift = |ranking: &crate::Ranking, service: &str| {
         ranking
-            .candidates
-            .iter()
-            .find(|c| c.service == service)
+            .candidate(service)
             .and_then(|c| c.change.drift.clone())
             .unwrap()
     };
@@ -82,7 +80,7 @@ fn a_changed_log_mix_against_the_history_ranks_its_service_first() {
     let drift = top.change.drift.as_ref().unwrap();
     assert!(drift.drift > 1.0, "{drift:?}");
     assert!(drift.minutes >= 12, "{drift:?}");
-    let noisy = ranking.candidates.iter().find(|c| c.service == "noisy");
+    let noisy = ranking.candidate("noisy");
     let noisy_drift = noisy
         .and_then(|c| c.change.drift.as_ref())
         .map_or(0.0, |d| d.drift);
@@ -91,14 +89,7 @@ fn a_changed_log_mix_against_the_history_ranks_its_service_first() {
 
 #[test]
 fn a_service_reporting_another_as_unavailable_is_its_victim() {
-    let gateway = |ranking: &crate::rank::Ranking| {
-        ranking
-            .candidates
-            .iter()
-            .find(|c| c.service == "gateway")
-            .cloned()
-            .unwrap()
-    };
+    let gateway = |ranking: &crate::rank::Ranking| ranking.candidate("gateway").cloned().unwrap();
     // Unnamed errors: the gateway's own change counts fully.
     let anonymous = rank(&code_path_and_gateway_errors(|k| {
         format!("ERROR request {k} failed: upstream unavailable")
@@ -136,11 +127,7 @@ fn a_victim_whose_errors_half_name_a_callee_stays_a_candidate_and_says_so() {
         }
     });
     let ranked = rank(&obs);
-    let gateway = ranked
-        .candidates
-        .iter()
-        .find(|c| c.service == "gateway")
-        .unwrap();
+    let gateway = ranked.candidate("gateway").unwrap();
     let blame = gateway.change.logs.as_ref().unwrap().blame.clone().unwrap();
     assert!((blame.share - 0.5).abs() < 0.01, "{blame:?}");
     assert_eq!(gateway.explained_by.as_deref(), Some("payments"));
@@ -523,7 +510,7 @@ fn a_code_path_that_stops_half_way_breaks_its_log_invariant() {
     assert!(broken.z > 2.0, "{broken:?}");
     assert_eq!(broken.ratio, 1.0);
     assert!(broken.less.0.contains("rest tickets"), "{broken:?}");
-    let search = ranking.candidates.iter().find(|c| c.service == "search");
+    let search = ranking.candidate("search");
     let search_z = search
         .and_then(|c| c.change.invariant.as_ref())
         .map_or(0.0, |i| i.z);

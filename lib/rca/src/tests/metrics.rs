@@ -57,11 +57,7 @@ fn a_failing_leaf_ranks_above_its_slow_callers() {
         .map(|c| c.service.as_str())
         .collect();
     assert_eq!(names[0], "payment", "{names:?}");
-    let checkout = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "checkout")
-        .unwrap();
+    let checkout = ranking.candidate("checkout").unwrap();
     assert_eq!(checkout.explained_by.as_deref(), Some("payment"));
 }
 

@@ -38,11 +38,7 @@ fn a_network_delay_is_pinned_on_the_service_behind_it() {
     assert_eq!(top.service, "cart", "{ranking:#?}");
     let network = top.change.traces.as_ref().map(|t| t.network).unwrap();
     assert!(network > 1.0, "cart's network rise is {network}");
-    let ad = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "ad")
-        .unwrap();
+    let ad = ranking.candidate("ad").unwrap();
     let ad_network = ad.change.traces.as_ref().unwrap().network;
     assert!(ad_network < 0.3, "ad's network rise is {ad_network}");
 }
@@ -60,20 +56,12 @@ fn a_caller_waiting_on_the_wire_in_front_of_its_callee_is_its_echo() {
         ],
     ));
     let ranking = rank(&obs);
-    let frontend = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "frontend")
-        .unwrap();
+    let frontend = ranking.candidate("frontend").unwrap();
     assert_eq!(frontend.change.latency_echo.as_deref(), Some("cart"));
     assert_eq!(ranking.candidates[0].service, "cart");
     // Without the network delay as evidence, nothing explains frontend's latency.
     let blind = crate::rank_with(&obs, &without(|s| s.network_delay = false));
-    let frontend = blind
-        .candidates
-        .iter()
-        .find(|c| c.service == "frontend")
-        .unwrap();
+    let frontend = blind.candidate("frontend").unwrap();
     assert_eq!(frontend.change.latency_echo, None);
 }
 

@@ -98,7 +98,7 @@ fn a_caller_slow_around_two_of_its_calls_is_pinned_on_itself() {
     let obs = frontend_slow_around(&callees, &["currency"], false);
     let ranking = rank(&obs);
     assert_eq!(ranking.candidates[0].service, "currency", "{ranking:#?}");
-    let frontend = ranking.candidates.iter().find(|c| c.service == "frontend");
+    let frontend = ranking.candidate("frontend");
     let busy = frontend
         .and_then(|c| c.change.traces.as_ref())
         .map_or(0.0, |t| t.busy);
@@ -233,9 +233,7 @@ fn a_request_slowed_outside_a_service_s_inner_spans_shows_as_its_latency() {
     let ranking = rank(&a_slow_handler_among_inner_spans(true));
     let traces = |service: &str| {
         ranking
-            .candidates
-            .iter()
-            .find(|c| c.service == service)
+            .candidate(service)
             .and_then(|c| c.change.traces.clone())
             .unwrap_or_else(|| panic!("{service} has no span change"))
     };
@@ -246,11 +244,7 @@ fn a_request_slowed_outside_a_service_s_inner_spans_shows_as_its_latency() {
     assert_eq!(ranking.candidates[0].service, "orders");
     // Its caller waits as long, and that is its callee's latency, not its own.
     assert!(traces("front").duration > 1.0);
-    let front = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "front")
-        .unwrap();
+    let front = ranking.candidate("front").unwrap();
     assert_eq!(front.explained_by.as_deref(), Some("orders"));
 
     let calm = spans_from_minute_10(&a_slow_handler_among_inner_spans(false));
@@ -304,9 +298,7 @@ fn a_changed_mix_of_operations_is_not_a_changed_call_mix_and_a_call_stopped_is()
     // rarer; per `Get`, exactly as often.
     let calls = |obs: &Observations| {
         rank(obs)
-            .candidates
-            .iter()
-            .find(|c| c.service == "orders")
+            .candidate("orders")
             .and_then(|c| c.change.traces.clone())
             .map(|t| t.call_mix)
             .unwrap()

@@ -98,11 +98,7 @@ fn a_client_node_s_echo_of_a_slow_callee_is_not_its_service_s_own() {
     );
     let ranking = rank(&obs);
     assert_eq!(ranking.candidates[0].service, "db", "{ranking:#?}");
-    let search = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "search")
-        .unwrap();
+    let search = ranking.candidate("search").unwrap();
     assert_eq!(search.change.latency_echo.as_deref(), Some("db"));
     assert_eq!(search.seen_by, None);
 }
@@ -175,11 +171,7 @@ fn a_caller_s_view_of_a_load_balancer_echoes_the_traced_service_behind_it() {
     );
     let ranking = rank(&obs);
     assert_eq!(ranking.candidates[0].service, "search", "{ranking:#?}");
-    let balancer = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "search.elb_remote")
-        .unwrap();
+    let balancer = ranking.candidate("search.elb_remote").unwrap();
     assert_eq!(balancer.change.latency_echo.as_deref(), Some("search"));
     // The report says why its loud rise counts for little, in either language.
     for (lang, says) in [
@@ -230,10 +222,6 @@ fn a_slow_host_is_no_echo_of_a_service_that_waits_on_it() {
         ],
     );
     let ranking = rank(&obs);
-    let host = ranking
-        .candidates
-        .iter()
-        .find(|c| c.service == "api.example.com_remote")
-        .unwrap();
+    let host = ranking.candidate("api.example.com_remote").unwrap();
     assert_eq!(host.change.latency_echo, None, "{ranking:#?}");
 }
