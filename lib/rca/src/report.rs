@@ -7,7 +7,7 @@ use crate::graph::CallGraph;
 use crate::input::Input;
 use crate::observations::Observations;
 use crate::rank::{self, Candidate, Ranking};
-use crate::window::BASELINE_SECONDS;
+use crate::window::{self, BASELINE_SECONDS};
 use aegis_core::report::{Chart, Clock, Edge, Evidence, Report, RootCause, Unit};
 use aegis_i18n::{Lang, list, t};
 
@@ -414,6 +414,14 @@ fn summary(input: &Input, ranking: &Ranking, obs: &Observations) -> String {
             lang,
             "rca-origin-unresolved",
             services = list(lang, &ranking.origin_unresolved)
+        ));
+    }
+    if let Some(last) = window::ended_long_before(obs) {
+        out.push(t!(
+            lang,
+            "rca-telemetry-ended",
+            at = input.clock.time_of_unix(last),
+            minutes = num((ranking.incident_start - last) / 60.0, 0)
         ));
     }
     if !obs.degraded.is_empty() {

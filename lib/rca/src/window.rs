@@ -35,23 +35,41 @@ pub const ALERT_LEAD_SECONDS: f64 = 120.0;
 /// earlier incident, logs that stopped long before the question), whose changes
 /// are not this incident's, and the logs and spans are left with nothing to show.
 pub fn incident_start(obs: &Observations) -> f64 {
-    let guess = |from: f64, to: f64| {
-        obs.onset_hint
-            .map_or(to - (to - from) / 3.0, |hint| hint - ALERT_LEAD_SECONDS)
-    };
-    let split = guess(obs.start, obs.end)
-        .min(obs.end - 60.0)
-        .max(obs.start + BASELINE_SECONDS);
+    let split = usual_start(obs);
     match covered(obs) {
         Some((first, last))
-            if last <= split && last - first >= 120.0 && split - last <= obs.end - split =>
+            if last <= split && last - first >= 120.0 && ended_long_before(obs).is_none() =>
         {
-            guess(first, last)
+            guess(obs, first, last)
                 .min(last - 60.0)
                 .max(first + (last - first) / 3.0)
         }
         _ => split,
     }
+}
+
+/// When the logs and spans ended longer before the incident part than it lasts,
+/// the time the last of them was written: they show nothing of the incident (a
+/// pipeline that stopped, a recording of an earlier time), which the report says.
+pub(crate) fn ended_long_before(obs: &Observations) -> Option<f64> {
+    let split = usual_start(obs);
+    let (_, last) = covered(obs)?;
+    (split - last > obs.end - split).then_some(last)
+}
+
+/// The incident start by the range alone (an alert's start, else its last third),
+/// inside its bounds.
+fn usual_start(obs: &Observations) -> f64 {
+    guess(obs, obs.start, obs.end)
+        .min(obs.end - 60.0)
+        .max(obs.start + BASELINE_SECONDS)
+}
+
+/// The incident start of `[from, to]`: [`ALERT_LEAD_SECONDS`] before the alert's
+/// start if one gave it, else the last third.
+fn guess(obs: &Observations, from: f64, to: f64) -> f64 {
+    obs.onset_hint
+        .map_or(to - (to - from) / 3.0, |hint| hint - ALERT_LEAD_SECONDS)
 }
 
 /// The first and last log line or span inside the range, if any. Metrics are left

@@ -29,6 +29,7 @@ rca-top = Most likely root cause: { $service } (probability { $percent }%), chan
 rca-unclear = No service stands out clearly ({ $percent }% unexplained); the strongest change is in { $service }.
 rca-nothing = No telemetry showed a change in this range.
 rca-origin-unresolved = Metrics alone cannot tell where the latency began: { $services } slowed together, and with no call graph or traces any of them may be the origin and the others its callers; their probability is shared.
+rca-telemetry-ended = Logs and traces end at { $at }, { $minutes } minutes before the incident, and show nothing of it.
 rca-ranked-without = Ranked without: { $what }.
 rca-next-changes = Check what changed in { $service } around { $at } (deploys, config, dependencies).
 rca-next-read = Read { $service }'s logs and slowest traces in the range; the evidence lists the exact queries.

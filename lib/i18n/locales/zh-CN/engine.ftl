@@ -28,6 +28,7 @@ rca-top = 最可能的根因：{ $service }（概率 { $percent }%），大约�
 rca-unclear = 没有服务明显突出（{ $percent }% 无法解释）；变化最大的是 { $service }。
 rca-nothing = 这个时间范围内的遥测数据没有显示变化。
 rca-origin-unresolved = 仅凭指标无法判断延迟从哪里开始：{ $services } 同时变慢，没有调用图或链路时，任何一个都可能是源头、其余是它的调用方；它们平分概率。
+rca-telemetry-ended = 日志和链路数据在 { $at } 就已结束，比事件早 { $minutes } 分钟，反映不了这次事件。
 rca-ranked-without = 排序时缺少：{ $what }。
 rca-next-changes = 检查 { $service } 在 { $at } 前后的变更（发布、配置、依赖）。
 rca-next-read = 查看 { $service } 在该时间范围内的日志和最慢的链路；证据中列出了具体查询。

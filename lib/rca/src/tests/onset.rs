@@ -36,6 +36,8 @@ fn telemetry_that_ends_early_moves_the_incident_part_into_it() {
         last - (last - START) / 3.0,
         "the last third of the part that has telemetry"
     );
+    let summary = report(&input(), &obs).summary;
+    assert!(!summary.contains("Logs and traces end"), "{summary}");
 }
 
 #[test]
@@ -51,6 +53,16 @@ fn telemetry_that_ended_long_before_the_incident_part_does_not_move_it() {
         "the fixture's spans reach minute 3"
     );
     assert_eq!(rank(&obs).incident_start, START + 600.0);
+    // The report says the logs and traces stopped, and when, in either language.
+    for (lang, says) in [
+        (aegis_i18n::Lang::En, "Logs and traces end at"),
+        (aegis_i18n::Lang::ZhCn, "日志和链路数据在"),
+    ] {
+        let mut asked = input();
+        asked.language = lang;
+        let summary = report(&asked, &obs).summary;
+        assert!(summary.contains(says), "{lang:?}: {summary}");
+    }
 }
 
 /// `orders` logging request `i` at time `t` for each of `requests`: an error where
