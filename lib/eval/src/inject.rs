@@ -216,15 +216,11 @@ fn latency_series(obs: &Observations, onset: f64) -> Vec<String> {
 /// The services that reach `target` through calls (its callers, theirs, and so
 /// on) in `graph` (the given graph and the spans' parent-child links).
 fn callers_of(graph: &CallGraph, target: &str) -> BTreeSet<String> {
-    let mut callers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (caller, callee) in graph.edges() {
-        callers.entry(callee).or_default().insert(caller);
-    }
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut frontier = vec![target];
     while let Some(s) = frontier.pop() {
-        for c in callers.get(s).into_iter().flatten() {
-            if *c != target && seen.insert(c.to_string()) {
+        for c in graph.callers(s) {
+            if c != target && seen.insert(c.to_string()) {
                 frontier.push(c);
             }
         }

@@ -56,8 +56,6 @@ struct Rises<'a> {
     latency: BTreeMap<String, (f64, Option<f64>)>,
     /// Per service, the network delay in front of it, from spans or metrics.
     wire: BTreeMap<String, f64>,
-    /// Per service, its callers in the graph.
-    callers: BTreeMap<&'a str, Vec<&'a str>>,
 }
 
 impl<'a> Rises<'a> {
@@ -66,10 +64,6 @@ impl<'a> Rises<'a> {
         graph: &'a CallGraph,
         settings: &'a Settings,
     ) -> Self {
-        let mut callers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (caller, callee) in graph.edges() {
-            callers.entry(callee).or_default().push(caller);
-        }
         Self {
             graph,
             settings,
@@ -84,7 +78,6 @@ impl<'a> Rises<'a> {
                     (s.clone(), spans.max(c.network_from_metrics()))
                 })
                 .collect(),
-            callers,
         }
     }
 
@@ -137,11 +130,11 @@ impl<'a> Rises<'a> {
         if !is_client_view(service) {
             return None;
         }
-        let theirs = self.callers.get(service).map_or(&[][..], Vec::as_slice);
-        theirs
-            .iter()
+        let calls_it = |t: &str| self.graph.callees(t).any(|c| c == service);
+        self.graph
+            .callers(service)
             .flat_map(|caller| self.graph.callees(caller))
-            .filter(|t| *t != service && !is_client_view(t) && !theirs.contains(t))
+            .filter(|t| *t != service && !is_client_view(t) && !calls_it(t))
             .filter_map(|t| {
                 let (rise, onset) = self.latency.get(t)?;
                 (*rise >= CLEAR_SHIFT && onset.is_some_and(|o| o <= began)).then_some((t, *rise))

@@ -1,16 +1,17 @@
 //! The call graph of a range: the edges a dataset or configuration gives, and those
 //! the spans show (a child span emitted by another service than its parent's).
-//! Built once per ranking; the callee discount, the traffic invariants and the
-//! report's graph all read it.
+//! Built once per ranking; the callee discount, the latency echoes, the traffic
+//! invariants and the report's graph all read it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::observations::Observations;
 
-/// Caller -> callee edges between distinct services.
+/// Caller -> callee edges between distinct services, kept both ways.
 #[derive(Debug, Clone, Default)]
 pub struct CallGraph {
     callees: BTreeMap<String, BTreeSet<String>>,
+    callers: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl CallGraph {
@@ -35,13 +36,18 @@ impl CallGraph {
 
     /// A graph of `edges`; an edge from a service to itself is left out.
     pub fn from_edges(edges: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut callees: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut graph = Self::default();
         for (from, to) in edges {
             if from != to {
-                callees.entry(from).or_default().insert(to);
+                graph
+                    .callers
+                    .entry(to.clone())
+                    .or_default()
+                    .insert(from.clone());
+                graph.callees.entry(from).or_default().insert(to);
             }
         }
-        Self { callees }
+        graph
     }
 
     /// Whether it has no edge.
@@ -52,6 +58,15 @@ impl CallGraph {
     /// The services `service` calls.
     pub fn callees(&self, service: &str) -> impl Iterator<Item = &str> {
         self.callees
+            .get(service)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// The services that call `service`.
+    pub fn callers(&self, service: &str) -> impl Iterator<Item = &str> {
+        self.callers
             .get(service)
             .into_iter()
             .flatten()
@@ -133,6 +148,10 @@ mod tests {
         );
         let services: Vec<&str> = graph.services().into_iter().collect();
         assert_eq!(services, ["cart", "checkout", "email", "frontend", "redis"]);
+        // The same edges read from the callee's end.
+        assert_eq!(graph.callers("cart").collect::<Vec<_>>(), ["frontend"]);
+        assert_eq!(graph.callers("redis").collect::<Vec<_>>(), ["cart"]);
+        assert_eq!(graph.callers("frontend").count(), 0);
     }
 
     #[test]
