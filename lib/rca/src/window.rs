@@ -38,7 +38,7 @@ pub fn incident_start(obs: &Observations) -> f64 {
     let split = usual_start(obs);
     match covered(obs) {
         Some((first, last))
-            if last <= split && last - first >= 120.0 && ended_long_before(obs).is_none() =>
+            if last <= split && last - first >= 120.0 && !long_before(obs, split, last) =>
         {
             guess(obs, first, last)
                 .min(last - 60.0)
@@ -52,9 +52,14 @@ pub fn incident_start(obs: &Observations) -> f64 {
 /// the time the last of them was written: they show nothing of the incident (a
 /// pipeline that stopped, a recording of an earlier time), which the report says.
 pub(crate) fn ended_long_before(obs: &Observations) -> Option<f64> {
-    let split = usual_start(obs);
     let (_, last) = covered(obs)?;
-    (split - last > obs.end - split).then_some(last)
+    long_before(obs, usual_start(obs), last).then_some(last)
+}
+
+/// Whether `last` is longer before the incident part beginning at `split` than
+/// that part lasts.
+fn long_before(obs: &Observations, split: f64, last: f64) -> bool {
+    split - last > obs.end - split
 }
 
 /// The incident start by the range alone (an alert's start, else its last third),
