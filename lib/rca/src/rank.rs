@@ -580,9 +580,10 @@ const HOLD_SECONDS: f64 = 120.0;
 /// The evidence of all sources in one number.
 ///
 /// What a service logs counts less by the share of its new errors that name another
-/// service: it is reporting that one's failure ("No instances available for X"), and
-/// the lines it stopped writing are that failure's too. Its own metrics and spans
-/// still count fully. `metrics` is the metric part to count.
+/// service: that share is the named service's evidence (its mentions), not its own
+/// ("No instances available for X" says which callee failed), and the lines it
+/// stopped writing are that failure's too. Its own metrics and spans still count
+/// fully. `metrics` is the metric part to count.
 fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
     // A network delay in front of the service, from its callers' spans and from
     // both sides' latency metrics.
@@ -591,9 +592,6 @@ fn combined(c: &ServiceChange, settings: &Settings, metrics: f64) -> f64 {
     } else {
         0.0
     };
-    // The share of its rising errors that name another service is that service's
-    // evidence (its mentions), not its own: "No instances available for X" says
-    // which callee failed.
     let blames = c
         .logs
         .as_ref()
