@@ -57,20 +57,12 @@ impl CallGraph {
 
     /// The services `service` calls.
     pub fn callees(&self, service: &str) -> impl Iterator<Item = &str> {
-        self.callees
-            .get(service)
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
+        neighbours(&self.callees, service)
     }
 
     /// The services that call `service`.
     pub fn callers(&self, service: &str) -> impl Iterator<Item = &str> {
-        self.callers
-            .get(service)
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
+        neighbours(&self.callers, service)
     }
 
     /// Every edge, caller first, in order.
@@ -102,6 +94,14 @@ impl CallGraph {
         }
         seen
     }
+}
+
+/// `service`'s entry of one direction of the graph.
+fn neighbours<'a>(
+    edges: &'a BTreeMap<String, BTreeSet<String>>,
+    service: &str,
+) -> impl Iterator<Item = &'a str> {
+    edges.get(service).into_iter().flatten().map(String::as_str)
 }
 
 #[cfg(test)]
