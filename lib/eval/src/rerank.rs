@@ -136,6 +136,25 @@ impl Summary {
         }
         out
     }
+
+    /// Why nothing was scored, when nothing was: no case of the datasets had a dump
+    /// under `dump`, or none could take the injected fault.
+    pub fn nothing_scored(&self, dump: &Path) -> Option<String> {
+        if self.cases > 0 {
+            return None;
+        }
+        Some(if self.unfit > 0 {
+            format!(
+                "none of the {} dumped cases could take the injected fault: each had too little before its fault, no service called often enough to inject into, or nothing the fault would change",
+                self.unfit
+            )
+        } else {
+            format!(
+                "no dumped case of these datasets under {} (write them with `aegis eval --dump`)",
+                dump.display()
+            )
+        })
+    }
 }
 
 /// Re-ranks the dumped telemetry of `datasets` (their folders, for `dataset.json`
@@ -273,11 +292,8 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let (scores, summary) = rerank(datasets, dump, options, &mut stdout)?;
-    if summary.cases == 0 {
-        anyhow::bail!(
-            "no dumped case of these datasets under {} (write them with `aegis eval --dump`)",
-            dump.display()
-        );
+    if let Some(why) = summary.nothing_scored(dump) {
+        anyhow::bail!(why);
     }
     write!(stdout, "{}{}", summary.text(), scores.table())?;
     if let Some(path) = json {
@@ -499,6 +515,12 @@ mod tests {
         let mut verbose = Vec::new();
         let (scores, summary) = rerank(&[dir], &dump, &options, &mut verbose).unwrap();
         assert_eq!((summary.cases, summary.missing), (1, 1));
+        assert_eq!(summary.nothing_scored(&dump), None);
+        let none = Summary::default().nothing_scored(&dump).unwrap();
+        assert!(
+            none.starts_with("no dumped case of these datasets"),
+            "{none}"
+        );
         assert_eq!(
             scores.cases[0].ranked.first().map(String::as_str),
             Some("a")
@@ -537,6 +559,11 @@ mod tests {
             summary.text().contains("1 cases had too little"),
             "{}",
             summary.text()
+        );
+        let why = summary.nothing_scored(&dump).unwrap();
+        assert!(
+            why.starts_with("none of the 1 dumped cases could take the injected fault"),
+            "{why}"
         );
 
         let path = dump.join("d1").join("c1.json");
