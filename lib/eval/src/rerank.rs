@@ -358,7 +358,7 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
     for c in ranking.candidates.iter().take(4).chain(truth) {
         let ch = &c.change;
         out.push_str(&format!(
-            "   {:<28} {:.2} p={:.2} m={:.2} l={:.2} mix={:.2} t={:.2} mention={:.2} d={:.2} i={:.2} traffic={:.2} by={:?} echo={:?}\n",
+            "   {:<28} {:.2} p={:.2} m={:.2} l={:.2} mix={:.2} t={:.2} mention={:.2} d={:.2} i={:.2} traffic={:.2} by={:?} echo={:?} error_echo={:?}\n",
             c.service,
             c.score,
             c.probability,
@@ -371,7 +371,8 @@ fn explain(ranking: &Ranking, t: &Truth) -> String {
             ch.invariant.as_ref().map_or(0.0, |i| i.score()),
             ch.traffic.as_ref().map_or(0.0, |f| f.score()),
             c.explained_by,
-            ch.latency_echo
+            ch.latency_echo,
+            ch.error_echo
         ));
         for m in ch.metrics.iter().take(3) {
             out.push_str(&format!(

@@ -33,6 +33,10 @@ pub struct ServiceChange {
     /// caller's view of a host it could not trace, the traced service behind it
     /// (`echo`).
     pub latency_echo: Option<String>,
+    /// For a caller's view of a host it could not trace, the traced service behind it
+    /// whose errors rose with its own, which then do not count for it (`echo`): the
+    /// calls that failed through the host failed in that service.
+    pub error_echo: Option<String>,
 }
 
 impl ServiceChange {
@@ -45,13 +49,19 @@ impl ServiceChange {
     /// How far its latency rose, from the metrics: the largest score of a latency
     /// shift of its own ([`Kind::Latency`]), and when the earliest clear one began.
     pub fn latency_rise(&self) -> (f64, Option<f64>) {
-        let latency = || {
-            self.metrics
-                .iter()
-                .filter(|m| m.signal.kind == Kind::Latency)
-        };
-        let rise = latency().map(MetricShift::score).fold(0.0, f64::max);
-        let onset = latency()
+        self.rise(Kind::Latency)
+    }
+
+    /// How far its errors rose ([`Kind::Errors`]), as [`ServiceChange::latency_rise`].
+    pub fn error_rise(&self) -> (f64, Option<f64>) {
+        self.rise(Kind::Errors)
+    }
+
+    /// The largest score of a shift of `kind`, and when the earliest clear one began.
+    fn rise(&self, kind: Kind) -> (f64, Option<f64>) {
+        let of_kind = || self.metrics.iter().filter(|m| m.signal.kind == kind);
+        let rise = of_kind().map(MetricShift::score).fold(0.0, f64::max);
+        let onset = of_kind()
             .filter(|m| m.score() >= CLEAR_SHIFT)
             .map(|m| m.shift.onset)
             .min_by(f64::total_cmp);
@@ -93,14 +103,19 @@ impl ServiceChange {
         self.metric_score_of(|k| !matches!(k, Kind::Traffic | Kind::Network))
     }
 
-    /// Only the signals of `kinds` count, and its latency not at all when it echoes
-    /// a callee's ([`ServiceChange::latency_echo`]).
+    /// Only the signals of `kinds` count, and its latency or errors not at all when
+    /// they echo another service's ([`ServiceChange::latency_echo`],
+    /// [`ServiceChange::error_echo`]).
     fn metric_score_of(&self, kinds: impl Fn(Kind) -> bool) -> f64 {
-        let echo = self.latency_echo.is_some();
+        let echoed = |kind: Kind| match kind {
+            Kind::Latency => self.latency_echo.is_some(),
+            Kind::Errors => self.error_echo.is_some(),
+            _ => false,
+        };
         let mut parts: Vec<f64> = self
             .metrics
             .iter()
-            .filter(|m| kinds(m.signal.kind) && !(echo && m.signal.kind == Kind::Latency))
+            .filter(|m| kinds(m.signal.kind) && !echoed(m.signal.kind))
             .map(MetricShift::score)
             .collect();
         parts.sort_by(|a, b| b.total_cmp(a));

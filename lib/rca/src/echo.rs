@@ -1,8 +1,9 @@
-//! Latency that travels: which services' latency rise is another's echo. In a latency
-//! fault every caller up the chain slows too, and the origin is the deepest service
-//! whose latency rose while its callees' did not; a delay on the wire in front of a
-//! callee slows its callers while its own latency stays; and a caller's view of a
-//! host it could not trace rises with the traced service behind it.
+//! Latency that travels: which services' latency rise (or error rise) is another's
+//! echo. In a latency fault every caller up the chain slows too, and the origin is the
+//! deepest service whose latency rose while its callees' did not; a delay on the wire
+//! in front of a callee slows its callers while its own latency stays; and a caller's
+//! view of a host it could not trace slows, and fails, with the traced service behind
+//! it.
 
 use std::collections::BTreeMap;
 
@@ -25,26 +26,33 @@ const NETWORK_ECHO: f64 = std::f64::consts::LN_2;
 /// so a whole chain of echoes is found at once: a callee's rise ([`Rises::callee`]),
 /// else a network delay in front of a callee ([`Rises::wire`]), else, for a caller's
 /// view of a host it could not trace, the traced service behind it
-/// ([`Rises::behind`]). Only a clear rise of its own can be an echo.
-pub(crate) fn mark_latency_echoes(
+/// ([`Rises::behind`]). A caller's view of a host also fails with the service behind
+/// it ([`ServiceChange::error_echo`]). Only a clear rise of its own can be an echo.
+pub(crate) fn mark_echoes(
     changes: &mut BTreeMap<String, ServiceChange>,
     graph: &CallGraph,
     settings: &Settings,
 ) {
     let rises = Rises::new(changes, graph, settings);
     for (service, change) in changes.iter_mut() {
-        let (own, Some(began)) = rises.latency[service] else {
-            continue;
-        };
-        if own < CLEAR_SHIFT {
-            continue;
+        if let Some((own, began)) = clear(rises.latency[service]) {
+            change.latency_echo = rises
+                .callee(service, own, began)
+                .or_else(|| rises.wire(service))
+                .or_else(|| rises.behind(service, began, &rises.latency))
+                .map(str::to_string);
         }
-        change.latency_echo = rises
-            .callee(service, own, began)
-            .or_else(|| rises.wire(service))
-            .or_else(|| rises.behind(service, began))
-            .map(str::to_string);
+        if let Some((_, began)) = clear(rises.errors[service]) {
+            change.error_echo = rises
+                .behind(service, began, &rises.errors)
+                .map(str::to_string);
+        }
     }
+}
+
+/// A rise and when it began, when it is clear.
+fn clear((rise, began): (f64, Option<f64>)) -> Option<(f64, f64)> {
+    began.filter(|_| rise >= CLEAR_SHIFT).map(|t| (rise, t))
 }
 
 /// What every service's rise was, before any echo is marked.
@@ -54,6 +62,8 @@ struct Rises<'a> {
     /// Per service, its latency rise and when the clear part of it began
     /// ([`ServiceChange::latency_rise`]).
     latency: BTreeMap<String, (f64, Option<f64>)>,
+    /// Per service, its error rise, likewise ([`ServiceChange::error_rise`]).
+    errors: BTreeMap<String, (f64, Option<f64>)>,
     /// Per service, the network delay in front of it, from spans or metrics.
     wire: BTreeMap<String, f64>,
 }
@@ -70,6 +80,10 @@ impl<'a> Rises<'a> {
             latency: changes
                 .iter()
                 .map(|(s, c)| (s.clone(), c.latency_rise()))
+                .collect(),
+            errors: changes
+                .iter()
+                .map(|(s, c)| (s.clone(), c.error_rise()))
                 .collect(),
             wire: changes
                 .iter()
@@ -122,11 +136,16 @@ impl<'a> Rises<'a> {
 
     /// When `service` is a caller's view of a host it could not trace (X-Ray's
     /// `<load balancer>_remote`, which has no callees), the traced service behind
-    /// it: a traced callee of the same callers whose own latency rose clearly and no
-    /// later than `began`. Not one that calls the host itself: that one's rise may be
-    /// the host's echo. (PetShop's search load balancer was the runner-up in 14 of
-    /// its 20 dev cases.)
-    fn behind(&self, service: &str, began: f64) -> Option<&'a str> {
+    /// it: a traced callee of the same callers whose own rise in `rises` (latency or
+    /// errors) is clear and began no later than `began`. Not one that calls the host
+    /// itself: that one's rise may be the host's echo. (PetShop's search load
+    /// balancer was the runner-up in 14 of its 20 dev cases.)
+    fn behind(
+        &self,
+        service: &str,
+        began: f64,
+        rises: &BTreeMap<String, (f64, Option<f64>)>,
+    ) -> Option<&'a str> {
         if !is_client_view(service) {
             return None;
         }
@@ -136,8 +155,8 @@ impl<'a> Rises<'a> {
             .flat_map(|caller| self.graph.callees(caller))
             .filter(|t| *t != service && !is_client_view(t) && !calls_it(t))
             .filter_map(|t| {
-                let (rise, onset) = self.latency.get(t)?;
-                (*rise >= CLEAR_SHIFT && onset.is_some_and(|o| o <= began)).then_some((t, *rise))
+                let (rise, onset) = clear(*rises.get(t)?)?;
+                (onset <= began).then_some((t, rise))
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(t, _)| t)

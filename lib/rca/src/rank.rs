@@ -448,7 +448,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
         }
     }
     if settings.latency_origin {
-        echo::mark_latency_echoes(&mut changes, graph, settings);
+        echo::mark_echoes(&mut changes, graph, settings);
     }
     let raw: BTreeMap<&str, f64> = changes
         .iter()

@@ -24,6 +24,7 @@ rca-blamed-by-errors = { $description }. Its new errors name { $other }, which m
 rca-calls-anomalous = { $description }. It calls { $other }, which is anomalous too and may be the origin
 rca-seen-by-client = { $description }. Its requests from clients it cannot trace ({ $view }) departed more, and count as its own
 rca-latency-echo = { $description }. Its latency rose with { $other }'s and is taken as that one's echo, not its own
+rca-error-echo = { $description }. Its errors rose with { $other }'s and are taken as that one's, not its own
 rca-symptom = Symptom: { $symptom }.
 rca-top = Most likely root cause: { $service } (probability { $percent }%), changing from about { $since }.
 rca-unclear = No service stands out clearly ({ $percent }% unexplained); the strongest change is in { $service }.

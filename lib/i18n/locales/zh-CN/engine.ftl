@@ -23,6 +23,7 @@ rca-blamed-by-errors = { $description }。它新出现的错误提到了 { $othe
 rca-calls-anomalous = { $description }。它调用的 { $other } 也有异常，后者可能才是源头
 rca-seen-by-client = { $description }。它收到的来自未追踪客户端的请求（{ $view }）偏离更大，计为它自己的
 rca-latency-echo = { $description }。它的延迟随 { $other } 一起上升，视为后者的回声，不计为它自己的
+rca-error-echo = { $description }。它的错误随 { $other } 一起上升，视为后者的错误，不计为它自己的
 rca-symptom = 症状：{ $symptom }。
 rca-top = 最可能的根因：{ $service }（概率 { $percent }%），大约从 { $since } 开始变化。
 rca-unclear = 没有服务明显突出（{ $percent }% 无法解释）；变化最大的是 { $service }。

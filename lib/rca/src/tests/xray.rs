@@ -199,6 +199,69 @@ fn a_caller_s_view_of_a_load_balancer_echoes_the_traced_service_behind_it() {
 }
 
 #[test]
+fn a_caller_s_view_of_a_load_balancer_fails_with_the_traced_service_behind_it() {
+    // The calls the site makes through the balancer fail because `search` behind it
+    // fails: the site's view of the balancer shows a 40% error ratio, `search`'s own
+    // (over all its requests) 3%, from the same minute. The balancer has no callees
+    // to explain its errors.
+    let errors = metric(
+        "error_ratio",
+        vec![
+            ("search", series(0.01, 1, 10, 3.0)),
+            ("search.elb_remote", series(0.01, 2, 10, 40.0)),
+            ("list", series(0.01, 3, 10, 1.0)),
+            ("site", series(0.01, 4, 10, 1.0)),
+        ],
+    );
+    let obs = mapped(
+        vec![errors],
+        &[
+            ("site", "search"),
+            ("site", "list"),
+            ("site", "search.elb_remote"),
+        ],
+    );
+    let ranking = rank(&obs);
+    assert_eq!(ranking.candidates[0].service, "search", "{ranking:#?}");
+    let balancer = ranking.candidate("search.elb_remote").unwrap();
+    assert_eq!(balancer.change.error_echo.as_deref(), Some("search"));
+    assert_eq!(balancer.change.latency_echo, None);
+    // `search`'s errors are its own: nothing stands behind a traced service.
+    assert_eq!(ranking.candidate("search").unwrap().change.error_echo, None);
+    for (lang, says) in [
+        (
+            aegis_i18n::Lang::En,
+            "errors rose with search's and are taken as that one's",
+        ),
+        (
+            aegis_i18n::Lang::ZhCn,
+            "它的错误随 search 一起上升，视为后者的错误",
+        ),
+    ] {
+        let mut asked = input();
+        asked.language = lang;
+        let r = report(&asked, &obs);
+        let line = r
+            .ranked_root_causes
+            .iter()
+            .find(|c| c.service == "search.elb_remote")
+            .map(|c| c.description.as_str());
+        assert!(line.is_some_and(|l| l.contains(says)), "{lang:?}: {line:?}");
+    }
+    // The rule goes with the latency's origin: without it the balancer keeps its
+    // errors as its own evidence (its view weight alone keeps it second here).
+    let plain = crate::rank_with(&obs, &without(|s| s.latency_origin = false));
+    let kept = plain.candidate("search.elb_remote").unwrap();
+    assert_eq!(kept.change.error_echo, None);
+    assert!(
+        balancer.score < 0.5 * kept.score,
+        "{} against {}",
+        balancer.score,
+        kept.score
+    );
+}
+
+#[test]
 fn a_slow_host_is_no_echo_of_a_service_that_waits_on_it() {
     // The site calls an outside API it cannot trace, and so does `pay`, which the
     // site calls too: the API slows x9 and `pay`, waiting on it, x5 at the same
