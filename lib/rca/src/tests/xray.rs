@@ -146,51 +146,67 @@ fn an_aws_resource_drawn_from_its_caller_s_calls_does_not_outrank_the_caller() {
     }
 }
 
-#[test]
-fn a_caller_s_view_of_a_load_balancer_echoes_the_traced_service_behind_it() {
-    // The site calls `search` through a load balancer X-Ray cannot trace: the
-    // site's view of the balancer (`_remote`) rises x9, `search`'s own p99 x2 at
-    // the same minute. The balancer has no callees to explain it; the traced
-    // service the same caller reaches does.
-    let latency = metric(
-        "latency_p99_seconds",
+/// The site calls `search` and `list`, and `search` through a load balancer X-Ray
+/// cannot trace (the site's view of it, `_remote`); from minute 10 `name` of `search`
+/// is `search_factor` times what it was and the balancer's view `balancer_factor`.
+fn behind_a_balancer(
+    name: &str,
+    level: f64,
+    search_factor: f64,
+    balancer_factor: f64,
+) -> Observations {
+    let signal = metric(
+        name,
         vec![
-            ("search", series(0.05, 1, 10, 2.0)),
-            ("search.elb_remote", series(0.06, 2, 10, 9.0)),
-            ("list", series(0.04, 3, 10, 1.0)),
-            ("site", series(0.1, 4, 10, 1.0)),
+            ("search", series(level, 1, 10, search_factor)),
+            ("search.elb_remote", series(level, 2, 10, balancer_factor)),
+            ("list", series(level, 3, 10, 1.0)),
+            ("site", series(level, 4, 10, 1.0)),
         ],
     );
-    let obs = mapped(
-        vec![latency],
+    mapped(
+        vec![signal],
         &[
             ("site", "search"),
             ("site", "list"),
             ("site", "search.elb_remote"),
         ],
-    );
+    )
+}
+
+/// Asserts that `service`'s line of the report says `en` in English and `zh` in
+/// Chinese.
+fn report_says(obs: &Observations, service: &str, en: &str, zh: &str) {
+    for (lang, says) in [(aegis_i18n::Lang::En, en), (aegis_i18n::Lang::ZhCn, zh)] {
+        let mut asked = input();
+        asked.language = lang;
+        let r = report(&asked, obs);
+        let line = r
+            .ranked_root_causes
+            .iter()
+            .find(|c| c.service == service)
+            .map(|c| c.description.as_str());
+        assert!(line.is_some_and(|l| l.contains(says)), "{lang:?}: {line:?}");
+    }
+}
+
+#[test]
+fn a_caller_s_view_of_a_load_balancer_echoes_the_traced_service_behind_it() {
+    // The site's view of the balancer rises x9, `search`'s own p99 x2 at the same
+    // minute. The balancer has no callees to explain it; the traced service the same
+    // caller reaches does.
+    let obs = behind_a_balancer("latency_p99_seconds", 0.05, 2.0, 9.0);
     let ranking = rank(&obs);
     assert_eq!(ranking.candidates[0].service, "search", "{ranking:#?}");
     let balancer = ranking.candidate("search.elb_remote").unwrap();
     assert_eq!(balancer.change.latency_echo.as_deref(), Some("search"));
     // The report says why its loud rise counts for little, in either language.
-    for (lang, says) in [
-        (
-            aegis_i18n::Lang::En,
-            "rose with search's and is taken as that one's echo",
-        ),
-        (aegis_i18n::Lang::ZhCn, "随 search 一起上升，视为后者的回声"),
-    ] {
-        let mut asked = input();
-        asked.language = lang;
-        let r = report(&asked, &obs);
-        let line = r
-            .ranked_root_causes
-            .iter()
-            .find(|c| c.service == "search.elb_remote")
-            .map(|c| c.description.as_str());
-        assert!(line.is_some_and(|l| l.contains(says)), "{lang:?}: {line:?}");
-    }
+    report_says(
+        &obs,
+        "search.elb_remote",
+        "rose with search's and is taken as that one's echo",
+        "随 search 一起上升，视为后者的回声",
+    );
     let plain = crate::rank_with(&obs, &without(|s| s.latency_origin = false));
     assert_eq!(
         plain.candidates[0].service, "search.elb_remote",
@@ -204,23 +220,7 @@ fn a_caller_s_view_of_a_load_balancer_fails_with_the_traced_service_behind_it() 
     // fails: the site's view of the balancer shows a 40% error ratio, `search`'s own
     // (over all its requests) 3%, from the same minute. The balancer has no callees
     // to explain its errors.
-    let errors = metric(
-        "error_ratio",
-        vec![
-            ("search", series(0.01, 1, 10, 3.0)),
-            ("search.elb_remote", series(0.01, 2, 10, 40.0)),
-            ("list", series(0.01, 3, 10, 1.0)),
-            ("site", series(0.01, 4, 10, 1.0)),
-        ],
-    );
-    let obs = mapped(
-        vec![errors],
-        &[
-            ("site", "search"),
-            ("site", "list"),
-            ("site", "search.elb_remote"),
-        ],
-    );
+    let obs = behind_a_balancer("error_ratio", 0.01, 3.0, 40.0);
     let ranking = rank(&obs);
     assert_eq!(ranking.candidates[0].service, "search", "{ranking:#?}");
     let balancer = ranking.candidate("search.elb_remote").unwrap();
@@ -228,26 +228,12 @@ fn a_caller_s_view_of_a_load_balancer_fails_with_the_traced_service_behind_it() 
     assert_eq!(balancer.change.latency_echo, None);
     // `search`'s errors are its own: nothing stands behind a traced service.
     assert_eq!(ranking.candidate("search").unwrap().change.error_echo, None);
-    for (lang, says) in [
-        (
-            aegis_i18n::Lang::En,
-            "errors rose with search's and are taken as that one's",
-        ),
-        (
-            aegis_i18n::Lang::ZhCn,
-            "它的错误随 search 一起上升，视为后者的错误",
-        ),
-    ] {
-        let mut asked = input();
-        asked.language = lang;
-        let r = report(&asked, &obs);
-        let line = r
-            .ranked_root_causes
-            .iter()
-            .find(|c| c.service == "search.elb_remote")
-            .map(|c| c.description.as_str());
-        assert!(line.is_some_and(|l| l.contains(says)), "{lang:?}: {line:?}");
-    }
+    report_says(
+        &obs,
+        "search.elb_remote",
+        "errors rose with search's and are taken as that one's",
+        "它的错误随 search 一起上升，视为后者的错误",
+    );
     // The rule goes with the latency's origin: without it the balancer keeps its
     // errors as its own evidence (its view weight alone keeps it second here).
     let plain = crate::rank_with(&obs, &without(|s| s.latency_origin = false));
