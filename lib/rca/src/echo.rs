@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::change::{CLEAR_SHIFT, ServiceChange};
 use crate::graph::CallGraph;
-use crate::rank::is_client_view;
+use crate::rank::{is_client_view, view_weight};
 use crate::settings::Settings;
 
 /// Share of a caller's latency rise a callee's must reach for the caller's to be
@@ -98,20 +98,15 @@ impl<'a> Rises<'a> {
     /// The callee of `service` whose latency rose at least [`LATENCY_ECHO_SHARE`] of
     /// `own` and clearly, and began rising before `began`: an echo comes after its
     /// origin, never before, so a callee whose latency began rising later is not
-    /// where the caller's came from. A caller's view of another
-    /// ([`is_client_view`]) weighs [`Settings::client_view_weight`] here as it does
-    /// as a callee anywhere.
+    /// where the caller's came from. A callee weighs here as it does as a callee
+    /// anywhere ([`view_weight`]).
     fn callee(&self, service: &str, own: f64, began: f64) -> Option<&'a str> {
         self.graph
             .callees(service)
             .filter_map(|c| {
                 let (rise, onset) = self.latency.get(c)?;
-                let weight = if is_client_view(c) {
-                    self.settings.client_view_weight
-                } else {
-                    1.0
-                };
-                (onset.is_some_and(|t| t < began)).then_some((c, rise * weight))
+                (onset.is_some_and(|t| t < began))
+                    .then_some((c, rise * view_weight(c, self.settings)))
             })
             .filter(|(_, r)| *r >= CLEAR_SHIFT && *r >= LATENCY_ECHO_SHARE * own)
             .max_by(|a, b| a.1.total_cmp(&b.1))

@@ -361,6 +361,17 @@ pub fn is_client_view(service: &str) -> bool {
     service.ends_with("_remote") || service.ends_with("_client") || is_inferred_resource(service)
 }
 
+/// What `service` weighs as a candidate and as a callee:
+/// [`Settings::client_view_weight`] for a caller's view of another
+/// ([`is_client_view`]), else 1.
+pub(crate) fn view_weight(service: &str, settings: &Settings) -> f64 {
+    if is_client_view(service) {
+        settings.client_view_weight
+    } else {
+        1.0
+    }
+}
+
 /// Whether an X-Ray service-map node `<name>_<type>` is a resource inferred from
 /// its caller's subsegments: a SQL database, or an AWS type other than the compute
 /// that runs an X-Ray SDK or traces itself (ECS, EC2, EKS, Elastic Beanstalk, Lambda,
@@ -464,13 +475,7 @@ fn candidates_at(context: &Context, split: f64) -> Vec<Candidate> {
             )
         })
         .collect();
-    let view = |service: &str| {
-        if is_client_view(service) {
-            settings.client_view_weight
-        } else {
-            1.0
-        }
-    };
+    let view = |service: &str| view_weight(service, settings);
 
     let earliest = changes
         .values()

@@ -360,31 +360,26 @@ fn root_cause(
     // Why a loud latency or error rise counts for little: it is another service's
     // echo (a load balancer's view of the service behind it has no callee to name
     // above).
-    for (echo, errors) in [
-        (&c.change.latency_echo, false),
-        (&c.change.error_echo, true),
-    ] {
-        let Some(other) = echo
-            .as_deref()
-            .filter(|origin| c.explained_by.as_deref() != Some(*origin))
-        else {
-            continue;
-        };
-        description = if errors {
-            t!(
-                lang,
-                "rca-error-echo",
-                description = description,
-                other = other
-            )
-        } else {
-            t!(
-                lang,
-                "rca-latency-echo",
-                description = description,
-                other = other
-            )
-        };
+    let unnamed = |origin: &Option<String>| {
+        origin
+            .clone()
+            .filter(|o| c.explained_by.as_ref() != Some(o))
+    };
+    if let Some(other) = unnamed(&c.change.latency_echo) {
+        description = t!(
+            lang,
+            "rca-latency-echo",
+            description = description,
+            other = other
+        );
+    }
+    if let Some(other) = unnamed(&c.change.error_echo) {
+        description = t!(
+            lang,
+            "rca-error-echo",
+            description = description,
+            other = other
+        );
     }
     RootCause {
         rank,
